@@ -1,0 +1,127 @@
+//! Wiring: open the store, start the engine, register configured library folders, watch the
+//! config file, serve HTTP until shutdown, then stop the engine so interrupted jobs go back to
+//! the queue.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::config::{Config, changed_keys, read_file, transcode_settings};
+use crate::engine::{Engine, EngineConfig, FolderError};
+use crate::events::{Event, EventBus};
+use crate::store::{Store, StoreError};
+
+/// How often the config file is checked for hand edits.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// Errors that stop the server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot start the engine: {0}")]
+    Engine(#[from] crate::engine::EngineError),
+    #[error("library folder {path}: {message}")]
+    Folder { path: PathBuf, message: String },
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Run the server on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let store = {
+        let dir = config.data_dir.clone();
+        tokio::task::spawn_blocking(move || Store::open(&dir))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??
+    };
+    let events = EventBus::new();
+    let engine_shutdown = CancellationToken::new();
+    let engine = Engine::start(
+        store.clone(),
+        events.clone(),
+        EngineConfig {
+            ffmpeg: config.ffmpeg.clone(),
+            ffprobe: config.ffprobe.clone(),
+            transcode: config.transcode.clone(),
+        },
+        engine_shutdown.clone(),
+    )
+    .await?;
+    for path in &config.libraries {
+        match engine.add_folder(path.clone(), true).await {
+            Ok(folder) => tracing::info!(path = %folder.path.display(), "library folder added"),
+            Err(FolderError::Store(StoreError::Conflict(_))) => {}
+            Err(e) => {
+                return Err(AppError::Folder {
+                    path: path.clone(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    if let Some(file) = config.config_file.clone() {
+        tokio::spawn(watch_config(file, engine.clone(), events.clone(), shutdown.clone()));
+    }
+    if config.scan_on_start {
+        engine.start_scan();
+    }
+    let auth = Auth::new(store.clone(), config.session_days);
+    let app = crate::web::router(store.clone(), engine.clone(), auth);
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
+    let stop = shutdown.clone();
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await;
+    engine.shutdown().await;
+    served?;
+    Ok(())
+}
+
+/// Reload hot settings when the config file changes; publish `config_updated`.
+async fn watch_config(path: PathBuf, engine: Engine, events: EventBus, shutdown: CancellationToken) {
+    let mtime = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut last: Option<SystemTime> = mtime(&path);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(CONFIG_POLL) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let now = mtime(&path);
+        if now == last {
+            continue;
+        }
+        last = now;
+        let parsed = read_file(&path).and_then(|f| transcode_settings(&f.transcode));
+        match parsed {
+            Ok(new) => {
+                let keys = changed_keys(&engine.transcode_settings(), &new);
+                if !keys.is_empty() {
+                    engine.set_transcode_settings(new);
+                    tracing::info!(?keys, "config file reloaded");
+                    events.publish(Event::ConfigUpdated { keys });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "config file changed but is invalid; keeping the old settings");
+                events.publish(Event::Log {
+                    job_id: None,
+                    level: "warning",
+                    message: format!("config file not applied: {e}"),
+                });
+            }
+        }
+    }
+}

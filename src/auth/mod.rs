@@ -1,0 +1,269 @@
+//! Authentication: Argon2id passwords, opaque session and API tokens stored only as SHA-256,
+//! per-client login throttling, and the `Principal` a request acts as. The HTTP side
+//! (cookies, headers, extractors) lives in `web::auth`.
+
+mod throttle;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sha2::{Digest, Sha256};
+
+use crate::store::{AccessLevel, ApiToken, Store, StoreError};
+pub use throttle::Throttle;
+
+/// Prefix of API tokens, so they are recognisable in configs and secret scanners.
+pub const API_TOKEN_PREFIX: &str = "alc_";
+/// Shortest accepted password.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// Longest accepted password (Argon2 input; longer is a denial-of-service vector).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Who a request acts as.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    /// A logged-in user (cookie or Bearer session token).
+    Session { username: String, via_cookie: bool },
+    /// An API token.
+    Token { id: u64, access_level: AccessLevel },
+}
+
+impl Principal {
+    /// Sessions and `full_access` tokens may change things; `read_only` tokens may not.
+    pub fn full_access(&self) -> bool {
+        match self {
+            Principal::Session { .. } => true,
+            Principal::Token { access_level, .. } => *access_level == AccessLevel::FullAccess,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("too many failed logins; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed")]
+    Hash,
+}
+
+/// A fresh secret and the hash under which it is stored.
+pub struct NewSecret {
+    pub plaintext: String,
+    pub hash: [u8; 32],
+}
+
+pub fn sha256(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// 256 random bits, hex encoded, with an optional prefix.
+pub fn new_secret(prefix: &str) -> Result<NewSecret, AuthError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|_| AuthError::Hash)?;
+    let plaintext = format!("{prefix}{}", hex::encode(bytes));
+    let hash = sha256(&plaintext);
+    Ok(NewSecret { plaintext, hash })
+}
+
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    let hash: PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|_| AuthError::Hash)?;
+    Ok(hash.to_string())
+}
+
+pub fn verify_password(phc: &str, password: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(hash) => Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A real hash verified for unknown users, so both failures take the same time.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
+}
+
+pub fn validate_username(name: &str) -> Result<(), AuthError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid(
+            "username must be 1-64 characters of letters, digits and . _ - @".into(),
+        ))
+    }
+}
+
+pub fn validate_password(password: &str) -> Result<(), AuthError> {
+    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Err(AuthError::Invalid(format!(
+            "password must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Authentication service: blocking methods (Argon2 and redb), call from `spawn_blocking`.
+#[derive(Clone)]
+pub struct Auth {
+    store: Store,
+    throttle: Arc<Mutex<Throttle>>,
+    session_ttl_ms: i64,
+}
+
+impl Auth {
+    pub fn new(store: Store, session_days: u32) -> Auth {
+        Auth {
+            store,
+            throttle: Arc::new(Mutex::new(Throttle::default())),
+            session_ttl_ms: session_days as i64 * 86_400_000,
+        }
+    }
+
+    pub fn session_ttl_secs(&self) -> i64 {
+        self.session_ttl_ms / 1000
+    }
+
+    /// Create a user (first-run admin, console command).
+    pub fn create_user(&self, username: &str, password: &str) -> Result<(), AuthError> {
+        validate_username(username)?;
+        validate_password(password)?;
+        let phc = hash_password(password)?;
+        self.store.create_user(username, &phc)?;
+        Ok(())
+    }
+
+    /// Check credentials and open a session; returns the session token.
+    pub fn login(&self, client: IpAddr, username: &str, password: &str) -> Result<String, AuthError> {
+        let now = std::time::Instant::now();
+        if let Err(retry_after) = self.throttle().check(client, now) {
+            return Err(AuthError::RateLimited { retry_after });
+        }
+        let user = self.store.get_user(username)?;
+        let ok = match &user {
+            Some(u) => verify_password(&u.password_phc, password),
+            None => {
+                verify_password(dummy_hash(), password);
+                false
+            }
+        };
+        if !ok {
+            self.throttle().failure(client, now);
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.throttle().success(client);
+        let secret = new_secret("")?;
+        self.store
+            .create_session(&secret.hash, username, self.session_ttl_ms)?;
+        Ok(secret.plaintext)
+    }
+
+    pub fn logout(&self, token: &str) -> Result<(), AuthError> {
+        self.store.delete_session(&sha256(token))?;
+        Ok(())
+    }
+
+    /// Resolve a presented token: a session first, then an API token.
+    pub fn authenticate(&self, token: &str, via_cookie: bool) -> Result<Option<Principal>, AuthError> {
+        if token.is_empty() || token.len() > 256 {
+            return Ok(None);
+        }
+        let hash = sha256(token);
+        if let Some(session) = self.store.touch_session(&hash, self.session_ttl_ms)? {
+            return Ok(Some(Principal::Session {
+                username: session.username,
+                via_cookie,
+            }));
+        }
+        if via_cookie || !token.starts_with(API_TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        match self.store.token_by_hash(&hash)? {
+            Some(t) => {
+                self.note_token_use(&t)?;
+                Ok(Some(Principal::Token {
+                    id: t.id,
+                    access_level: t.access_level,
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// `last_used_at` is written at most once a minute per token, not on every request.
+    fn note_token_use(&self, t: &ApiToken) -> Result<(), AuthError> {
+        let now = crate::model::now_ms();
+        if t.last_used_at.is_none_or(|at| now - at > 60_000) {
+            self.store.touch_token(t.id)?;
+        }
+        Ok(())
+    }
+
+    /// Create an API token; returns its record and the plaintext (shown once).
+    pub fn create_token(
+        &self,
+        name: &str,
+        level: AccessLevel,
+    ) -> Result<(ApiToken, String), AuthError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AuthError::Invalid("token name must be 1-100 characters".into()));
+        }
+        let secret = new_secret(API_TOKEN_PREFIX)?;
+        let token = self.store.create_token(name, level, &secret.hash)?;
+        Ok((token, secret.plaintext))
+    }
+
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let phc = hash_password("correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password(&phc, "correct horse"));
+        assert!(!verify_password(&phc, "wrong horse"));
+        assert!(!verify_password("garbage", "x"));
+    }
+
+    #[test]
+    fn secrets_are_random_and_prefixed() {
+        let a = new_secret(API_TOKEN_PREFIX).unwrap();
+        let b = new_secret(API_TOKEN_PREFIX).unwrap();
+        assert_ne!(a.plaintext, b.plaintext);
+        assert!(a.plaintext.starts_with("alc_"));
+        assert_eq!(a.plaintext.len(), 4 + 64);
+        assert_eq!(a.hash, sha256(&a.plaintext));
+    }
+
+    #[test]
+    fn username_and_password_rules() {
+        assert!(validate_username("admin").is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username("a b").is_err());
+        assert!(validate_password("short").is_err());
+        assert!(validate_password("long enough").is_ok());
+    }
+}

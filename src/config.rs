@@ -1,0 +1,292 @@
+//! One configuration source. Values come from, in order of precedence: command-line flags,
+//! `ALCHEMIST_*` environment variables (both through clap), the TOML config file, then built-in
+//! defaults. The result is validated once; no I/O here beyond reading the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::CpuEncoder;
+
+/// Default listen address: loopback, so a fresh install is not exposed until configured.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// Name of the config file looked up in the data directory when none is given.
+pub const CONFIG_FILE_NAME: &str = "alchemist.toml";
+
+/// The TOML file. Every key optional; unknown keys are an error so typos are caught.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub libraries: Vec<PathBuf>,
+    pub ffmpeg: Option<PathBuf>,
+    pub ffprobe: Option<PathBuf>,
+    #[serde(default)]
+    pub transcode: TranscodeFile,
+    pub session_days: Option<u32>,
+    pub scan_on_start: Option<bool>,
+}
+
+/// `[transcode]` table: hot-reloadable encode settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscodeFile {
+    pub encoder: Option<String>,
+    pub crf: Option<u8>,
+    pub preset: Option<String>,
+}
+
+/// Values given on the command line or in the environment (already merged by clap).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub libraries: Vec<PathBuf>,
+    pub config_file: Option<PathBuf>,
+}
+
+/// Encode settings that may change while running (config file edits).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TranscodeSettings {
+    pub encoder: CpuEncoder,
+    pub crf: Option<u8>,
+    pub preset: Option<String>,
+}
+
+/// The validated configuration the program runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Library folders to register at start (in addition to those stored).
+    pub libraries: Vec<PathBuf>,
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    pub transcode: TranscodeSettings,
+    /// Sliding session lifetime.
+    pub session_days: u32,
+    pub scan_on_start: bool,
+    /// The file the config was read from, watched for hand edits.
+    pub config_file: Option<PathBuf>,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Config {
+    /// Defaults only (used by tests and as the base of `load`).
+    pub fn defaults(data_dir: &Path) -> Config {
+        Config {
+            data_dir: data_dir.to_path_buf(),
+            listen: DEFAULT_LISTEN.parse().expect("constant address parses"),
+            libraries: Vec::new(),
+            ffmpeg: PathBuf::from("ffmpeg"),
+            ffprobe: PathBuf::from("ffprobe"),
+            transcode: TranscodeSettings {
+                encoder: CpuEncoder::Libx265,
+                crf: None,
+                preset: None,
+            },
+            session_days: 30,
+            scan_on_start: true,
+            config_file: None,
+        }
+    }
+
+    /// Build the configuration from overrides and the config file they point to (explicitly, or
+    /// `<data_dir>/alchemist.toml` when it exists).
+    pub fn load(overrides: Overrides) -> Result<Config, ConfigError> {
+        let explicit = overrides.config_file.clone();
+        let guessed_dir = overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let path = explicit
+            .clone()
+            .or_else(|| Some(guessed_dir.join(CONFIG_FILE_NAME)).filter(|p| p.is_file()));
+        let file = match &path {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        let mut config = Config::from_parts(&overrides, &file)?;
+        config.config_file = path;
+        Ok(config)
+    }
+
+    /// Merge overrides over a parsed file, then validate. Pure.
+    pub fn from_parts(overrides: &Overrides, file: &FileConfig) -> Result<Config, ConfigError> {
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let mut config = Config::defaults(&data_dir);
+        let listen = overrides
+            .listen
+            .clone()
+            .or_else(|| file.listen.clone())
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        config.listen = listen.parse().map_err(|_| ConfigError::Invalid {
+            key: "listen",
+            message: format!("`{listen}` is not an ADDRESS:PORT"),
+        })?;
+        config.libraries = file.libraries.clone();
+        for lib in &overrides.libraries {
+            if !config.libraries.contains(lib) {
+                config.libraries.push(lib.clone());
+            }
+        }
+        if let Some(p) = &file.ffmpeg {
+            config.ffmpeg = p.clone();
+        }
+        if let Some(p) = &file.ffprobe {
+            config.ffprobe = p.clone();
+        }
+        config.transcode = transcode_settings(&file.transcode)?;
+        if let Some(days) = file.session_days {
+            if days == 0 || days > 3650 {
+                return Err(ConfigError::Invalid {
+                    key: "session_days",
+                    message: "must be between 1 and 3650".into(),
+                });
+            }
+            config.session_days = days;
+        }
+        if let Some(scan) = file.scan_on_start {
+            config.scan_on_start = scan;
+        }
+        Ok(config)
+    }
+}
+
+/// Validate the `[transcode]` table.
+pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, ConfigError> {
+    let encoder = match &t.encoder {
+        Some(name) => name.parse().map_err(|message| ConfigError::Invalid {
+            key: "transcode.encoder",
+            message,
+        })?,
+        None => CpuEncoder::Libx265,
+    };
+    if let Some(crf) = t.crf
+        && crf > 63
+    {
+        return Err(ConfigError::Invalid {
+            key: "transcode.crf",
+            message: "must be between 0 and 63".into(),
+        });
+    }
+    if let Some(preset) = &t.preset
+        && (preset.is_empty() || !preset.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return Err(ConfigError::Invalid {
+            key: "transcode.preset",
+            message: "must be a plain word or number such as `medium` or `8`".into(),
+        });
+    }
+    Ok(TranscodeSettings {
+        encoder,
+        crf: t.crf,
+        preset: t.preset.clone(),
+    })
+}
+
+/// Read and parse a config file.
+pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|message| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// Parse config text. Pure.
+pub fn parse(text: &str) -> Result<FileConfig, String> {
+    toml::from_str(text).map_err(|e| e.message().to_string())
+}
+
+/// Names of the hot-reloadable keys that differ between two settings.
+pub fn changed_keys(old: &TranscodeSettings, new: &TranscodeSettings) -> Vec<String> {
+    let mut keys = Vec::new();
+    if old.encoder != new.encoder {
+        keys.push("transcode.encoder".to_string());
+    }
+    if old.crf != new.crf {
+        keys.push("transcode.crf".to_string());
+    }
+    if old.preset != new.preset {
+        keys.push("transcode.preset".to_string());
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply() {
+        let c = Config::from_parts(&Overrides::default(), &FileConfig::default()).unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(c.transcode.encoder, CpuEncoder::Libx265);
+    }
+
+    #[test]
+    fn overrides_beat_file() {
+        let file = parse(
+            "listen = \"0.0.0.0:8080\"\nlibraries = [\"/a\"]\n[transcode]\nencoder = \"libx264\"\ncrf = 20\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            listen: Some("127.0.0.1:9000".into()),
+            libraries: vec!["/b".into()],
+            ..Default::default()
+        };
+        let c = Config::from_parts(&o, &file).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.libraries, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(c.transcode.encoder, CpuEncoder::Libx264);
+        assert_eq!(c.transcode.crf, Some(20));
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(parse("nonsense = 1").is_err());
+        assert!(parse("listen = 5").is_err());
+        let file = parse("[transcode]\nencoder = \"h264_magic\"").unwrap();
+        assert!(Config::from_parts(&Overrides::default(), &file).is_err());
+        let file = parse("listen = \"nowhere\"").unwrap();
+        assert!(Config::from_parts(&Overrides::default(), &file).is_err());
+        let file = parse("[transcode]\npreset = \"a b\"").unwrap();
+        assert!(Config::from_parts(&Overrides::default(), &file).is_err());
+    }
+
+    #[test]
+    fn changed_keys_lists_differences() {
+        let a = transcode_settings(&TranscodeFile::default()).unwrap();
+        let mut b = a.clone();
+        b.crf = Some(30);
+        assert_eq!(changed_keys(&a, &b), vec!["transcode.crf"]);
+        assert!(changed_keys(&a, &a).is_empty());
+    }
+}

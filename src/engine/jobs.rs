@@ -1,0 +1,259 @@
+//! User actions on jobs: cancel, restart, priority, batch actions, enqueue. Queued jobs change
+//! in the store directly; active ones are signalled and their worker records the end state.
+
+use std::path::PathBuf;
+
+use super::{Engine, EngineError, StopReason};
+use crate::media::paths;
+use crate::model::{JobEvent, JobId, JobState};
+use crate::store::{ScanOutcome, ScannedFile, StoreError};
+
+/// Bulk actions of `POST /api/jobs/batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchAction {
+    Restart,
+    Cancel,
+    Delete,
+}
+
+/// Why a path cannot be enqueued.
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("the path does not exist or cannot be read")]
+    NotFound,
+    #[error("the path is not a regular file")]
+    NotAFile,
+    #[error("the file is not a video file this server handles (by extension)")]
+    Unsupported,
+    #[error("the path is outside every library folder")]
+    Forbidden,
+    #[error("the file is an output or temp file of this server")]
+    OwnFile,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+fn not_found(id: JobId) -> impl Fn(StoreError) -> EngineError {
+    move |e| match e {
+        StoreError::NotFound => EngineError::JobNotFound(id),
+        other => EngineError::Store(other),
+    }
+}
+
+impl Engine {
+    /// Cancel a job: queued → cancelled now; active → stop ffmpeg, the worker cleans up.
+    /// Terminal jobs are left as they are.
+    pub async fn cancel(&self, id: JobId) -> Result<(), EngineError> {
+        {
+            let mut core = self.core();
+            if let Some(active) = core.active.get_mut(&id) {
+                active.stop_reason.get_or_insert(StopReason::Cancelled);
+                active.cancel.cancel();
+                if let Some(pid) = active.pid {
+                    // A paused ffmpeg must run again to notice; SIGKILL works regardless.
+                    let _ = crate::process::resume(pid);
+                }
+                return Ok(());
+            }
+        }
+        let job = self.inner.store.call(move |s| s.get_job(id)).await.map_err(not_found(id))?;
+        if job.status != JobState::Queued {
+            return Ok(());
+        }
+        match self
+            .inner
+            .store
+            .call(move |s| s.transition_job(id, JobEvent::Cancel, |_| {}))
+            .await
+        {
+            Ok((job, previous)) => {
+                self.publish_status(id, job.status, Some(previous));
+                Ok(())
+            }
+            // Claimed in between: cancel the now-active job.
+            Err(StoreError::Conflict(_)) => Box::pin(self.cancel(id)).await,
+            Err(e) => Err(not_found(id)(e)),
+        }
+    }
+
+    /// Put a terminal job back in the queue.
+    pub async fn restart(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.inner.store.call(move |s| s.get_job(id)).await.map_err(not_found(id))?;
+        if job.status.is_active() {
+            return Err(EngineError::JobActive { id, status: job.status });
+        }
+        if job.status == JobState::Queued {
+            return Ok(());
+        }
+        let (job, previous) = self
+            .inner
+            .store
+            .call(move |s| s.transition_job(id, JobEvent::Restart, reset_for_restart))
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => EngineError::JobActive { id, status: job.status },
+                other => not_found(id)(other),
+            })?;
+        self.publish_status(id, job.status, Some(previous));
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    pub async fn set_priority(&self, id: JobId, priority: i32) -> Result<(), EngineError> {
+        self.inner
+            .store
+            .call(move |s| {
+                s.update_job(id, |j| {
+                    j.priority = priority;
+                    Ok(())
+                })
+            })
+            .await
+            .map_err(not_found(id))?;
+        Ok(())
+    }
+
+    /// Batch action. Restart and delete are all-or-nothing: any active (or unknown) job blocks
+    /// the whole batch. Cancel applies to each job that can be cancelled.
+    pub async fn batch(&self, action: BatchAction, ids: Vec<JobId>) -> Result<usize, EngineError> {
+        match action {
+            BatchAction::Cancel => {
+                let mut count = 0;
+                for id in ids {
+                    let status = match self.inner.store.call(move |s| s.get_job(id)).await {
+                        Ok(j) => j.status,
+                        Err(StoreError::NotFound) => continue,
+                        Err(e) => return Err(e.into()),
+                    };
+                    if status == JobState::Queued || status.is_active() {
+                        self.cancel(id).await?;
+                        count += 1;
+                    }
+                }
+                Ok(count)
+            }
+            BatchAction::Restart => {
+                // Queued jobs are already where a restart would put them: leave them be.
+                let mut todo = Vec::new();
+                let mut blocked = Vec::new();
+                for &id in &ids {
+                    match self.inner.store.call(move |s| s.get_job(id)).await {
+                        Ok(j) if j.status == JobState::Queued => {}
+                        Ok(j) if j.status.is_active() => blocked.push((id, Some(j.status))),
+                        Ok(_) => todo.push(id),
+                        Err(StoreError::NotFound) => blocked.push((id, None)),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                if !blocked.is_empty() {
+                    return Err(EngineError::Blocked(blocked));
+                }
+                let changed = self
+                    .inner
+                    .store
+                    .call(move |s| s.transition_all(&todo, JobEvent::Restart, reset_for_restart))
+                    .await?
+                    .map_err(EngineError::Blocked)?;
+                for (job, previous) in &changed {
+                    self.publish_status(job.id, job.status, Some(*previous));
+                }
+                self.inner.wake.notify_one();
+                Ok(changed.len())
+            }
+            BatchAction::Delete => self
+                .inner
+                .store
+                .call(move |s| s.archive(&ids))
+                .await?
+                .map_err(EngineError::Blocked),
+        }
+    }
+
+    /// Failed and cancelled jobs back to the queue.
+    pub async fn restart_failed(&self) -> Result<usize, EngineError> {
+        let changed = self
+            .inner
+            .store
+            .call(|s| {
+                s.transition_where(
+                    &[JobState::Failed, JobState::Cancelled],
+                    JobEvent::Restart,
+                    reset_for_restart,
+                )
+            })
+            .await?;
+        for (job, previous) in &changed {
+            self.publish_status(job.id, job.status, Some(*previous));
+        }
+        self.inner.wake.notify_one();
+        Ok(changed.len())
+    }
+
+    /// Archive completed jobs (statistics keep them).
+    pub async fn clear_completed(&self) -> Result<usize, EngineError> {
+        Ok(self.inner.store.call(|s| s.archive_completed()).await?)
+    }
+
+    /// Queue one file, which must lie inside a library folder.
+    pub async fn enqueue(&self, path: PathBuf) -> Result<(JobId, bool), EnqueueError> {
+        let folders = self
+            .inner
+            .store
+            .call(|s| s.folders())
+            .await
+            .map_err(EngineError::from)?;
+        let scanned = tokio::task::spawn_blocking(move || -> Result<ScannedFile, EnqueueError> {
+            let canonical = std::fs::canonicalize(&path).map_err(|_| EnqueueError::NotFound)?;
+            let folder = folders
+                .iter()
+                .find(|f| canonical.starts_with(&f.path))
+                .ok_or(EnqueueError::Forbidden)?;
+            let meta = std::fs::metadata(&canonical).map_err(|_| EnqueueError::NotFound)?;
+            if !meta.is_file() {
+                return Err(EnqueueError::NotAFile);
+            }
+            if paths::is_own_file(&canonical) {
+                return Err(EnqueueError::OwnFile);
+            }
+            if !paths::is_video_file(&canonical) {
+                return Err(EnqueueError::Unsupported);
+            }
+            Ok(super::scan::scanned_file(canonical, &meta, Some(folder.id)))
+        })
+        .await
+        .map_err(|e| EngineError::Invalid(e.to_string()))??;
+        let path = scanned.path.clone();
+        let outcome = self
+            .inner
+            .store
+            .call(move |s| s.upsert_scanned(&[scanned]))
+            .await
+            .map_err(EngineError::from)?;
+        let (id, queued) = match outcome.first() {
+            Some(ScanOutcome::Queued(id)) | Some(ScanOutcome::Requeued(id)) => (*id, true),
+            _ => {
+                let id = self
+                    .inner
+                    .store
+                    .call(move |s| s.job_id_by_path(&path))
+                    .await
+                    .map_err(EngineError::from)?
+                    .ok_or(EnqueueError::NotFound)?;
+                (id, false)
+            }
+        };
+        if queued {
+            self.publish_status(id, JobState::Queued, None);
+            self.inner.wake.notify_one();
+        }
+        Ok((id, queued))
+    }
+}
+
+/// Field resets when a job runs again.
+fn reset_for_restart(job: &mut crate::store::Job) {
+    job.progress = 0.0;
+    job.failure = None;
+    job.temp_path = None;
+}
+

@@ -1,0 +1,293 @@
+//! The engine: owns running jobs and is reached through one cloneable handle. It dispatches
+//! queued jobs in priority order up to the mode's concurrency, runs each through the media
+//! pipeline, suspends and resumes ffmpeg on pause/resume, cancels, drains, scans library
+//! folders, and recovers jobs interrupted by a crash or shutdown.
+
+mod dispatch;
+mod jobs;
+mod pipeline;
+mod scan;
+pub mod state;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::TranscodeSettings;
+use crate::events::{Event, EventBus};
+use crate::hw::Capabilities;
+use crate::model::{EngineMode, EngineRunState, EngineStatus, JobId};
+use crate::store::{EngineState, Store, StoreError};
+
+pub use jobs::{BatchAction, EnqueueError};
+pub use scan::{FolderError, ScanStatus};
+use state::EngineCommand;
+
+/// Errors of engine operations, mapped to HTTP by `web`.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("job {0} not found")]
+    JobNotFound(JobId),
+    #[error("job {id} is {status} and cannot be changed now")]
+    JobActive {
+        id: JobId,
+        status: crate::model::JobState,
+    },
+    #[error("{} job(s) cannot take this action", .0.len())]
+    Blocked(Vec<(JobId, Option<crate::model::JobState>)>),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Why a running job's token was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    /// The user cancelled: the job ends `cancelled`.
+    Cancelled,
+    /// The server is shutting down: the job goes back to `queued`.
+    Shutdown,
+}
+
+/// A job a worker currently owns.
+struct ActiveJob {
+    cancel: CancellationToken,
+    stop_reason: Option<StopReason>,
+    pid: Option<u32>,
+    progress: f64,
+}
+
+struct Core {
+    state: EngineState,
+    active: HashMap<JobId, ActiveJob>,
+    paused_reason: Option<String>,
+}
+
+struct Inner {
+    store: Store,
+    events: EventBus,
+    ffmpeg: PathBuf,
+    ffprobe: PathBuf,
+    cores: u32,
+    settings: RwLock<TranscodeSettings>,
+    caps: RwLock<Option<Capabilities>>,
+    core: Mutex<Core>,
+    wake: Notify,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    scanning: AtomicBool,
+    scan_seen: AtomicU64,
+    scan_queued: AtomicU64,
+}
+
+/// Handle to the engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// What the engine needs to start.
+pub struct EngineConfig {
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+    pub transcode: TranscodeSettings,
+}
+
+impl Engine {
+    /// Recover interrupted jobs, load the persisted state and start the dispatcher.
+    pub async fn start(
+        store: Store,
+        events: EventBus,
+        config: EngineConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Engine, EngineError> {
+        let state = store.call(|s| s.engine_state()).await?;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1);
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                store,
+                events,
+                ffmpeg: config.ffmpeg,
+                ffprobe: config.ffprobe,
+                cores,
+                settings: RwLock::new(config.transcode),
+                caps: RwLock::new(None),
+                core: Mutex::new(Core {
+                    state,
+                    active: HashMap::new(),
+                    paused_reason: None,
+                }),
+                wake: Notify::new(),
+                shutdown,
+                tasks: TaskTracker::new(),
+                scanning: AtomicBool::new(false),
+                scan_seen: AtomicU64::new(0),
+                scan_queued: AtomicU64::new(0),
+            }),
+        };
+        engine.recover().await?;
+        let dispatcher = engine.clone();
+        tokio::spawn(async move { dispatcher.dispatch_loop().await });
+        let prober = engine.clone();
+        tokio::spawn(async move {
+            let caps = crate::hw::detect(&prober.inner.ffmpeg).await;
+            *prober.inner.caps.write().unwrap_or_else(|p| p.into_inner()) = Some(caps);
+        });
+        Ok(engine)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    /// Hardware/encoder capabilities, once detected.
+    pub fn capabilities(&self) -> Option<Capabilities> {
+        self.inner
+            .caps
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn transcode_settings(&self) -> TranscodeSettings {
+        self.inner
+            .settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replace the encode settings (config reload); applies to jobs that start afterwards.
+    pub fn set_transcode_settings(&self, settings: TranscodeSettings) {
+        *self.inner.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+    }
+
+    fn core(&self) -> std::sync::MutexGuard<'_, Core> {
+        self.inner.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Live progress of an active job (the store holds it only at state changes).
+    pub fn live_progress(&self, id: JobId) -> Option<f64> {
+        self.core().active.get(&id).map(|a| a.progress)
+    }
+
+    /// Pid of the ffmpeg process of an active job.
+    pub fn job_pid(&self, id: JobId) -> Option<u32> {
+        self.core().active.get(&id).and_then(|a| a.pid)
+    }
+
+    pub fn status(&self) -> EngineStatus {
+        let counts = self.inner.store.status_counts();
+        let core = self.core();
+        let s = &core.state;
+        EngineStatus {
+            status: s.run_state,
+            mode: s.mode,
+            concurrent_limit: state::concurrent_limit(
+                s.mode,
+                self.inner.cores,
+                0,
+                s.concurrent_jobs_override,
+            ),
+            threads: s.threads_override,
+            is_manual_override: s.concurrent_jobs_override > 0 || s.threads_override > 0,
+            active_jobs: core.active.len() as u64,
+            queued_jobs: counts.get(crate::model::JobState::Queued),
+            paused_reason: match s.run_state {
+                EngineRunState::Running => None,
+                _ => core.paused_reason.clone(),
+            },
+        }
+    }
+
+    /// Apply a run-state command, persist it, signal ffmpeg processes and publish the status.
+    pub async fn command(&self, command: EngineCommand) -> Result<EngineStatus, EngineError> {
+        let (state, pids) = {
+            let mut core = self.core();
+            let before = core.state.run_state;
+            core.state.run_state = state::transition(before, command);
+            core.paused_reason = match (command, core.state.run_state) {
+                (EngineCommand::Pause, _) => Some("paused by the user".into()),
+                (EngineCommand::Drain, EngineRunState::Draining) => {
+                    Some("draining: active jobs finish, nothing new starts".into())
+                }
+                (EngineCommand::DrainFinished, _) => Some("drain finished".into()),
+                (_, EngineRunState::Running) => None,
+                (_, _) => core.paused_reason.clone(),
+            };
+            let pids: Vec<u32> = core.active.values().filter_map(|a| a.pid).collect();
+            (core.state.clone(), pids)
+        };
+        for pid in pids {
+            // Suspended on pause, continued on anything that runs again (resume, drain).
+            let result = if state.run_state == EngineRunState::Paused {
+                crate::process::suspend(pid)
+            } else {
+                crate::process::resume(pid)
+            };
+            if let Err(e) = result {
+                tracing::warn!(pid, error = %e, "could not signal ffmpeg");
+            }
+        }
+        self.persist_and_publish(state).await
+    }
+
+    /// Change mode and overrides (0 = no override).
+    pub async fn set_mode(
+        &self,
+        mode: EngineMode,
+        concurrent_jobs_override: u32,
+        threads_override: u32,
+    ) -> Result<EngineStatus, EngineError> {
+        let state = {
+            let mut core = self.core();
+            core.state.mode = mode;
+            core.state.concurrent_jobs_override = concurrent_jobs_override;
+            core.state.threads_override = threads_override;
+            core.state.clone()
+        };
+        self.persist_and_publish(state).await
+    }
+
+    async fn persist_and_publish(&self, state: EngineState) -> Result<EngineStatus, EngineError> {
+        self.inner
+            .store
+            .call(move |s| s.set_engine_state(&state))
+            .await?;
+        let status = self.status();
+        self.inner.events.publish(Event::Engine(status.clone()));
+        self.inner.wake.notify_one();
+        Ok(status)
+    }
+
+    /// Stop all work for shutdown: active jobs are killed and go back to the queue.
+    pub async fn shutdown(&self) {
+        {
+            let mut core = self.core();
+            for job in core.active.values_mut() {
+                job.stop_reason.get_or_insert(StopReason::Shutdown);
+                job.cancel.cancel();
+            }
+        }
+        self.inner.shutdown.cancel();
+        self.inner.tasks.close();
+        if tokio::time::timeout(std::time::Duration::from_secs(15), self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some jobs did not stop within 15 s of shutdown");
+        }
+    }
+}

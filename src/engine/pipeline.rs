@@ -1,0 +1,493 @@
+//! One job through the media pipeline: stat → probe (cached) → decide → encode into a temp file
+//! beside the source → verify → fsync + rename to `<stem>.alchemist.<ext>`. The source is only
+//! ever read. Every exit path leaves no partial file behind and records why it ended.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::dispatch::remove_temp;
+use super::{Engine, StopReason};
+use crate::events::Event;
+use crate::media::plan::{Decision, EncodeSettings, Plan};
+use crate::media::run::{RunError, RunEvent, RunOptions};
+use crate::media::{MediaInfo, args, paths, plan, probe, verify};
+use crate::model::{
+    EngineMode, EngineRunState, Explanation, JobEvent, JobId, now_ms, rfc3339,
+};
+use crate::process::Priority;
+use crate::store::{Attempt, EncodeResult, EncodeStats, Job, ProbeCacheEntry, StoreError};
+
+/// How a run ended.
+enum Outcome {
+    Completed {
+        output: PathBuf,
+        output_size: u64,
+        stats: EncodeStats,
+        codec: String,
+    },
+    Skipped(Explanation),
+    Failed(Explanation),
+    Cancelled,
+    Interrupted,
+}
+
+struct Run {
+    started_ms: i64,
+    started: Instant,
+    encoder: Option<String>,
+    temp: Option<PathBuf>,
+}
+
+impl Engine {
+    /// Run a claimed job to its end state. Never panics on bad input; errors become outcomes.
+    pub(super) async fn run_job(&self, job: Job, cancel: CancellationToken) {
+        let id = job.id;
+        let mut run = Run {
+            started_ms: now_ms(),
+            started: Instant::now(),
+            encoder: None,
+            temp: None,
+        };
+        let outcome = match self.pipeline(&job, &cancel, &mut run).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::Failed(Explanation::new(
+                "internal_error",
+                "The job could not be recorded.",
+                format!("The store reported: {e}"),
+            )),
+        };
+        if let Some(temp) = &run.temp
+            && !matches!(outcome, Outcome::Completed { .. })
+        {
+            remove_temp(temp);
+        }
+        if let Err(e) = self.finish(&job, outcome, &run).await {
+            tracing::error!(job = %id, error = %e, "could not record the end of a job");
+        }
+    }
+
+    async fn pipeline(
+        &self,
+        job: &Job,
+        cancel: &CancellationToken,
+        run: &mut Run,
+    ) -> Result<Outcome, StoreError> {
+        let id = job.id;
+        let input = job.input_path.clone();
+        self.job_log(id, "info", format!("analysing {}", input.display())).await;
+
+        // 1. The source must still be there and be a regular file.
+        let meta = match std::fs::metadata(&input) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => {
+                return Ok(Outcome::Failed(Explanation::new(
+                    "not_a_file",
+                    "The source is not a regular file.",
+                    "The path now names a directory or special file; nothing was done.",
+                )));
+            }
+            Err(e) => {
+                return Ok(Outcome::Failed(Explanation::new(
+                    "source_missing",
+                    "The source file could not be found.",
+                    format!("Reading the file's metadata failed: {e}. It may have been moved or deleted."),
+                )));
+            }
+        };
+
+        // 2. Probe, from the cache when size, mtime and inode are unchanged.
+        let info = match self.probe_cached(&input, &meta).await {
+            Ok(info) => info,
+            Err(explanation) => return Ok(Outcome::Failed(explanation)),
+        };
+        if let Some(reason) = self.stopped(id, cancel) {
+            return Ok(reason);
+        }
+        let metadata = serde_json::to_value(&info).ok();
+
+        // 3. Decide.
+        let settings = self.transcode_settings();
+        let threads = self.core().state.threads_override;
+        let decision = plan::decide(
+            &info,
+            &EncodeSettings {
+                encoder: settings.encoder,
+                crf: settings.crf,
+                preset: settings.preset.clone(),
+                threads,
+            },
+        );
+        let explanation = decision.explanation().clone();
+        self.inner.events.publish(Event::Decision {
+            job_id: id,
+            action: decision.action(),
+            explanation: explanation.clone(),
+        });
+        self.job_log(id, "info", format!("decision: {} ({})", decision.action(), explanation.summary))
+            .await;
+        let action = decision.action().to_string();
+        let plan: Plan = match decision {
+            Decision::Skip(why) => {
+                self.inner
+                    .store
+                    .call(move |s| {
+                        s.update_job(id, |j| {
+                            j.metadata = metadata;
+                            j.decision = Some(why.clone());
+                            j.decision_action = Some(action);
+                            Ok(())
+                        })
+                    })
+                    .await?;
+                return Ok(Outcome::Skipped(explanation));
+            }
+            Decision::Transcode { plan, .. } => plan,
+        };
+
+        // 4. Encode into a hidden temp file beside the source.
+        let output = paths::output_path(&input, plan.container);
+        let temp = paths::temp_path(&output, id);
+        run.encoder = Some(plan.encoder.as_str().to_string());
+        run.temp = Some(temp.clone());
+        remove_temp(&temp);
+        let (out2, temp2, why) = (output.clone(), temp.clone(), explanation.clone());
+        let (updated, previous) = self
+            .inner
+            .store
+            .call(move |s| {
+                s.transition_job(id, JobEvent::StartEncode, |j| {
+                    j.metadata = metadata;
+                    j.decision = Some(why);
+                    j.decision_action = Some(action);
+                    j.output_path = Some(out2);
+                    j.temp_path = Some(temp2);
+                })
+            })
+            .await?;
+        self.publish_status(id, updated.status, Some(previous));
+        let argv = args::build_args(&plan, &input, &temp);
+        self.job_log(
+            id,
+            "info",
+            format!(
+                "ffmpeg {}",
+                argv.iter()
+                    .map(|a| a.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        )
+        .await;
+        let encode_started = Instant::now();
+        if let Err(e) = self.encode(id, argv, info.duration, cancel).await {
+            return Ok(match e {
+                RunError::Cancelled => self.stopped(id, cancel).unwrap_or(Outcome::Cancelled),
+                other => Outcome::Failed(other.explanation()),
+            });
+        }
+        let encode_seconds = encode_started.elapsed().as_secs_f64();
+        if let Some(reason) = self.stopped(id, cancel) {
+            return Ok(reason);
+        }
+
+        // 5. Verify the temp file, then make it durable and promote it.
+        let target = plan.encoder.codec();
+        let verified = match verify::verify(&self.inner.ffprobe, &temp, info.duration, target).await {
+            Ok(v) => v,
+            Err(explanation) => return Ok(Outcome::Failed(explanation)),
+        };
+        if let Some(reason) = self.stopped(id, cancel) {
+            return Ok(reason);
+        }
+        let (temp2, out2) = (temp.clone(), output.clone());
+        let promoted = tokio::task::spawn_blocking(move || promote(&temp2, &out2))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let output_size = match promoted {
+            Ok(size) => size,
+            Err(e) => {
+                return Ok(Outcome::Failed(
+                    Explanation::new(
+                        if e.raw_os_error() == Some(libc::ENOSPC) { "disk_full" } else { "promote_failed" },
+                        "The verified output could not be put in place.",
+                        format!("Syncing or renaming the temp file failed: {e}. The source is untouched."),
+                    ),
+                ));
+            }
+        };
+        run.temp = None;
+        self.job_log(id, "info", format!("verified and saved as {}", output.display()))
+            .await;
+        let input_size = meta.len();
+        let duration = verified.duration.max(info.duration);
+        Ok(Outcome::Completed {
+            output,
+            output_size,
+            codec: target.as_str().to_string(),
+            stats: EncodeStats {
+                input_size_bytes: input_size,
+                output_size_bytes: output_size,
+                compression_ratio: if input_size > 0 {
+                    1.0 - output_size as f64 / input_size as f64
+                } else {
+                    0.0
+                },
+                encode_time_seconds: encode_seconds,
+                encode_speed: if encode_seconds > 0.0 { duration / encode_seconds } else { 0.0 },
+                avg_bitrate_kbps: if duration > 0.0 {
+                    output_size as f64 * 8.0 / duration / 1000.0
+                } else {
+                    0.0
+                },
+                encoder: plan.encoder.as_str().to_string(),
+                backend: "cpu".to_string(),
+            },
+        })
+    }
+
+    /// Run ffmpeg on a blocking thread, forwarding pid, progress and warnings.
+    async fn encode(
+        &self,
+        id: JobId,
+        argv: Vec<std::ffi::OsString>,
+        duration: f64,
+        cancel: &CancellationToken,
+    ) -> Result<(), RunError> {
+        let background = self.core().state.mode == EngineMode::Background;
+        let opts = RunOptions {
+            ffmpeg: self.inner.ffmpeg.clone(),
+            priority: if background { Priority::Background } else { Priority::Normal },
+            duration,
+        };
+        let engine = self.clone();
+        let cancel = cancel.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut warnings: Vec<(String, String)> = Vec::new();
+            let mut on_event = |event: RunEvent| match event {
+                RunEvent::Started { pid } => engine.note_pid(id, pid),
+                RunEvent::Progress(p) => {
+                    if let Some(a) = engine.core().active.get_mut(&id) {
+                        a.progress = p.percent;
+                    }
+                    engine.inner.events.publish(Event::Progress {
+                        job_id: id,
+                        percent: p.percent,
+                        fps: p.fps,
+                        speed: p.speed,
+                        out_time_seconds: p.out_time_seconds,
+                        eta_seconds: p.eta_seconds,
+                    });
+                }
+                RunEvent::Log(line) => {
+                    engine.inner.events.publish(Event::Log {
+                        job_id: Some(id),
+                        level: "warning",
+                        message: line.clone(),
+                    });
+                    warnings.push(("warning".into(), line));
+                }
+            };
+            let result = crate::media::run::run_ffmpeg(&opts, argv, &cancel, &mut on_event);
+            if let Err(e) = engine.inner.store.append_logs(id, &warnings) {
+                tracing::warn!(job = %id, error = %e, "could not store ffmpeg warnings");
+            }
+            result
+        })
+        .await
+        .map_err(|e| RunError::Spawn(std::io::Error::other(e.to_string())))?;
+        result.map(|_| ())
+    }
+
+    /// Remember the ffmpeg pid; if the engine was paused meanwhile, suspend it at once.
+    fn note_pid(&self, id: JobId, pid: u32) {
+        let paused = {
+            let mut core = self.core();
+            if let Some(a) = core.active.get_mut(&id) {
+                a.pid = Some(pid);
+            }
+            core.state.run_state == EngineRunState::Paused
+        };
+        if paused && let Err(e) = crate::process::suspend(pid) {
+            tracing::warn!(pid, error = %e, "could not suspend ffmpeg");
+        }
+    }
+
+    /// `Some(outcome)` when the job's token was cancelled (by the user or a shutdown).
+    fn stopped(&self, id: JobId, cancel: &CancellationToken) -> Option<Outcome> {
+        if !cancel.is_cancelled() {
+            return None;
+        }
+        Some(match self.stop_reason(id) {
+            Some(StopReason::Shutdown) => Outcome::Interrupted,
+            _ => Outcome::Cancelled,
+        })
+    }
+
+    async fn probe_cached(&self, input: &Path, meta: &std::fs::Metadata) -> Result<MediaInfo, Explanation> {
+        let (size, mtime_ns, inode) = (meta.len(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), meta.ino());
+        let key = input.to_path_buf();
+        if let Ok(Some(entry)) = self.inner.store.call(move |s| s.probe_cache_get(&key)).await
+            && entry.size == size
+            && entry.mtime_ns == mtime_ns
+            && entry.inode == inode
+            && let Ok(info) = serde_json::from_value::<MediaInfo>(entry.info)
+        {
+            return Ok(info);
+        }
+        let info = probe::probe(&self.inner.ffprobe, input)
+            .await
+            .map_err(|e| e.explanation())?;
+        if let Ok(json) = serde_json::to_value(&info) {
+            let key = input.to_path_buf();
+            let entry = ProbeCacheEntry { size, mtime_ns, inode, info: json };
+            if let Err(e) = self.inner.store.call(move |s| s.probe_cache_put(&key, &entry)).await {
+                tracing::warn!(error = %e, "could not cache a probe result");
+            }
+        }
+        Ok(info)
+    }
+
+    /// Store the end state, the attempt and the statistics, and tell subscribers.
+    async fn finish(&self, job: &Job, outcome: Outcome, run: &Run) -> Result<(), StoreError> {
+        let id = job.id;
+        let wall = run.started.elapsed().as_secs_f64();
+        let (outcome_name, failure_code, output_size) = match &outcome {
+            Outcome::Completed { output_size, .. } => ("completed", None, Some(*output_size)),
+            Outcome::Skipped(_) => ("skipped", None, None),
+            Outcome::Failed(e) => ("failed", Some(e.code.clone()), None),
+            Outcome::Cancelled => ("cancelled", None, None),
+            Outcome::Interrupted => ("interrupted", None, None),
+        };
+        let attempt = Attempt {
+            number: job.attempt_count,
+            started_at: rfc3339(run.started_ms),
+            finished_at: rfc3339(now_ms()),
+            outcome: outcome_name.to_string(),
+            failure_code,
+            encoder: run.encoder.clone(),
+            input_size_bytes: job.input_size,
+            output_size_bytes: output_size,
+            wall_seconds: wall,
+        };
+        self.inner
+            .store
+            .call(move |s| s.add_attempt(id, &attempt))
+            .await?;
+        let store = &self.inner.store;
+        let (updated, previous) = match outcome {
+            Outcome::Completed {
+                output,
+                output_size,
+                stats,
+                codec,
+            } => {
+                let result = EncodeResult {
+                    job_id: id,
+                    input_path: job.input_path.clone(),
+                    folder: self.folder_path(job.folder_id).await,
+                    codec,
+                    input_size: stats.input_size_bytes,
+                    output_size,
+                    encode_seconds: stats.encode_time_seconds,
+                    completed_at: now_ms(),
+                };
+                store
+                    .call(move |s| {
+                        s.complete_job(id, result, |j| {
+                            j.output_path = Some(output);
+                            j.output_size = Some(output_size);
+                            j.temp_path = None;
+                            j.encode_stats = Some(stats);
+                        })
+                    })
+                    .await?
+            }
+            Outcome::Skipped(why) => {
+                self.job_log(id, "info", format!("skipped: {}", why.summary)).await;
+                store
+                    .call(move |s| {
+                        s.transition_job(id, JobEvent::Skip, |j| {
+                            j.temp_path = None;
+                            j.decision = Some(why);
+                            j.decision_action = Some("skip".into());
+                        })
+                    })
+                    .await?
+            }
+            Outcome::Failed(why) => {
+                self.job_log(id, "error", format!("failed: {} {}", why.summary, why.detail))
+                    .await;
+                let _ = store.call(|s| s.record_failure()).await;
+                store
+                    .call(move |s| {
+                        s.transition_job(id, JobEvent::Fail, |j| {
+                            j.temp_path = None;
+                            j.failure = Some(why);
+                        })
+                    })
+                    .await?
+            }
+            Outcome::Cancelled => {
+                self.job_log(id, "info", "cancelled; partial output removed".to_string())
+                    .await;
+                store
+                    .call(move |s| {
+                        s.transition_job(id, JobEvent::Cancel, |j| {
+                            j.temp_path = None;
+                        })
+                    })
+                    .await?
+            }
+            Outcome::Interrupted => store
+                .call(move |s| {
+                    s.transition_job(id, JobEvent::Interrupted, |j| {
+                        j.temp_path = None;
+                        j.progress = 0.0;
+                    })
+                })
+                .await?,
+        };
+        self.publish_status(id, updated.status, Some(previous));
+        Ok(())
+    }
+
+    async fn folder_path(&self, folder: Option<u64>) -> Option<PathBuf> {
+        let folder = folder?;
+        let folders = self.inner.store.call(|s| s.folders()).await.ok()?;
+        folders.into_iter().find(|f| f.id == folder).map(|f| f.path)
+    }
+
+    /// Store a line in the job's log and publish it.
+    pub(super) async fn job_log(&self, id: JobId, level: &'static str, message: String) {
+        self.inner.events.publish(Event::Log {
+            job_id: Some(id),
+            level,
+            message: message.clone(),
+        });
+        if let Err(e) = self
+            .inner
+            .store
+            .call(move |s| s.append_log(id, level, &message))
+            .await
+        {
+            tracing::warn!(job = %id, error = %e, "could not store a log line");
+        }
+    }
+}
+
+/// fsync the temp file, rename it over the final name, fsync the directory. Returns the size.
+fn promote(temp: &Path, output: &Path) -> std::io::Result<u64> {
+    let file = std::fs::File::open(temp)?;
+    file.sync_all()?;
+    let size = file.metadata()?.len();
+    drop(file);
+    std::fs::rename(temp, output)?;
+    if let Some(dir) = output.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(size)
+}

@@ -1,0 +1,114 @@
+//! Pure parsers for what ffmpeg says about itself: the `-encoders` table and the `-version`
+//! banner. Tested against recorded outputs in tests/fixtures/ffmpeg/.
+
+/// Parse `ffmpeg -hide_banner -encoders` output into `(name, kind, description)` rows, where
+/// kind is 'V', 'A' or 'S'. The legend above the `------` line is skipped; malformed lines are
+/// ignored rather than guessed at.
+pub fn parse_encoders(text: &str) -> Vec<(String, char, String)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("------"))
+        .map_or(0, |i| i + 1);
+    lines[start..].iter().filter_map(|l| parse_row(l)).collect()
+}
+
+fn parse_row(line: &str) -> Option<(String, char, String)> {
+    let line = line.trim_start();
+    let (flags, rest) = line.split_once(char::is_whitespace)?;
+    let kind = flags.chars().next()?;
+    let flags_ok = flags.len() == 6
+        && matches!(kind, 'V' | 'A' | 'S')
+        && flags
+            .chars()
+            .skip(1)
+            .all(|c| c == '.' || c.is_ascii_uppercase());
+    if !flags_ok {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let (name, description) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(n, d)| (n, d.trim()));
+    if name.is_empty() || name == "=" {
+        return None;
+    }
+    Some((name.to_string(), kind, description.to_string()))
+}
+
+/// The version from `ffmpeg -version` ("ffmpeg version 5.1.9-0+deb12u1 Copyright …" →
+/// "5.1.9-0+deb12u1").
+pub fn parse_version(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let (_, after) = line.split_once("ffmpeg version ")?;
+        after
+            .split_whitespace()
+            .next()
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENCODERS: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ffmpeg/encoders-5.1.txt"
+    ));
+    const VERSION: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ffmpeg/version-5.1.txt"
+    ));
+
+    #[test]
+    fn encoders_from_debian_ffmpeg_5_1() {
+        let rows = parse_encoders(ENCODERS);
+        let find = |n: &str| rows.iter().find(|r| r.0 == n).cloned();
+        assert_eq!(
+            find("libx265"),
+            Some((
+                "libx265".to_string(),
+                'V',
+                "libx265 H.265 / HEVC (codec hevc)".to_string()
+            ))
+        );
+        assert_eq!(find("libsvtav1").unwrap().1, 'V');
+        assert_eq!(find("libx264").unwrap().1, 'V');
+        assert_eq!(find("aac").unwrap().1, 'A');
+        assert_eq!(find("mov_text").unwrap().1, 'S');
+        assert!(rows.iter().all(|r| r.0 != "=" && !r.0.is_empty()));
+        // The legend ("V..... = Video") is not an encoder.
+        assert!(find("Video").is_none());
+        assert!(rows.len() > 100, "{}", rows.len());
+    }
+
+    #[test]
+    fn encoders_without_separator_and_garbage() {
+        let text = " V....D libx264   libx264 H.264\nnot a row\n A..... aac AAC (Advanced Audio Coding)\n V..... = Video\n";
+        let rows = parse_encoders(text);
+        assert_eq!(
+            rows,
+            vec![
+                ("libx264".to_string(), 'V', "libx264 H.264".to_string()),
+                (
+                    "aac".to_string(),
+                    'A',
+                    "AAC (Advanced Audio Coding)".to_string()
+                ),
+            ]
+        );
+        assert!(parse_encoders("").is_empty());
+    }
+
+    #[test]
+    fn version_from_banner() {
+        assert_eq!(parse_version(VERSION).as_deref(), Some("5.1.9-0+deb12u1"));
+        assert_eq!(
+            parse_version("ffmpeg version n7.1 Copyright (c) 2000-2024").as_deref(),
+            Some("n7.1")
+        );
+        assert_eq!(parse_version("sh: ffmpeg: not found"), None);
+    }
+}

@@ -1,0 +1,133 @@
+//! Command line: `serve`, `admin create`, `openapi`. Parses arguments, sets up logging and
+//! calls the library; nothing else lives here.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use alchemist::config::{Config, DEFAULT_DATA_DIR, Overrides};
+
+#[derive(Parser)]
+#[command(name = "alchemist", version, about = "NAS media library transcoder")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Data directory (redb store, config file).
+        #[arg(long, env = "ALCHEMIST_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Address to listen on, e.g. 0.0.0.0:3000.
+        #[arg(long, env = "ALCHEMIST_LISTEN")]
+        listen: Option<String>,
+        /// Library folder to scan (repeatable).
+        #[arg(long = "library", env = "ALCHEMIST_LIBRARY", value_delimiter = ':')]
+        libraries: Vec<PathBuf>,
+        /// Config file (default: <data-dir>/alchemist.toml when present).
+        #[arg(long, env = "ALCHEMIST_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document the server serves at /api/openapi.json.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator; the password is read from standard input.
+    Create {
+        #[arg(long, env = "ALCHEMIST_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ALCHEMIST_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            data_dir,
+            listen,
+            libraries,
+            config,
+        } => serve(Overrides {
+            data_dir,
+            listen,
+            libraries,
+            config_file: config,
+        }),
+        Command::Admin {
+            command: AdminCommand::Create { data_dir, username },
+        } => admin_create(data_dir, &username),
+        Command::Openapi => {
+            println!("{}", alchemist::web::openapi().to_pretty_json()?);
+            Ok(())
+        }
+    }
+}
+
+fn serve(overrides: Overrides) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let shutdown = CancellationToken::new();
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            signal.cancel();
+        });
+        alchemist::run(config, listener, shutdown).await?;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn admin_create(data_dir: PathBuf, username: &str) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    let store = alchemist::store::Store::open(&data_dir)?;
+    let auth = alchemist::auth::Auth::new(store, 30);
+    auth.create_user(username, password)?;
+    println!("admin `{username}` created in {}", data_dir.display());
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Everything that turns one media file into a better one, in pipeline order: `probe` runs
+//! ffprobe and `normalize`s its JSON into [`MediaInfo`]; `plan` decides (purely) whether and how
+//! to encode, with a typed explanation; `args` turns a plan into an ffmpeg argument vector;
+//! `run` drives ffmpeg with progress, pause and cancel; `verify` checks the result. `paths`
+//! names outputs and temp files, `progress` does the arithmetic for progress events. Only
+//! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
+
+pub mod args;
+pub mod normalize;
+pub mod paths;
+pub mod plan;
+pub mod probe;
+pub mod progress;
+pub mod run;
+pub mod verify;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Normalized facts about a media file, independent of ffprobe's JSON quirks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MediaInfo {
+    /// First entry of ffprobe's `format_name`, e.g. "matroska" or "mov".
+    pub container: String,
+    /// Seconds; 0 when unknown.
+    pub duration: f64,
+    /// Bytes on disk.
+    pub size: u64,
+    /// Container bit rate in bits per second, when known.
+    pub bit_rate: Option<u64>,
+    /// The main video stream (cover art is ignored); `None` for audio-only files.
+    pub video: Option<VideoStream>,
+    pub audio: Vec<AudioStream>,
+    pub subtitles: Vec<SubtitleStream>,
+}
+
+/// The main video stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VideoStream {
+    /// ffprobe codec name, e.g. "h264", "hevc", "av1".
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second, when ffprobe reports a usable rate.
+    pub fps: Option<f64>,
+    pub bit_depth: Option<u8>,
+    /// Stream bit rate in bits per second (often absent in Matroska).
+    pub bitrate: Option<u64>,
+    /// PQ (SMPTE 2084) or HLG transfer characteristics.
+    pub hdr: bool,
+    pub pix_fmt: Option<String>,
+}
+
+/// One audio stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AudioStream {
+    pub codec: String,
+    pub channels: Option<u32>,
+    /// Language tag as stored in the file; "und" counts as unknown.
+    pub language: Option<String>,
+    pub bitrate: Option<u64>,
+}
+
+/// One subtitle stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SubtitleStream {
+    /// ffprobe codec name, e.g. "subrip", "mov_text", "hdmv_pgs_subtitle".
+    pub codec: String,
+    pub language: Option<String>,
+}

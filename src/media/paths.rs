@@ -1,0 +1,165 @@
+//! Pure naming rules for the files we write: the output `<stem>.alchemist.<ext>` beside the
+//! input, and a hidden temp file beside the output (same directory, so the final rename is
+//! atomic on the same filesystem). Works on raw bytes, so non-UTF-8 names survive, and lets
+//! the scanner recognise our own files so they are never queued again.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::model::JobId;
+
+use super::plan::OutputContainer;
+
+/// Marker between the stem and the extension of outputs.
+const OUTPUT_MARKER: &str = ".alchemist.";
+/// Marker inside temp file names, followed by the job id.
+const TEMP_MARKER: &str = ".alchemist-tmp-";
+/// Every container we write; `is_own_file` must know all their extensions.
+const OUTPUT_CONTAINERS: [OutputContainer; 2] = [OutputContainer::Mkv, OutputContainer::Mp4];
+
+/// Extensions the scanner treats as video (compared case-insensitively).
+pub const VIDEO_EXTENSIONS: &[&str] = &[
+    "mkv", "mp4", "m4v", "mov", "avi", "ts", "m2ts", "webm", "wmv", "flv", "mpg",
+];
+
+/// `<dir>/<stem>.alchemist.<ext>` for `input`.
+pub fn output_path(input: &Path, container: OutputContainer) -> PathBuf {
+    let stem = input.file_stem().unwrap_or(OsStr::new("output"));
+    let mut name = OsString::from(stem);
+    name.push(OUTPUT_MARKER);
+    name.push(container.extension());
+    input.with_file_name(name)
+}
+
+/// Hidden temp file beside `final_output`: `<dir>/.<file name>.alchemist-tmp-<job>`.
+pub fn temp_path(final_output: &Path, job: JobId) -> PathBuf {
+    let file_name = final_output.file_name().unwrap_or(OsStr::new("output"));
+    let mut name = OsString::from(".");
+    name.push(file_name);
+    name.push(TEMP_MARKER);
+    name.push(job.to_string());
+    final_output.with_file_name(name)
+}
+
+/// True for files we wrote: outputs (`*.alchemist.mkv|mp4`) and temp files.
+pub fn is_own_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().map(OsStrExt::as_bytes) else {
+        return false;
+    };
+    let is_output = OUTPUT_CONTAINERS.iter().any(|c| {
+        let mut suffix = OUTPUT_MARKER.as_bytes().to_vec();
+        suffix.extend_from_slice(c.extension().as_bytes());
+        ends_with_ignore_case(name, &suffix)
+    });
+    is_output || is_temp_name(name)
+}
+
+fn is_temp_name(name: &[u8]) -> bool {
+    let marker = TEMP_MARKER.as_bytes();
+    if !name.starts_with(b".") || name.len() < marker.len() {
+        return false;
+    }
+    // The marker is followed only by the job id's digits.
+    (0..=name.len() - marker.len()).rev().any(|i| {
+        let digits = &name[i + marker.len()..];
+        name[i..].starts_with(marker) && !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+    })
+}
+
+/// True when `path` has one of [`VIDEO_EXTENSIONS`], in any case.
+pub fn is_video_file(path: &Path) -> bool {
+    path.extension().map(OsStrExt::as_bytes).is_some_and(|ext| {
+        VIDEO_EXTENSIONS
+            .iter()
+            .any(|v| ext.eq_ignore_ascii_case(v.as_bytes()))
+    })
+}
+
+fn ends_with_ignore_case(haystack: &[u8], suffix: &[u8]) -> bool {
+    haystack.len() >= suffix.len()
+        && haystack[haystack.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(bytes: &[u8]) -> PathBuf {
+        PathBuf::from(OsStr::from_bytes(bytes))
+    }
+
+    #[test]
+    fn output_names() {
+        assert_eq!(
+            output_path(Path::new("/lib/Movie (2020).mp4"), OutputContainer::Mkv),
+            Path::new("/lib/Movie (2020).alchemist.mkv")
+        );
+        assert_eq!(
+            output_path(Path::new("/lib/a.b.avi"), OutputContainer::Mp4),
+            Path::new("/lib/a.b.alchemist.mp4")
+        );
+        assert_eq!(
+            output_path(Path::new("noext"), OutputContainer::Mkv),
+            Path::new("noext.alchemist.mkv")
+        );
+    }
+
+    #[test]
+    fn non_utf8_names_survive() {
+        let out = output_path(&p(b"/lib/caf\xe9 \n\"x\".mkv"), OutputContainer::Mkv);
+        assert_eq!(out, p(b"/lib/caf\xe9 \n\"x\".alchemist.mkv"));
+        let tmp = temp_path(&out, JobId(42));
+        assert_eq!(
+            tmp,
+            p(b"/lib/.caf\xe9 \n\"x\".alchemist.mkv.alchemist-tmp-42")
+        );
+        assert!(is_own_file(&out));
+        assert!(is_own_file(&tmp));
+        assert!(!is_own_file(&p(b"/lib/caf\xe9.mkv")));
+        assert!(is_video_file(&p(b"/lib/\xff\xfe.MKV")));
+    }
+
+    #[test]
+    fn temp_is_hidden_and_beside_output() {
+        let tmp = temp_path(Path::new("/lib/show/ep1.alchemist.mp4"), JobId(7));
+        assert_eq!(
+            tmp,
+            Path::new("/lib/show/.ep1.alchemist.mp4.alchemist-tmp-7")
+        );
+        assert_eq!(tmp.parent(), Some(Path::new("/lib/show")));
+    }
+
+    #[test]
+    fn own_files_are_recognised() {
+        for own in [
+            "/a/x.alchemist.mkv",
+            "/a/x.ALCHEMIST.MP4",
+            "/a/.x.mkv.alchemist-tmp-1",
+            "/a/.x.alchemist.mkv.alchemist-tmp-123",
+        ] {
+            assert!(is_own_file(Path::new(own)), "{own}");
+        }
+        for other in [
+            "/a/x.mkv",
+            "/a/alchemist.mkv",
+            "/a/x.alchemist.avi",
+            "/a/x.mkv.alchemist-tmp-1",
+            "/a/.x.mkv.alchemist-tmp-",
+            "/a/.x.mkv.alchemist-tmp-1.mkv",
+            "/",
+        ] {
+            assert!(!is_own_file(Path::new(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn video_extensions() {
+        for yes in ["a.mkv", "b.MP4", "c.m2ts", "d.Mpg", "/x/y.webm"] {
+            assert!(is_video_file(Path::new(yes)), "{yes}");
+        }
+        for no in ["a.srt", "b.nfo", "mkv", "c.mkv.part", ".mkv"] {
+            assert!(!is_video_file(Path::new(no)), "{no}");
+        }
+    }
+}

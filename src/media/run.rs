@@ -1,0 +1,385 @@
+//! Runs one ffmpeg encode to the end, blocking (call it from `spawn_blocking`). The command is
+//! built with ffmpeg-sidecar's `FfmpegCommand` (which adds `-loglevel level+info`) and spawned
+//! through `process::spawn_cancellable`, so a cancel kills ffmpeg even while it is paused with
+//! SIGSTOP. Stderr is parsed on this thread with sidecar's `FfmpegLogParser` rather than its
+//! `FfmpegIterator`: the iterator can block forever when its parser gives up before the output
+//! section (it keeps its own channel sender until `LogEOF`, which then never comes) and it
+//! emits a spurious "No streams found" error for file outputs. Reading directly has neither
+//! problem and needs no rendezvous channel.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use ffmpeg_sidecar::command::FfmpegCommand;
+use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
+use ffmpeg_sidecar::log_parser::FfmpegLogParser;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::Explanation;
+use crate::process::{self, Priority};
+
+use super::progress::{self, PROGRESS_INTERVAL, Progress, Throttle};
+
+/// Lines of ffmpeg stderr kept for explanations and the job log.
+pub const STDERR_TAIL_LINES: usize = 50;
+/// Warning lines forwarded per run; some inputs make ffmpeg warn on every packet ("Past
+/// duration … too large") and the event bus must not carry thousands of them.
+pub const MAX_LOG_EVENTS: usize = 200;
+/// Parser errors in a row after which stderr is treated as unreadable (guards against a
+/// reader that fails forever).
+const MAX_PARSE_ERRORS_IN_A_ROW: usize = 100;
+
+/// How to run ffmpeg.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub ffmpeg: PathBuf,
+    pub priority: Priority,
+    /// Input duration in seconds for percent/ETA; 0 = take it from ffmpeg's input banner.
+    pub duration: f64,
+}
+
+/// Something that happened during the run, in order. `Started` always comes first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    Started {
+        pid: u32,
+    },
+    /// Throttled to [`PROGRESS_INTERVAL`].
+    Progress(Progress),
+    /// A stderr line at warning level or above.
+    Log(String),
+}
+
+/// A successful run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    pub wall_seconds: f64,
+    pub stderr_tail: Vec<String>,
+}
+
+/// Why a run did not produce an output.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the encode was cancelled")]
+    Cancelled,
+    #[error("could not start ffmpeg: {0}")]
+    Spawn(#[source] io::Error),
+    #[error("ffmpeg failed (exit code {exit_code:?})")]
+    Failed {
+        exit_code: Option<i32>,
+        stderr_tail: Vec<String>,
+    },
+}
+
+impl RunError {
+    /// Code "cancelled" or "encoder_failed", with ffmpeg's last words in the detail.
+    pub fn explanation(&self) -> Explanation {
+        match self {
+            RunError::Cancelled => Explanation::new(
+                "cancelled",
+                "The encode was cancelled.",
+                "ffmpeg was stopped on request before it finished; the partial output is discarded.",
+            ),
+            RunError::Spawn(e) => Explanation::new(
+                "encoder_failed",
+                "ffmpeg could not be started.",
+                format!(
+                    "Starting ffmpeg failed: {e}. Check that ffmpeg is installed and the configured path is right."
+                ),
+            ),
+            RunError::Failed {
+                exit_code,
+                stderr_tail,
+            } => {
+                let how = exit_code.map_or_else(
+                    || "was killed by a signal".to_string(),
+                    |c| format!("exited with code {c}"),
+                );
+                let mut detail = format!("ffmpeg {how} before finishing the output.");
+                let last: Vec<&String> = stderr_tail.iter().rev().take(10).rev().collect();
+                if !last.is_empty() {
+                    detail.push_str(" Last lines from ffmpeg:\n");
+                    detail.push_str(
+                        &last
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    );
+                }
+                let mut e =
+                    Explanation::new("encoder_failed", "ffmpeg stopped with an error.", detail)
+                        .with("stderr_tail", stderr_tail.clone());
+                if let Some(c) = exit_code {
+                    e = e.with("exit_code", *c);
+                }
+                e
+            }
+        }
+    }
+}
+
+/// Run ffmpeg with `args` (from `args::build_args`) until it exits or `cancel` fires.
+pub fn run_ffmpeg(
+    opts: &RunOptions,
+    args: Vec<OsString>,
+    cancel: &CancellationToken,
+    on_event: &mut dyn FnMut(RunEvent),
+) -> Result<RunSummary, RunError> {
+    if cancel.is_cancelled() {
+        return Err(RunError::Cancelled);
+    }
+    let started = Instant::now();
+    let command = ffmpeg_command(opts, args);
+    let mut child =
+        process::spawn_cancellable(command, opts.priority, cancel).map_err(RunError::Spawn)?;
+    on_event(RunEvent::Started { pid: child.pid() });
+
+    let pumped = match child.take_stderr() {
+        Some(stderr) => pump_stderr(stderr, opts.duration, on_event),
+        None => Pumped::default(),
+    };
+    let exit = child.wait().map_err(RunError::Spawn)?;
+    if exit.cancelled {
+        return Err(RunError::Cancelled);
+    }
+    let stderr_tail: Vec<String> = pumped.tail.into_iter().collect();
+    if !exit.status.success() {
+        return Err(RunError::Failed {
+            exit_code: exit.status.code(),
+            stderr_tail,
+        });
+    }
+    if let Some(last) = pumped.unsent_progress {
+        on_event(RunEvent::Progress(last));
+    }
+    Ok(RunSummary {
+        wall_seconds: started.elapsed().as_secs_f64(),
+        stderr_tail,
+    })
+}
+
+/// The ffmpeg command: sidecar's `-loglevel level+info` (its parser needs the level prefixes)
+/// followed by `args`. Stdio is set by `process::spawn_cancellable`.
+pub(crate) fn ffmpeg_command(opts: &RunOptions, args: Vec<OsString>) -> Command {
+    let mut command = FfmpegCommand::new_with_path(&opts.ffmpeg);
+    command.args(args);
+    command.into()
+}
+
+/// What reading stderr left behind.
+#[derive(Debug, Default)]
+pub(crate) struct Pumped {
+    pub(crate) tail: VecDeque<String>,
+    /// The newest progress, if the throttle held it back; sent once the run succeeds.
+    pub(crate) unsent_progress: Option<Progress>,
+}
+
+/// Read ffmpeg's stderr to the end, emitting throttled progress and warning-or-worse lines.
+pub(crate) fn pump_stderr<R: Read>(
+    stderr: R,
+    duration: f64,
+    on_event: &mut dyn FnMut(RunEvent),
+) -> Pumped {
+    let mut parser = FfmpegLogParser::new(stderr);
+    let mut throttle = Throttle::new(PROGRESS_INTERVAL);
+    let mut out = Pumped::default();
+    let mut duration = duration;
+    let mut errors_in_a_row = 0;
+    let mut logged = 0;
+    loop {
+        let event = match parser.parse_next_event() {
+            Ok(event) => event,
+            Err(e) => {
+                errors_in_a_row += 1;
+                // I/O errors repeat forever; parse errors concern one line, which is consumed.
+                if e.downcast_ref::<io::Error>().is_some()
+                    || errors_in_a_row > MAX_PARSE_ERRORS_IN_A_ROW
+                {
+                    break;
+                }
+                continue;
+            }
+        };
+        errors_in_a_row = 0;
+        match event {
+            FfmpegEvent::LogEOF => break,
+            FfmpegEvent::Progress(p) => {
+                let Some(out_time) = progress::parse_ffmpeg_time(&p.time) else {
+                    continue;
+                };
+                let prog =
+                    progress::compute(out_time, f64::from(p.fps), f64::from(p.speed), duration);
+                if throttle.ready(Instant::now()) {
+                    out.unsent_progress = None;
+                    on_event(RunEvent::Progress(prog));
+                } else {
+                    out.unsent_progress = Some(prog);
+                }
+            }
+            FfmpegEvent::Log(level, line) => {
+                keep(&mut out.tail, &line);
+                if matches!(level, LogLevel::Warning | LogLevel::Error | LogLevel::Fatal) {
+                    logged += 1;
+                    if logged <= MAX_LOG_EVENTS {
+                        on_event(RunEvent::Log(line));
+                    } else if logged == MAX_LOG_EVENTS + 1 {
+                        on_event(RunEvent::Log(format!(
+                            "(more than {MAX_LOG_EVENTS} warnings; the rest are only kept in the stderr tail)"
+                        )));
+                    }
+                }
+            }
+            FfmpegEvent::ParsedDuration(d) => {
+                if duration <= 0.0 && d.input_index == 0 {
+                    duration = d.duration;
+                }
+                keep(&mut out.tail, &d.raw_log_message);
+            }
+            other => {
+                if let Some(line) = raw_line(&other) {
+                    keep(&mut out.tail, line);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Append `line` to the tail, dropping the oldest beyond [`STDERR_TAIL_LINES`].
+fn keep(tail: &mut VecDeque<String>, line: &str) {
+    if tail.len() == STDERR_TAIL_LINES {
+        tail.pop_front();
+    }
+    tail.push_back(line.to_string());
+}
+
+/// The stderr line behind a parsed event.
+fn raw_line(event: &FfmpegEvent) -> Option<&str> {
+    match event {
+        FfmpegEvent::ParsedVersion(x) => Some(&x.raw_log_message),
+        FfmpegEvent::ParsedConfiguration(x) => Some(&x.raw_log_message),
+        FfmpegEvent::ParsedStreamMapping(x) => Some(x),
+        FfmpegEvent::ParsedInput(x) => Some(&x.raw_log_message),
+        FfmpegEvent::ParsedOutput(x) => Some(&x.raw_log_message),
+        FfmpegEvent::ParsedInputStream(x) | FfmpegEvent::ParsedOutputStream(x) => {
+            Some(&x.raw_log_message)
+        }
+        FfmpegEvent::Error(x) => Some(x),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENCODE_STDERR: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ffmpeg/encode-libx265-stderr.txt"
+    ));
+
+    #[test]
+    fn recorded_encode_gives_progress_warnings_and_tail() {
+        let mut events = Vec::new();
+        let pumped = pump_stderr(ENCODE_STDERR, 2.0, &mut |e| events.push(e));
+        let first = events.iter().find_map(|e| match e {
+            RunEvent::Progress(p) => Some(*p),
+            _ => None,
+        });
+        // The first status line is "time=00:00:00.09 ... speed=5.73x".
+        let first = first.expect("progress");
+        assert!((first.out_time_seconds - 0.09).abs() < 1e-9, "{first:?}");
+        assert!((first.percent - 4.5).abs() < 1e-9, "{first:?}");
+        assert!((first.speed - 5.73).abs() < 1e-3, "{first:?}");
+        // Later lines arrive within the throttle window, so the newest is held back.
+        let last = pumped.unsent_progress.expect("held-back final progress");
+        assert!(last.percent > 95.0, "{last:?}");
+        assert!(events.contains(&RunEvent::Log(
+            "x265 [warning]: Source height < 720p; disabling lookahead-slices".into()
+        )));
+        assert!(pumped.tail.len() <= STDERR_TAIL_LINES);
+        assert!(
+            pumped.tail.iter().all(|l| !l.contains("frame=")),
+            "no status lines in the tail"
+        );
+        let last_line = pumped.tail.back().unwrap();
+        assert!(last_line.starts_with("encoded 50 frames"), "{last_line}");
+    }
+
+    #[test]
+    fn duration_comes_from_ffmpeg_when_unknown() {
+        let mut events = Vec::new();
+        pump_stderr(ENCODE_STDERR, 0.0, &mut |e| events.push(e));
+        let Some(RunEvent::Progress(p)) =
+            events.iter().find(|e| matches!(e, RunEvent::Progress(_)))
+        else {
+            panic!("no progress");
+        };
+        assert!(
+            p.percent > 0.0,
+            "Duration: 00:00:02.00 from the banner is used"
+        );
+    }
+
+    #[test]
+    fn garbage_and_empty_input_end_cleanly() {
+        // A stream line outside an input/output section makes sidecar's parser return an
+        // error (this is what wedges its FfmpegIterator); reading must go on after it.
+        let text = b"\xff\xfe\r\n[info]   Stream #0:0: Video: h264 (High), yuv420p(progressive), 320x240, 25 fps\n[error] boom\n";
+        let mut parser = FfmpegLogParser::new(&text[..]);
+        assert!(parser.parse_next_event().is_ok());
+        assert!(
+            parser.parse_next_event().is_err(),
+            "the case this test is about"
+        );
+        let mut events = Vec::new();
+        let pumped = pump_stderr(&text[..], 1.0, &mut |e| events.push(e));
+        assert_eq!(pumped.tail.back().map(String::as_str), Some("[error] boom"));
+        assert_eq!(events, vec![RunEvent::Log("[error] boom".into())]);
+        let pumped = pump_stderr(&b""[..], 1.0, &mut |_| {});
+        assert!(pumped.tail.is_empty());
+    }
+
+    #[test]
+    fn warning_floods_are_capped() {
+        let text = "[warning] Past duration 0.999992 too large\n".repeat(MAX_LOG_EVENTS + 50);
+        let mut events = Vec::new();
+        let pumped = pump_stderr(text.as_bytes(), 1.0, &mut |e| events.push(e));
+        assert_eq!(events.len(), MAX_LOG_EVENTS + 1);
+        assert!(matches!(&events[MAX_LOG_EVENTS], RunEvent::Log(l) if l.starts_with("(more than")));
+        assert_eq!(pumped.tail.len(), STDERR_TAIL_LINES);
+    }
+
+    #[test]
+    fn command_line_is_sidecar_loglevel_then_our_args() {
+        let opts = RunOptions {
+            ffmpeg: PathBuf::from("/usr/bin/ffmpeg"),
+            priority: Priority::Normal,
+            duration: 1.0,
+        };
+        let cmd = ffmpeg_command(&opts, vec!["-nostdin".into(), "-y".into(), "out".into()]);
+        assert_eq!(cmd.get_program(), "/usr/bin/ffmpeg");
+        let args: Vec<_> = cmd.get_args().collect();
+        assert_eq!(args, ["-loglevel", "level+info", "-nostdin", "-y", "out"]);
+    }
+
+    #[test]
+    fn failure_explanation_quotes_ffmpeg() {
+        let e = RunError::Failed {
+            exit_code: Some(1),
+            stderr_tail: vec!["[error] Unknown encoder 'libfoo'".into()],
+        }
+        .explanation();
+        assert_eq!(e.code, "encoder_failed");
+        assert!(e.detail.contains("exited with code 1"));
+        assert!(e.detail.contains("Unknown encoder 'libfoo'"));
+        assert_eq!(RunError::Cancelled.explanation().code, "cancelled");
+        let spawn = RunError::Spawn(io::Error::from(io::ErrorKind::NotFound)).explanation();
+        assert_eq!(spawn.code, "encoder_failed");
+    }
+}

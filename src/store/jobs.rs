@@ -1,0 +1,524 @@
+//! Jobs: records plus their index tables (status, dispatch queue, recency, path), all written in
+//! the same transaction by `put_job`. Every state change goes through `JobState::transition`.
+
+use std::path::{Path, PathBuf};
+
+use redb::{ReadableTable, WriteTransaction};
+
+use super::codec::{decode, encode};
+use super::index::JobQuery;
+use super::records::{Attempt, EncodeResult, Job, LogLine};
+use super::tables::*;
+use super::{Result, Store, StoreError};
+use crate::model::{JobEvent, JobId, JobState, now_ms, rfc3339};
+use std::os::unix::ffi::OsStrExt;
+
+/// Most log lines kept per job; older ones are dropped as new ones arrive.
+pub const MAX_LOG_LINES: u64 = 500;
+
+/// A media file found by a scan.
+#[derive(Debug, Clone)]
+pub struct ScannedFile {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+    pub folder_id: Option<u64>,
+}
+
+/// What a scan did with one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanOutcome {
+    Queued(JobId),
+    /// The file changed since its job ran: queued again.
+    Requeued(JobId),
+    Unchanged,
+}
+
+/// Number of non-archived jobs per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts(pub [u64; 8]);
+
+impl StatusCounts {
+    pub fn get(&self, s: JobState) -> u64 {
+        self.0[s.code() as usize]
+    }
+    pub fn active(&self) -> u64 {
+        JobState::ALL
+            .into_iter()
+            .filter(|s| s.is_active())
+            .map(|s| self.get(s))
+            .sum()
+    }
+}
+
+fn in_queue(job: &Job) -> bool {
+    job.status == JobState::Queued && !job.archived
+}
+
+fn queue_key(job: &Job) -> (i64, i64, u64) {
+    (-(job.priority as i64), job.created_at, job.id.0)
+}
+
+/// Store a job and keep every index table in step with it.
+fn put_job(txn: &WriteTransaction, old: Option<&Job>, new: &Job) -> Result<()> {
+    let id = new.id.0;
+    let mut by_status = txn.open_table(JOBS_BY_STATUS)?;
+    let mut queue = txn.open_table(JOBS_QUEUE)?;
+    let mut by_updated = txn.open_table(JOBS_BY_UPDATED)?;
+    let mut by_path = txn.open_table(JOBS_BY_PATH)?;
+    if let Some(old) = old {
+        by_status.remove((old.status.code(), id))?;
+        if in_queue(old) {
+            queue.remove(queue_key(old))?;
+        }
+        by_updated.remove((old.updated_at, id))?;
+        if old.input_path != new.input_path {
+            by_path.remove(old.input_path.as_os_str().as_bytes())?;
+        }
+    }
+    by_status.insert((new.status.code(), id), ())?;
+    if in_queue(new) {
+        queue.insert(queue_key(new), ())?;
+    }
+    by_updated.insert((new.updated_at, id), ())?;
+    by_path.insert(new.input_path.as_os_str().as_bytes(), id)?;
+    txn.open_table(JOBS)?.insert(id, encode(new).as_slice())?;
+    Ok(())
+}
+
+fn load(txn: &WriteTransaction, id: JobId) -> Result<Job> {
+    let jobs = txn.open_table(JOBS)?;
+    let v = jobs.get(id.0)?.ok_or(StoreError::NotFound)?;
+    decode(v.value())
+}
+
+/// Apply one state-machine event to a loaded job (in place); returns the previous state.
+fn apply(job: &mut Job, event: JobEvent) -> Result<JobState> {
+    let previous = job.status;
+    job.status = previous
+        .transition(event)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    job.updated_at = now_ms().max(job.updated_at);
+    Ok(previous)
+}
+
+impl Store {
+    pub(super) fn load_index(&self) -> Result<()> {
+        let read = self.read()?;
+        let jobs = read.open_table(JOBS)?;
+        let mut index = self.inner.index.write().unwrap_or_else(|p| p.into_inner());
+        for entry in jobs.iter()? {
+            let (_, v) = entry?;
+            let job: Job = decode(v.value())?;
+            index.put(&job);
+        }
+        Ok(())
+    }
+
+    /// Record scanned files: new paths become queued jobs; a known path whose size, mtime or
+    /// inode changed is queued again unless a worker holds it. One transaction for the batch.
+    pub fn upsert_scanned(&self, files: &[ScannedFile]) -> Result<Vec<ScanOutcome>> {
+        self.write_jobs(|txn, changed| {
+            let mut out = Vec::with_capacity(files.len());
+            let now = now_ms();
+            for f in files {
+                let existing = txn
+                    .open_table(JOBS_BY_PATH)?
+                    .get(f.path.as_os_str().as_bytes())?
+                    .map(|v| v.value());
+                match existing {
+                    Some(id) => {
+                        let old = load(txn, JobId(id))?;
+                        let same = old.input_size == f.size
+                            && old.input_mtime_ns == f.mtime_ns
+                            && old.input_inode == f.inode;
+                        if same || old.status.is_active() || old.status == JobState::Queued {
+                            out.push(ScanOutcome::Unchanged);
+                            continue;
+                        }
+                        let mut job = old.clone();
+                        apply(&mut job, JobEvent::Restart)?;
+                        job.archived = false;
+                        job.progress = 0.0;
+                        job.attempt_count = 0;
+                        job.input_size = f.size;
+                        job.input_mtime_ns = f.mtime_ns;
+                        job.input_inode = f.inode;
+                        job.decision = None;
+                        job.decision_action = None;
+                        job.failure = None;
+                        job.encode_stats = None;
+                        job.output_size = None;
+                        put_job(txn, Some(&old), &job)?;
+                        out.push(ScanOutcome::Requeued(job.id));
+                        changed.push(job);
+                    }
+                    None => {
+                        let id = JobId(Store::next_id(txn, "next_job_id")?);
+                        let job = Job {
+                            id,
+                            input_path: f.path.clone(),
+                            output_path: None,
+                            temp_path: None,
+                            status: JobState::Queued,
+                            priority: 0,
+                            progress: 0.0,
+                            attempt_count: 0,
+                            created_at: now,
+                            updated_at: now,
+                            archived: false,
+                            input_size: f.size,
+                            input_mtime_ns: f.mtime_ns,
+                            input_inode: f.inode,
+                            output_size: None,
+                            folder_id: f.folder_id,
+                            decision_action: None,
+                            decision: None,
+                            failure: None,
+                            metadata: None,
+                            encode_stats: None,
+                            next_log_seq: 0,
+                        };
+                        put_job(txn, None, &job)?;
+                        out.push(ScanOutcome::Queued(id));
+                        changed.push(job);
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn get_job(&self, id: JobId) -> Result<Job> {
+        let read = self.read()?;
+        let jobs = read.open_table(JOBS)?;
+        let v = jobs.get(id.0)?.ok_or(StoreError::NotFound)?;
+        decode(v.value())
+    }
+
+    pub fn job_id_by_path(&self, path: &Path) -> Result<Option<JobId>> {
+        let read = self.read()?;
+        let t = read.open_table(JOBS_BY_PATH)?;
+        Ok(t.get(path.as_os_str().as_bytes())?.map(|v| JobId(v.value())))
+    }
+
+    /// One page of jobs and the number of matches.
+    pub fn list_jobs(&self, q: &JobQuery) -> Result<(Vec<Job>, usize)> {
+        let (ids, total) = self
+            .inner
+            .index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .query(q);
+        let read = self.read()?;
+        let jobs = read.open_table(JOBS)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = jobs.get(id.0)? {
+                out.push(decode(v.value())?);
+            }
+        }
+        Ok((out, total))
+    }
+
+    pub fn status_counts(&self) -> StatusCounts {
+        StatusCounts(
+            self.inner
+                .index
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .counts(),
+        )
+    }
+
+    pub fn job_count(&self) -> usize {
+        self.inner.index.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn queue_position(&self, id: JobId) -> Option<u64> {
+        self.inner
+            .index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .queue_position(id)
+    }
+
+    /// Ids of jobs in the given states (from the status index).
+    pub fn job_ids_in(&self, states: &[JobState]) -> Result<Vec<JobId>> {
+        let read = self.read()?;
+        let t = read.open_table(JOBS_BY_STATUS)?;
+        let mut out = Vec::new();
+        for s in states {
+            for e in t.range((s.code(), 0)..=(s.code(), u64::MAX))? {
+                out.push(JobId(e?.0.value().1));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Take the next job in dispatch order (priority desc, then oldest) and mark it analyzing.
+    pub fn claim_next(&self) -> Result<Option<Job>> {
+        self.write_jobs(|txn, changed| {
+            let first = txn.open_table(JOBS_QUEUE)?.first()?.map(|(k, _)| k.value());
+            let Some((_, _, id)) = first else {
+                return Ok(None);
+            };
+            let old = load(txn, JobId(id))?;
+            let mut job = old.clone();
+            apply(&mut job, JobEvent::Claim)?;
+            job.attempt_count += 1;
+            job.progress = 0.0;
+            job.failure = None;
+            put_job(txn, Some(&old), &job)?;
+            changed.push(job.clone());
+            Ok(Some(job))
+        })
+    }
+
+    /// Apply a state-machine event (plus any field changes) to one job.
+    /// Returns the updated job and its previous state.
+    pub fn transition_job(
+        &self,
+        id: JobId,
+        event: JobEvent,
+        edit: impl FnOnce(&mut Job),
+    ) -> Result<(Job, JobState)> {
+        self.write_jobs(|txn, changed| {
+            let old = load(txn, id)?;
+            let mut job = old.clone();
+            let previous = apply(&mut job, event)?;
+            edit(&mut job);
+            put_job(txn, Some(&old), &job)?;
+            changed.push(job.clone());
+            Ok((job, previous))
+        })
+    }
+
+    /// Complete a job and record its encode result, daily bucket and totals atomically.
+    pub fn complete_job(
+        &self,
+        id: JobId,
+        result: EncodeResult,
+        edit: impl FnOnce(&mut Job),
+    ) -> Result<(Job, JobState)> {
+        self.write_jobs(|txn, changed| {
+            let old = load(txn, id)?;
+            let mut job = old.clone();
+            let previous = apply(&mut job, JobEvent::Complete)?;
+            job.progress = 100.0;
+            edit(&mut job);
+            put_job(txn, Some(&old), &job)?;
+            Store::record_result(txn, &result)?;
+            changed.push(job.clone());
+            Ok((job, previous))
+        })
+    }
+
+    /// Change fields that are not the state (priority, metadata, decision...).
+    pub fn update_job(&self, id: JobId, edit: impl FnOnce(&mut Job) -> Result<()>) -> Result<Job> {
+        self.write_jobs(|txn, changed| {
+            let old = load(txn, id)?;
+            let mut job = old.clone();
+            edit(&mut job)?;
+            if job.status != old.status {
+                return Err(StoreError::Invalid("state changes go through transition_job".into()));
+            }
+            job.updated_at = now_ms().max(old.updated_at);
+            put_job(txn, Some(&old), &job)?;
+            changed.push(job.clone());
+            Ok(job)
+        })
+    }
+
+    /// Apply `event` to every listed job, or to none: if any job cannot take the event (or is
+    /// missing) nothing is written and the offenders are returned.
+    pub fn transition_all(
+        &self,
+        ids: &[JobId],
+        event: JobEvent,
+        edit: impl Fn(&mut Job),
+    ) -> Result<std::result::Result<Vec<(Job, JobState)>, Vec<(JobId, Option<JobState>)>>> {
+        self.write_jobs(|txn, changed| {
+            let mut loaded = Vec::with_capacity(ids.len());
+            let mut blocked = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for &id in ids {
+                if !seen.insert(id) {
+                    continue;
+                }
+                match load(txn, id) {
+                    Ok(job) => {
+                        if job.status.transition(event).is_err() {
+                            blocked.push((id, Some(job.status)));
+                        } else {
+                            loaded.push(job);
+                        }
+                    }
+                    Err(StoreError::NotFound) => blocked.push((id, None)),
+                    Err(e) => return Err(e),
+                }
+            }
+            if !blocked.is_empty() {
+                return Ok(Err(blocked));
+            }
+            let mut out = Vec::with_capacity(loaded.len());
+            for old in loaded {
+                let mut job = old.clone();
+                let previous = apply(&mut job, event)?;
+                edit(&mut job);
+                put_job(txn, Some(&old), &job)?;
+                changed.push(job.clone());
+                out.push((job, previous));
+            }
+            Ok(Ok(out))
+        })
+    }
+
+    /// Apply `event` to every non-archived job in `states`; returns the changed jobs.
+    pub fn transition_where(
+        &self,
+        states: &[JobState],
+        event: JobEvent,
+        edit: impl Fn(&mut Job),
+    ) -> Result<Vec<(Job, JobState)>> {
+        let ids = self.job_ids_in(states)?;
+        self.write_jobs(|txn, changed| {
+            let mut out = Vec::new();
+            for id in ids {
+                let old = load(txn, id)?;
+                if old.archived || !states.contains(&old.status) {
+                    continue;
+                }
+                let mut job = old.clone();
+                let previous = apply(&mut job, event)?;
+                edit(&mut job);
+                put_job(txn, Some(&old), &job)?;
+                changed.push(job.clone());
+                out.push((job, previous));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Archive jobs (hide them from the default list). Active jobs are refused as a whole.
+    pub fn archive(
+        &self,
+        ids: &[JobId],
+    ) -> Result<std::result::Result<usize, Vec<(JobId, Option<JobState>)>>> {
+        self.write_jobs(|txn, changed| {
+            let mut loaded = Vec::new();
+            let mut blocked = Vec::new();
+            for &id in ids {
+                match load(txn, id) {
+                    Ok(job) if job.status.is_active() => blocked.push((id, Some(job.status))),
+                    Ok(job) => loaded.push(job),
+                    Err(StoreError::NotFound) => blocked.push((id, None)),
+                    Err(e) => return Err(e),
+                }
+            }
+            if !blocked.is_empty() {
+                return Ok(Err(blocked));
+            }
+            let mut count = 0;
+            for old in loaded {
+                if old.archived {
+                    continue;
+                }
+                let mut job = old.clone();
+                job.archived = true;
+                job.updated_at = now_ms().max(old.updated_at);
+                put_job(txn, Some(&old), &job)?;
+                changed.push(job);
+                count += 1;
+            }
+            Ok(Ok(count))
+        })
+    }
+
+    /// Archive every non-archived completed job.
+    pub fn archive_completed(&self) -> Result<usize> {
+        let ids = self.job_ids_in(&[JobState::Completed])?;
+        match self.archive(&ids)? {
+            Ok(n) => Ok(n),
+            Err(_) => Err(StoreError::Conflict("a job changed while archiving".into())),
+        }
+    }
+
+    /// Append a log line to a job, keeping the newest `MAX_LOG_LINES`.
+    pub fn append_log(&self, id: JobId, level: &str, message: &str) -> Result<()> {
+        self.append_logs(id, &[(level.to_string(), message.to_string())])
+    }
+
+    /// Append several log lines in one transaction.
+    pub fn append_logs(&self, id: JobId, lines: &[(String, String)]) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.write(|txn| {
+            let old = load(txn, id)?;
+            let mut job = old.clone();
+            let mut logs = txn.open_table(JOB_LOGS)?;
+            let at = rfc3339(now_ms());
+            for (level, message) in lines {
+                let line = LogLine {
+                    at: at.clone(),
+                    level: level.clone(),
+                    message: message.chars().take(4096).collect(),
+                };
+                logs.insert((id.0, job.next_log_seq), encode(&line).as_slice())?;
+                job.next_log_seq += 1;
+                if job.next_log_seq > MAX_LOG_LINES {
+                    logs.remove((id.0, job.next_log_seq - MAX_LOG_LINES - 1))?;
+                }
+            }
+            drop(logs);
+            // The sequence counter is not an indexed field: store the record directly.
+            txn.open_table(JOBS)?.insert(id.0, encode(&job).as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// The newest `limit` log lines of a job, oldest first.
+    pub fn job_logs(&self, id: JobId, limit: usize) -> Result<Vec<LogLine>> {
+        let read = self.read()?;
+        let logs = read.open_table(JOB_LOGS)?;
+        let mut out: Vec<LogLine> = Vec::new();
+        for e in logs.range((id.0, 0)..=(id.0, u64::MAX))?.rev().take(limit) {
+            out.push(decode(e?.1.value())?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    pub fn add_attempt(&self, id: JobId, attempt: &Attempt) -> Result<()> {
+        self.write(|txn| {
+            txn.open_table(ATTEMPTS)?
+                .insert((id.0, attempt.number), encode(attempt).as_slice())?;
+            Ok(())
+        })
+    }
+
+    pub fn attempts(&self, id: JobId) -> Result<Vec<Attempt>> {
+        let read = self.read()?;
+        let t = read.open_table(ATTEMPTS)?;
+        let mut out = Vec::new();
+        for e in t.range((id.0, 0)..=(id.0, u32::MAX))? {
+            out.push(decode(e?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Insert jobs in bulk (benchmarks and tests of large stores). Paths must be new.
+    pub fn insert_jobs_bulk(&self, jobs: Vec<Job>) -> Result<()> {
+        self.write_jobs(|txn, changed| {
+            for mut job in jobs {
+                job.id = JobId(Store::next_id(txn, "next_job_id")?);
+                put_job(txn, None, &job)?;
+                changed.push(job);
+            }
+            Ok(())
+        })
+    }
+}
+

@@ -1,0 +1,206 @@
+//! The store: the only code that imports redb. One database file under the data directory holds
+//! users, sessions, tokens, jobs with their index tables, logs, attempts, statistics, library
+//! folders, the probe cache, settings and the engine state.
+//!
+//! All methods are blocking; async callers go through [`Store::call`], the one `spawn_blocking`
+//! helper. Writes are serialized by redb; the in-memory job index (see `index`) is updated under
+//! the same writer lock right after each commit, so it never disagrees with the file.
+
+mod codec;
+mod index;
+mod jobs;
+mod misc;
+pub mod records;
+mod stats;
+mod tables;
+mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+
+pub use index::{JobQuery, SortKey};
+pub use jobs::{ScanOutcome, ScannedFile, StatusCounts};
+pub use records::*;
+pub use stats::{Aggregated, DailyEntry, Savings};
+use tables::*;
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "alchemist.redb";
+/// Bumped only when the table layout changes in a way `codec` upgrades cannot express.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(String),
+    #[error("stored record is unreadable: {0}")]
+    Corrupt(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the store task failed: {0}")]
+    Task(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+        }
+    )*};
+}
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+struct Inner {
+    db: Database,
+    path: PathBuf,
+    /// Serializes writers so the in-memory index is updated in commit order.
+    writer: Mutex<()>,
+    index: RwLock<index::JobIndex>,
+}
+
+/// Handle to the store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Open (or create) the database in `data_dir` and load the job index.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Db(format!("cannot create data directory: {e}")))?;
+        let path = data_dir.join(DB_FILE);
+        let db = Database::create(&path)?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                db,
+                path,
+                writer: Mutex::new(()),
+                index: RwLock::new(index::JobIndex::default()),
+            }),
+        };
+        store.init_schema()?;
+        store.load_index()?;
+        Ok(store)
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Run blocking store work from async code.
+    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    fn init_schema(&self) -> Result<()> {
+        self.write(|txn| {
+            // Opening creates the tables, so readers never meet a missing table.
+            txn.open_table(META)?;
+            txn.open_table(USERS)?;
+            txn.open_table(SESSIONS)?;
+            txn.open_table(API_TOKENS)?;
+            txn.open_table(API_TOKEN_HASHES)?;
+            txn.open_table(JOBS)?;
+            txn.open_table(JOBS_BY_STATUS)?;
+            txn.open_table(JOBS_QUEUE)?;
+            txn.open_table(JOBS_BY_UPDATED)?;
+            txn.open_table(JOBS_BY_PATH)?;
+            txn.open_table(JOB_LOGS)?;
+            txn.open_table(ATTEMPTS)?;
+            txn.open_table(ENCODE_RESULTS)?;
+            txn.open_table(DAILY_STATS)?;
+            txn.open_table(LIBRARY_FOLDERS)?;
+            txn.open_table(PROBE_CACHE)?;
+            txn.open_table(SETTINGS)?;
+            let mut meta = txn.open_table(META)?;
+            let existing = meta
+                .get("schema_version")?
+                .map(|v| u64::from_le_bytes(v.value().try_into().unwrap_or([0; 8])));
+            match existing {
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+                }
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::Corrupt(format!(
+                        "database schema {v} is newer than this release ({SCHEMA_VERSION})"
+                    )));
+                }
+                Some(_) => {}
+            }
+            Ok(())
+        })
+    }
+
+    /// Run `f` in a write transaction and commit. Holds the writer lock throughout.
+    fn write<T>(&self, f: impl FnOnce(&WriteTransaction) -> Result<T>) -> Result<T> {
+        self.write_jobs(|txn, _| f(txn))
+    }
+
+    /// Like `write`, for changes to jobs: `f` pushes every job it stored into the vector, and
+    /// the in-memory index takes them after the commit, still under the writer lock.
+    fn write_jobs<T>(
+        &self,
+        f: impl FnOnce(&WriteTransaction, &mut Vec<Job>) -> Result<T>,
+    ) -> Result<T> {
+        let _guard = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let txn = self.inner.db.begin_write()?;
+        let mut changed = Vec::new();
+        let out = f(&txn, &mut changed)?;
+        txn.commit()?;
+        if !changed.is_empty() {
+            let mut index = self.inner.index.write().unwrap_or_else(|p| p.into_inner());
+            for job in &changed {
+                index.put(job);
+            }
+        }
+        Ok(out)
+    }
+
+    fn read(&self) -> Result<redb::ReadTransaction> {
+        Ok(self.inner.db.begin_read()?)
+    }
+
+    /// Next value of a named counter (ids start at 1).
+    fn next_id(txn: &WriteTransaction, counter: &str) -> Result<u64> {
+        let mut meta = txn.open_table(META)?;
+        let current = meta
+            .get(counter)?
+            .map(|v| u64::from_le_bytes(v.value().try_into().unwrap_or([0; 8])))
+            .unwrap_or(0);
+        let next = current + 1;
+        meta.insert(counter, next.to_le_bytes().as_slice())?;
+        Ok(next)
+    }
+
+    /// True when the database answers a read (readiness probe).
+    pub fn ping(&self) -> bool {
+        self.read()
+            .and_then(|r| Ok(r.open_table(META)?.get("schema_version")?.is_some()))
+            .unwrap_or(false)
+    }
+}

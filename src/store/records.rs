@@ -1,0 +1,195 @@
+//! The records kept in the store. Each implements `Versioned`; timestamps are milliseconds since
+//! the Unix epoch (UTC), sizes bytes, durations seconds.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::codec::{Versioned, path_bytes};
+use crate::model::{EngineMode, EngineRunState, Explanation, JobId, JobState};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_phc: String,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+}
+impl Versioned for User {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub username: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+impl Versioned for Session {}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessLevel {
+    ReadOnly,
+    FullAccess,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: u64,
+    pub name: String,
+    pub access_level: AccessLevel,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+impl Versioned for ApiToken {}
+
+/// Figures of a finished encode, shown in job details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EncodeStats {
+    pub input_size_bytes: u64,
+    pub output_size_bytes: u64,
+    /// 1 − output/input.
+    pub compression_ratio: f64,
+    pub encode_time_seconds: f64,
+    /// Media seconds per wall second.
+    pub encode_speed: f64,
+    pub avg_bitrate_kbps: f64,
+    pub encoder: String,
+    pub backend: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    #[serde(with = "path_bytes")]
+    pub input_path: PathBuf,
+    #[serde(with = "path_bytes::option", default)]
+    pub output_path: Option<PathBuf>,
+    /// The temp file an active attempt writes; removed on recovery.
+    #[serde(with = "path_bytes::option", default)]
+    pub temp_path: Option<PathBuf>,
+    pub status: JobState,
+    pub priority: i32,
+    pub progress: f64,
+    pub attempt_count: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub archived: bool,
+    pub input_size: u64,
+    pub input_mtime_ns: i64,
+    pub input_inode: u64,
+    pub output_size: Option<u64>,
+    pub folder_id: Option<u64>,
+    pub decision_action: Option<String>,
+    pub decision: Option<Explanation>,
+    pub failure: Option<Explanation>,
+    /// Normalized probe result (`media::MediaInfo` as JSON; the store does not interpret it).
+    pub metadata: Option<serde_json::Value>,
+    pub encode_stats: Option<EncodeStats>,
+    #[serde(default)]
+    pub next_log_seq: u64,
+}
+impl Versioned for Job {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogLine {
+    /// RFC 3339 UTC.
+    pub at: String,
+    pub level: String,
+    pub message: String,
+}
+impl Versioned for LogLine {}
+
+/// One run of the pipeline over a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Attempt {
+    pub number: u32,
+    pub started_at: String,
+    pub finished_at: String,
+    /// completed, skipped, failed, cancelled or interrupted.
+    pub outcome: String,
+    pub failure_code: Option<String>,
+    pub encoder: Option<String>,
+    pub input_size_bytes: u64,
+    pub output_size_bytes: Option<u64>,
+    pub wall_seconds: f64,
+}
+impl Versioned for Attempt {}
+
+/// A completed encode, the source of savings statistics. Never removed by archiving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncodeResult {
+    pub job_id: JobId,
+    #[serde(with = "path_bytes")]
+    pub input_path: PathBuf,
+    #[serde(with = "path_bytes::option", default)]
+    pub folder: Option<PathBuf>,
+    pub codec: String,
+    pub input_size: u64,
+    pub output_size: u64,
+    pub encode_seconds: f64,
+    pub completed_at: i64,
+}
+impl Versioned for EncodeResult {}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DailyBucket {
+    pub jobs_completed: u64,
+    pub jobs_failed: u64,
+    pub bytes_saved: i64,
+    pub encode_seconds: f64,
+}
+impl Versioned for DailyBucket {}
+
+/// Running sums over all encode results (kept in the same transaction as each result).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub input_bytes: u64,
+    pub output_bytes: u64,
+    pub encode_seconds: f64,
+}
+impl Versioned for Totals {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibraryFolder {
+    pub id: u64,
+    #[serde(with = "path_bytes")]
+    pub path: PathBuf,
+    pub recursive: bool,
+    pub created_at: i64,
+}
+impl Versioned for LibraryFolder {}
+
+/// A probe result valid while the file's size, mtime and inode are unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeCacheEntry {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+    pub info: serde_json::Value,
+}
+impl Versioned for ProbeCacheEntry {}
+
+/// The engine's persisted state: survives restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineState {
+    pub run_state: EngineRunState,
+    pub mode: EngineMode,
+    pub concurrent_jobs_override: u32,
+    pub threads_override: u32,
+}
+impl Versioned for EngineState {}
+
+impl Default for EngineState {
+    fn default() -> Self {
+        EngineState {
+            run_state: EngineRunState::Running,
+            mode: EngineMode::Balanced,
+            concurrent_jobs_override: 0,
+            threads_override: 0,
+        }
+    }
+}

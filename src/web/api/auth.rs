@@ -1,0 +1,76 @@
+//! Login and logout. Login sets the `alchemist_session` cookie (HttpOnly, SameSite=Strict);
+//! the same token also works as a Bearer token. Logout deletes the session server-side.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::web::AppState;
+use crate::web::auth::{SESSION_COOKIE, cross_origin, is_cross_origin, presented_token};
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::extract::{ApiJson, ClientIp};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusOk {
+    /// "ok"
+    status: &'static str,
+}
+
+/// Log in; sets the session cookie. After 10 failures a client gets 429 with Retry-After.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = StatusOk), (status = 401, body = crate::web::error::Problem),
+              (status = 429, body = crate::web::error::Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    if is_cross_origin(&headers) {
+        return Err(cross_origin());
+    }
+    if body.username.len() > 256 || body.password.len() > crate::auth::MAX_PASSWORD_LEN {
+        return Err(ApiError::bad_request("VALIDATION_FAILED", "Username or password too long."));
+    }
+    let auth = state.auth.clone();
+    let token = tokio::task::spawn_blocking(move || auth.login(ip, &body.username, &body.password))
+        .await
+        .map_err(ApiError::internal)??;
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        state.auth.session_ttl_secs()
+    );
+    let mut response = Json(StatusOk { status: "ok" }).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    );
+    Ok(response)
+}
+
+/// Log out: the session ends server-side and the cookie is cleared.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 200, body = StatusOk)))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some((token, _)) = presented_token(&headers) {
+        let auth = state.auth.clone();
+        tokio::task::spawn_blocking(move || auth.logout(&token))
+            .await
+            .map_err(ApiError::internal)??;
+    }
+    let mut response = Json(StatusOk { status: "ok" }).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("alchemist_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok(response)
+}

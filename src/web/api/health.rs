@@ -1,0 +1,63 @@
+//! Health, readiness and the OpenAPI document: public, for monitors and tooling.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::web::AppState;
+use crate::web::error::{ApiError, ApiResult};
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always "ok" when the process answers.
+    status: &'static str,
+    version: &'static str,
+    uptime_seconds: u64,
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_seconds: state.started.elapsed().as_secs(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    ready: bool,
+}
+
+/// Readiness: 200 once the store answers.
+#[utoipa::path(get, path = "/ready", tag = "system",
+    responses((status = 200, body = Ready), (status = 503, body = crate::web::error::Problem)))]
+pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Ready>> {
+    let store = state.store.clone();
+    let ok = tokio::task::spawn_blocking(move || store.ping())
+        .await
+        .unwrap_or(false);
+    if ok {
+        Ok(Json(Ready { ready: true }))
+    } else {
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "STORE_UNAVAILABLE",
+            "The database is not answering.",
+        ))
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "system",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi_json.to_string(),
+    )
+}

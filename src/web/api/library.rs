@@ -1,0 +1,104 @@
+//! Library folders and scans.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::OkBody;
+use crate::engine::{FolderError, ScanStatus};
+use crate::store::{LibraryFolder, StoreError};
+use crate::web::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::extract::{ApiJson, ApiPath};
+
+#[derive(Serialize, ToSchema)]
+pub struct FolderView {
+    id: u64,
+    path: String,
+    recursive: bool,
+}
+
+impl From<LibraryFolder> for FolderView {
+    fn from(f: LibraryFolder) -> Self {
+        FolderView {
+            id: f.id,
+            path: f.path.to_string_lossy().into_owned(),
+            recursive: f.recursive,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddFolder {
+    /// Absolute path of an existing directory.
+    path: String,
+    /// Scan sub-folders too (default true).
+    recursive: Option<bool>,
+}
+
+/// Library folders.
+#[utoipa::path(get, path = "/library/folders", tag = "library", responses((status = 200, body = Vec<FolderView>)))]
+pub async fn folders(State(state): State<AppState>) -> ApiResult<Json<Vec<FolderView>>> {
+    let folders = state.store.call(|s| s.folders()).await?;
+    Ok(Json(folders.into_iter().map(FolderView::from).collect()))
+}
+
+/// Add a folder; it must exist and be a directory.
+#[utoipa::path(post, path = "/library/folders", tag = "library", request_body = AddFolder,
+    responses((status = 201, body = FolderView), (status = 400, body = crate::web::error::Problem),
+              (status = 409, body = crate::web::error::Problem)))]
+pub async fn add_folder(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AddFolder>,
+) -> ApiResult<(StatusCode, Json<FolderView>)> {
+    let path = std::path::PathBuf::from(&body.path);
+    let folder = state
+        .engine
+        .add_folder(path, body.recursive.unwrap_or(true))
+        .await
+        .map_err(|e| match e {
+            FolderError::Invalid(msg) => ApiError::bad_request("FOLDER_INVALID", msg),
+            FolderError::Store(StoreError::Conflict(msg)) => {
+                ApiError::new(StatusCode::CONFLICT, "FOLDER_EXISTS", msg)
+            }
+            FolderError::Store(e) => e.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(folder.into())))
+}
+
+/// Remove a folder from the library (files and jobs stay).
+#[utoipa::path(delete, path = "/library/folders/{id}", tag = "library",
+    params(("id" = u64, Path, description = "Folder id")),
+    responses((status = 200, body = OkBody), (status = 404, body = crate::web::error::Problem)))]
+pub async fn remove_folder(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> ApiResult<Json<OkBody>> {
+    state.store.call(move |s| s.remove_folder(id)).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist.")),
+        other => other.into(),
+    })?;
+    Ok(Json(OkBody::OK))
+}
+
+/// Scan progress.
+#[utoipa::path(get, path = "/library/scan", tag = "library", responses((status = 200, body = ScanStatus)))]
+pub async fn scan_status(State(state): State<AppState>) -> Json<ScanStatus> {
+    Json(state.engine.scan_status())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanStarted {
+    /// false when a scan was already running
+    started: bool,
+}
+
+/// Start a scan of every folder (202). Emits scan_started, then scan_completed.
+#[utoipa::path(post, path = "/library/scan", tag = "library", responses((status = 202, body = ScanStarted)))]
+pub async fn start_scan(State(state): State<AppState>) -> (StatusCode, Json<ScanStarted>) {
+    let started = state.engine.start_scan();
+    (StatusCode::ACCEPTED, Json(ScanStarted { started }))
+}

@@ -1,0 +1,81 @@
+//! JSON routes, one module per resource. Each function here returns the routes together with
+//! their OpenAPI operations, so the router and the document cannot drift apart.
+
+mod auth;
+mod engine;
+mod health;
+mod jobs;
+mod library;
+mod stats;
+mod system;
+mod tokens;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+
+/// `{"ok": true}`
+#[derive(Serialize, ToSchema)]
+pub struct OkBody {
+    ok: bool,
+}
+
+impl OkBody {
+    pub const OK: OkBody = OkBody { ok: true };
+}
+
+/// `{"count": n}`
+#[derive(Serialize, ToSchema)]
+pub struct CountBody {
+    count: usize,
+}
+
+/// Routes that need no credentials (under `/api`).
+pub fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::openapi_json))
+}
+
+/// Routes behind authentication (under `/api`).
+pub fn protected_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::details))
+        .routes(routes!(jobs::cancel))
+        .routes(routes!(jobs::restart))
+        .routes(routes!(jobs::priority))
+        .routes(routes!(jobs::batch))
+        .routes(routes!(jobs::restart_failed))
+        .routes(routes!(jobs::clear_completed))
+        .routes(routes!(jobs::enqueue))
+        .routes(routes!(engine::status))
+        .routes(routes!(engine::pause))
+        .routes(routes!(engine::resume))
+        .routes(routes!(engine::drain))
+        .routes(routes!(engine::mode))
+        .routes(routes!(stats::aggregated))
+        .routes(routes!(stats::daily))
+        .routes(routes!(stats::savings))
+        .routes(routes!(system::hardware))
+        .routes(routes!(system::probe_log))
+        .routes(routes!(system::resources))
+        .routes(routes!(library::folders, library::add_folder))
+        .routes(routes!(library::remove_folder))
+        .routes(routes!(library::scan_status, library::start_scan))
+        .routes(routes!(super::sse::events))
+}
+
+/// Routes outside `/api`, behind authentication.
+pub fn root_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stats::metrics))
+}

@@ -1,0 +1,109 @@
+//! System: encoder backends and their probe log, live resources.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::hw::ProbeLogEntry;
+use crate::web::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::monitor::Resources;
+
+#[derive(Serialize, ToSchema)]
+pub struct CodecSupport {
+    codec: String,
+    encoder: String,
+    verified: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Backend {
+    /// vaapi | v4l2m2m | cpu
+    kind: String,
+    device: Option<String>,
+    driver: Option<String>,
+    available: bool,
+    codecs: Vec<CodecSupport>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Hardware {
+    backends: Vec<Backend>,
+    /// codec → backend kind used for it
+    selected: BTreeMap<String, String>,
+    /// null until the first detection finished
+    probed_at: Option<String>,
+    ffmpeg_version: Option<String>,
+}
+
+/// Encoder backends and the codec matrix.
+#[utoipa::path(get, path = "/system/hardware", tag = "system", responses((status = 200, body = Hardware)))]
+pub async fn hardware(State(state): State<AppState>) -> Json<Hardware> {
+    let Some(caps) = state.engine.capabilities() else {
+        return Json(Hardware {
+            backends: Vec::new(),
+            selected: BTreeMap::new(),
+            probed_at: None,
+            ffmpeg_version: None,
+        });
+    };
+    let codecs: Vec<CodecSupport> = caps
+        .cpu_encoders
+        .iter()
+        .map(|e| CodecSupport {
+            codec: e.codec.as_str().to_string(),
+            encoder: e.encoder.clone(),
+            verified: e.verified,
+        })
+        .collect();
+    let selected = codecs
+        .iter()
+        .filter(|c| c.verified)
+        .map(|c| (c.codec.clone(), "cpu".to_string()))
+        .collect();
+    Json(Hardware {
+        backends: vec![Backend {
+            kind: "cpu".into(),
+            device: None,
+            driver: None,
+            available: !codecs.is_empty(),
+            codecs,
+        }],
+        selected,
+        probed_at: Some(caps.probed_at),
+        ffmpeg_version: caps.ffmpeg_version,
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProbeLog {
+    entries: Vec<ProbeLogEntry>,
+}
+
+/// Every probe command with its real output.
+#[utoipa::path(get, path = "/system/hardware/probe-log", tag = "system", responses((status = 200, body = ProbeLog)))]
+pub async fn probe_log(State(state): State<AppState>) -> Json<ProbeLog> {
+    Json(ProbeLog {
+        entries: state
+            .engine
+            .capabilities()
+            .map(|c| c.probe_log)
+            .unwrap_or_default(),
+    })
+}
+
+/// CPU, load, memory, GPU busy, temperatures, uptime and this process's RSS.
+#[utoipa::path(get, path = "/system/resources", tag = "system", responses((status = 200, body = Resources)))]
+pub async fn resources(State(state): State<AppState>) -> ApiResult<Json<Resources>> {
+    let monitor = state.monitor.clone();
+    let uptime = state.started.elapsed().as_secs();
+    let sample = tokio::task::spawn_blocking(move || {
+        monitor.lock().unwrap_or_else(|p| p.into_inner()).sample(uptime)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(Json(sample))
+}

@@ -1,0 +1,146 @@
+//! The HTTP side of authentication: credentials from `Authorization: Bearer` or the
+//! `alchemist_session` cookie, the read-only rule for tokens, and the same-origin check that
+//! protects cookie-authenticated mutations (and HTML forms) from cross-site requests.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::auth::Principal;
+
+pub const SESSION_COOKIE: &str = "alchemist_session";
+
+/// The token a request presents, and whether it came from the cookie.
+pub fn presented_token(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .unwrap_or("")
+            .trim();
+        return Some((token.to_string(), false));
+    }
+    cookie(headers, SESSION_COOKIE).map(|t| (t, true))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A browser request from another site. Requests without `Sec-Fetch-Site` and `Origin`
+/// (curl, scripts) are not browser cross-site requests and pass.
+pub fn is_cross_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    match (origin_host, host) {
+        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
+        _ => true,
+    }
+}
+
+fn is_mutation(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Middleware of every protected route.
+pub async fn require_auth(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some((token, via_cookie)) = presented_token(req.headers()) else {
+        return ApiError::unauthorized("Log in or send an Authorization: Bearer token.")
+            .into_response();
+    };
+    let auth = state.auth.clone();
+    let principal = match tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie)).await {
+        Ok(Ok(Some(p))) => p,
+        Ok(Ok(None)) => {
+            return ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "AUTH_INVALID_TOKEN",
+                "The session has ended or the token is not valid (revoked, expired or unknown).",
+            )
+            .into_response();
+        }
+        Ok(Err(e)) => return ApiError::from(e).into_response(),
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    if is_mutation(req.method()) {
+        if !principal.full_access() {
+            return ApiError::forbidden(
+                "TOKEN_FORBIDDEN",
+                "This token is read-only; only GET requests and the event stream are allowed.",
+            )
+            .into_response();
+        }
+        if matches!(principal, Principal::Session { via_cookie: true, .. })
+            && is_cross_origin(req.headers())
+        {
+            return cross_origin().into_response();
+        }
+    }
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+pub fn cross_origin() -> ApiError {
+    ApiError::forbidden(
+        "CROSS_ORIGIN_FORBIDDEN",
+        "Cross-site requests may not change anything with a session cookie.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_wins_over_cookie() {
+        let h = headers(&[("authorization", "Bearer abc"), ("cookie", "alchemist_session=xyz")]);
+        assert_eq!(presented_token(&h), Some(("abc".into(), false)));
+        let h = headers(&[("cookie", "a=1; alchemist_session=xyz; b=2")]);
+        assert_eq!(presented_token(&h), Some(("xyz".into(), true)));
+        assert_eq!(presented_token(&headers(&[])), None);
+    }
+
+    #[test]
+    fn origin_checks() {
+        assert!(!is_cross_origin(&headers(&[])));
+        assert!(!is_cross_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(is_cross_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!is_cross_origin(&headers(&[("origin", "http://nas:3000"), ("host", "nas:3000")])));
+        assert!(is_cross_origin(&headers(&[("origin", "http://evil.example"), ("host", "nas:3000")])));
+        assert!(is_cross_origin(&headers(&[("origin", "null"), ("host", "nas:3000")])));
+    }
+}

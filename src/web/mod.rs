@@ -1,0 +1,147 @@
+//! HTTP: the REST + SSE API under `/api` (also answered under `/api/v1`), `/metrics`, the
+//! OpenAPI document generated from the handlers, problem+json errors everywhere.
+//! Handlers are thin: extract, call one engine/store/auth function, render.
+
+mod api;
+mod auth;
+pub mod error;
+mod extract;
+mod monitor;
+mod sse;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+
+use crate::auth::Auth;
+use crate::engine::Engine;
+use crate::store::Store;
+use error::{ApiError, REQUEST};
+
+/// Largest accepted request body (JSON routes); larger gets 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub engine: Engine,
+    pub auth: Auth,
+    pub started: Instant,
+    openapi_json: Arc<str>,
+    monitor: Arc<Mutex<monitor::Monitor>>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Alchemist",
+        description = "NAS media transcoder API. Every route under /api also answers under /api/v1. \
+Errors are application/problem+json. Authenticate with the alchemist_session cookie from \
+POST /api/auth/login or an Authorization: Bearer token."
+    ),
+    components(schemas(error::Problem))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document (`GET /api/openapi.json`, `alchemist openapi`), generated from the
+/// same route functions that build the router.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut inner) = api::public_routes().split_for_parts();
+    let (_, protected) = api::protected_routes().split_for_parts();
+    let (_, root) = api::root_routes().split_for_parts();
+    inner.merge(protected);
+    let mut doc = ApiDoc::openapi().nest("/api", inner);
+    doc.merge(root);
+    doc
+}
+
+/// Build the application router.
+pub fn router(store: Store, engine: Engine, auth: Auth) -> Router {
+    let doc = openapi();
+    let openapi_json: Arc<str> = doc.to_json().unwrap_or_default().into();
+    let state = AppState {
+        store,
+        engine,
+        auth,
+        started: Instant::now(),
+        openapi_json,
+        monitor: Arc::new(Mutex::new(monitor::Monitor::new())),
+    };
+    let require_auth = middleware::from_fn_with_state(state.clone(), auth::require_auth);
+    let (public, _) = api::public_routes().split_for_parts();
+    let (protected, _) = api::protected_routes().split_for_parts();
+    let (root, _) = api::root_routes().split_for_parts();
+    let api = public
+        .merge(protected.route_layer(require_auth.clone()))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/api/v1", api.clone())
+        .nest("/api", api)
+        .merge(root.route_layer(require_auth))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(
+        "ROUTE_NOT_FOUND",
+        format!("No route {} {}.", req.method(), req.uri().path()),
+    )
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{} is not allowed on {}.", req.method(), req.uri().path()),
+    )
+}
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request id (echo a sane incoming one, else generate), security headers, and the task-local
+/// context that problem bodies read.
+async fn request_context(req: Request, next: Next) -> Response {
+    let incoming = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
+        .map(str::to_string);
+    let id = incoming.unwrap_or_else(new_request_id);
+    let path = req.uri().path().to_string();
+    let mut response = REQUEST.scope((id.clone(), path), next.run(req)).await;
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(X_REQUEST_ID.clone(), v);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        ));
+    response.into_response()
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        return format!("{:x}", Instant::now().elapsed().as_nanos());
+    }
+    hex::encode(bytes)
+}
