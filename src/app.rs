@@ -69,7 +69,12 @@ pub async fn run(
         }
     }
     if let Some(file) = config.config_file.clone() {
-        tokio::spawn(watch_config(file, engine.clone(), events.clone(), shutdown.clone()));
+        tokio::spawn(watch_config(
+            file,
+            engine.clone(),
+            events.clone(),
+            shutdown.clone(),
+        ));
     }
     if config.scan_on_start {
         engine.start_scan();
@@ -91,7 +96,12 @@ pub async fn run(
 }
 
 /// Reload hot settings when the config file changes; publish `config_updated`.
-async fn watch_config(path: PathBuf, engine: Engine, events: EventBus, shutdown: CancellationToken) {
+async fn watch_config(
+    path: PathBuf,
+    engine: Engine,
+    events: EventBus,
+    shutdown: CancellationToken,
+) {
     let mtime = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let mut last: Option<SystemTime> = mtime(&path);
     loop {

@@ -5,16 +5,16 @@
 //! Module map (dependencies run downwards: `web` → `engine` → `media`, `hw` → `process`;
 //! `store`, `events`, `config` and `model` import none of those):
 
-pub mod model; // shared vocabulary: job states, codecs, explanations
-pub mod config; // one config source: TOML file + ALCHEMIST_* env + CLI, validated
-pub mod events; // the Event enum and the broadcast bus with a replay ring
-pub mod store; // the only code that touches redb
-pub mod process; // the only code that spawns, suspends and kills child processes
-pub mod media; // probe → normalize → plan → args → run → verify
-pub mod hw; // encoder capabilities
+pub mod app;
 pub mod auth; // passwords, sessions, API tokens, throttling
+pub mod config; // one config source: TOML file + ALCHEMIST_* env + CLI, validated
 pub mod engine; // job state machine, dispatch, modes, pause/drain, scanner, recovery
-pub mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI
-pub mod app; // wiring: open the store, start the engine, serve until shutdown
+pub mod events; // the Event enum and the broadcast bus with a replay ring
+pub mod hw; // encoder capabilities
+pub mod media; // probe → normalize → plan → args → run → verify
+pub mod model; // shared vocabulary: job states, codecs, explanations
+pub mod process; // the only code that spawns, suspends and kills child processes
+pub mod store; // the only code that touches redb
+pub mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI // wiring: open the store, start the engine, serve until shutdown
 
 pub use app::run;

@@ -23,7 +23,9 @@ impl fmt::Display for JobId {
 }
 
 /// Where a job is in its life. See [`JobState::transition`] for the allowed moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Queued,
@@ -112,7 +114,10 @@ impl JobState {
 
     /// Analyzing, encoding or remuxing: a worker owns the job.
     pub fn is_active(self) -> bool {
-        matches!(self, JobState::Analyzing | JobState::Encoding | JobState::Remuxing)
+        matches!(
+            self,
+            JobState::Analyzing | JobState::Encoding | JobState::Remuxing
+        )
     }
 
     pub fn is_terminal(self) -> bool {
@@ -159,7 +164,9 @@ impl FromStr for JobState {
 }
 
 /// Video codecs the planner knows about, as ffprobe names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VideoCodec {
     H264,
@@ -230,7 +237,11 @@ impl CpuEncoder {
         }
     }
 
-    pub const ALL: [CpuEncoder; 3] = [CpuEncoder::Libx265, CpuEncoder::Libsvtav1, CpuEncoder::Libx264];
+    pub const ALL: [CpuEncoder; 3] = [
+        CpuEncoder::Libx265,
+        CpuEncoder::Libsvtav1,
+        CpuEncoder::Libx264,
+    ];
 }
 
 impl FromStr for CpuEncoder {
@@ -282,7 +293,10 @@ mod tests {
         assert_eq!(s, JobState::Analyzing);
         let s = s.transition(JobEvent::StartEncode).unwrap();
         assert_eq!(s, JobState::Encoding);
-        assert_eq!(s.transition(JobEvent::Complete).unwrap(), JobState::Completed);
+        assert_eq!(
+            s.transition(JobEvent::Complete).unwrap(),
+            JobState::Completed
+        );
     }
 
     #[test]

@@ -150,7 +150,12 @@ impl Auth {
     }
 
     /// Check credentials and open a session; returns the session token.
-    pub fn login(&self, client: IpAddr, username: &str, password: &str) -> Result<String, AuthError> {
+    pub fn login(
+        &self,
+        client: IpAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<String, AuthError> {
         let now = std::time::Instant::now();
         if let Err(retry_after) = self.throttle().check(client, now) {
             return Err(AuthError::RateLimited { retry_after });
@@ -180,7 +185,11 @@ impl Auth {
     }
 
     /// Resolve a presented token: a session first, then an API token.
-    pub fn authenticate(&self, token: &str, via_cookie: bool) -> Result<Option<Principal>, AuthError> {
+    pub fn authenticate(
+        &self,
+        token: &str,
+        via_cookie: bool,
+    ) -> Result<Option<Principal>, AuthError> {
         if token.is_empty() || token.len() > 256 {
             return Ok(None);
         }
@@ -223,7 +232,9 @@ impl Auth {
     ) -> Result<(ApiToken, String), AuthError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(AuthError::Invalid("token name must be 1-100 characters".into()));
+            return Err(AuthError::Invalid(
+                "token name must be 1-100 characters".into(),
+            ));
         }
         let secret = new_secret(API_TOKEN_PREFIX)?;
         let token = self.store.create_token(name, level, &secret.hash)?;

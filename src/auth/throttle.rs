@@ -40,9 +40,14 @@ impl Throttle {
 
     pub fn failure(&mut self, client: IpAddr, now: Instant) {
         if self.clients.len() >= MAX_CLIENTS && !self.clients.contains_key(&client) {
-            self.clients.retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
+            self.clients
+                .retain(|_, (_, since)| now.duration_since(*since) < WINDOW);
             if self.clients.len() >= MAX_CLIENTS
-                && let Some(oldest) = self.clients.iter().min_by_key(|(_, v)| v.1).map(|(k, _)| *k)
+                && let Some(oldest) = self
+                    .clients
+                    .iter()
+                    .min_by_key(|(_, v)| v.1)
+                    .map(|(k, _)| *k)
             {
                 self.clients.remove(&oldest);
             }
@@ -75,8 +80,14 @@ mod tests {
         }
         let wait = t.check(ip, start).unwrap_err();
         assert!(wait > 0 && wait <= WINDOW.as_secs());
-        assert!(t.check(other, start).is_ok(), "other clients are not affected");
-        assert!(t.check(ip, start + WINDOW).is_ok(), "window expiry lifts the block");
+        assert!(
+            t.check(other, start).is_ok(),
+            "other clients are not affected"
+        );
+        assert!(
+            t.check(ip, start + WINDOW).is_ok(),
+            "window expiry lifts the block"
+        );
     }
 
     #[test]

@@ -67,7 +67,8 @@ impl Engine {
             let (run_state, limit, active) = {
                 let core = self.core();
                 let s = &core.state;
-                let limit = concurrent_limit(s.mode, self.inner.cores, 0, s.concurrent_jobs_override);
+                let limit =
+                    concurrent_limit(s.mode, self.inner.cores, 0, s.concurrent_jobs_override);
                 (s.run_state, limit, core.active.len() as u32)
             };
             if run_state == EngineRunState::Draining && active == 0 {
@@ -108,7 +109,12 @@ impl Engine {
         }
     }
 
-    pub(super) fn publish_status(&self, job_id: crate::model::JobId, status: JobState, previous: Option<JobState>) {
+    pub(super) fn publish_status(
+        &self,
+        job_id: crate::model::JobId,
+        status: JobState,
+        previous: Option<JobState>,
+    ) {
         self.inner.events.publish(Event::Status {
             job_id,
             status,
@@ -131,6 +137,8 @@ pub(super) fn remove_temp(path: &std::path::Path) {
     match std::fs::remove_file(path) {
         Ok(()) => tracing::info!(path = %path.display(), "removed partial output"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "could not remove partial output"),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove partial output")
+        }
     }
 }

@@ -56,7 +56,12 @@ impl Engine {
                 return Ok(());
             }
         }
-        let job = self.inner.store.call(move |s| s.get_job(id)).await.map_err(not_found(id))?;
+        let job = self
+            .inner
+            .store
+            .call(move |s| s.get_job(id))
+            .await
+            .map_err(not_found(id))?;
         if job.status != JobState::Queued {
             return Ok(());
         }
@@ -78,9 +83,17 @@ impl Engine {
 
     /// Put a terminal job back in the queue.
     pub async fn restart(&self, id: JobId) -> Result<(), EngineError> {
-        let job = self.inner.store.call(move |s| s.get_job(id)).await.map_err(not_found(id))?;
+        let job = self
+            .inner
+            .store
+            .call(move |s| s.get_job(id))
+            .await
+            .map_err(not_found(id))?;
         if job.status.is_active() {
-            return Err(EngineError::JobActive { id, status: job.status });
+            return Err(EngineError::JobActive {
+                id,
+                status: job.status,
+            });
         }
         if job.status == JobState::Queued {
             return Ok(());
@@ -91,7 +104,10 @@ impl Engine {
             .call(move |s| s.transition_job(id, JobEvent::Restart, reset_for_restart))
             .await
             .map_err(|e| match e {
-                StoreError::Conflict(_) => EngineError::JobActive { id, status: job.status },
+                StoreError::Conflict(_) => EngineError::JobActive {
+                    id,
+                    status: job.status,
+                },
                 other => not_found(id)(other),
             })?;
         self.publish_status(id, job.status, Some(previous));
@@ -256,4 +272,3 @@ fn reset_for_restart(job: &mut crate::store::Job) {
     job.failure = None;
     job.temp_path = None;
 }
-

@@ -171,7 +171,11 @@ impl Engine {
 
     /// Replace the encode settings (config reload); applies to jobs that start afterwards.
     pub fn set_transcode_settings(&self, settings: TranscodeSettings) {
-        *self.inner.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
+        *self
+            .inner
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = settings;
     }
 
     fn core(&self) -> std::sync::MutexGuard<'_, Core> {

@@ -14,9 +14,7 @@ use crate::events::Event;
 use crate::media::plan::{Decision, EncodeSettings, Plan};
 use crate::media::run::{RunError, RunEvent, RunOptions};
 use crate::media::{MediaInfo, args, paths, plan, probe, verify};
-use crate::model::{
-    EngineMode, EngineRunState, Explanation, JobEvent, JobId, now_ms, rfc3339,
-};
+use crate::model::{EngineMode, EngineRunState, Explanation, JobEvent, JobId, now_ms, rfc3339};
 use crate::process::Priority;
 use crate::store::{Attempt, EncodeResult, EncodeStats, Job, ProbeCacheEntry, StoreError};
 
@@ -77,7 +75,8 @@ impl Engine {
     ) -> Result<Outcome, StoreError> {
         let id = job.id;
         let input = job.input_path.clone();
-        self.job_log(id, "info", format!("analysing {}", input.display())).await;
+        self.job_log(id, "info", format!("analysing {}", input.display()))
+            .await;
 
         // 1. The source must still be there and be a regular file.
         let meta = match std::fs::metadata(&input) {
@@ -93,7 +92,9 @@ impl Engine {
                 return Ok(Outcome::Failed(Explanation::new(
                     "source_missing",
                     "The source file could not be found.",
-                    format!("Reading the file's metadata failed: {e}. It may have been moved or deleted."),
+                    format!(
+                        "Reading the file's metadata failed: {e}. It may have been moved or deleted."
+                    ),
                 )));
             }
         };
@@ -126,8 +127,12 @@ impl Engine {
             action: decision.action(),
             explanation: explanation.clone(),
         });
-        self.job_log(id, "info", format!("decision: {} ({})", decision.action(), explanation.summary))
-            .await;
+        self.job_log(
+            id,
+            "info",
+            format!("decision: {} ({})", decision.action(), explanation.summary),
+        )
+        .await;
         let action = decision.action().to_string();
         let plan: Plan = match decision {
             Decision::Skip(why) => {
@@ -195,7 +200,8 @@ impl Engine {
 
         // 5. Verify the temp file, then make it durable and promote it.
         let target = plan.encoder.codec();
-        let verified = match verify::verify(&self.inner.ffprobe, &temp, info.duration, target).await {
+        let verified = match verify::verify(&self.inner.ffprobe, &temp, info.duration, target).await
+        {
             Ok(v) => v,
             Err(explanation) => return Ok(Outcome::Failed(explanation)),
         };
@@ -209,18 +215,26 @@ impl Engine {
         let output_size = match promoted {
             Ok(size) => size,
             Err(e) => {
-                return Ok(Outcome::Failed(
-                    Explanation::new(
-                        if e.raw_os_error() == Some(libc::ENOSPC) { "disk_full" } else { "promote_failed" },
-                        "The verified output could not be put in place.",
-                        format!("Syncing or renaming the temp file failed: {e}. The source is untouched."),
+                return Ok(Outcome::Failed(Explanation::new(
+                    if e.raw_os_error() == Some(libc::ENOSPC) {
+                        "disk_full"
+                    } else {
+                        "promote_failed"
+                    },
+                    "The verified output could not be put in place.",
+                    format!(
+                        "Syncing or renaming the temp file failed: {e}. The source is untouched."
                     ),
-                ));
+                )));
             }
         };
         run.temp = None;
-        self.job_log(id, "info", format!("verified and saved as {}", output.display()))
-            .await;
+        self.job_log(
+            id,
+            "info",
+            format!("verified and saved as {}", output.display()),
+        )
+        .await;
         let input_size = meta.len();
         let duration = verified.duration.max(info.duration);
         Ok(Outcome::Completed {
@@ -236,7 +250,11 @@ impl Engine {
                     0.0
                 },
                 encode_time_seconds: encode_seconds,
-                encode_speed: if encode_seconds > 0.0 { duration / encode_seconds } else { 0.0 },
+                encode_speed: if encode_seconds > 0.0 {
+                    duration / encode_seconds
+                } else {
+                    0.0
+                },
                 avg_bitrate_kbps: if duration > 0.0 {
                     output_size as f64 * 8.0 / duration / 1000.0
                 } else {
@@ -259,7 +277,11 @@ impl Engine {
         let background = self.core().state.mode == EngineMode::Background;
         let opts = RunOptions {
             ffmpeg: self.inner.ffmpeg.clone(),
-            priority: if background { Priority::Background } else { Priority::Normal },
+            priority: if background {
+                Priority::Background
+            } else {
+                Priority::Normal
+            },
             duration,
         };
         let engine = self.clone();
@@ -326,10 +348,22 @@ impl Engine {
         })
     }
 
-    async fn probe_cached(&self, input: &Path, meta: &std::fs::Metadata) -> Result<MediaInfo, Explanation> {
-        let (size, mtime_ns, inode) = (meta.len(), meta.mtime() * 1_000_000_000 + meta.mtime_nsec(), meta.ino());
+    async fn probe_cached(
+        &self,
+        input: &Path,
+        meta: &std::fs::Metadata,
+    ) -> Result<MediaInfo, Explanation> {
+        let (size, mtime_ns, inode) = (
+            meta.len(),
+            meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            meta.ino(),
+        );
         let key = input.to_path_buf();
-        if let Ok(Some(entry)) = self.inner.store.call(move |s| s.probe_cache_get(&key)).await
+        if let Ok(Some(entry)) = self
+            .inner
+            .store
+            .call(move |s| s.probe_cache_get(&key))
+            .await
             && entry.size == size
             && entry.mtime_ns == mtime_ns
             && entry.inode == inode
@@ -342,8 +376,18 @@ impl Engine {
             .map_err(|e| e.explanation())?;
         if let Ok(json) = serde_json::to_value(&info) {
             let key = input.to_path_buf();
-            let entry = ProbeCacheEntry { size, mtime_ns, inode, info: json };
-            if let Err(e) = self.inner.store.call(move |s| s.probe_cache_put(&key, &entry)).await {
+            let entry = ProbeCacheEntry {
+                size,
+                mtime_ns,
+                inode,
+                info: json,
+            };
+            if let Err(e) = self
+                .inner
+                .store
+                .call(move |s| s.probe_cache_put(&key, &entry))
+                .await
+            {
                 tracing::warn!(error = %e, "could not cache a probe result");
             }
         }
@@ -406,7 +450,8 @@ impl Engine {
                     .await?
             }
             Outcome::Skipped(why) => {
-                self.job_log(id, "info", format!("skipped: {}", why.summary)).await;
+                self.job_log(id, "info", format!("skipped: {}", why.summary))
+                    .await;
                 store
                     .call(move |s| {
                         s.transition_job(id, JobEvent::Skip, |j| {
@@ -418,8 +463,12 @@ impl Engine {
                     .await?
             }
             Outcome::Failed(why) => {
-                self.job_log(id, "error", format!("failed: {} {}", why.summary, why.detail))
-                    .await;
+                self.job_log(
+                    id,
+                    "error",
+                    format!("failed: {} {}", why.summary, why.detail),
+                )
+                .await;
                 let _ = store.call(|s| s.record_failure()).await;
                 store
                     .call(move |s| {
@@ -441,14 +490,16 @@ impl Engine {
                     })
                     .await?
             }
-            Outcome::Interrupted => store
-                .call(move |s| {
-                    s.transition_job(id, JobEvent::Interrupted, |j| {
-                        j.temp_path = None;
-                        j.progress = 0.0;
+            Outcome::Interrupted => {
+                store
+                    .call(move |s| {
+                        s.transition_job(id, JobEvent::Interrupted, |j| {
+                            j.temp_path = None;
+                            j.progress = 0.0;
+                        })
                     })
-                })
-                .await?,
+                    .await?
+            }
         };
         self.publish_status(id, updated.status, Some(previous));
         Ok(())
@@ -486,7 +537,11 @@ fn promote(temp: &Path, output: &Path) -> std::io::Result<u64> {
     drop(file);
     std::fs::rename(temp, output)?;
     if let Some(dir) = output.parent() {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(size)

@@ -36,7 +36,11 @@ pub struct ScanTotals {
     pub skipped: u64,
 }
 
-pub(super) fn scanned_file(path: PathBuf, meta: &std::fs::Metadata, folder_id: Option<u64>) -> ScannedFile {
+pub(super) fn scanned_file(
+    path: PathBuf,
+    meta: &std::fs::Metadata,
+    folder_id: Option<u64>,
+) -> ScannedFile {
     ScannedFile {
         path,
         size: meta.len(),
@@ -57,7 +61,11 @@ pub enum FolderError {
 
 impl Engine {
     /// Add a library folder: an absolute path to an existing directory, stored canonical.
-    pub async fn add_folder(&self, path: PathBuf, recursive: bool) -> Result<LibraryFolder, FolderError> {
+    pub async fn add_folder(
+        &self,
+        path: PathBuf,
+        recursive: bool,
+    ) -> Result<LibraryFolder, FolderError> {
         if !path.is_absolute() {
             return Err(FolderError::Invalid(format!(
                 "`{}` is not an absolute path",
@@ -74,8 +82,9 @@ impl Engine {
                     path.display()
                 )));
             }
-            std::fs::canonicalize(&path)
-                .map_err(|e| FolderError::Invalid(format!("`{}` cannot be resolved: {e}", path.display())))
+            std::fs::canonicalize(&path).map_err(|e| {
+                FolderError::Invalid(format!("`{}` cannot be resolved: {e}", path.display()))
+            })
         })
         .await
         .map_err(|e| FolderError::Invalid(e.to_string()))??;
@@ -138,7 +147,11 @@ impl Engine {
             for chunk in files.chunks(BATCH) {
                 let chunk = chunk.to_vec();
                 let n = chunk.len() as u64;
-                let outcomes = self.inner.store.call(move |s| s.upsert_scanned(&chunk)).await?;
+                let outcomes = self
+                    .inner
+                    .store
+                    .call(move |s| s.upsert_scanned(&chunk))
+                    .await?;
                 totals.found += n;
                 self.inner.scan_seen.fetch_add(n, Ordering::SeqCst);
                 for o in outcomes {

@@ -221,7 +221,11 @@ mod tests {
     fn filters_searches_sorts_and_pages() {
         let mut idx = JobIndex::default();
         for i in 1..=30 {
-            let st = if i % 3 == 0 { JobState::Failed } else { JobState::Queued };
+            let st = if i % 3 == 0 {
+                JobState::Failed
+            } else {
+                JobState::Queued
+            };
             idx.put(&job(i, st, &format!("/Media/Show {i}.mkv"), 100 - i as i64));
         }
         let q = JobQuery {

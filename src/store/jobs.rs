@@ -200,7 +200,8 @@ impl Store {
     pub fn job_id_by_path(&self, path: &Path) -> Result<Option<JobId>> {
         let read = self.read()?;
         let t = read.open_table(JOBS_BY_PATH)?;
-        Ok(t.get(path.as_os_str().as_bytes())?.map(|v| JobId(v.value())))
+        Ok(t.get(path.as_os_str().as_bytes())?
+            .map(|v| JobId(v.value())))
     }
 
     /// One page of jobs and the number of matches.
@@ -233,7 +234,11 @@ impl Store {
     }
 
     pub fn job_count(&self) -> usize {
-        self.inner.index.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.inner
+            .index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     pub fn queue_position(&self, id: JobId) -> Option<u64> {
@@ -322,7 +327,9 @@ impl Store {
             let mut job = old.clone();
             edit(&mut job)?;
             if job.status != old.status {
-                return Err(StoreError::Invalid("state changes go through transition_job".into()));
+                return Err(StoreError::Invalid(
+                    "state changes go through transition_job".into(),
+                ));
             }
             job.updated_at = now_ms().max(old.updated_at);
             put_job(txn, Some(&old), &job)?;
@@ -474,7 +481,8 @@ impl Store {
             }
             drop(logs);
             // The sequence counter is not an indexed field: store the record directly.
-            txn.open_table(JOBS)?.insert(id.0, encode(&job).as_slice())?;
+            txn.open_table(JOBS)?
+                .insert(id.0, encode(&job).as_slice())?;
             Ok(())
         })
     }
@@ -521,4 +529,3 @@ impl Store {
         })
     }
 }
-

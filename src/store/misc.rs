@@ -51,11 +51,9 @@ impl Store {
     }
 
     pub fn remove_folder(&self, id: u64) -> Result<()> {
-        self.write(|txn| {
-            match txn.open_table(LIBRARY_FOLDERS)?.remove(id)? {
-                Some(_) => Ok(()),
-                None => Err(StoreError::NotFound),
-            }
+        self.write(|txn| match txn.open_table(LIBRARY_FOLDERS)?.remove(id)? {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound),
         })
     }
 

@@ -12,7 +12,7 @@ use super::codec::{decode, encode};
 use super::records::{DailyBucket, EncodeResult, Totals};
 use super::tables::*;
 use super::{Result, Store};
-use crate::model::{day_number, day_string, now_ms, JobId};
+use crate::model::{JobId, day_number, day_string, now_ms};
 
 /// Days covered by `/api/stats/daily`.
 pub const DAILY_WINDOW: u32 = 30;
@@ -192,12 +192,20 @@ impl Store {
         largest.truncate(LARGEST);
         let mut by_codec: Vec<CodecSavings> = by_codec
             .into_iter()
-            .map(|(codec, (jobs, bytes_saved))| CodecSavings { codec, jobs, bytes_saved })
+            .map(|(codec, (jobs, bytes_saved))| CodecSavings {
+                codec,
+                jobs,
+                bytes_saved,
+            })
             .collect();
         by_codec.sort_by(|a, b| b.bytes_saved.cmp(&a.bytes_saved));
         let mut by_folder: Vec<FolderSavings> = by_folder
             .into_iter()
-            .map(|(folder, (jobs, bytes_saved))| FolderSavings { folder, jobs, bytes_saved })
+            .map(|(folder, (jobs, bytes_saved))| FolderSavings {
+                folder,
+                jobs,
+                bytes_saved,
+            })
             .collect();
         by_folder.sort_by(|a, b| b.bytes_saved.cmp(&a.bytes_saved));
         Ok(Savings {

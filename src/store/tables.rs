@@ -21,7 +21,8 @@ pub const JOBS_BY_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new(
 /// (−priority, created ms, job id) → (); only queued, non-archived jobs: the dispatch order.
 pub const JOBS_QUEUE: TableDefinition<(i64, i64, u64), ()> = TableDefinition::new("jobs_queue");
 /// (updated ms, job id) → ()
-pub const JOBS_BY_UPDATED: TableDefinition<(i64, u64), ()> = TableDefinition::new("jobs_by_updated");
+pub const JOBS_BY_UPDATED: TableDefinition<(i64, u64), ()> =
+    TableDefinition::new("jobs_by_updated");
 /// input path bytes → job id
 pub const JOBS_BY_PATH: TableDefinition<&[u8], u64> = TableDefinition::new("jobs_by_path");
 /// (job id, sequence) → LogLine

@@ -57,7 +57,9 @@ impl Store {
             users.insert(username, encode(&user).as_slice())?;
             let mut sessions = txn.open_table(SESSIONS)?;
             sessions.retain(|_, v| {
-                decode::<Session>(v).map(|s| s.username != username).unwrap_or(false)
+                decode::<Session>(v)
+                    .map(|s| s.username != username)
+                    .unwrap_or(false)
             })?;
             Ok(())
         })
@@ -121,7 +123,11 @@ impl Store {
         self.write(|txn| {
             let mut t = txn.open_table(SESSIONS)?;
             let before = t.len()?;
-            t.retain(|_, v| decode::<Session>(v).map(|s| s.expires_at > now).unwrap_or(false))?;
+            t.retain(|_, v| {
+                decode::<Session>(v)
+                    .map(|s| s.expires_at > now)
+                    .unwrap_or(false)
+            })?;
             Ok((before - t.len()?) as usize)
         })
     }

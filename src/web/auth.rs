@@ -15,7 +15,10 @@ pub const SESSION_COOKIE: &str = "alchemist_session";
 
 /// The token a request presents, and whether it came from the cookie.
 pub fn presented_token(headers: &HeaderMap) -> Option<(String, bool)> {
-    if let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
@@ -62,29 +65,26 @@ fn is_mutation(method: &Method) -> bool {
 }
 
 /// Middleware of every protected route.
-pub async fn require_auth(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some((token, via_cookie)) = presented_token(req.headers()) else {
         return ApiError::unauthorized("Log in or send an Authorization: Bearer token.")
             .into_response();
     };
     let auth = state.auth.clone();
-    let principal = match tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie)).await {
-        Ok(Ok(Some(p))) => p,
-        Ok(Ok(None)) => {
-            return ApiError::new(
+    let principal =
+        match tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie)).await {
+            Ok(Ok(Some(p))) => p,
+            Ok(Ok(None)) => {
+                return ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "AUTH_INVALID_TOKEN",
                 "The session has ended or the token is not valid (revoked, expired or unknown).",
             )
             .into_response();
-        }
-        Ok(Err(e)) => return ApiError::from(e).into_response(),
-        Err(e) => return ApiError::internal(e).into_response(),
-    };
+            }
+            Ok(Err(e)) => return ApiError::from(e).into_response(),
+            Err(e) => return ApiError::internal(e).into_response(),
+        };
     if is_mutation(req.method()) {
         if !principal.full_access() {
             return ApiError::forbidden(
@@ -93,8 +93,13 @@ pub async fn require_auth(
             )
             .into_response();
         }
-        if matches!(principal, Principal::Session { via_cookie: true, .. })
-            && is_cross_origin(req.headers())
+        if matches!(
+            principal,
+            Principal::Session {
+                via_cookie: true,
+                ..
+            }
+        ) && is_cross_origin(req.headers())
         {
             return cross_origin().into_response();
         }
@@ -127,7 +132,10 @@ mod tests {
 
     #[test]
     fn bearer_wins_over_cookie() {
-        let h = headers(&[("authorization", "Bearer abc"), ("cookie", "alchemist_session=xyz")]);
+        let h = headers(&[
+            ("authorization", "Bearer abc"),
+            ("cookie", "alchemist_session=xyz"),
+        ]);
         assert_eq!(presented_token(&h), Some(("abc".into(), false)));
         let h = headers(&[("cookie", "a=1; alchemist_session=xyz; b=2")]);
         assert_eq!(presented_token(&h), Some(("xyz".into(), true)));
@@ -137,10 +145,25 @@ mod tests {
     #[test]
     fn origin_checks() {
         assert!(!is_cross_origin(&headers(&[])));
-        assert!(!is_cross_origin(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(is_cross_origin(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_cross_origin(&headers(&[("origin", "http://nas:3000"), ("host", "nas:3000")])));
-        assert!(is_cross_origin(&headers(&[("origin", "http://evil.example"), ("host", "nas:3000")])));
-        assert!(is_cross_origin(&headers(&[("origin", "null"), ("host", "nas:3000")])));
+        assert!(!is_cross_origin(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(is_cross_origin(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+        assert!(!is_cross_origin(&headers(&[
+            ("origin", "http://nas:3000"),
+            ("host", "nas:3000")
+        ])));
+        assert!(is_cross_origin(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "nas:3000")
+        ])));
+        assert!(is_cross_origin(&headers(&[
+            ("origin", "null"),
+            ("host", "nas:3000")
+        ])));
     }
 }

@@ -49,7 +49,12 @@ impl Monitor {
                 let pid = sysinfo::Pid::from_u32(std::process::id());
                 sys.refresh_processes(sysinfo::ProcessesToUpdate::Some(&[pid]), false);
                 let rss = sys.process(pid).map(|p| p.memory()).unwrap_or(0);
-                (sys.global_cpu_usage() as f64, sys.used_memory(), sys.total_memory(), rss)
+                (
+                    sys.global_cpu_usage() as f64,
+                    sys.used_memory(),
+                    sys.total_memory(),
+                    rss,
+                )
             }
             None => (0.0, 0, 0, 0),
         };

@@ -40,7 +40,10 @@ pub async fn login(
         return Err(cross_origin());
     }
     if body.username.len() > 256 || body.password.len() > crate::auth::MAX_PASSWORD_LEN {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "Username or password too long."));
+        return Err(ApiError::bad_request(
+            "VALIDATION_FAILED",
+            "Username or password too long.",
+        ));
     }
     let auth = state.auth.clone();
     let token = tokio::task::spawn_blocking(move || auth.login(ip, &body.username, &body.password))
@@ -70,7 +73,9 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let mut response = Json(StatusOk { status: "ok" }).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("alchemist_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        HeaderValue::from_static(
+            "alchemist_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        ),
     );
     Ok(response)
 }

@@ -102,7 +102,10 @@ fn parse_num(name: &str, v: Option<&str>, default: usize) -> Result<usize, ApiEr
     match v.map(str::trim) {
         None | Some("") => Ok(default),
         Some(text) => text.parse::<usize>().map_err(|_| {
-            ApiError::bad_request("INVALID_QUERY", format!("`{name}` must be a positive integer"))
+            ApiError::bad_request(
+                "INVALID_QUERY",
+                format!("`{name}` must be a positive integer"),
+            )
         }),
     }
 }
@@ -148,7 +151,10 @@ pub async fn list(
     let (jobs, total) = state.store.call(move |s| s.list_jobs(&query)).await?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total as u64));
-    Ok((headers, Json(jobs.into_iter().map(|j| job_view(&state, j)).collect())))
+    Ok((
+        headers,
+        Json(jobs.into_iter().map(|j| job_view(&state, j)).collect()),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -164,7 +170,9 @@ pub struct JobDetails {
 
 fn job_not_found(id: JobId) -> impl Fn(StoreError) -> ApiError {
     move |e| match e {
-        StoreError::NotFound => ApiError::not_found("JOB_NOT_FOUND", format!("Job {id} does not exist.")),
+        StoreError::NotFound => {
+            ApiError::not_found("JOB_NOT_FOUND", format!("Job {id} does not exist."))
+        }
         other => other.into(),
     }
 }
@@ -203,7 +211,10 @@ pub async fn details(
 #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs",
     params(("id" = u64, Path, description = "Job id")),
     responses((status = 200, body = OkBody), (status = 404, body = crate::web::error::Problem)))]
-pub async fn cancel(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<Json<OkBody>> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> ApiResult<Json<OkBody>> {
     state.engine.cancel(JobId(id)).await?;
     Ok(Json(OkBody::OK))
 }
@@ -212,7 +223,10 @@ pub async fn cancel(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) ->
 #[utoipa::path(post, path = "/jobs/{id}/restart", tag = "jobs",
     params(("id" = u64, Path, description = "Job id")),
     responses((status = 200, body = OkBody), (status = 409, body = crate::web::error::Problem)))]
-pub async fn restart(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> ApiResult<Json<OkBody>> {
+pub async fn restart(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> ApiResult<Json<OkBody>> {
     state.engine.restart(JobId(id)).await?;
     Ok(Json(OkBody::OK))
 }
@@ -267,7 +281,10 @@ const MAX_BATCH: usize = 10_000;
 /// gives 409 with `blocked` and nothing changes.
 #[utoipa::path(post, path = "/jobs/batch", tag = "jobs", request_body = Batch,
     responses((status = 200, body = CountBody), (status = 409, body = crate::web::error::Problem)))]
-pub async fn batch(State(state): State<AppState>, ApiJson(body): ApiJson<Batch>) -> ApiResult<Json<CountBody>> {
+pub async fn batch(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Batch>,
+) -> ApiResult<Json<CountBody>> {
     if body.ids.len() > MAX_BATCH {
         return Err(ApiError::bad_request(
             "VALIDATION_FAILED",
@@ -318,10 +335,16 @@ pub struct Enqueued {
 #[utoipa::path(post, path = "/jobs/enqueue", tag = "jobs", request_body = Enqueue,
     responses((status = 200, body = Enqueued), (status = 400, body = crate::web::error::Problem),
               (status = 403, body = crate::web::error::Problem)))]
-pub async fn enqueue(State(state): State<AppState>, ApiJson(body): ApiJson<Enqueue>) -> ApiResult<Json<Enqueued>> {
+pub async fn enqueue(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Enqueue>,
+) -> ApiResult<Json<Enqueued>> {
     let path = std::path::PathBuf::from(&body.path);
     if body.path.is_empty() || !path.is_absolute() {
-        return Err(ApiError::bad_request("VALIDATION_FAILED", "`path` must be an absolute path"));
+        return Err(ApiError::bad_request(
+            "VALIDATION_FAILED",
+            "`path` must be an absolute path",
+        ));
     }
     let (id, enqueued) = state.engine.enqueue(path).await?;
     Ok(Json(Enqueued { id, enqueued }))

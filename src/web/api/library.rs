@@ -77,10 +77,16 @@ pub async fn remove_folder(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<OkBody>> {
-    state.store.call(move |s| s.remove_folder(id)).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist.")),
-        other => other.into(),
-    })?;
+    state
+        .store
+        .call(move |s| s.remove_folder(id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist."))
+            }
+            other => other.into(),
+        })?;
     Ok(Json(OkBody::OK))
 }
 

@@ -67,9 +67,14 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
     let counts = state.store.status_counts();
     let engine = state.engine.status();
     let mut out = String::with_capacity(1024);
-    out.push_str("# HELP alchemist_jobs Jobs per state (not archived).\n# TYPE alchemist_jobs gauge\n");
+    out.push_str(
+        "# HELP alchemist_jobs Jobs per state (not archived).\n# TYPE alchemist_jobs gauge\n",
+    );
     for s in JobState::ALL {
-        out.push_str(&format!("alchemist_jobs{{status=\"{s}\"}} {}\n", counts.get(s)));
+        out.push_str(&format!(
+            "alchemist_jobs{{status=\"{s}\"}} {}\n",
+            counts.get(s)
+        ));
     }
     out.push_str(&format!(
         "# HELP alchemist_input_bytes_total Bytes of sources that were encoded.\n# TYPE alchemist_input_bytes_total counter\nalchemist_input_bytes_total {}\n\

@@ -101,7 +101,10 @@ pub async fn resources(State(state): State<AppState>) -> ApiResult<Json<Resource
     let monitor = state.monitor.clone();
     let uptime = state.started.elapsed().as_secs();
     let sample = tokio::task::spawn_blocking(move || {
-        monitor.lock().unwrap_or_else(|p| p.into_inner()).sample(uptime)
+        monitor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sample(uptime)
     })
     .await
     .map_err(ApiError::internal)?;

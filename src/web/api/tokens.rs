@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::OkBody;
 use crate::model::rfc3339;
 use crate::store::{AccessLevel, ApiToken};
-use super::OkBody;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{ApiJson, ApiPath, FullAccess};
@@ -89,11 +89,15 @@ pub async fn revoke(
     _: FullAccess,
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<OkBody>> {
-    state.store.call(move |s| s.revoke_token(id)).await.map_err(|e| match e {
-        crate::store::StoreError::NotFound => {
-            ApiError::not_found("API_TOKEN_NOT_FOUND", format!("Token {id} does not exist."))
-        }
-        other => other.into(),
-    })?;
+    state
+        .store
+        .call(move |s| s.revoke_token(id))
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound => {
+                ApiError::not_found("API_TOKEN_NOT_FOUND", format!("Token {id} does not exist."))
+            }
+            other => other.into(),
+        })?;
     Ok(Json(OkBody::OK))
 }
