@@ -1,0 +1,177 @@
+//! Job list benchmark: a store with 100k jobs, the real server on a loopback port, and
+//! sequential `GET /api/jobs` requests per query shape; prints p50/p99/mean latency and
+//! requests/s, plus the time to open the store (index load) and the process RSS.
+//!
+//! Run: `cargo bench --bench jobs` (JOBS=N to change the store size).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use alchemist::model::{Explanation, JobId, JobState};
+use alchemist::store::{Job, Store};
+use tokio_util::sync::CancellationToken;
+
+const REQUESTS: usize = 300;
+
+fn job(i: u64) -> Job {
+    let status = JobState::ALL[(i % 8) as usize];
+    Job {
+        id: JobId(0),
+        input_path: PathBuf::from(format!(
+            "/media/library/Show {:03}/Season {:02}/Episode {:05} - Title.mkv",
+            i % 700,
+            i % 12,
+            i
+        )),
+        output_path: None,
+        temp_path: None,
+        status,
+        priority: (i % 5) as i32,
+        progress: 0.0,
+        attempt_count: 1,
+        created_at: 1_700_000_000_000 + i as i64,
+        updated_at: 1_700_000_000_000 + (i * 7 % 100_000) as i64,
+        archived: false,
+        input_size: 100_000_000 + i * 1_337,
+        input_mtime_ns: 0,
+        input_inode: i,
+        output_size: None,
+        folder_id: Some(1),
+        decision_action: Some("transcode".into()),
+        decision: Some(
+            Explanation::new(
+                "transcode_recommended",
+                "The video will be re-encoded from H.264 to HEVC.",
+                "A sentence of detail as real decisions carry.",
+            )
+            .with("bitrate", 4_000_000),
+        ),
+        failure: None,
+        metadata: None,
+        encode_stats: None,
+        next_log_seq: 0,
+    }
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn main() {
+    let n: u64 = std::env::var("JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    {
+        let store = Store::open(&data).expect("open");
+        let started = Instant::now();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
+            store
+                .insert_jobs_bulk(chunk.iter().map(|&i| job(i)).collect())
+                .expect("insert");
+        }
+        println!("inserted {n} jobs in {:.2} s", started.elapsed().as_secs_f64());
+        alchemist::auth::Auth::new(store, 30)
+            .create_user("admin", "benchmark password")
+            .expect("admin");
+    }
+    let size = std::fs::metadata(data.join(alchemist::store::DB_FILE))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!("redb file: {:.1} MiB ({} bytes/job)", size as f64 / 1048576.0, size / n.max(1));
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    drop(Store::open(&data).expect("reopen"));
+    println!(
+        "store open with {n} jobs (index load): {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async move {
+        let mut config = alchemist::config::Config::defaults(&data);
+        config.scan_on_start = false;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move { alchemist::run(config, listener, stop).await });
+        let http = reqwest::Client::new();
+        // Pause first so no job is dispatched while measuring.
+        let token = loop {
+            if let Ok(r) = http
+                .post(format!("{base}/api/auth/login"))
+                .json(&serde_json::json!({"username": "admin", "password": "benchmark password"}))
+                .send()
+                .await
+                && r.status() == 200
+            {
+                let c = r.headers()["set-cookie"].to_str().unwrap().to_string();
+                break c["alchemist_session=".len()..c.find(';').unwrap()].to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        http.post(format!("{base}/api/engine/pause"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        println!("process RSS with {n} jobs loaded: {:.1} MiB (before open: {:.1} MiB)", rss_kib() as f64 / 1024.0, rss_before as f64 / 1024.0);
+        println!();
+        println!("| query (50 per page, {n} jobs) | matches | p50 ms | p99 ms | mean ms | req/s |");
+        println!("|---|---|---|---|---|---|");
+        let queries = [
+            ("default (updated_at)", "/api/jobs"),
+            ("status=failed", "/api/jobs?status=failed"),
+            ("status=queued,failed sort size desc", "/api/jobs?status=queued,failed&sort_by=size&sort_desc=true"),
+            ("search=episode 0042", "/api/jobs?search=episode%200042"),
+            ("search=show 123 sort input_path", "/api/jobs?search=show%20123&sort_by=input_path"),
+            ("page 1000 sort created_at", "/api/jobs?page=1000&sort_by=created_at"),
+            ("engine status", "/api/engine/status"),
+        ];
+        for (name, path) in queries {
+            let url = format!("{base}{path}");
+            let mut times = Vec::with_capacity(REQUESTS);
+            let mut matches = String::new();
+            let wall = Instant::now();
+            for _ in 0..REQUESTS {
+                let t = Instant::now();
+                let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                matches = r
+                    .headers()
+                    .get("x-total-count")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_else(|| "-".into());
+                let _ = r.bytes().await.unwrap();
+                times.push(t.elapsed());
+            }
+            let total = wall.elapsed();
+            times.sort();
+            let mean = total / REQUESTS as u32;
+            println!(
+                "| {name} | {matches} | {:.2} | {:.2} | {:.2} | {:.0} |",
+                percentile(&times, 0.5).as_secs_f64() * 1000.0,
+                percentile(&times, 0.99).as_secs_f64() * 1000.0,
+                mean.as_secs_f64() * 1000.0,
+                REQUESTS as f64 / total.as_secs_f64()
+            );
+        }
+        shutdown.cancel();
+        let _ = server.await;
+    });
+}
