@@ -7,14 +7,11 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::codec::{decode, encode};
 use super::index::JobQuery;
-use super::records::{Attempt, EncodeResult, Job, LogLine};
+use super::records::{EncodeResult, Job};
 use super::tables::*;
 use super::{Result, Store, StoreError};
-use crate::model::{JobEvent, JobId, JobState, now_ms, rfc3339};
+use crate::model::{JobEvent, JobId, JobState, now_ms};
 use std::os::unix::ffi::OsStrExt;
-
-/// Most log lines kept per job; older ones are dropped as new ones arrive.
-pub const MAX_LOG_LINES: u64 = 500;
 
 /// A media file found by a scan.
 #[derive(Debug, Clone)]
@@ -61,7 +58,7 @@ fn queue_key(job: &Job) -> (i64, i64, u64) {
 }
 
 /// Store a job and keep every index table in step with it.
-fn put_job(txn: &WriteTransaction, old: Option<&Job>, new: &Job) -> Result<()> {
+pub(super) fn put_job(txn: &WriteTransaction, old: Option<&Job>, new: &Job) -> Result<()> {
     let id = new.id.0;
     let mut by_status = txn.open_table(JOBS_BY_STATUS)?;
     let mut queue = txn.open_table(JOBS_QUEUE)?;
@@ -87,14 +84,14 @@ fn put_job(txn: &WriteTransaction, old: Option<&Job>, new: &Job) -> Result<()> {
     Ok(())
 }
 
-fn load(txn: &WriteTransaction, id: JobId) -> Result<Job> {
+pub(super) fn load(txn: &WriteTransaction, id: JobId) -> Result<Job> {
     let jobs = txn.open_table(JOBS)?;
     let v = jobs.get(id.0)?.ok_or(StoreError::NotFound)?;
     decode(v.value())
 }
 
 /// Apply one state-machine event to a loaded job (in place); returns the previous state.
-fn apply(job: &mut Job, event: JobEvent) -> Result<JobState> {
+pub(super) fn apply(job: &mut Job, event: JobEvent) -> Result<JobState> {
     let previous = job.status;
     job.status = previous
         .transition(event)
@@ -336,185 +333,6 @@ impl Store {
             changed.push(job.clone());
             Ok(job)
         })
-    }
-
-    /// Apply `event` to every listed job, or to none: if any job cannot take the event (or is
-    /// missing) nothing is written and the offenders are returned.
-    pub fn transition_all(
-        &self,
-        ids: &[JobId],
-        event: JobEvent,
-        edit: impl Fn(&mut Job),
-    ) -> Result<std::result::Result<Vec<(Job, JobState)>, Vec<(JobId, Option<JobState>)>>> {
-        self.write_jobs(|txn, changed| {
-            let mut loaded = Vec::with_capacity(ids.len());
-            let mut blocked = Vec::new();
-            let mut seen = std::collections::HashSet::new();
-            for &id in ids {
-                if !seen.insert(id) {
-                    continue;
-                }
-                match load(txn, id) {
-                    Ok(job) => {
-                        if job.status.transition(event).is_err() {
-                            blocked.push((id, Some(job.status)));
-                        } else {
-                            loaded.push(job);
-                        }
-                    }
-                    Err(StoreError::NotFound) => blocked.push((id, None)),
-                    Err(e) => return Err(e),
-                }
-            }
-            if !blocked.is_empty() {
-                return Ok(Err(blocked));
-            }
-            let mut out = Vec::with_capacity(loaded.len());
-            for old in loaded {
-                let mut job = old.clone();
-                let previous = apply(&mut job, event)?;
-                edit(&mut job);
-                put_job(txn, Some(&old), &job)?;
-                changed.push(job.clone());
-                out.push((job, previous));
-            }
-            Ok(Ok(out))
-        })
-    }
-
-    /// Apply `event` to every non-archived job in `states`; returns the changed jobs.
-    pub fn transition_where(
-        &self,
-        states: &[JobState],
-        event: JobEvent,
-        edit: impl Fn(&mut Job),
-    ) -> Result<Vec<(Job, JobState)>> {
-        let ids = self.job_ids_in(states)?;
-        self.write_jobs(|txn, changed| {
-            let mut out = Vec::new();
-            for id in ids {
-                let old = load(txn, id)?;
-                if old.archived || !states.contains(&old.status) {
-                    continue;
-                }
-                let mut job = old.clone();
-                let previous = apply(&mut job, event)?;
-                edit(&mut job);
-                put_job(txn, Some(&old), &job)?;
-                changed.push(job.clone());
-                out.push((job, previous));
-            }
-            Ok(out)
-        })
-    }
-
-    /// Archive jobs (hide them from the default list). Active jobs are refused as a whole.
-    pub fn archive(
-        &self,
-        ids: &[JobId],
-    ) -> Result<std::result::Result<usize, Vec<(JobId, Option<JobState>)>>> {
-        self.write_jobs(|txn, changed| {
-            let mut loaded = Vec::new();
-            let mut blocked = Vec::new();
-            for &id in ids {
-                match load(txn, id) {
-                    Ok(job) if job.status.is_active() => blocked.push((id, Some(job.status))),
-                    Ok(job) => loaded.push(job),
-                    Err(StoreError::NotFound) => blocked.push((id, None)),
-                    Err(e) => return Err(e),
-                }
-            }
-            if !blocked.is_empty() {
-                return Ok(Err(blocked));
-            }
-            let mut count = 0;
-            for old in loaded {
-                if old.archived {
-                    continue;
-                }
-                let mut job = old.clone();
-                job.archived = true;
-                job.updated_at = now_ms().max(old.updated_at);
-                put_job(txn, Some(&old), &job)?;
-                changed.push(job);
-                count += 1;
-            }
-            Ok(Ok(count))
-        })
-    }
-
-    /// Archive every non-archived completed job.
-    pub fn archive_completed(&self) -> Result<usize> {
-        let ids = self.job_ids_in(&[JobState::Completed])?;
-        match self.archive(&ids)? {
-            Ok(n) => Ok(n),
-            Err(_) => Err(StoreError::Conflict("a job changed while archiving".into())),
-        }
-    }
-
-    /// Append a log line to a job, keeping the newest `MAX_LOG_LINES`.
-    pub fn append_log(&self, id: JobId, level: &str, message: &str) -> Result<()> {
-        self.append_logs(id, &[(level.to_string(), message.to_string())])
-    }
-
-    /// Append several log lines in one transaction.
-    pub fn append_logs(&self, id: JobId, lines: &[(String, String)]) -> Result<()> {
-        if lines.is_empty() {
-            return Ok(());
-        }
-        self.write(|txn| {
-            let old = load(txn, id)?;
-            let mut job = old.clone();
-            let mut logs = txn.open_table(JOB_LOGS)?;
-            let at = rfc3339(now_ms());
-            for (level, message) in lines {
-                let line = LogLine {
-                    at: at.clone(),
-                    level: level.clone(),
-                    message: message.chars().take(4096).collect(),
-                };
-                logs.insert((id.0, job.next_log_seq), encode(&line).as_slice())?;
-                job.next_log_seq += 1;
-                if job.next_log_seq > MAX_LOG_LINES {
-                    logs.remove((id.0, job.next_log_seq - MAX_LOG_LINES - 1))?;
-                }
-            }
-            drop(logs);
-            // The sequence counter is not an indexed field: store the record directly.
-            txn.open_table(JOBS)?
-                .insert(id.0, encode(&job).as_slice())?;
-            Ok(())
-        })
-    }
-
-    /// The newest `limit` log lines of a job, oldest first.
-    pub fn job_logs(&self, id: JobId, limit: usize) -> Result<Vec<LogLine>> {
-        let read = self.read()?;
-        let logs = read.open_table(JOB_LOGS)?;
-        let mut out: Vec<LogLine> = Vec::new();
-        for e in logs.range((id.0, 0)..=(id.0, u64::MAX))?.rev().take(limit) {
-            out.push(decode(e?.1.value())?);
-        }
-        out.reverse();
-        Ok(out)
-    }
-
-    pub fn add_attempt(&self, id: JobId, attempt: &Attempt) -> Result<()> {
-        self.write(|txn| {
-            txn.open_table(ATTEMPTS)?
-                .insert((id.0, attempt.number), encode(attempt).as_slice())?;
-            Ok(())
-        })
-    }
-
-    pub fn attempts(&self, id: JobId) -> Result<Vec<Attempt>> {
-        let read = self.read()?;
-        let t = read.open_table(ATTEMPTS)?;
-        let mut out = Vec::new();
-        for e in t.range((id.0, 0)..=(id.0, u32::MAX))? {
-            out.push(decode(e?.1.value())?);
-        }
-        Ok(out)
     }
 
     /// Insert jobs in bulk (benchmarks and tests of large stores). Paths must be new.

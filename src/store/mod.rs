@@ -6,9 +6,11 @@
 //! helper. Writes are serialized by redb; the in-memory job index (see `index`) is updated under
 //! the same writer lock right after each commit, so it never disagrees with the file.
 
+mod batch;
 mod codec;
 mod index;
 mod jobs;
+mod logs;
 mod misc;
 pub mod records;
 mod stats;
@@ -204,3 +206,6 @@ impl Store {
             .unwrap_or(false)
     }
 }
+
+#[cfg(test)]
+mod tests;
