@@ -80,7 +80,7 @@ pub async fn run(
         engine.start_scan();
     }
     let auth = Auth::new(store.clone(), config.session_days);
-    let app = crate::web::router(store.clone(), engine.clone(), auth);
+    let app = crate::web::router(store.clone(), engine.clone(), auth, shutdown.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
     let stop = shutdown.clone();

@@ -34,6 +34,8 @@ pub struct AppState {
     pub engine: Engine,
     pub auth: Auth,
     pub started: Instant,
+    /// Cancelled when the server shuts down; long-lived responses (SSE) end with it.
+    pub shutdown: tokio_util::sync::CancellationToken,
     openapi_json: Arc<str>,
     monitor: Arc<Mutex<monitor::Monitor>>,
 }
@@ -63,7 +65,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Build the application router.
-pub fn router(store: Store, engine: Engine, auth: Auth) -> Router {
+pub fn router(
+    store: Store,
+    engine: Engine,
+    auth: Auth,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Router {
     let doc = openapi();
     let openapi_json: Arc<str> = doc.to_json().unwrap_or_default().into();
     let state = AppState {
@@ -71,6 +78,7 @@ pub fn router(store: Store, engine: Engine, auth: Auth) -> Router {
         engine,
         auth,
         started: Instant::now(),
+        shutdown,
         openapi_json,
         monitor: Arc::new(Mutex::new(monitor::Monitor::new())),
     };

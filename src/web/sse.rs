@@ -71,6 +71,10 @@ pub async fn events(
             }
         }
     });
-    Sse::new(futures_util::StreamExt::chain(replay, live))
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    // Streams end at shutdown, or graceful shutdown would wait for every client forever.
+    let stream = futures_util::StreamExt::take_until(
+        futures_util::StreamExt::chain(replay, live),
+        state.shutdown.clone().cancelled_owned(),
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
