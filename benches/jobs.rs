@@ -84,7 +84,10 @@ fn main() {
                 .insert_jobs_bulk(chunk.iter().map(|&i| job(i)).collect())
                 .expect("insert");
         }
-        println!("inserted {n} jobs in {:.2} s", started.elapsed().as_secs_f64());
+        println!(
+            "inserted {n} jobs in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
         alchemist::auth::Auth::new(store, 30)
             .create_user("admin", "benchmark password")
             .expect("admin");
@@ -92,7 +95,11 @@ fn main() {
     let size = std::fs::metadata(data.join(alchemist::store::DB_FILE))
         .map(|m| m.len())
         .unwrap_or(0);
-    println!("redb file: {:.1} MiB ({} bytes/job)", size as f64 / 1048576.0, size / n.max(1));
+    println!(
+        "redb file: {:.1} MiB ({} bytes/job)",
+        size as f64 / 1048576.0,
+        size / n.max(1)
+    );
     let rss_before = rss_kib();
     let started = Instant::now();
     drop(Store::open(&data).expect("reopen"));
@@ -130,17 +137,30 @@ fn main() {
             .send()
             .await
             .unwrap();
-        println!("process RSS with {n} jobs loaded: {:.1} MiB (before open: {:.1} MiB)", rss_kib() as f64 / 1024.0, rss_before as f64 / 1024.0);
+        println!(
+            "process RSS with {n} jobs loaded: {:.1} MiB (before open: {:.1} MiB)",
+            rss_kib() as f64 / 1024.0,
+            rss_before as f64 / 1024.0
+        );
         println!();
         println!("| query (50 per page, {n} jobs) | matches | p50 ms | p99 ms | mean ms | req/s |");
         println!("|---|---|---|---|---|---|");
         let queries = [
             ("default (updated_at)", "/api/jobs"),
             ("status=failed", "/api/jobs?status=failed"),
-            ("status=queued,failed sort size desc", "/api/jobs?status=queued,failed&sort_by=size&sort_desc=true"),
+            (
+                "status=queued,failed sort size desc",
+                "/api/jobs?status=queued,failed&sort_by=size&sort_desc=true",
+            ),
             ("search=episode 0042", "/api/jobs?search=episode%200042"),
-            ("search=show 123 sort input_path", "/api/jobs?search=show%20123&sort_by=input_path"),
-            ("page 1000 sort created_at", "/api/jobs?page=1000&sort_by=created_at"),
+            (
+                "search=show 123 sort input_path",
+                "/api/jobs?search=show%20123&sort_by=input_path",
+            ),
+            (
+                "page 1000 sort created_at",
+                "/api/jobs?page=1000&sort_by=created_at",
+            ),
             ("engine status", "/api/engine/status"),
         ];
         for (name, path) in queries {
