@@ -129,6 +129,9 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(store: Store, session_days: u32) -> Auth {
+        // Compute the dummy hash now, off the request path, so the first login with an
+        // unknown name takes no longer than one with a wrong password.
+        std::thread::spawn(dummy_hash);
         Auth {
             store,
             throttle: Arc::new(Mutex::new(Throttle::default())),

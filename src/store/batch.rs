@@ -6,6 +6,9 @@ use super::records::Job;
 use super::{Result, Store, StoreError};
 use crate::model::{JobEvent, JobId, JobState, now_ms};
 
+/// Jobs that cannot take a batch action: id and state (`None` when the job does not exist).
+pub type Blocked = Vec<(JobId, Option<JobState>)>;
+
 impl Store {
     /// Apply `event` to every listed job, or to none: if any job cannot take the event (or is
     /// missing) nothing is written and the offenders are returned.
@@ -14,7 +17,7 @@ impl Store {
         ids: &[JobId],
         event: JobEvent,
         edit: impl Fn(&mut Job),
-    ) -> Result<std::result::Result<Vec<(Job, JobState)>, Vec<(JobId, Option<JobState>)>>> {
+    ) -> Result<std::result::Result<Vec<(Job, JobState)>, Blocked>> {
         self.write_jobs(|txn, changed| {
             let mut loaded = Vec::with_capacity(ids.len());
             let mut blocked = Vec::new();
@@ -78,10 +81,7 @@ impl Store {
     }
 
     /// Archive jobs (hide them from the default list). Active jobs are refused as a whole.
-    pub fn archive(
-        &self,
-        ids: &[JobId],
-    ) -> Result<std::result::Result<usize, Vec<(JobId, Option<JobState>)>>> {
+    pub fn archive(&self, ids: &[JobId]) -> Result<std::result::Result<usize, Blocked>> {
         self.write_jobs(|txn, changed| {
             let mut loaded = Vec::new();
             let mut blocked = Vec::new();

@@ -184,11 +184,11 @@ impl Store {
                 bytes_saved: saved,
             });
             if largest.len() > LARGEST * 4 {
-                largest.sort_by(|a, b| b.bytes_saved.cmp(&a.bytes_saved));
+                largest.sort_by_key(|x| std::cmp::Reverse(x.bytes_saved));
                 largest.truncate(LARGEST);
             }
         }
-        largest.sort_by(|a, b| b.bytes_saved.cmp(&a.bytes_saved));
+        largest.sort_by_key(|x| std::cmp::Reverse(x.bytes_saved));
         largest.truncate(LARGEST);
         let mut by_codec: Vec<CodecSavings> = by_codec
             .into_iter()
@@ -198,7 +198,7 @@ impl Store {
                 bytes_saved,
             })
             .collect();
-        by_codec.sort_by(|a, b| b.bytes_saved.cmp(&a.bytes_saved));
+        by_codec.sort_by_key(|x| std::cmp::Reverse(x.bytes_saved));
         let mut by_folder: Vec<FolderSavings> = by_folder
             .into_iter()
             .map(|(folder, (jobs, bytes_saved))| FolderSavings {
@@ -207,7 +207,7 @@ impl Store {
                 bytes_saved,
             })
             .collect();
-        by_folder.sort_by(|a, b| b.bytes_saved.cmp(&a.bytes_saved));
+        by_folder.sort_by_key(|x| std::cmp::Reverse(x.bytes_saved));
         Ok(Savings {
             total_bytes_saved: saved_total,
             savings_percent: percent(saved_total, input),

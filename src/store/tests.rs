@@ -188,8 +188,10 @@ fn data_survives_reopen() {
     {
         let store = Store::open(dir.path()).unwrap();
         store.upsert_scanned(&[file("/m/a.mkv", 1)]).unwrap();
-        let mut state = EngineState::default();
-        state.run_state = crate::model::EngineRunState::Paused;
+        let state = EngineState {
+            run_state: crate::model::EngineRunState::Paused,
+            ..Default::default()
+        };
         store.set_engine_state(&state).unwrap();
     }
     let store = Store::open(dir.path()).unwrap();

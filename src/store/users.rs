@@ -80,8 +80,12 @@ impl Store {
     }
 
     /// A live session, extended (sliding expiry) when more than a day of it has been used.
+    /// Read, expiry and extension happen in one write transaction, so a logout racing with
+    /// a request cannot be undone by the extension.
     pub fn touch_session(&self, token_hash: &[u8], ttl_ms: i64) -> Result<Option<Session>> {
+        const DAY_MS: i64 = 86_400_000;
         let now = now_ms();
+        // Most requests need no write: look first in a read transaction.
         let current: Option<Session> = {
             let read = self.read()?;
             let t = read.open_table(SESSIONS)?;
@@ -90,24 +94,30 @@ impl Store {
                 None => None,
             }
         };
-        let Some(mut s) = current else {
-            return Ok(None);
-        };
-        if s.expires_at <= now {
-            self.delete_session(token_hash)?;
-            return Ok(None);
+        match current {
+            None => return Ok(None),
+            Some(s) if s.expires_at > now && s.expires_at - now >= ttl_ms - DAY_MS => {
+                return Ok(Some(s));
+            }
+            Some(_) => {}
         }
-        const DAY_MS: i64 = 86_400_000;
-        if s.expires_at - now < ttl_ms - DAY_MS {
+        self.write(|txn| {
+            let mut t = txn.open_table(SESSIONS)?;
+            let stored: Option<Session> = match t.get(token_hash)? {
+                Some(v) => Some(decode(v.value())?),
+                None => None,
+            };
+            let Some(mut s) = stored else {
+                return Ok(None);
+            };
+            if s.expires_at <= now {
+                t.remove(token_hash)?;
+                return Ok(None);
+            }
             s.expires_at = now + ttl_ms;
-            let stored = s.clone();
-            self.write(|txn| {
-                txn.open_table(SESSIONS)?
-                    .insert(token_hash, encode(&stored).as_slice())?;
-                Ok(())
-            })?;
-        }
-        Ok(Some(s))
+            t.insert(token_hash, encode(&s).as_slice())?;
+            Ok(Some(s))
+        })
     }
 
     pub fn delete_session(&self, token_hash: &[u8]) -> Result<()> {

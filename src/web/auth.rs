@@ -13,18 +13,18 @@ use crate::auth::Principal;
 
 pub const SESSION_COOKIE: &str = "alchemist_session";
 
-/// The token a request presents, and whether it came from the cookie.
+/// The token a request presents, and whether it came from the cookie. Only the Bearer scheme
+/// (any case) is ours: another `Authorization` (a reverse proxy's Basic auth, which browsers
+/// then send on every request) falls through to the cookie instead of hiding it.
 pub fn presented_token(headers: &HeaderMap) -> Option<(String, bool)> {
-    if let Some(value) = headers
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .unwrap_or("")
-            .trim();
-        return Some((token.to_string(), false));
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
+    if let Some(token) = bearer {
+        return Some((token, false));
     }
     cookie(headers, SESSION_COOKIE).map(|t| (t, true))
 }
@@ -140,6 +140,15 @@ mod tests {
         let h = headers(&[("cookie", "a=1; alchemist_session=xyz; b=2")]);
         assert_eq!(presented_token(&h), Some(("xyz".into(), true)));
         assert_eq!(presented_token(&headers(&[])), None);
+        let h = headers(&[("authorization", "BEARER abc")]);
+        assert_eq!(presented_token(&h), Some(("abc".into(), false)));
+        let h = headers(&[
+            ("authorization", "Basic YWRtaW46eA=="),
+            ("cookie", "alchemist_session=xyz"),
+        ]);
+        assert_eq!(presented_token(&h), Some(("xyz".into(), true)));
+        let h = headers(&[("authorization", "Basic YWRtaW46eA==")]);
+        assert_eq!(presented_token(&h), None);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use super::error::ApiError;
 use crate::auth::Principal;
 
 /// JSON body; malformed JSON, wrong types, a wrong content type and oversized bodies become
-/// 400/415/413 problems.
+/// 400/415/413 problems. Well-formed JSON of the wrong shape (types, missing or unknown fields)
+/// is 400 `VALIDATION_FAILED` like every other invalid input, not axum's 422.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -26,24 +27,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {
-    let status = r.status();
+    let status = match &r {
+        JsonRejection::JsonDataError(_) => StatusCode::BAD_REQUEST,
+        _ => r.status(),
+    };
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return body_too_large();
+    }
     let code = match &r {
         JsonRejection::MissingJsonContentType(_) => "UNSUPPORTED_MEDIA_TYPE",
         JsonRejection::JsonSyntaxError(_) => "MALFORMED_JSON",
         JsonRejection::JsonDataError(_) => "VALIDATION_FAILED",
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => "BODY_TOO_LARGE",
         _ => "BAD_REQUEST",
     };
     let detail = match &r {
         JsonRejection::MissingJsonContentType(_) => {
             "The body must be JSON with `Content-Type: application/json`.".to_string()
         }
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => {
-            "The request body is larger than the 1 MiB limit.".to_string()
-        }
         other => other.body_text(),
     };
     ApiError::new(status, code, detail)
+}
+
+/// 413 for a body over `MAX_BODY_BYTES` (announced by `Content-Length` or found while reading).
+pub fn body_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "BODY_TOO_LARGE",
+        "The request body is larger than the 1 MiB limit.",
+    )
 }
 
 /// Query string.

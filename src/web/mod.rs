@@ -9,6 +9,7 @@ mod extract;
 mod monitor;
 mod sse;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -17,6 +18,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use utoipa::OpenApi;
 
 use crate::auth::Auth;
@@ -48,9 +50,31 @@ pub struct AppState {
 Errors are application/problem+json. Authenticate with the alchemist_session cookie from \
 POST /api/auth/login or an Authorization: Bearer token."
     ),
-    components(schemas(error::Problem))
+    components(schemas(error::Problem)),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("session_cookie" = []))
 )]
 struct ApiDoc;
+
+/// Declares the two ways to authenticate; public operations override with an empty list.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("alchemist_session"))),
+        );
+    }
+}
 
 /// The OpenAPI document (`GET /api/openapi.json`, `alchemist openapi`), generated from the
 /// same route functions that build the router.
@@ -92,7 +116,10 @@ pub fn router(
     Router::new()
         .nest("/api/v1", api.clone())
         .nest("/api", api)
-        .merge(root.route_layer(require_auth))
+        .merge(
+            root.route_layer(require_auth)
+                .method_not_allowed_fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_context))
@@ -107,17 +134,23 @@ async fn not_found(req: Request) -> ApiError {
 }
 
 async fn method_not_allowed(req: Request) -> ApiError {
+    // Inside a nested router the URI has lost its `/api` prefix; the request context keeps the
+    // path the client sent.
+    let path = REQUEST
+        .try_with(|(_, path)| path.clone())
+        .unwrap_or_else(|_| req.uri().path().to_string());
     ApiError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
-        format!("{} is not allowed on {}.", req.method(), req.uri().path()),
+        format!("{} is not allowed on {path}.", req.method()),
     )
 }
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Request id (echo a sane incoming one, else generate), security headers, and the task-local
-/// context that problem bodies read.
+/// context that problem bodies read. A body announced larger than `MAX_BODY_BYTES` is refused
+/// here, on every route: the JSON extractor's limit only covers handlers that read a body.
 async fn request_context(req: Request, next: Next) -> Response {
     let incoming = req
         .headers()
@@ -131,7 +164,24 @@ async fn request_context(req: Request, next: Next) -> Response {
         .map(str::to_string);
     let id = incoming.unwrap_or_else(new_request_id);
     let path = req.uri().path().to_string();
-    let mut response = REQUEST.scope((id.clone(), path), next.run(req)).await;
+    let too_large = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    let mut response = REQUEST
+        .scope((id.clone(), path), async move {
+            if too_large {
+                return extract::body_too_large().into_response();
+            }
+            // A panicking handler answers 500 problem+json instead of dropping the connection.
+            match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+                Ok(response) => response,
+                Err(_) => ApiError::internal("a request handler panicked").into_response(),
+            }
+        })
+        .await;
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(X_REQUEST_ID.clone(), v);

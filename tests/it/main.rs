@@ -2,7 +2,12 @@
 //! server (the library's `run`) on 127.0.0.1:0 with a temp data dir, and `clips` generates
 //! test media once per run.
 
+mod api_auth;
+mod api_errors;
+mod api_shapes;
+mod cli;
 mod clips;
 mod media;
+mod openapi;
 mod smoke;
 mod support;

@@ -126,12 +126,11 @@ impl TestServer {
             .to_str()
             .unwrap()
             .to_string();
-        let token = cookie
+        cookie
             .strip_prefix("alchemist_session=")
             .and_then(|r| r.split(';').next())
             .expect("session cookie")
-            .to_string();
-        token
+            .to_string()
     }
 
     /// A request authenticated with a Bearer token.

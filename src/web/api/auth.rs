@@ -27,9 +27,10 @@ pub struct StatusOk {
 }
 
 /// Log in; sets the session cookie. After 10 failures a client gets 429 with Retry-After.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = StatusOk), (status = 401, body = crate::web::error::Problem),
-              (status = 429, body = crate::web::error::Problem)))]
+#[utoipa::path(post, path = "/auth/login", security(()), tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = StatusOk),
+              (status = 401, body = crate::web::error::Problem, content_type = "application/problem+json"),
+              (status = 429, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -61,10 +62,17 @@ pub async fn login(
     Ok(response)
 }
 
-/// Log out: the session ends server-side and the cookie is cleared.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 200, body = StatusOk)))]
+/// Log out: the session ends server-side and the cookie is cleared. Like every cookie
+/// mutation it must come from our own origin (a Bearer logout is exempt).
+#[utoipa::path(post, path = "/auth/logout", security(()), tag = "auth",
+    responses((status = 200, body = StatusOk),
+              (status = 403, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    if let Some((token, _)) = presented_token(&headers) {
+    let presented = presented_token(&headers);
+    if !matches!(presented, Some((_, false))) && is_cross_origin(&headers) {
+        return Err(cross_origin());
+    }
+    if let Some((token, _)) = presented {
         let auth = state.auth.clone();
         tokio::task::spawn_blocking(move || auth.logout(&token))
             .await

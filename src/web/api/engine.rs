@@ -64,7 +64,8 @@ fn override_value(name: &str, v: Option<i64>) -> Result<u32, ApiError> {
 
 /// Switch mode (background, balanced, throughput) and set overrides.
 #[utoipa::path(post, path = "/engine/mode", tag = "engine", request_body = ModeRequest,
-    responses((status = 200, body = EngineStatus), (status = 400, body = crate::web::error::Problem)))]
+    responses((status = 200, body = EngineStatus),
+              (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn mode(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ModeRequest>,

@@ -19,7 +19,7 @@ pub struct Health {
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", security(()), tag = "system", responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -34,8 +34,9 @@ pub struct Ready {
 }
 
 /// Readiness: 200 once the store answers.
-#[utoipa::path(get, path = "/ready", tag = "system",
-    responses((status = 200, body = Ready), (status = 503, body = crate::web::error::Problem)))]
+#[utoipa::path(get, path = "/ready", security(()), tag = "system",
+    responses((status = 200, body = Ready),
+              (status = 503, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Ready>> {
     let store = state.store.clone();
     let ok = tokio::task::spawn_blocking(move || store.ping())
@@ -53,7 +54,7 @@ pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Ready>> {
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "system",
+#[utoipa::path(get, path = "/openapi.json", security(()), tag = "system",
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
 pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     (

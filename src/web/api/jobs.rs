@@ -140,9 +140,9 @@ impl ListParams {
 }
 
 /// List jobs. The body is a bare array; `X-Total-Count` has the number of matches.
-#[utoipa::path(get, path = "/jobs", tag = "jobs", params(ListParams),
+#[utoipa::path(get, path = "/jobs", tag = "jobs", operation_id = "list_jobs", params(ListParams),
     responses((status = 200, body = Vec<JobView>, headers(("X-Total-Count" = u64, description = "Matching jobs"))),
-              (status = 400, body = crate::web::error::Problem)))]
+              (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
@@ -180,7 +180,8 @@ fn job_not_found(id: JobId) -> impl Fn(StoreError) -> ApiError {
 /// Everything about one job (archived jobs too).
 #[utoipa::path(get, path = "/jobs/{id}/details", tag = "jobs",
     params(("id" = u64, Path, description = "Job id")),
-    responses((status = 200, body = JobDetails), (status = 404, body = crate::web::error::Problem)))]
+    responses((status = 200, body = JobDetails),
+              (status = 404, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn details(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
@@ -210,7 +211,8 @@ pub async fn details(
 /// Cancel a queued or active job (active: ffmpeg is stopped and the partial file removed).
 #[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs",
     params(("id" = u64, Path, description = "Job id")),
-    responses((status = 200, body = OkBody), (status = 404, body = crate::web::error::Problem)))]
+    responses((status = 200, body = OkBody),
+              (status = 404, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
@@ -222,7 +224,8 @@ pub async fn cancel(
 /// Queue a finished job again; 409 while it is active.
 #[utoipa::path(post, path = "/jobs/{id}/restart", tag = "jobs",
     params(("id" = u64, Path, description = "Job id")),
-    responses((status = 200, body = OkBody), (status = 409, body = crate::web::error::Problem)))]
+    responses((status = 200, body = OkBody),
+              (status = 409, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn restart(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
@@ -246,7 +249,8 @@ pub struct PriorityChanged {
 /// Set a job's priority (higher runs first, then oldest).
 #[utoipa::path(post, path = "/jobs/{id}/priority", tag = "jobs", request_body = Priority,
     params(("id" = u64, Path, description = "Job id")),
-    responses((status = 200, body = PriorityChanged), (status = 404, body = crate::web::error::Problem)))]
+    responses((status = 200, body = PriorityChanged),
+              (status = 404, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn priority(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
@@ -280,7 +284,8 @@ const MAX_BATCH: usize = 10_000;
 /// Bulk restart, cancel or delete (archive). Restart and delete are atomic: any active job
 /// gives 409 with `blocked` and nothing changes.
 #[utoipa::path(post, path = "/jobs/batch", tag = "jobs", request_body = Batch,
-    responses((status = 200, body = CountBody), (status = 409, body = crate::web::error::Problem)))]
+    responses((status = 200, body = CountBody),
+              (status = 409, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn batch(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Batch>,
@@ -333,8 +338,9 @@ pub struct Enqueued {
 
 /// Queue one file (it must be inside a library folder, else 403).
 #[utoipa::path(post, path = "/jobs/enqueue", tag = "jobs", request_body = Enqueue,
-    responses((status = 200, body = Enqueued), (status = 400, body = crate::web::error::Problem),
-              (status = 403, body = crate::web::error::Problem)))]
+    responses((status = 200, body = Enqueued),
+              (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json"),
+              (status = 403, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn enqueue(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Enqueue>,

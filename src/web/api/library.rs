@@ -48,8 +48,9 @@ pub async fn folders(State(state): State<AppState>) -> ApiResult<Json<Vec<Folder
 
 /// Add a folder; it must exist and be a directory.
 #[utoipa::path(post, path = "/library/folders", tag = "library", request_body = AddFolder,
-    responses((status = 201, body = FolderView), (status = 400, body = crate::web::error::Problem),
-              (status = 409, body = crate::web::error::Problem)))]
+    responses((status = 201, body = FolderView),
+              (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json"),
+              (status = 409, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn add_folder(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AddFolder>,
@@ -72,7 +73,8 @@ pub async fn add_folder(
 /// Remove a folder from the library (files and jobs stay).
 #[utoipa::path(delete, path = "/library/folders/{id}", tag = "library",
     params(("id" = u64, Path, description = "Folder id")),
-    responses((status = 200, body = OkBody), (status = 404, body = crate::web::error::Problem)))]
+    responses((status = 200, body = OkBody),
+              (status = 404, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn remove_folder(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,

@@ -51,16 +51,18 @@ pub struct CreatedToken {
 }
 
 /// List API tokens, newest first.
-#[utoipa::path(get, path = "/settings/api-tokens", tag = "auth",
-    responses((status = 200, body = Vec<TokenView>), (status = 403, body = crate::web::error::Problem)))]
+#[utoipa::path(get, path = "/settings/api-tokens", tag = "auth", operation_id = "list_api_tokens",
+    responses((status = 200, body = Vec<TokenView>),
+              (status = 403, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(State(state): State<AppState>, _: FullAccess) -> ApiResult<Json<Vec<TokenView>>> {
     let tokens = state.store.call(|s| s.list_tokens()).await?;
     Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
 }
 
 /// Create an API token.
-#[utoipa::path(post, path = "/settings/api-tokens", tag = "auth", request_body = CreateToken,
-    responses((status = 201, body = CreatedToken), (status = 400, body = crate::web::error::Problem)))]
+#[utoipa::path(post, path = "/settings/api-tokens", tag = "auth", operation_id = "create_api_token", request_body = CreateToken,
+    responses((status = 201, body = CreatedToken),
+              (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
     _: FullAccess,
@@ -81,9 +83,10 @@ pub async fn create(
 }
 
 /// Revoke a token; it stops working at once.
-#[utoipa::path(delete, path = "/settings/api-tokens/{id}", tag = "auth",
+#[utoipa::path(delete, path = "/settings/api-tokens/{id}", tag = "auth", operation_id = "revoke_api_token",
     params(("id" = u64, Path, description = "Token id")),
-    responses((status = 200, body = OkBody), (status = 404, body = crate::web::error::Problem)))]
+    responses((status = 200, body = OkBody),
+              (status = 404, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn revoke(
     State(state): State<AppState>,
     _: FullAccess,
