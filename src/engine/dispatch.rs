@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
 use super::state::{EngineCommand, concurrent_limit};
-use super::{ActiveJob, Engine, EngineError, StopReason};
+use super::{Engine, EngineError, StopReason};
 use crate::events::Event;
 use crate::model::{EngineRunState, JobEvent, JobState};
 
@@ -80,6 +78,7 @@ impl Engine {
             if run_state != EngineRunState::Running || active >= limit {
                 return;
             }
+            let order = self.job_order().await;
             let claimed = match self.inner.store.call(|s| s.claim_next()).await {
                 Ok(Some(job)) => job,
                 Ok(None) => return,
@@ -88,22 +87,19 @@ impl Engine {
                     return;
                 }
             };
-            let token = CancellationToken::new();
-            self.core().active.insert(
-                claimed.id,
-                ActiveJob {
-                    cancel: token.clone(),
-                    stop_reason: None,
-                    pid: None,
-                    progress: 0.0,
-                },
-            );
-            self.publish_status(claimed.id, JobState::Analyzing, Some(JobState::Queued));
+            let (id, attempt) = (claimed.id, claimed.attempt_count);
+            // A shutdown that began after the check above, or a cancel that came while the
+            // claim was being written, stops the job before it does any work.
+            let token = self
+                .core()
+                .active
+                .admit(id, attempt, self.inner.shutdown.is_cancelled());
+            self.publish_status(id, JobState::Analyzing, Some(JobState::Queued));
+            drop(order);
             let engine = self.clone();
             self.inner.tasks.spawn(async move {
-                let id = claimed.id;
                 engine.run_job(claimed, token).await;
-                engine.core().active.remove(&id);
+                engine.core().active.release(id, attempt);
                 engine.inner.wake.notify_one();
             });
         }
@@ -124,7 +120,7 @@ impl Engine {
 
     /// Why the job's token was cancelled, if it was.
     pub(super) fn stop_reason(&self, id: crate::model::JobId) -> Option<StopReason> {
-        self.core().active.get(&id).and_then(|a| a.stop_reason)
+        self.core().active.get(id).and_then(|a| a.stop_reason)
     }
 }
 

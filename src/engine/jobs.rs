@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Engine, EngineError, StopReason};
+use super::{Engine, EngineError};
 use crate::media::paths;
 use crate::model::{JobEvent, JobId, JobState};
 use crate::store::{ScanOutcome, ScannedFile, StoreError};
@@ -44,39 +44,41 @@ impl Engine {
     /// Cancel a job: queued → cancelled now; active → stop ffmpeg, the worker cleans up.
     /// Terminal jobs are left as they are.
     pub async fn cancel(&self, id: JobId) -> Result<(), EngineError> {
-        {
-            let mut core = self.core();
-            if let Some(active) = core.active.get_mut(&id) {
-                active.stop_reason.get_or_insert(StopReason::Cancelled);
-                active.cancel.cancel();
-                if let Some(pid) = active.pid {
-                    // A paused ffmpeg must run again to notice; SIGKILL works regardless.
-                    let _ = crate::process::resume(pid);
-                }
-                return Ok(());
-            }
-        }
         let job = self
             .inner
             .store
             .call(move |s| s.get_job(id))
             .await
             .map_err(not_found(id))?;
+        if job.status.is_active() {
+            // The run is identified by its attempt, so a cancel meant for it cannot hit an
+            // earlier run still letting go, and one that beats its admission is kept for it.
+            let pid = self.core().active.cancel(id, job.attempt_count);
+            if let Some(pid) = pid {
+                // A paused ffmpeg must run again to notice; SIGKILL works regardless.
+                let _ = crate::process::resume(pid);
+            }
+            return Ok(());
+        }
         if job.status != JobState::Queued {
             return Ok(());
         }
-        match self
+        let order = self.job_order().await;
+        let cancelled = self
             .inner
             .store
             .call(move |s| s.transition_job(id, JobEvent::Cancel, |_| {}))
-            .await
-        {
+            .await;
+        match cancelled {
             Ok((job, previous)) => {
                 self.publish_status(id, job.status, Some(previous));
                 Ok(())
             }
             // Claimed in between: cancel the now-active job.
-            Err(StoreError::Conflict(_)) => Box::pin(self.cancel(id)).await,
+            Err(StoreError::Conflict(_)) => {
+                drop(order);
+                Box::pin(self.cancel(id)).await
+            }
             Err(e) => Err(not_found(id)(e)),
         }
     }
@@ -98,6 +100,7 @@ impl Engine {
         if job.status == JobState::Queued {
             return Ok(());
         }
+        let order = self.job_order().await;
         let (job, previous) = self
             .inner
             .store
@@ -111,6 +114,7 @@ impl Engine {
                 other => not_found(id)(other),
             })?;
         self.publish_status(id, job.status, Some(previous));
+        drop(order);
         self.inner.wake.notify_one();
         Ok(())
     }
@@ -164,6 +168,7 @@ impl Engine {
                 if !blocked.is_empty() {
                     return Err(EngineError::Blocked(blocked));
                 }
+                let _order = self.job_order().await;
                 let changed = self
                     .inner
                     .store
@@ -187,6 +192,7 @@ impl Engine {
 
     /// Failed and cancelled jobs back to the queue.
     pub async fn restart_failed(&self) -> Result<usize, EngineError> {
+        let _order = self.job_order().await;
         let changed = self
             .inner
             .store
@@ -239,6 +245,7 @@ impl Engine {
         .await
         .map_err(|e| EngineError::Invalid(e.to_string()))??;
         let path = scanned.path.clone();
+        let _order = self.job_order().await;
         let outcome = self
             .inner
             .store

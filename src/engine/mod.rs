@@ -3,13 +3,13 @@
 //! pipeline, suspends and resumes ffmpeg on pause/resume, cancels, drains, scans library
 //! folders, and recovers jobs interrupted by a crash or shutdown.
 
+mod active;
 mod dispatch;
 mod jobs;
 mod pipeline;
 mod scan;
 pub mod state;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, RwLock};
@@ -24,6 +24,7 @@ use crate::hw::Capabilities;
 use crate::model::{EngineMode, EngineRunState, EngineStatus, JobId};
 use crate::store::{EngineState, Store, StoreError};
 
+use active::{ActiveJobs, StopReason};
 pub use jobs::{BatchAction, EnqueueError};
 pub use scan::{FolderError, ScanStatus};
 use state::EngineCommand;
@@ -46,26 +47,9 @@ pub enum EngineError {
     Invalid(String),
 }
 
-/// Why a running job's token was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StopReason {
-    /// The user cancelled: the job ends `cancelled`.
-    Cancelled,
-    /// The server is shutting down: the job goes back to `queued`.
-    Shutdown,
-}
-
-/// A job a worker currently owns.
-struct ActiveJob {
-    cancel: CancellationToken,
-    stop_reason: Option<StopReason>,
-    pid: Option<u32>,
-    progress: f64,
-}
-
 struct Core {
     state: EngineState,
-    active: HashMap<JobId, ActiveJob>,
+    active: ActiveJobs,
     paused_reason: Option<String>,
 }
 
@@ -79,6 +63,13 @@ struct Inner {
     caps: RwLock<Option<Capabilities>>,
     core: Mutex<Core>,
     wake: Notify,
+    /// Held from changing the engine state until it is persisted, so concurrent changes
+    /// (a pause racing the end of a drain) reach the store in the order they were made.
+    control: tokio::sync::Mutex<()>,
+    /// Held across a job state change in the store and the publication of its `status`
+    /// event, so subscribers see changes in commit order: a job queued by a scan cannot be
+    /// announced as `analyzing` by the dispatcher before it was announced as `queued`.
+    job_order: tokio::sync::Mutex<()>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
     scanning: AtomicBool,
@@ -121,11 +112,14 @@ impl Engine {
                 settings: RwLock::new(config.transcode),
                 caps: RwLock::new(None),
                 core: Mutex::new(Core {
+                    paused_reason: (state.run_state != EngineRunState::Running)
+                        .then(|| "paused before the last shutdown".to_string()),
                     state,
-                    active: HashMap::new(),
-                    paused_reason: None,
+                    active: ActiveJobs::default(),
                 }),
                 wake: Notify::new(),
+                control: tokio::sync::Mutex::new(()),
+                job_order: tokio::sync::Mutex::new(()),
                 shutdown,
                 tasks: TaskTracker::new(),
                 scanning: AtomicBool::new(false),
@@ -134,12 +128,26 @@ impl Engine {
             }),
         };
         engine.recover().await?;
+        // Tracked, so `shutdown` returns only after the dispatcher let go of the engine.
         let dispatcher = engine.clone();
-        tokio::spawn(async move { dispatcher.dispatch_loop().await });
-        let prober = engine.clone();
+        engine
+            .inner
+            .tasks
+            .spawn(async move { dispatcher.dispatch_loop().await });
+        // Detection runs test encodes for seconds. It holds only a weak reference and stops
+        // at shutdown, so a stopped engine does not keep the store (and its file lock) open:
+        // a server restarted in the same process could not open its data dir otherwise.
+        let weak = Arc::downgrade(&engine.inner);
+        let (ffmpeg, stop) = (engine.inner.ffmpeg.clone(), engine.inner.shutdown.clone());
         tokio::spawn(async move {
-            let caps = crate::hw::detect(&prober.inner.ffmpeg).await;
-            *prober.inner.caps.write().unwrap_or_else(|p| p.into_inner()) = Some(caps);
+            let caps = tokio::select! {
+                caps = crate::hw::detect(&ffmpeg) => caps,
+                // Dropping `detect` kills its ffmpeg (kill_on_drop in `process::output`).
+                _ = stop.cancelled() => return,
+            };
+            if let Some(inner) = weak.upgrade() {
+                *inner.caps.write().unwrap_or_else(|p| p.into_inner()) = Some(caps);
+            }
         });
         Ok(engine)
     }
@@ -178,18 +186,23 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner()) = settings;
     }
 
+    /// See `Inner::job_order`.
+    async fn job_order(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.job_order.lock().await
+    }
+
     fn core(&self) -> std::sync::MutexGuard<'_, Core> {
         self.inner.core.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Live progress of an active job (the store holds it only at state changes).
     pub fn live_progress(&self, id: JobId) -> Option<f64> {
-        self.core().active.get(&id).map(|a| a.progress)
+        self.core().active.get(id).map(|a| a.progress)
     }
 
     /// Pid of the ffmpeg process of an active job.
     pub fn job_pid(&self, id: JobId) -> Option<u32> {
-        self.core().active.get(&id).and_then(|a| a.pid)
+        self.core().active.get(id).and_then(|a| a.pid)
     }
 
     pub fn status(&self) -> EngineStatus {
@@ -218,6 +231,7 @@ impl Engine {
 
     /// Apply a run-state command, persist it, signal ffmpeg processes and publish the status.
     pub async fn command(&self, command: EngineCommand) -> Result<EngineStatus, EngineError> {
+        let _control = self.inner.control.lock().await;
         let (state, pids) = {
             let mut core = self.core();
             let before = core.state.run_state;
@@ -231,7 +245,7 @@ impl Engine {
                 (_, EngineRunState::Running) => None,
                 (_, _) => core.paused_reason.clone(),
             };
-            let pids: Vec<u32> = core.active.values().filter_map(|a| a.pid).collect();
+            let pids = core.active.pids();
             (core.state.clone(), pids)
         };
         for pid in pids {
@@ -255,6 +269,7 @@ impl Engine {
         concurrent_jobs_override: u32,
         threads_override: u32,
     ) -> Result<EngineStatus, EngineError> {
+        let _control = self.inner.control.lock().await;
         let state = {
             let mut core = self.core();
             core.state.mode = mode;
@@ -278,14 +293,10 @@ impl Engine {
 
     /// Stop all work for shutdown: active jobs are killed and go back to the queue.
     pub async fn shutdown(&self) {
-        {
-            let mut core = self.core();
-            for job in core.active.values_mut() {
-                job.stop_reason.get_or_insert(StopReason::Shutdown);
-                job.cancel.cancel();
-            }
-        }
+        // First the flag, then the jobs: a job the dispatcher claims meanwhile is either in
+        // `active` below or sees the flag when it is entered there (see `dispatch_ready`).
         self.inner.shutdown.cancel();
+        self.core().active.stop_all();
         self.inner.tasks.close();
         if tokio::time::timeout(std::time::Duration::from_secs(15), self.inner.tasks.wait())
             .await

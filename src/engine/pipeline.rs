@@ -159,6 +159,7 @@ impl Engine {
         run.temp = Some(temp.clone());
         remove_temp(&temp);
         let (out2, temp2, why) = (output.clone(), temp.clone(), explanation.clone());
+        let order = self.job_order().await;
         let (updated, previous) = self
             .inner
             .store
@@ -173,6 +174,7 @@ impl Engine {
             })
             .await?;
         self.publish_status(id, updated.status, Some(previous));
+        drop(order);
         let argv = args::build_args(&plan, &input, &temp);
         self.job_log(
             id,
@@ -291,7 +293,7 @@ impl Engine {
             let mut on_event = |event: RunEvent| match event {
                 RunEvent::Started { pid } => engine.note_pid(id, pid),
                 RunEvent::Progress(p) => {
-                    if let Some(a) = engine.core().active.get_mut(&id) {
+                    if let Some(a) = engine.core().active.get_mut(id) {
                         a.progress = p.percent;
                     }
                     engine.inner.events.publish(Event::Progress {
@@ -327,7 +329,7 @@ impl Engine {
     fn note_pid(&self, id: JobId, pid: u32) {
         let paused = {
             let mut core = self.core();
-            if let Some(a) = core.active.get_mut(&id) {
+            if let Some(a) = core.active.get_mut(id) {
                 a.pid = Some(pid);
             }
             core.state.run_state == EngineRunState::Paused
@@ -421,6 +423,7 @@ impl Engine {
             .call(move |s| s.add_attempt(id, &attempt))
             .await?;
         let store = &self.inner.store;
+        let _order = self.job_order().await;
         let (updated, previous) = match outcome {
             Outcome::Completed {
                 output,

@@ -109,7 +109,8 @@ impl Engine {
             return false;
         }
         let engine = self.clone();
-        tokio::spawn(async move {
+        // Tracked, so shutdown waits for the scan (it stops between folders).
+        self.inner.tasks.spawn(async move {
             if let Err(e) = engine.scan_all().await {
                 tracing::error!(error = %e, "library scan failed");
             }
@@ -147,6 +148,7 @@ impl Engine {
             for chunk in files.chunks(BATCH) {
                 let chunk = chunk.to_vec();
                 let n = chunk.len() as u64;
+                let order = self.job_order().await;
                 let outcomes = self
                     .inner
                     .store
@@ -164,6 +166,7 @@ impl Engine {
                         ScanOutcome::Unchanged => totals.skipped += 1,
                     }
                 }
+                drop(order);
                 self.inner.wake.notify_one();
             }
         }

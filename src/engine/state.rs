@@ -13,15 +13,16 @@ pub enum EngineCommand {
 }
 
 /// Next run state. Every command is accepted from every state (pause twice is still paused);
-/// `DrainFinished` only matters while draining.
+/// `DrainFinished` only matters while draining. Drain from paused drains too: the suspended
+/// jobs continue and finish (the contract's "active jobs finish"), then the engine is paused
+/// again; with no active job that is at once.
 pub fn transition(state: EngineRunState, command: EngineCommand) -> EngineRunState {
     use EngineCommand as C;
     use EngineRunState as S;
     match (state, command) {
         (_, C::Pause) => S::Paused,
         (_, C::Resume) => S::Running,
-        (S::Running | S::Draining, C::Drain) => S::Draining,
-        (S::Paused, C::Drain) => S::Paused,
+        (_, C::Drain) => S::Draining,
         (S::Draining, C::DrainFinished) => S::Paused,
         (s, C::DrainFinished) => s,
     }
@@ -58,7 +59,8 @@ mod tests {
         assert_eq!(transition(S::Running, C::Drain), S::Draining);
         assert_eq!(transition(S::Draining, C::DrainFinished), S::Paused);
         assert_eq!(transition(S::Running, C::DrainFinished), S::Running);
-        assert_eq!(transition(S::Paused, C::Drain), S::Paused);
+        assert_eq!(transition(S::Paused, C::Drain), S::Draining);
+        assert_eq!(transition(S::Paused, C::DrainFinished), S::Paused);
         assert_eq!(transition(S::Draining, C::Resume), S::Running);
     }
 
