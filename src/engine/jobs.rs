@@ -225,7 +225,19 @@ impl Engine {
             .await
             .map_err(EngineError::from)?;
         let scanned = tokio::task::spawn_blocking(move || -> Result<ScannedFile, EnqueueError> {
-            let canonical = std::fs::canonicalize(&path).map_err(|_| EnqueueError::NotFound)?;
+            // Whatever lies outside the library is 403, existing or not, so the answer never
+            // tells whether a file exists there. The real path decides (no symlink escapes).
+            let canonical = match std::fs::canonicalize(&path) {
+                Ok(c) => c,
+                Err(_) => {
+                    let lexical = lexically_normal(&path);
+                    return Err(if folders.iter().any(|f| lexical.starts_with(&f.path)) {
+                        EnqueueError::NotFound
+                    } else {
+                        EnqueueError::Forbidden
+                    });
+                }
+            };
             let folder = folders
                 .iter()
                 .find(|f| canonical.starts_with(&f.path))
@@ -278,4 +290,38 @@ fn reset_for_restart(job: &mut crate::store::Job) {
     job.progress = 0.0;
     job.failure = None;
     job.temp_path = None;
+}
+
+/// `path` with `.` and `..` resolved without touching the filesystem.
+fn lexically_normal(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lexically_normal;
+    use std::path::Path;
+
+    #[test]
+    fn lexical_normalisation() {
+        assert_eq!(
+            lexically_normal(Path::new("/lib/./a/../b.mkv")),
+            Path::new("/lib/b.mkv")
+        );
+        assert_eq!(
+            lexically_normal(Path::new("/lib/../../etc/x")),
+            Path::new("/etc/x")
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 mod active;
 mod dispatch;
+mod finish;
 mod jobs;
 mod pipeline;
 mod scan;

@@ -14,12 +14,12 @@ use crate::events::Event;
 use crate::media::plan::{Decision, EncodeSettings, Plan};
 use crate::media::run::{RunError, RunEvent, RunOptions};
 use crate::media::{MediaInfo, args, paths, plan, probe, verify};
-use crate::model::{EngineMode, EngineRunState, Explanation, JobEvent, JobId, now_ms, rfc3339};
+use crate::model::{EngineMode, EngineRunState, Explanation, JobEvent, JobId, now_ms};
 use crate::process::Priority;
-use crate::store::{Attempt, EncodeResult, EncodeStats, Job, ProbeCacheEntry, StoreError};
+use crate::store::{EncodeStats, Job, ProbeCacheEntry, StoreError};
 
 /// How a run ended.
-enum Outcome {
+pub(super) enum Outcome {
     Completed {
         output: PathBuf,
         output_size: u64,
@@ -32,11 +32,11 @@ enum Outcome {
     Interrupted,
 }
 
-struct Run {
-    started_ms: i64,
-    started: Instant,
-    encoder: Option<String>,
-    temp: Option<PathBuf>,
+pub(super) struct Run {
+    pub(super) started_ms: i64,
+    pub(super) started: Instant,
+    pub(super) encoder: Option<String>,
+    pub(super) temp: Option<PathBuf>,
 }
 
 impl Engine {
@@ -394,141 +394,6 @@ impl Engine {
             }
         }
         Ok(info)
-    }
-
-    /// Store the end state, the attempt and the statistics, and tell subscribers.
-    async fn finish(&self, job: &Job, outcome: Outcome, run: &Run) -> Result<(), StoreError> {
-        let id = job.id;
-        let wall = run.started.elapsed().as_secs_f64();
-        let (outcome_name, failure_code, output_size) = match &outcome {
-            Outcome::Completed { output_size, .. } => ("completed", None, Some(*output_size)),
-            Outcome::Skipped(_) => ("skipped", None, None),
-            Outcome::Failed(e) => ("failed", Some(e.code.clone()), None),
-            Outcome::Cancelled => ("cancelled", None, None),
-            Outcome::Interrupted => ("interrupted", None, None),
-        };
-        let attempt = Attempt {
-            number: job.attempt_count,
-            started_at: rfc3339(run.started_ms),
-            finished_at: rfc3339(now_ms()),
-            outcome: outcome_name.to_string(),
-            failure_code,
-            encoder: run.encoder.clone(),
-            input_size_bytes: job.input_size,
-            output_size_bytes: output_size,
-            wall_seconds: wall,
-        };
-        self.inner
-            .store
-            .call(move |s| s.add_attempt(id, &attempt))
-            .await?;
-        let store = &self.inner.store;
-        let _order = self.job_order().await;
-        let (updated, previous) = match outcome {
-            Outcome::Completed {
-                output,
-                output_size,
-                stats,
-                codec,
-            } => {
-                let result = EncodeResult {
-                    job_id: id,
-                    input_path: job.input_path.clone(),
-                    folder: self.folder_path(job.folder_id).await,
-                    codec,
-                    input_size: stats.input_size_bytes,
-                    output_size,
-                    encode_seconds: stats.encode_time_seconds,
-                    completed_at: now_ms(),
-                };
-                store
-                    .call(move |s| {
-                        s.complete_job(id, result, |j| {
-                            j.output_path = Some(output);
-                            j.output_size = Some(output_size);
-                            j.temp_path = None;
-                            j.encode_stats = Some(stats);
-                        })
-                    })
-                    .await?
-            }
-            Outcome::Skipped(why) => {
-                self.job_log(id, "info", format!("skipped: {}", why.summary))
-                    .await;
-                store
-                    .call(move |s| {
-                        s.transition_job(id, JobEvent::Skip, |j| {
-                            j.temp_path = None;
-                            j.decision = Some(why);
-                            j.decision_action = Some("skip".into());
-                        })
-                    })
-                    .await?
-            }
-            Outcome::Failed(why) => {
-                self.job_log(
-                    id,
-                    "error",
-                    format!("failed: {} {}", why.summary, why.detail),
-                )
-                .await;
-                let _ = store.call(|s| s.record_failure()).await;
-                store
-                    .call(move |s| {
-                        s.transition_job(id, JobEvent::Fail, |j| {
-                            j.temp_path = None;
-                            j.failure = Some(why);
-                        })
-                    })
-                    .await?
-            }
-            Outcome::Cancelled => {
-                self.job_log(id, "info", "cancelled; partial output removed".to_string())
-                    .await;
-                store
-                    .call(move |s| {
-                        s.transition_job(id, JobEvent::Cancel, |j| {
-                            j.temp_path = None;
-                        })
-                    })
-                    .await?
-            }
-            Outcome::Interrupted => {
-                store
-                    .call(move |s| {
-                        s.transition_job(id, JobEvent::Interrupted, |j| {
-                            j.temp_path = None;
-                            j.progress = 0.0;
-                        })
-                    })
-                    .await?
-            }
-        };
-        self.publish_status(id, updated.status, Some(previous));
-        Ok(())
-    }
-
-    async fn folder_path(&self, folder: Option<u64>) -> Option<PathBuf> {
-        let folder = folder?;
-        let folders = self.inner.store.call(|s| s.folders()).await.ok()?;
-        folders.into_iter().find(|f| f.id == folder).map(|f| f.path)
-    }
-
-    /// Store a line in the job's log and publish it.
-    pub(super) async fn job_log(&self, id: JobId, level: &'static str, message: String) {
-        self.inner.events.publish(Event::Log {
-            job_id: Some(id),
-            level,
-            message: message.clone(),
-        });
-        if let Err(e) = self
-            .inner
-            .store
-            .call(move |s| s.append_log(id, level, &message))
-            .await
-        {
-            tracing::warn!(job = %id, error = %e, "could not store a log line");
-        }
     }
 }
 

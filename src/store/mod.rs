@@ -30,6 +30,9 @@ use tables::*;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "alchemist.redb";
+/// redb page cache. Its default (1 GiB) is the whole RAM of a small ARM NAS; the job list
+/// is served from the in-memory index, so a small cache costs little.
+pub const CACHE_BYTES: usize = 32 << 20;
 /// Bumped only when the table layout changes in a way `codec` upgrades cannot express.
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -88,7 +91,9 @@ impl Store {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Db(format!("cannot create data directory: {e}")))?;
         let path = data_dir.join(DB_FILE);
-        let db = Database::create(&path)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)?;
         let store = Store {
             inner: Arc::new(Inner {
                 db,
