@@ -3,6 +3,16 @@
 //! page's records from redb: a substring search cannot use a B-tree, and 100k summaries take
 //! about 100 bytes each plus the path, so a scan of memory beats one over decoded records.
 
+//! In-memory index of job list fields (status, archived, priority, times, size, lower-cased
+//! path). `GET /api/jobs` filters, searches (substring) and sorts with it, then reads only the
+//! page's records from redb: a substring search cannot use a B-tree.
+//!
+//! Layout for speed at 100k+ jobs: the list fields sit in one dense vector, and every
+//! lower-cased path is appended, NUL-terminated, to one arena string. A search is a single
+//! SIMD substring scan (`memchr::memmem`) over the arena; each hit maps back to its job by a
+//! binary search over the sorted start offsets. Paths never contain NUL, so a match cannot
+//! span two jobs.
+
 use std::collections::HashMap;
 
 use crate::model::{JobId, JobState};
@@ -11,29 +21,17 @@ use super::records::Job;
 
 /// The list fields of one job.
 #[derive(Debug, Clone)]
-pub struct Summary {
-    pub status: JobState,
-    pub archived: bool,
-    pub priority: i32,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub size: u64,
-    /// Lower-cased, lossily decoded path: the search and `input_path` sort key.
-    pub path_key: Box<str>,
-}
-
-impl Summary {
-    pub fn of(job: &Job) -> Summary {
-        Summary {
-            status: job.status,
-            archived: job.archived,
-            priority: job.priority,
-            created_at: job.created_at,
-            updated_at: job.updated_at,
-            size: job.input_size,
-            path_key: job.input_path.to_string_lossy().to_lowercase().into(),
-        }
-    }
+struct Entry {
+    id: u64,
+    status: JobState,
+    archived: bool,
+    priority: i32,
+    created_at: i64,
+    updated_at: i64,
+    size: u64,
+    /// Byte range of the lower-cased path in the arena.
+    path_start: usize,
+    path_len: usize,
 }
 
 /// Sort orders of the job list.
@@ -95,55 +93,154 @@ impl Default for JobQuery {
 
 #[derive(Default)]
 pub struct JobIndex {
-    jobs: HashMap<u64, Summary>,
+    slots: HashMap<u64, usize>,
+    entries: Vec<Entry>,
+    /// Lower-cased paths, each followed by NUL.
+    arena: String,
+    /// (start offset in the arena, entry slot), ascending by offset. Offsets of replaced
+    /// paths stay until the next compaction and are recognised as stale.
+    starts: Vec<(usize, usize)>,
+    /// Arena bytes no entry points at any more.
+    garbage: usize,
 }
 
 impl JobIndex {
     pub fn put(&mut self, job: &Job) {
-        self.jobs.insert(job.id.0, Summary::of(job));
+        let key = job
+            .input_path
+            .to_string_lossy()
+            .to_lowercase()
+            .replace('\0', "");
+        let slot = match self.slots.get(&job.id.0) {
+            Some(&slot) => slot,
+            None => {
+                self.entries.push(Entry {
+                    id: job.id.0,
+                    status: job.status,
+                    archived: job.archived,
+                    priority: job.priority,
+                    created_at: job.created_at,
+                    updated_at: job.updated_at,
+                    size: job.input_size,
+                    path_start: 0,
+                    path_len: usize::MAX,
+                });
+                self.slots.insert(job.id.0, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        let e = &mut self.entries[slot];
+        e.status = job.status;
+        e.archived = job.archived;
+        e.priority = job.priority;
+        e.created_at = job.created_at;
+        e.updated_at = job.updated_at;
+        e.size = job.input_size;
+        let same_path = e.path_len == key.len()
+            && self.arena.get(e.path_start..e.path_start + e.path_len) == Some(key.as_str());
+        if !same_path {
+            if e.path_len != usize::MAX {
+                self.garbage += e.path_len + 1;
+            }
+            e.path_start = self.arena.len();
+            e.path_len = key.len();
+            self.starts.push((self.arena.len(), slot));
+            self.arena.push_str(&key);
+            self.arena.push('\0');
+            if self.garbage > 1 << 20 && self.garbage > self.arena.len() / 2 {
+                self.compact();
+            }
+        }
+    }
+
+    /// Rebuild the arena without stale paths.
+    fn compact(&mut self) {
+        let mut arena = String::with_capacity(self.arena.len() - self.garbage);
+        let mut starts = Vec::with_capacity(self.entries.len());
+        for (slot, e) in self.entries.iter_mut().enumerate() {
+            let path = &self.arena[e.path_start..e.path_start + e.path_len];
+            starts.push((arena.len(), slot));
+            e.path_start = arena.len();
+            arena.push_str(path);
+            arena.push('\0');
+        }
+        self.arena = arena;
+        self.starts = starts;
+        self.garbage = 0;
+    }
+
+    fn path(&self, e: &Entry) -> &str {
+        &self.arena[e.path_start..e.path_start + e.path_len]
     }
 
     pub fn len(&self) -> usize {
-        self.jobs.len()
+        self.entries.len()
     }
 
     /// Counts per state of non-archived jobs.
     pub fn counts(&self) -> [u64; 8] {
         let mut counts = [0u64; 8];
-        for s in self.jobs.values().filter(|s| !s.archived) {
-            counts[s.status.code() as usize] += 1;
+        for e in self.entries.iter().filter(|e| !e.archived) {
+            counts[e.status.code() as usize] += 1;
         }
         counts
     }
 
+    /// Slots of entries whose path contains `needle` (already lower-cased), in arena order.
+    fn search(&self, needle: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        if needle.contains('\0') {
+            return out;
+        }
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let mut last_start = usize::MAX;
+        for pos in finder.find_iter(self.arena.as_bytes()) {
+            // The path holding `pos`: the last start at or before it.
+            let i = self.starts.partition_point(|&(start, _)| start <= pos);
+            let Some(&(start, slot)) = i.checked_sub(1).and_then(|i| self.starts.get(i)) else {
+                continue;
+            };
+            if start == last_start {
+                continue;
+            }
+            last_start = start;
+            let e = &self.entries[slot];
+            // Stale offsets (a replaced path) and matches past the end of the path are not hits.
+            if e.path_start == start && pos + needle.len() <= start + e.path_len {
+                out.push(slot);
+            }
+        }
+        out
+    }
+
     /// Ids of one page of the query, and the number of matching jobs.
     pub fn query(&self, q: &JobQuery) -> (Vec<JobId>, usize) {
-        let needle = q.search.as_ref().map(|s| s.to_lowercase());
         let mut status_mask = [q.statuses.is_none(); 8];
         if let Some(list) = &q.statuses {
             for s in list {
                 status_mask[s.code() as usize] = true;
             }
         }
-        let mut hits: Vec<(&u64, &Summary)> = self
-            .jobs
-            .iter()
-            .filter(|(_, s)| {
-                s.archived == q.archived
-                    && status_mask[s.status.code() as usize]
-                    && needle.as_deref().is_none_or(|n| s.path_key.contains(n))
-            })
-            .collect();
+        let keep = |e: &Entry| e.archived == q.archived && status_mask[e.status.code() as usize];
+        let mut hits: Vec<&Entry> = match q.search.as_deref().filter(|s| !s.is_empty()) {
+            Some(needle) => self
+                .search(&needle.to_lowercase())
+                .into_iter()
+                .map(|slot| &self.entries[slot])
+                .filter(|e| keep(e))
+                .collect(),
+            None => self.entries.iter().filter(|e| keep(e)).collect(),
+        };
         let total = hits.len();
-        let cmp = |a: &(&u64, &Summary), b: &(&u64, &Summary)| {
+        let cmp = |a: &&Entry, b: &&Entry| {
             let ord = match q.sort {
-                SortKey::CreatedAt => a.1.created_at.cmp(&b.1.created_at),
-                SortKey::UpdatedAt => a.1.updated_at.cmp(&b.1.updated_at),
-                SortKey::InputPath => a.1.path_key.cmp(&b.1.path_key),
-                SortKey::Size => a.1.size.cmp(&b.1.size),
-                SortKey::Priority => a.1.priority.cmp(&b.1.priority),
+                SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
+                SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+                SortKey::InputPath => self.path(a).cmp(self.path(b)),
+                SortKey::Size => a.size.cmp(&b.size),
+                SortKey::Priority => a.priority.cmp(&b.priority),
             }
-            .then(a.0.cmp(b.0));
+            .then(a.id.cmp(&b.id));
             if q.desc { ord.reverse() } else { ord }
         };
         let start = q.page.saturating_sub(1).saturating_mul(q.limit);
@@ -161,24 +258,24 @@ impl JobIndex {
             hits.drain(..start);
         }
         hits.sort_unstable_by(cmp);
-        (hits.into_iter().map(|(id, _)| JobId(*id)).collect(), total)
+        (hits.into_iter().map(|e| JobId(e.id)).collect(), total)
     }
 
     /// 1-based position of a queued job in dispatch order (priority desc, then oldest).
     pub fn queue_position(&self, id: JobId) -> Option<u64> {
-        let me = self.jobs.get(&id.0)?;
+        let me = &self.entries[*self.slots.get(&id.0)?];
         if me.status != JobState::Queued || me.archived {
             return None;
         }
         let ahead = self
-            .jobs
+            .entries
             .iter()
-            .filter(|(other, s)| {
-                s.status == JobState::Queued
-                    && !s.archived
-                    && (s.priority > me.priority
-                        || (s.priority == me.priority
-                            && (s.created_at, **other) < (me.created_at, id.0)))
+            .filter(|e| {
+                e.status == JobState::Queued
+                    && !e.archived
+                    && (e.priority > me.priority
+                        || (e.priority == me.priority
+                            && (e.created_at, e.id) < (me.created_at, me.id)))
             })
             .count();
         Some(ahead as u64 + 1)
@@ -255,6 +352,36 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(idx.query(&q), (vec![], 30));
+    }
+
+    #[test]
+    fn search_handles_renamed_paths_and_boundaries() {
+        let mut idx = JobIndex::default();
+        let mut a = job(1, JobState::Queued, "/m/Alpha.mkv", 1);
+        idx.put(&a);
+        idx.put(&job(2, JobState::Queued, "/m/beta.mkv", 2));
+        let search = |idx: &JobIndex, s: &str| {
+            let q = JobQuery {
+                search: Some(s.into()),
+                ..Default::default()
+            };
+            idx.query(&q).0
+        };
+        assert_eq!(search(&idx, "ALPHA"), vec![JobId(1)]);
+        assert_eq!(search(&idx, ".mkv"), vec![JobId(1), JobId(2)]);
+        // No match across the boundary of two paths.
+        assert!(search(&idx, "mkv/m").is_empty());
+        a.input_path = "/m/gamma.mkv".into();
+        idx.put(&a);
+        assert!(search(&idx, "alpha").is_empty(), "the old path is stale");
+        assert_eq!(search(&idx, "gamma"), vec![JobId(1)]);
+        for i in 0..20_000u64 {
+            a.input_path = format!("/m/renamed-{i}-{}.mkv", "x".repeat(60)).into();
+            idx.put(&a);
+        }
+        assert!(idx.garbage < idx.arena.len(), "compaction ran");
+        assert_eq!(search(&idx, "renamed-19999-"), vec![JobId(1)]);
+        assert_eq!(search(&idx, "beta"), vec![JobId(2)]);
     }
 
     #[test]
