@@ -11,6 +11,8 @@ mod engine_control;
 mod engine_e2e;
 mod media;
 mod openapi;
+mod pages;
+mod pages_content;
 mod restart;
 mod smoke;
 mod support;
