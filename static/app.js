@@ -108,5 +108,14 @@
     });
   }
 
+  // Browsers allow about six HTTP/1.1 connections per host: release the stream as soon as the
+  // page is left (also lets the back/forward cache keep the page), and open it again on return.
+  window.addEventListener("pagehide", function () {
+    if (source) { source.close(); source = null; }
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted && !source && window.EventSource) { connect(); scheduleRefresh(); }
+  });
+
   if (window.EventSource && document.body.dataset.live === "on") connect();
 })();

@@ -5,6 +5,7 @@
 mod api_auth;
 mod api_errors;
 mod api_shapes;
+mod browser;
 mod cli;
 mod clips;
 mod engine_control;

@@ -62,6 +62,11 @@ async fn every_page_renders_escaped_with_its_forms() {
         let (status, doc) = get_page(&server, path, &token).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_no_injected_script(&doc, path);
+        // The CSP (`default-src 'self'`) blocks inline styles and handlers: use none.
+        assert!(
+            !has(&doc, "[style], [onclick], [onsubmit], style"),
+            "{path}: inline style or handler"
+        );
         assert!(
             has(&doc, r#"form[action="/logout"]"#),
             "{path}: logout form"
