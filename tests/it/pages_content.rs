@@ -287,6 +287,25 @@ async fn form_actions_redirect_and_change_state() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // A read-only token may look at pages but not manage tokens: an HTML 403.
+    let r = server
+        .bearer(Method::GET, "/tokens", &plaintext)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let r = server
+        .bearer(Method::GET, "/jobs", &plaintext)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let (_, doc) = get_page(&server, "/tokens", &token).await;
     assert!(!text(&doc).contains(&plaintext), "shown only once");
     let tokens = server.get_json("/api/settings/api-tokens", &token).await;

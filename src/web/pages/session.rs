@@ -171,6 +171,10 @@ pub async fn setup(
     form: Form,
 ) -> Result<Response, PageError> {
     refuse_cross_origin(&headers)?;
+    // One setup at a time, and the no-admin check again under the lock: two concurrent posts
+    // must not both create an account.
+    static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = SETUP.lock().await;
     if let Some(done) = setup_allowed(&state, ip).await? {
         return Ok(done);
     }

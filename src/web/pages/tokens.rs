@@ -1,7 +1,7 @@
 //! API tokens: list, create (the plaintext is shown once, in the answer to the form, never
 //! stored or shown again) and revoke.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -14,7 +14,30 @@ use crate::store::AccessLevel;
 use crate::web::AppState;
 use crate::web::api::tokens::{TokenView, revoke_token};
 use crate::web::error::ApiError;
-use crate::web::extract::{ApiPath, FullAccess};
+use crate::web::extract::{ApiPath, Caller};
+
+/// Token management needs full access (a session or a full-access token), as in the API; a
+/// read-only token gets the HTML 403 page.
+pub struct FullAccess;
+
+impl<S: Send + Sync> FromRequestParts<S> for FullAccess {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, PageError> {
+        let Caller(p) = Caller::from_request_parts(parts, state).await?;
+        if p.full_access() {
+            Ok(FullAccess)
+        } else {
+            Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "This token is read-only; managing tokens needs full access.",
+            ))
+        }
+    }
+}
 
 async fn render_page(
     state: &AppState,
