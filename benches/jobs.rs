@@ -1,6 +1,7 @@
 //! Job list benchmark: a store with 100k jobs, the real server on a loopback port, and
 //! sequential `GET /api/jobs` requests per query shape; prints p50/p99/mean latency and
-//! requests/s, plus the time to open the store (index load) and the process RSS.
+//! requests/s, plus the time to open the store (index load) and the process RSS. The HTML jobs
+//! page and dashboard are measured the same way.
 //!
 //! Run: `cargo bench --bench jobs` (JOBS=N to change the store size).
 
@@ -162,6 +163,17 @@ fn main() {
                 "/api/jobs?page=1000&sort_by=created_at",
             ),
             ("engine status", "/api/engine/status"),
+            // The HTML pages (issue 4) on the same store.
+            ("jobs page (HTML)", "/jobs"),
+            (
+                "jobs page status=failed search (HTML)",
+                "/jobs?status=failed&search=episode%200042",
+            ),
+            (
+                "jobs page 1000 sort size desc (HTML)",
+                "/jobs?page=1000&sort_by=size&sort_desc=true",
+            ),
+            ("dashboard (HTML)", "/"),
         ];
         for (name, path) in queries {
             let url = format!("{base}{path}");

@@ -25,7 +25,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 pub use index::{JobQuery, SortKey};
 pub use jobs::{ScanOutcome, ScannedFile, StatusCounts};
 pub use records::*;
-pub use stats::{Aggregated, DailyEntry, Savings};
+pub use stats::{Aggregated, CodecSavings, DailyEntry, Savings};
 use tables::*;
 
 /// Name of the database file inside the data directory.

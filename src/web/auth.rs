@@ -29,7 +29,7 @@ pub fn presented_token(headers: &HeaderMap) -> Option<(String, bool)> {
     cookie(headers, SESSION_COOKIE).map(|t| (t, true))
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -66,32 +66,48 @@ fn is_mutation(method: &Method) -> bool {
 
 /// Middleware of every protected route.
 pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some((token, via_cookie)) = presented_token(req.headers()) else {
-        return ApiError::unauthorized("Log in or send an Authorization: Bearer token.")
-            .into_response();
+    match check(&state, req.headers(), req.method()).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The principal behind a request's credentials, with the read-only and same-origin rules for
+/// mutations applied. Shared by the API middleware and the HTML pages.
+pub async fn check(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<Principal, ApiError> {
+    let Some((token, via_cookie)) = presented_token(headers) else {
+        return Err(ApiError::unauthorized(
+            "Log in or send an Authorization: Bearer token.",
+        ));
     };
     let auth = state.auth.clone();
-    let principal =
-        match tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie)).await {
-            Ok(Ok(Some(p))) => p,
-            Ok(Ok(None)) => {
-                return ApiError::new(
+    let principal = match tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie))
+        .await
+    {
+        Ok(Ok(Some(p))) => p,
+        Ok(Ok(None)) => {
+            return Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
                 "AUTH_INVALID_TOKEN",
                 "The session has ended or the token is not valid (revoked, expired or unknown).",
-            )
-            .into_response();
-            }
-            Ok(Err(e)) => return ApiError::from(e).into_response(),
-            Err(e) => return ApiError::internal(e).into_response(),
-        };
-    if is_mutation(req.method()) {
+            ));
+        }
+        Ok(Err(e)) => return Err(ApiError::from(e)),
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    if is_mutation(method) {
         if !principal.full_access() {
-            return ApiError::forbidden(
+            return Err(ApiError::forbidden(
                 "TOKEN_FORBIDDEN",
                 "This token is read-only; only GET requests and the event stream are allowed.",
-            )
-            .into_response();
+            ));
         }
         if matches!(
             principal,
@@ -99,13 +115,12 @@ pub async fn require_auth(State(state): State<AppState>, mut req: Request, next:
                 via_cookie: true,
                 ..
             }
-        ) && is_cross_origin(req.headers())
+        ) && is_cross_origin(headers)
         {
-            return cross_origin().into_response();
+            return Err(cross_origin());
         }
     }
-    req.extensions_mut().insert(principal);
-    next.run(req).await
+    Ok(principal)
 }
 
 pub fn cross_origin() -> ApiError {

@@ -1,12 +1,14 @@
 //! HTTP: the REST + SSE API under `/api` (also answered under `/api/v1`), `/metrics`, the
 //! OpenAPI document generated from the handlers, problem+json errors everywhere.
-//! Handlers are thin: extract, call one engine/store/auth function, render.
+//! Handlers are thin: extract, call one engine/store/auth function, render. The HTML admin
+//! pages (`pages`) live outside `/api` and are not part of the OpenAPI document.
 
 mod api;
 mod auth;
 pub mod error;
 mod extract;
 mod monitor;
+mod pages;
 mod sse;
 
 use std::panic::AssertUnwindSafe;
@@ -120,17 +122,24 @@ pub fn router(
             root.route_layer(require_auth)
                 .method_not_allowed_fallback(method_not_allowed),
         )
+        .merge(pages::routes(state.clone()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
 }
 
-async fn not_found(req: Request) -> ApiError {
+/// Unknown paths: problem+json under `/api` and `/metrics`, an HTML page elsewhere.
+async fn not_found(req: Request) -> Response {
+    let path = req.uri().path();
+    if !(path == "/api" || path.starts_with("/api/") || path.starts_with("/metrics")) {
+        return pages::not_found();
+    }
     ApiError::not_found(
         "ROUTE_NOT_FOUND",
         format!("No route {} {}.", req.method(), req.uri().path()),
     )
+    .into_response()
 }
 
 async fn method_not_allowed(req: Request) -> ApiError {

@@ -98,7 +98,7 @@ fn remove_stale_dirs(base: &Path) {
 }
 
 /// Run ffmpeg with `args` (whitespace-separated, no paths) writing `name` in the clip dir.
-fn generate(name: &str, args: &str) -> PathBuf {
+pub fn generate(name: &str, args: &str) -> PathBuf {
     let out = clip_dir().join(name);
     let result = Command::new(FFMPEG)
         .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])

@@ -5,12 +5,15 @@
 mod api_auth;
 mod api_errors;
 mod api_shapes;
+mod browser;
 mod cli;
 mod clips;
 mod engine_control;
 mod engine_e2e;
 mod media;
 mod openapi;
+mod pages;
+mod pages_content;
 mod restart;
 mod smoke;
 mod support;

@@ -12,7 +12,7 @@ use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::ApiJson;
 
 /// Largest accepted override (jobs or threads).
-const MAX_OVERRIDE: i64 = 256;
+pub const MAX_OVERRIDE: i64 = 256;
 
 /// Current state, mode and limits.
 #[utoipa::path(get, path = "/engine/status", tag = "engine", responses((status = 200, body = EngineStatus)))]

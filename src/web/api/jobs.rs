@@ -22,21 +22,21 @@ pub const MAX_LIMIT: usize = 200;
 /// A job as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct JobView {
-    id: JobId,
-    input_path: String,
-    output_path: Option<String>,
-    status: JobState,
-    priority: i32,
+    pub id: JobId,
+    pub input_path: String,
+    pub output_path: Option<String>,
+    pub status: JobState,
+    pub priority: i32,
     /// 0-100
-    progress: f64,
-    attempt_count: u32,
-    created_at: String,
-    updated_at: String,
-    archived: bool,
-    input_size_bytes: u64,
-    output_size_bytes: Option<u64>,
-    decision: Option<Explanation>,
-    failure: Option<Explanation>,
+    pub progress: f64,
+    pub attempt_count: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    pub archived: bool,
+    pub input_size_bytes: u64,
+    pub output_size_bytes: Option<u64>,
+    pub decision: Option<Explanation>,
+    pub failure: Option<Explanation>,
 }
 
 fn view(job: Job, live: Option<f64>) -> JobView {
@@ -58,7 +58,8 @@ fn view(job: Job, live: Option<f64>) -> JobView {
     }
 }
 
-fn job_view(state: &AppState, job: Job) -> JobView {
+/// A job with live progress from the engine when it is running.
+pub fn job_view(state: &AppState, job: Job) -> JobView {
     let live = job
         .status
         .is_active()
@@ -68,22 +69,22 @@ fn job_view(state: &AppState, job: Job) -> JobView {
 }
 
 /// Query of `GET /api/jobs`; everything is text here and validated in `parse`.
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// 1..200, default 50
-    limit: Option<String>,
+    pub limit: Option<String>,
     /// 1-based page, default 1
-    page: Option<String>,
+    pub page: Option<String>,
     /// Comma-separated job states
-    status: Option<String>,
+    pub status: Option<String>,
     /// Case-insensitive substring of the input path
-    search: Option<String>,
+    pub search: Option<String>,
     /// created_at | updated_at | input_path | size | priority
-    sort_by: Option<String>,
-    sort_desc: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_desc: Option<String>,
     /// Archived jobs only (default false)
-    archived: Option<String>,
+    pub archived: Option<String>,
 }
 
 fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, ApiError> {
@@ -111,7 +112,8 @@ fn parse_num(name: &str, v: Option<&str>, default: usize) -> Result<usize, ApiEr
 }
 
 impl ListParams {
-    fn parse(&self) -> Result<JobQuery, ApiError> {
+    /// The store query, or 400 for invalid input (the pages use the same rules).
+    pub fn parse(&self) -> Result<JobQuery, ApiError> {
         let statuses = match self.status.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(list) => Some(
@@ -159,13 +161,13 @@ pub async fn list(
 
 #[derive(Serialize, ToSchema)]
 pub struct JobDetails {
-    job: JobView,
-    metadata: Option<MediaInfo>,
-    encode_stats: Option<EncodeStats>,
-    attempts: Vec<Attempt>,
+    pub job: JobView,
+    pub metadata: Option<MediaInfo>,
+    pub encode_stats: Option<EncodeStats>,
+    pub attempts: Vec<Attempt>,
     /// Last 500 lines, oldest first.
-    logs: Vec<LogLine>,
-    queue_position: Option<u64>,
+    pub logs: Vec<LogLine>,
+    pub queue_position: Option<u64>,
 }
 
 fn job_not_found(id: JobId) -> impl Fn(StoreError) -> ApiError {
@@ -186,7 +188,11 @@ pub async fn details(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<JobDetails>> {
-    let id = JobId(id);
+    Ok(Json(load_details(&state, JobId(id)).await?))
+}
+
+/// Everything about one job; shared by the API and the job page.
+pub async fn load_details(state: &AppState, id: JobId) -> ApiResult<JobDetails> {
     let (job, attempts, logs) = state
         .store
         .call(move |s| Ok((s.get_job(id)?, s.attempts(id)?, s.job_logs(id, 500)?)))
@@ -198,14 +204,14 @@ pub async fn details(
         .and_then(|m| serde_json::from_value::<MediaInfo>(m).ok());
     let encode_stats = job.encode_stats.clone();
     let queue_position = state.store.queue_position(id);
-    Ok(Json(JobDetails {
-        job: job_view(&state, job),
+    Ok(JobDetails {
+        job: job_view(state, job),
         metadata,
         encode_stats,
         attempts,
         logs,
         queue_position,
-    }))
+    })
 }
 
 /// Cancel a queued or active job (active: ffmpeg is stopped and the partial file removed).

@@ -15,9 +15,9 @@ use crate::web::extract::{ApiJson, ApiPath};
 
 #[derive(Serialize, ToSchema)]
 pub struct FolderView {
-    id: u64,
-    path: String,
-    recursive: bool,
+    pub id: u64,
+    pub path: String,
+    pub recursive: bool,
 }
 
 impl From<LibraryFolder> for FolderView {
@@ -55,10 +55,15 @@ pub async fn add_folder(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AddFolder>,
 ) -> ApiResult<(StatusCode, Json<FolderView>)> {
-    let path = std::path::PathBuf::from(&body.path);
+    let folder = add(&state, &body.path, body.recursive.unwrap_or(true)).await?;
+    Ok((StatusCode::CREATED, Json(folder)))
+}
+
+/// Validate and add a folder; shared by the API and the library page.
+pub async fn add(state: &AppState, path: &str, recursive: bool) -> ApiResult<FolderView> {
     let folder = state
         .engine
-        .add_folder(path, body.recursive.unwrap_or(true))
+        .add_folder(std::path::PathBuf::from(path), recursive)
         .await
         .map_err(|e| match e {
             FolderError::Invalid(msg) => ApiError::bad_request("FOLDER_INVALID", msg),
@@ -67,7 +72,21 @@ pub async fn add_folder(
             }
             FolderError::Store(e) => e.into(),
         })?;
-    Ok((StatusCode::CREATED, Json(folder.into())))
+    Ok(folder.into())
+}
+
+/// Remove a folder; shared by the API and the library page.
+pub async fn remove(state: &AppState, id: u64) -> ApiResult<()> {
+    state
+        .store
+        .call(move |s| s.remove_folder(id))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist."))
+            }
+            other => other.into(),
+        })
 }
 
 /// Remove a folder from the library (files and jobs stay).
@@ -79,16 +98,7 @@ pub async fn remove_folder(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<OkBody>> {
-    state
-        .store
-        .call(move |s| s.remove_folder(id))
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist."))
-            }
-            other => other.into(),
-        })?;
+    remove(&state, id).await?;
     Ok(Json(OkBody::OK))
 }
 

@@ -1,14 +1,14 @@
 //! JSON routes, one module per resource. Each function here returns the routes together with
 //! their OpenAPI operations, so the router and the document cannot drift apart.
 
-mod auth;
-mod engine;
-mod health;
-mod jobs;
-mod library;
-mod stats;
-mod system;
-mod tokens;
+pub mod auth;
+pub mod engine;
+pub mod health;
+pub mod jobs;
+pub mod library;
+pub mod stats;
+pub mod system;
+pub mod tokens;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

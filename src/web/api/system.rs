@@ -14,41 +14,46 @@ use crate::web::monitor::Resources;
 
 #[derive(Serialize, ToSchema)]
 pub struct CodecSupport {
-    codec: String,
-    encoder: String,
-    verified: bool,
+    pub codec: String,
+    pub encoder: String,
+    pub verified: bool,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Backend {
     /// vaapi | v4l2m2m | cpu
-    kind: String,
-    device: Option<String>,
-    driver: Option<String>,
-    available: bool,
-    codecs: Vec<CodecSupport>,
+    pub kind: String,
+    pub device: Option<String>,
+    pub driver: Option<String>,
+    pub available: bool,
+    pub codecs: Vec<CodecSupport>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Hardware {
-    backends: Vec<Backend>,
+    pub backends: Vec<Backend>,
     /// codec → backend kind used for it
-    selected: BTreeMap<String, String>,
+    pub selected: BTreeMap<String, String>,
     /// null until the first detection finished
-    probed_at: Option<String>,
-    ffmpeg_version: Option<String>,
+    pub probed_at: Option<String>,
+    pub ffmpeg_version: Option<String>,
 }
 
 /// Encoder backends and the codec matrix.
 #[utoipa::path(get, path = "/system/hardware", tag = "system", responses((status = 200, body = Hardware)))]
 pub async fn hardware(State(state): State<AppState>) -> Json<Hardware> {
+    Json(hardware_view(&state))
+}
+
+/// The backends and codec matrix; shared by the API and the hardware page.
+pub fn hardware_view(state: &AppState) -> Hardware {
     let Some(caps) = state.engine.capabilities() else {
-        return Json(Hardware {
+        return Hardware {
             backends: Vec::new(),
             selected: BTreeMap::new(),
             probed_at: None,
             ffmpeg_version: None,
-        });
+        };
     };
     let codecs: Vec<CodecSupport> = caps
         .cpu_encoders
@@ -64,7 +69,7 @@ pub async fn hardware(State(state): State<AppState>) -> Json<Hardware> {
         .filter(|c| c.verified)
         .map(|c| (c.codec.clone(), "cpu".to_string()))
         .collect();
-    Json(Hardware {
+    Hardware {
         backends: vec![Backend {
             kind: "cpu".into(),
             device: None,
@@ -75,7 +80,7 @@ pub async fn hardware(State(state): State<AppState>) -> Json<Hardware> {
         selected,
         probed_at: Some(caps.probed_at),
         ffmpeg_version: caps.ffmpeg_version,
-    })
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -98,6 +103,11 @@ pub async fn probe_log(State(state): State<AppState>) -> Json<ProbeLog> {
 /// CPU, load, memory, GPU busy, temperatures, uptime and this process's RSS.
 #[utoipa::path(get, path = "/system/resources", tag = "system", responses((status = 200, body = Resources)))]
 pub async fn resources(State(state): State<AppState>) -> ApiResult<Json<Resources>> {
+    Ok(Json(sample_resources(&state).await?))
+}
+
+/// A resource sample; shared by the API and the system page.
+pub async fn sample_resources(state: &AppState) -> ApiResult<Resources> {
     let monitor = state.monitor.clone();
     let uptime = state.started.elapsed().as_secs();
     let sample = tokio::task::spawn_blocking(move || {
@@ -108,5 +118,5 @@ pub async fn resources(State(state): State<AppState>) -> ApiResult<Json<Resource
     })
     .await
     .map_err(ApiError::internal)?;
-    Ok(Json(sample))
+    Ok(sample)
 }

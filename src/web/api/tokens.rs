@@ -15,12 +15,12 @@ use crate::web::extract::{ApiJson, ApiPath, FullAccess};
 
 #[derive(Serialize, ToSchema)]
 pub struct TokenView {
-    id: u64,
-    name: String,
-    access_level: AccessLevel,
-    created_at: String,
-    last_used_at: Option<String>,
-    revoked_at: Option<String>,
+    pub id: u64,
+    pub name: String,
+    pub access_level: AccessLevel,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
 }
 
 impl From<ApiToken> for TokenView {
@@ -92,15 +92,21 @@ pub async fn revoke(
     _: FullAccess,
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<OkBody>> {
+    revoke_token(&state, id).await?;
+    Ok(Json(OkBody::OK))
+}
+
+/// Revoke a token; shared by the API and the tokens page.
+pub async fn revoke_token(state: &AppState, id: u64) -> ApiResult<()> {
     state
         .store
         .call(move |s| s.revoke_token(id))
         .await
+        .map(|_| ())
         .map_err(|e| match e {
             crate::store::StoreError::NotFound => {
                 ApiError::not_found("API_TOKEN_NOT_FOUND", format!("Token {id} does not exist."))
             }
             other => other.into(),
-        })?;
-    Ok(Json(OkBody::OK))
+        })
 }

@@ -1,0 +1,128 @@
+//! The dashboard: engine state and its controls, running jobs with live progress, the queue
+//! summary, space saved and the savings charts.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use minijinja::value::Serde;
+
+use super::form::Form;
+use super::render;
+use super::{PageError, chart};
+use crate::engine::state::EngineCommand;
+use crate::model::{EngineMode, JobState};
+use crate::store::JobQuery;
+use crate::web::AppState;
+use crate::web::api::jobs::job_view;
+use crate::web::error::ApiError;
+use crate::web::extract::ApiPath;
+
+/// Running jobs shown on the dashboard; the jobs page has the rest.
+const RUNNING_SHOWN: usize = 20;
+
+pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> {
+    let state = &state;
+    let query = JobQuery {
+        statuses: Some(vec![
+            JobState::Analyzing,
+            JobState::Encoding,
+            JobState::Remuxing,
+        ]),
+        limit: RUNNING_SHOWN,
+        ..JobQuery::default()
+    };
+    let (running, totals, daily, savings) = state
+        .store
+        .call(move |s| {
+            Ok((
+                s.list_jobs(&query)?.0,
+                s.aggregated()?,
+                s.daily()?,
+                s.savings()?,
+            ))
+        })
+        .await?;
+    let running: Vec<_> = running.into_iter().map(|j| job_view(state, j)).collect();
+    let counts = state.store.status_counts();
+    let queue: Vec<(&str, u64)> = JobState::ALL
+        .iter()
+        .map(|s| (s.as_str(), counts.get(*s)))
+        .collect();
+    render::page(
+        state,
+        "dashboard.html",
+        "dashboard",
+        context! {
+            engine => Serde(state.engine.status()),
+            running => Serde(running),
+            queue => queue,
+            totals => Serde(totals),
+            daily => Serde(chart::daily(&daily)),
+            codecs => Serde(chart::by_codec(&savings.by_codec)),
+            scan => Serde(state.engine.scan_status()),
+        },
+    )
+}
+
+/// `POST /engine/{pause|resume|drain|mode}`.
+pub async fn engine_action(
+    State(state): State<AppState>,
+    ApiPath(action): ApiPath<String>,
+    form: Form,
+) -> Result<Response, PageError> {
+    let command = match action.as_str() {
+        "pause" => EngineCommand::Pause,
+        "resume" => EngineCommand::Resume,
+        "drain" => EngineCommand::Drain,
+        "mode" => {
+            let mode = match form.require("mode")? {
+                "background" => EngineMode::Background,
+                "balanced" => EngineMode::Balanced,
+                "throughput" => EngineMode::Throughput,
+                other => {
+                    return Err(PageError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("Unknown mode `{other}`."),
+                    ));
+                }
+            };
+            let jobs = override_field(&form, "concurrent_jobs_override")?;
+            let threads = override_field(&form, "threads_override")?;
+            state
+                .engine
+                .set_mode(mode, jobs, threads)
+                .await
+                .map_err(ApiError::from)?;
+            return Ok(Redirect::to("/").into_response());
+        }
+        _ => {
+            return Err(PageError::new(
+                StatusCode::NOT_FOUND,
+                "No such engine action.",
+            ));
+        }
+    };
+    state
+        .engine
+        .command(command)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(Redirect::to("/").into_response())
+}
+
+fn override_field(form: &Form, name: &str) -> Result<u32, PageError> {
+    match form.get(name) {
+        None => Ok(0),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= crate::web::api::engine::MAX_OVERRIDE as u32)
+            .ok_or_else(|| {
+                PageError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("`{name}` must be a whole number from 0 (no override) to 256."),
+                )
+            }),
+    }
+}

@@ -1,0 +1,114 @@
+//! HTML admin pages, rendered on the server from the minijinja templates under `templates/`
+//! (same layout as this folder). Every action is a plain form POST answered by a redirect
+//! (post/redirect/get); `static/app.js` only adds live updates from the SSE stream. Pages call
+//! the same engine, store and auth functions as the JSON API (often the API's own helpers), and
+//! answer errors as HTML pages: 401 redirects to the login page.
+
+mod chart;
+mod dashboard;
+mod form;
+mod jobs;
+mod library;
+mod render;
+mod session;
+mod system;
+mod tokens;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::AppState;
+pub use render::PageError;
+
+/// The page routes (outside `/api`).
+pub fn routes(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/", get(dashboard::page))
+        .route("/engine/{action}", post(dashboard::engine_action))
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/batch", post(jobs::batch))
+        .route("/jobs/restart-failed", post(jobs::restart_failed))
+        .route("/jobs/clear-completed", post(jobs::clear_completed))
+        .route("/jobs/{id}", get(jobs::detail))
+        .route("/jobs/{id}/{action}", post(jobs::action))
+        .route("/library", get(library::page))
+        .route("/library/folders", post(library::add_folder))
+        .route("/library/folders/{id}/remove", post(library::remove_folder))
+        .route("/library/scan", post(library::scan))
+        .route("/hardware", get(system::hardware))
+        .route("/tokens", get(tokens::page).post(tokens::create))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/system", get(system::overview))
+        .route_layer(middleware::from_fn_with_state(state, require_page_auth));
+    Router::new()
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/setup", get(session::setup_page).post(session::setup))
+        .route("/static/app.js", get(app_js))
+        .route("/static/app.css", get(app_css))
+        .merge(protected)
+}
+
+/// Like the API's `require_auth`, but a missing or ended session goes to the login page (or to
+/// first-run setup while no admin exists) and refusals are HTML pages.
+async fn require_page_auth(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match super::auth::check(&state, req.headers(), req.method()).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            if session::needs_setup(&state).await {
+                return Redirect::to("/setup").into_response();
+            }
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let next = if req.method() == axum::http::Method::GET {
+                target
+            } else {
+                "/"
+            };
+            let query = form::encode(&[("next", next)]);
+            Redirect::to(&format!("/login?{query}")).into_response()
+        }
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// The HTML 404 for unknown paths outside the API.
+pub fn not_found() -> Response {
+    PageError::new(StatusCode::NOT_FOUND, "No such page.").into_response()
+}
+
+const APP_JS: &str = include_str!("../../../static/app.js");
+const APP_CSS: &str = include_str!("../../../static/app.css");
+
+async fn app_js() -> Response {
+    static_asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn app_css() -> Response {
+    static_asset("text/css; charset=utf-8", APP_CSS)
+}
+
+fn static_asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,202 @@
+//! The template environment (read from `templates/` on disk in debug builds, so edits show on
+//! reload; embedded with `include_str!` in release builds), page rendering, and `PageError`,
+//! the HTML face of the API's error type.
+
+use std::sync::OnceLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{AutoEscape, Environment, Value, context};
+
+use crate::web::AppState;
+use crate::web::error::ApiError;
+
+/// Every template, embedded for release builds (debug builds read the same files from disk).
+#[cfg(not(debug_assertions))]
+const EMBEDDED: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../../templates/base.html")),
+    ("error.html", include_str!("../../../templates/error.html")),
+    (
+        "dashboard.html",
+        include_str!("../../../templates/dashboard.html"),
+    ),
+    (
+        "jobs/list.html",
+        include_str!("../../../templates/jobs/list.html"),
+    ),
+    (
+        "jobs/detail.html",
+        include_str!("../../../templates/jobs/detail.html"),
+    ),
+    (
+        "library.html",
+        include_str!("../../../templates/library.html"),
+    ),
+    (
+        "tokens.html",
+        include_str!("../../../templates/tokens.html"),
+    ),
+    (
+        "session/login.html",
+        include_str!("../../../templates/session/login.html"),
+    ),
+    (
+        "session/setup.html",
+        include_str!("../../../templates/session/setup.html"),
+    ),
+    (
+        "system/hardware.html",
+        include_str!("../../../templates/system/hardware.html"),
+    ),
+    (
+        "system/overview.html",
+        include_str!("../../../templates/system/overview.html"),
+    ),
+];
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // Everything is HTML-escaped, whatever the template's name.
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_filter("bytes", human_bytes);
+        env.add_filter("duration", human_duration);
+        env.add_filter("f1", |v: f64| format!("{v:.1}"));
+        #[cfg(debug_assertions)]
+        env.set_loader(minijinja::path_loader(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/templates"
+        )));
+        #[cfg(not(debug_assertions))]
+        for (name, source) in EMBEDDED {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "template does not parse");
+            }
+        }
+        env
+    })
+}
+
+/// `1.5 GiB`; negative sizes (growth) keep their sign.
+pub fn human_bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let sign = if n < 0.0 { "-" } else { "" };
+    let mut v = n.abs();
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{sign}{v:.0} B")
+    } else {
+        format!("{sign}{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// `1 h 02 min`, `3 min 05 s`, `42 s`.
+pub fn human_duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ if s < 86_400 => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+        _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// Render `name` with `ctx` plus what the layout needs (the engine badge, the active nav item).
+pub fn page(state: &AppState, name: &str, nav: &str, ctx: Value) -> Result<Response, PageError> {
+    let engine = state.engine.status();
+    let ctx = context! {
+        nav => nav,
+        engine_badge => minijinja::value::Serde(&engine),
+        version => env!("CARGO_PKG_VERSION"),
+        ..ctx
+    };
+    Ok(Html(render(name, ctx)?).into_response())
+}
+
+/// A page outside the signed-in layout (login, setup, errors).
+pub fn bare(name: &str, ctx: Value) -> Result<Response, PageError> {
+    Ok(Html(render(name, ctx)?).into_response())
+}
+
+fn render(name: &str, ctx: Value) -> Result<String, PageError> {
+    env()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| PageError::internal(format!("template {name}: {e:#}")))
+}
+
+/// An error answered as an HTML page (401 becomes a redirect to the login page).
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> PageError {
+        PageError {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> PageError {
+        PageError::from(ApiError::internal(cause))
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> PageError {
+        PageError::new(e.status, e.detail)
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> PageError {
+        PageError::from(ApiError::from(e))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if self.status == StatusCode::UNAUTHORIZED {
+            return Redirect::to("/login").into_response();
+        }
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let ctx =
+            context! { status => self.status.as_u16(), title => title, detail => self.detail };
+        let body = env()
+            .get_template("error.html")
+            .and_then(|t| t.render(ctx))
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "error page does not render");
+                format!("{} {title}", self.status.as_u16())
+            });
+        let mut response = (self.status, Html(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_bytes(512.0), "512 B");
+        assert_eq!(human_bytes(1536.0), "1.5 KiB");
+        assert_eq!(human_bytes(-3.0 * 1024.0 * 1024.0), "-3.0 MiB");
+        assert_eq!(human_duration(42.0), "42 s");
+        assert_eq!(human_duration(185.0), "3 min 05 s");
+        assert_eq!(human_duration(3720.0), "1 h 02 min");
+    }
+}

@@ -1,0 +1,238 @@
+//! First-run setup (create the admin: only while none exists and only from loopback or LAN
+//! addresses), login and logout. The same-origin rule of cookie mutations applies to all three
+//! forms even though they need no session.
+
+use std::net::IpAddr;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::PageError;
+use super::form::{Form, local_target};
+use super::render::bare;
+use crate::auth::AuthError;
+use crate::web::AppState;
+use crate::web::auth::{SESSION_COOKIE, is_cross_origin, presented_token};
+use crate::web::error::ApiError;
+use crate::web::extract::ClientIp;
+
+/// True while no account exists.
+pub async fn needs_setup(state: &AppState) -> bool {
+    state
+        .store
+        .call(|s| s.user_count())
+        .await
+        .is_ok_and(|n| n == 0)
+}
+
+/// Loopback, private (RFC 1918, IPv6 ULA) and link-local addresses: the setup page is not
+/// offered to the internet, where the first visitor would become the admin.
+pub fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_local(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback() || (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+fn refuse_cross_origin(headers: &HeaderMap) -> Result<(), PageError> {
+    if is_cross_origin(headers) {
+        return Err(PageError::from(crate::web::auth::cross_origin()));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, PageError> {
+    if needs_setup(&state).await {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    let next = local_target(q.next.as_deref());
+    bare(
+        "session/login.html",
+        context! { next => next, error => None::<String>, username => "" },
+    )
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, PageError> {
+    refuse_cross_origin(&headers)?;
+    let username = form.get("username").unwrap_or("").to_string();
+    let password = form.raw("password").unwrap_or("").to_string();
+    let next = local_target(form.get("next")).to_string();
+    if username.len() > 256 || password.len() > crate::auth::MAX_PASSWORD_LEN {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Username or password too long.",
+        ));
+    }
+    let auth = state.auth.clone();
+    let user = username.clone();
+    let result = tokio::task::spawn_blocking(move || auth.login(ip, &user, &password))
+        .await
+        .map_err(PageError::internal)?;
+    let token = match result {
+        Ok(token) => token,
+        Err(e @ (AuthError::InvalidCredentials | AuthError::RateLimited { .. })) => {
+            let err = ApiError::from(e);
+            let mut page = bare(
+                "session/login.html",
+                context! { next => next, error => err.detail, username => username },
+            )?;
+            *page.status_mut() = err.status;
+            return Ok(page);
+        }
+        Err(e) => return Err(ApiError::from(e).into()),
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        state.auth.session_ttl_secs()
+    );
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(PageError::internal)?,
+    );
+    Ok(response)
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    refuse_cross_origin(&headers)?;
+    if let Some((token, _)) = presented_token(&headers) {
+        let auth = state.auth.clone();
+        tokio::task::spawn_blocking(move || auth.logout(&token))
+            .await
+            .map_err(PageError::internal)?
+            .map_err(ApiError::from)?;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "alchemist_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        ),
+    );
+    Ok(response)
+}
+
+/// Setup is offered only while no admin exists, and only to local addresses.
+async fn setup_allowed(state: &AppState, ip: IpAddr) -> Result<Option<Response>, PageError> {
+    if !needs_setup(state).await {
+        return Ok(Some(Redirect::to("/login").into_response()));
+    }
+    if !is_local(ip) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "First-run setup is only available from this machine or the local network.",
+        ));
+    }
+    Ok(None)
+}
+
+pub async fn setup_page(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, PageError> {
+    if let Some(done) = setup_allowed(&state, ip).await? {
+        return Ok(done);
+    }
+    bare(
+        "session/setup.html",
+        context! { error => None::<String>, username => "admin" },
+    )
+}
+
+pub async fn setup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, PageError> {
+    refuse_cross_origin(&headers)?;
+    // One setup at a time, and the no-admin check again under the lock: two concurrent posts
+    // must not both create an account.
+    static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = SETUP.lock().await;
+    if let Some(done) = setup_allowed(&state, ip).await? {
+        return Ok(done);
+    }
+    let username = form.get("username").unwrap_or("").to_string();
+    let password = form.raw("password").unwrap_or("").to_string();
+    let error = if Some(password.as_str()) != form.raw("password_repeat") {
+        Some("The two passwords differ.".to_string())
+    } else {
+        let auth = state.auth.clone();
+        let user = username.clone();
+        match tokio::task::spawn_blocking(move || auth.create_user(&user, &password))
+            .await
+            .map_err(PageError::internal)?
+        {
+            Ok(()) => None,
+            Err(AuthError::Invalid(msg)) => Some(msg),
+            Err(e) => return Err(ApiError::from(e).into()),
+        }
+    };
+    if let Some(error) = error {
+        let mut page = bare(
+            "session/setup.html",
+            context! { error => error, username => username },
+        )?;
+        *page.status_mut() = StatusCode::BAD_REQUEST;
+        return Ok(page);
+    }
+    tracing::info!(username, "admin created through the setup page");
+    Ok(Redirect::to("/login").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_only_from_local_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.20",
+            "172.16.0.9",
+            "169.254.1.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:192.168.0.2",
+        ] {
+            assert!(is_local(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "2001:db8::1",
+            "::ffff:8.8.8.8",
+            "100.64.0.1",
+        ] {
+            assert!(!is_local(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

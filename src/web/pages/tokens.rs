@@ -1,0 +1,98 @@
+//! API tokens: list, create (the plaintext is shown once, in the answer to the form, never
+//! stored or shown again) and revoke.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use minijinja::value::Serde;
+
+use super::PageError;
+use super::form::Form;
+use super::render;
+use crate::store::AccessLevel;
+use crate::web::AppState;
+use crate::web::api::tokens::{TokenView, revoke_token};
+use crate::web::error::ApiError;
+use crate::web::extract::{ApiPath, Caller};
+
+/// Token management needs full access (a session or a full-access token), as in the API; a
+/// read-only token gets the HTML 403 page.
+pub struct FullAccess;
+
+impl<S: Send + Sync> FromRequestParts<S> for FullAccess {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, PageError> {
+        let Caller(p) = Caller::from_request_parts(parts, state).await?;
+        if p.full_access() {
+            Ok(FullAccess)
+        } else {
+            Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "This token is read-only; managing tokens needs full access.",
+            ))
+        }
+    }
+}
+
+async fn render_page(
+    state: &AppState,
+    created: Option<(String, String)>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let tokens = state.store.call(|s| s.list_tokens()).await?;
+    let tokens: Vec<TokenView> = tokens.into_iter().map(TokenView::from).collect();
+    let mut page = render::page(
+        state,
+        "tokens.html",
+        "tokens",
+        context! { tokens => Serde(tokens), created => created, error => error },
+    )?;
+    // The page may carry a plaintext token: keep it out of every cache.
+    page.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(page)
+}
+
+pub async fn page(State(state): State<AppState>, _: FullAccess) -> Result<Response, PageError> {
+    render_page(&state, None, None).await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    _: FullAccess,
+    form: Form,
+) -> Result<Response, PageError> {
+    let name = form.get("name").unwrap_or("").to_string();
+    let level = match form.get("access_level") {
+        Some("full_access") => AccessLevel::FullAccess,
+        _ => AccessLevel::ReadOnly,
+    };
+    let auth = state.auth.clone();
+    let n = name.clone();
+    let result = tokio::task::spawn_blocking(move || auth.create_token(&n, level))
+        .await
+        .map_err(PageError::internal)?;
+    match result.map_err(ApiError::from) {
+        Ok((_, plaintext)) => render_page(&state, Some((name, plaintext)), None).await,
+        Err(e) if e.status == StatusCode::BAD_REQUEST => {
+            let mut page = render_page(&state, None, Some(e.detail)).await?;
+            *page.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    _: FullAccess,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Response, PageError> {
+    revoke_token(&state, id).await?;
+    Ok(Redirect::to("/tokens").into_response())
+}

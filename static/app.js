@@ -1,0 +1,121 @@
+// Live updates for the server-rendered pages. Everything works without this script; it only
+// listens to the SSE stream (/api/events) and (1) moves progress bars, fps and ETA, (2) updates
+// job status cells, (3) re-fetches the page and swaps the [data-live] regions when the engine,
+// a scan or a job's state changes. EventSource reconnects by itself after network errors; when
+// it gives up (the server answered an error while restarting) we open a new one with back-off,
+// and refresh the regions to catch up on what happened in between.
+(function () {
+  "use strict";
+  var source = null;
+  var retryMs = 1000;
+  var refreshTimer = null;
+  var dot = document.getElementById("live-dot");
+
+  function setLive(on) {
+    if (!dot) return;
+    dot.classList.toggle("on", on);
+    dot.title = on ? "Live updates on" : "Live updates reconnecting";
+  }
+
+  function fmtEta(s) {
+    if (s == null || !isFinite(s)) return "—";
+    s = Math.round(s);
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+    return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+  }
+
+  function each(sel, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(sel), fn);
+  }
+
+  function onProgress(d) {
+    var id = d.job_id;
+    each('[data-progress-job="' + id + '"]', function (el) {
+      el.value = d.percent;
+      el.textContent = Math.round(d.percent) + "%";
+    });
+    each('[data-percent-job="' + id + '"]', function (el) { el.textContent = d.percent.toFixed(1) + "%"; });
+    each('[data-fps-job="' + id + '"]', function (el) { el.textContent = d.fps != null ? d.fps.toFixed(1) : "—"; });
+    each('[data-eta-job="' + id + '"]', function (el) { el.textContent = fmtEta(d.eta_seconds); });
+  }
+
+  function onStatus(d) {
+    each('[data-status-job="' + d.job_id + '"]', function (el) {
+      el.textContent = d.status;
+      el.className = "badge " + d.status;
+    });
+    if (d.status === "completed") {
+      each('[data-progress-job="' + d.job_id + '"]', function (el) { el.value = 100; });
+    }
+    scheduleRefresh();
+  }
+
+  // Re-render the [data-live] regions from a fresh copy of this page (at most every 700 ms).
+  function scheduleRefresh() {
+    if (!document.querySelector("[data-live]") || refreshTimer) return;
+    refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          each("[data-live]", function (el) {
+            if (el.contains(document.activeElement) && document.activeElement !== document.body) return;
+            var fresh = el.id && doc.getElementById(el.id);
+            if (fresh) el.innerHTML = fresh.innerHTML;
+          });
+        })
+        .catch(function () {});
+    }, 700);
+  }
+
+  function connect() {
+    source = new EventSource("/api/events");
+    source.addEventListener("open", function () {
+      if (retryMs > 1000) scheduleRefresh();
+      retryMs = 1000;
+      setLive(true);
+    });
+    source.addEventListener("error", function () {
+      setLive(false);
+      if (source.readyState === EventSource.CLOSED) {
+        source = null;
+        setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 15000);
+      } else {
+        retryMs = 2000; // the browser retries; refresh after it is back
+      }
+    });
+    function on(name, fn) {
+      source.addEventListener(name, function (e) {
+        try { fn(JSON.parse(e.data)); } catch (err) { /* ignore malformed events */ }
+      });
+    }
+    on("progress", onProgress);
+    on("status", onStatus);
+    ["engine", "scan_started", "scan_completed", "decision", "lagged"].forEach(function (n) {
+      on(n, scheduleRefresh);
+    });
+  }
+
+  // Select-all checkbox of the jobs table.
+  var all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", function () {
+      each('input[name="id"]', function (el) { el.checked = all.checked; });
+    });
+  }
+
+  // Browsers allow about six HTTP/1.1 connections per host: release the stream as soon as the
+  // page is left (also lets the back/forward cache keep the page), and open it again on return.
+  window.addEventListener("pagehide", function () {
+    if (source) { source.close(); source = null; }
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted && !source && window.EventSource) { connect(); scheduleRefresh(); }
+  });
+
+  if (window.EventSource && document.body.dataset.live === "on") connect();
+})();
