@@ -1,6 +1,6 @@
 //! HTML admin pages, rendered on the server from the minijinja templates under `templates/`
 //! (same layout as this folder). Every action is a plain form POST answered by a redirect
-//! (post/redirect/get); `static/app.js` only adds live updates from the SSE stream. Pages call
+//! (post/redirect/get); `templates/static/app.js` only adds live updates from the SSE stream. Pages call
 //! the same engine, store and auth functions as the JSON API (often the API's own helpers), and
 //! answer errors as HTML pages: 401 redirects to the login page.
 
@@ -91,8 +91,8 @@ pub fn not_found() -> Response {
     PageError::new(StatusCode::NOT_FOUND, "No such page.").into_response()
 }
 
-const APP_JS: &str = include_str!("../../../static/app.js");
-const APP_CSS: &str = include_str!("../../../static/app.css");
+const APP_JS: &str = include_str!("../../../templates/static/app.js");
+const APP_CSS: &str = include_str!("../../../templates/static/app.css");
 
 async fn app_js() -> Response {
     static_asset("text/javascript; charset=utf-8", APP_JS)
