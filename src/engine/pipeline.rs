@@ -121,7 +121,7 @@ impl Engine {
                 threads,
             },
         );
-        let explanation = decision.explanation().clone();
+        let explanation = decision.explanation();
         self.inner.events.publish(Event::Decision {
             job_id: id,
             action: decision.action(),
@@ -134,8 +134,9 @@ impl Engine {
         )
         .await;
         let action = decision.action().to_string();
-        let plan: Plan = match decision {
-            Decision::Skip(why) => {
+        let (plan, start): (Plan, JobEvent) = match decision {
+            Decision::Skip(reason) => {
+                let why = reason.explanation();
                 self.inner
                     .store
                     .call(move |s| {
@@ -149,13 +150,19 @@ impl Engine {
                     .await?;
                 return Ok(Outcome::Skipped(explanation));
             }
-            Decision::Transcode { plan, .. } => plan,
+            Decision::Remux(plan) => (plan, JobEvent::StartRemux),
+            Decision::Transcode(plan) => (plan, JobEvent::StartEncode),
         };
+        let encoder_name = plan
+            .video
+            .as_ref()
+            .map_or("copy", |v| v.encoder.as_str())
+            .to_string();
 
         // 4. Encode into a hidden temp file beside the source.
         let output = paths::output_path(&input, plan.container);
         let temp = paths::temp_path(&output, id);
-        run.encoder = Some(plan.encoder.as_str().to_string());
+        run.encoder = Some(encoder_name.clone());
         run.temp = Some(temp.clone());
         remove_temp(&temp);
         let (out2, temp2, why) = (output.clone(), temp.clone(), explanation.clone());
@@ -164,7 +171,7 @@ impl Engine {
             .inner
             .store
             .call(move |s| {
-                s.transition_job(id, JobEvent::StartEncode, |j| {
+                s.transition_job(id, start, |j| {
                     j.metadata = metadata;
                     j.decision = Some(why);
                     j.decision_action = Some(action);
@@ -201,7 +208,13 @@ impl Engine {
         }
 
         // 5. Verify the temp file, then make it durable and promote it.
-        let target = plan.encoder.codec();
+        let Some(target) = plan.target_codec() else {
+            return Ok(Outcome::Failed(Explanation::new(
+                "internal_error",
+                "The plan names no known output codec.",
+                format!("Output codec `{}`.", plan.output_codec),
+            )));
+        };
         let verified = match verify::verify(&self.inner.ffprobe, &temp, info.duration, target).await
         {
             Ok(v) => v,
@@ -262,7 +275,7 @@ impl Engine {
                 } else {
                     0.0
                 },
-                encoder: plan.encoder.as_str().to_string(),
+                encoder: encoder_name,
                 backend: "cpu".to_string(),
             },
         })

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::JobId;
 
-use super::plan::OutputContainer;
+use super::streams::OutputContainer;
 
 /// Marker between the stem and the extension of outputs.
 const OUTPUT_MARKER: &str = ".alchemist.";

@@ -113,11 +113,9 @@ mod tests {
                 fps: Some(25.0),
                 bit_depth: Some(8),
                 bitrate: None,
-                hdr: false,
-                pix_fmt: None,
+                ..Default::default()
             }),
-            audio: vec![],
-            subtitles: vec![],
+            ..Default::default()
         }
     }
 
