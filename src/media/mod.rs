@@ -13,6 +13,7 @@ pub mod probe;
 pub mod profile;
 pub mod progress;
 pub mod reasons;
+pub mod report;
 pub mod run;
 pub mod streams;
 pub mod verify;

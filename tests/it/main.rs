@@ -11,6 +11,7 @@ mod engine_control;
 mod engine_e2e;
 mod media;
 mod openapi;
+mod plan_cli;
 mod restart;
 mod smoke;
 mod support;
