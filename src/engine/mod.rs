@@ -5,6 +5,8 @@
 
 mod active;
 mod dispatch;
+mod encode;
+mod faults;
 mod finish;
 mod jobs;
 mod pipeline;

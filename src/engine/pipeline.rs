@@ -9,13 +9,16 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::dispatch::remove_temp;
+use super::encode::{EncodeJob, Encoded};
+use super::faults::{self, FileId};
 use super::{Engine, StopReason};
 use crate::events::Event;
 use crate::media::plan::{Decision, EncodeSettings, Plan};
-use crate::media::run::{RunError, RunEvent, RunOptions};
+use crate::media::profile::DEFAULT_MIN_SAVING_PERCENT;
+use crate::media::run::RunError;
+use crate::media::savings::{self, Verdict};
 use crate::media::{MediaInfo, args, paths, plan, probe, verify};
-use crate::model::{EngineMode, EngineRunState, Explanation, JobEvent, JobId, now_ms};
-use crate::process::Priority;
+use crate::model::{Explanation, JobEvent, JobId, now_ms};
 use crate::store::{EncodeStats, Job, ProbeCacheEntry, StoreError};
 
 /// How a run ended.
@@ -159,7 +162,15 @@ impl Engine {
             .map_or("copy", |v| v.encoder.as_str())
             .to_string();
 
-        // 4. Encode into a hidden temp file beside the source.
+        // 4. Encode into a hidden temp file beside the source, if it can fit.
+        let source_id = FileId::of(&meta);
+        if let Some(free) = input
+            .parent()
+            .and_then(|d| crate::process::free_bytes(d).ok())
+            && let Some(why) = faults::space_guard(free, meta.len(), DEFAULT_MIN_SAVING_PERCENT)
+        {
+            return Ok(Outcome::Failed(why));
+        }
         let output = paths::output_path(&input, plan.container);
         let temp = paths::temp_path(&output, id);
         run.encoder = Some(encoder_name.clone());
@@ -196,15 +207,62 @@ impl Engine {
         )
         .await;
         let encode_started = Instant::now();
-        if let Err(e) = self.encode(id, argv, info.duration, cancel).await {
-            return Ok(match e {
-                RunError::Cancelled => self.stopped(id, cancel).unwrap_or(Outcome::Cancelled),
-                other => Outcome::Failed(other.explanation()),
-            });
+        let job_spec = EncodeJob {
+            id,
+            argv,
+            duration: info.duration,
+            temp: temp.clone(),
+            source_size: meta.len(),
+            min_saving_percent: if plan.video.is_some() {
+                DEFAULT_MIN_SAVING_PERCENT
+            } else {
+                0
+            },
+        };
+        match self.encode(job_spec, cancel).await {
+            Ok(Encoded::Done) => {}
+            Ok(Encoded::Abandoned(why)) => return Ok(Outcome::Skipped(why)),
+            Err(RunError::Cancelled) => {
+                return Ok(self.stopped(id, cancel).unwrap_or(Outcome::Cancelled));
+            }
+            Err(other) => {
+                let now = std::fs::metadata(&input).ok().map(|m| FileId::of(&m));
+                let free = temp
+                    .parent()
+                    .and_then(|d| crate::process::free_bytes(d).ok());
+                return Ok(Outcome::Failed(faults::classify_failure(
+                    other.explanation(),
+                    source_id,
+                    now,
+                    free,
+                )));
+            }
         }
         let encode_seconds = encode_started.elapsed().as_secs_f64();
         if let Some(reason) = self.stopped(id, cancel) {
             return Ok(reason);
+        }
+        // A fast encode can finish between two progress checks: judge the final size too.
+        if plan.video.is_some()
+            && let Ok(written) = std::fs::metadata(&temp).map(|m| m.len())
+            && let Verdict::Abort {
+                projected_bytes,
+                limit_bytes,
+            } = savings::project(1.0, written, meta.len(), DEFAULT_MIN_SAVING_PERCENT)
+        {
+            return Ok(Outcome::Skipped(savings::explain(
+                1.0,
+                written,
+                meta.len(),
+                projected_bytes,
+                limit_bytes,
+                DEFAULT_MIN_SAVING_PERCENT,
+            )));
+        }
+        // The output only stands for the source it was made from.
+        let now = std::fs::metadata(&input).ok().map(|m| FileId::of(&m));
+        if let Some(why) = faults::source_check(source_id, now) {
+            return Ok(Outcome::Failed(why));
         }
 
         // 5. Verify the temp file, then make it durable and promote it.
@@ -279,77 +337,6 @@ impl Engine {
                 backend: "cpu".to_string(),
             },
         })
-    }
-
-    /// Run ffmpeg on a blocking thread, forwarding pid, progress and warnings.
-    async fn encode(
-        &self,
-        id: JobId,
-        argv: Vec<std::ffi::OsString>,
-        duration: f64,
-        cancel: &CancellationToken,
-    ) -> Result<(), RunError> {
-        let background = self.core().state.mode == EngineMode::Background;
-        let opts = RunOptions {
-            ffmpeg: self.inner.ffmpeg.clone(),
-            priority: if background {
-                Priority::Background
-            } else {
-                Priority::Normal
-            },
-            duration,
-        };
-        let engine = self.clone();
-        let cancel = cancel.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut warnings: Vec<(String, String)> = Vec::new();
-            let mut on_event = |event: RunEvent| match event {
-                RunEvent::Started { pid } => engine.note_pid(id, pid),
-                RunEvent::Progress(p) => {
-                    if let Some(a) = engine.core().active.get_mut(id) {
-                        a.progress = p.percent;
-                    }
-                    engine.inner.events.publish(Event::Progress {
-                        job_id: id,
-                        percent: p.percent,
-                        fps: p.fps,
-                        speed: p.speed,
-                        out_time_seconds: p.out_time_seconds,
-                        eta_seconds: p.eta_seconds,
-                    });
-                }
-                RunEvent::Log(line) => {
-                    engine.inner.events.publish(Event::Log {
-                        job_id: Some(id),
-                        level: "warning",
-                        message: line.clone(),
-                    });
-                    warnings.push(("warning".into(), line));
-                }
-            };
-            let result = crate::media::run::run_ffmpeg(&opts, argv, &cancel, &mut on_event);
-            if let Err(e) = engine.inner.store.append_logs(id, &warnings) {
-                tracing::warn!(job = %id, error = %e, "could not store ffmpeg warnings");
-            }
-            result
-        })
-        .await
-        .map_err(|e| RunError::Spawn(std::io::Error::other(e.to_string())))?;
-        result.map(|_| ())
-    }
-
-    /// Remember the ffmpeg pid; if the engine was paused meanwhile, suspend it at once.
-    fn note_pid(&self, id: JobId, pid: u32) {
-        let paused = {
-            let mut core = self.core();
-            if let Some(a) = core.active.get_mut(id) {
-                a.pid = Some(pid);
-            }
-            core.state.run_state == EngineRunState::Paused
-        };
-        if paused && let Err(e) = crate::process::suspend(pid) {
-            tracing::warn!(pid, error = %e, "could not suspend ffmpeg");
-        }
     }
 
     /// `Some(outcome)` when the job's token was cancelled (by the user or a shutdown).

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod reasons;
 pub mod report;
 pub mod run;
+pub mod savings;
 pub mod streams;
 pub mod verify;
 

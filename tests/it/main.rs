@@ -9,6 +9,7 @@ mod cli;
 mod clips;
 mod engine_control;
 mod engine_e2e;
+mod faults;
 mod media;
 mod openapi;
 mod plan_cli;
