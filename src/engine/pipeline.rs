@@ -273,11 +273,20 @@ impl Engine {
                 format!("Output codec `{}`.", plan.output_codec),
             )));
         };
-        let verified = match verify::verify(&self.inner.ffprobe, &temp, info.duration, target).await
-        {
-            Ok(v) => v,
-            Err(explanation) => return Ok(Outcome::Failed(explanation)),
+        let expect = verify::Expect {
+            duration: info.duration,
+            codec: target,
+            audio_streams: plan.audio.len(),
+            subtitle_streams: plan.subtitles.len(),
+            decode: crate::media::decode::DEFAULT_CHECK,
         };
+        let verified =
+            match verify::verify_planned(&self.inner.ffprobe, &self.inner.ffmpeg, &temp, &expect)
+                .await
+            {
+                Ok(v) => v,
+                Err(explanation) => return Ok(Outcome::Failed(explanation)),
+            };
         if let Some(reason) = self.stopped(id, cancel) {
             return Ok(reason);
         }
