@@ -10,6 +10,7 @@ mod clips;
 mod engine_control;
 mod engine_e2e;
 mod faults;
+mod kill;
 mod media;
 mod openapi;
 mod plan_cli;
