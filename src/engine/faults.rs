@@ -82,6 +82,23 @@ pub fn classify_failure(
     source_check(before, now).unwrap_or(ffmpeg)
 }
 
+/// The explanation when the source cannot be opened for reading.
+pub fn open_failure(e: &std::io::Error) -> Explanation {
+    let (code, summary) = match e.kind() {
+        std::io::ErrorKind::PermissionDenied => {
+            ("permission_denied", "The server may not read this file.")
+        }
+        std::io::ErrorKind::NotFound => ("source_missing", "The source file could not be found."),
+        _ => ("source_unreadable", "The source file could not be opened."),
+    };
+    Explanation::new(
+        code,
+        summary,
+        format!("Opening it for reading failed: {e}. Nothing was done; fix the file's permissions or ownership and restart the job."),
+    )
+    .with("os_error", e.raw_os_error().unwrap_or(0))
+}
+
 /// `Some` when there is clearly not room for the output: it may be as large as the source less
 /// the minimum saving (bigger outputs are abandoned), plus a reserve.
 pub fn space_guard(
@@ -158,6 +175,17 @@ mod tests {
             assert!(source_check(ID, Some(changed)).is_some());
         }
         assert!(source_check(ID, Some(ID)).is_none());
+    }
+
+    #[test]
+    fn open_failures_are_told_apart() {
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(open_failure(&denied).code, "permission_denied");
+        assert_eq!(open_failure(&denied).measured["os_error"], libc::EACCES);
+        let gone = std::io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(open_failure(&gone).code, "source_missing");
+        let io = std::io::Error::from_raw_os_error(libc::EIO);
+        assert_eq!(open_failure(&io).code, "source_unreadable");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod faults;
 mod finish;
 mod jobs;
 mod pipeline;
+mod probe_cache;
 mod scan;
 pub mod state;
 

@@ -2,8 +2,7 @@
 //! beside the source → verify → fsync + rename to `<stem>.alchemist.<ext>`. The source is only
 //! ever read. Every exit path leaves no partial file behind and records why it ended.
 
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -17,9 +16,9 @@ use crate::media::plan::{Decision, EncodeSettings, Plan};
 use crate::media::profile::DEFAULT_MIN_SAVING_PERCENT;
 use crate::media::run::RunError;
 use crate::media::savings::{self, Verdict};
-use crate::media::{MediaInfo, args, paths, plan, probe, verify};
+use crate::media::{args, paths, plan, verify};
 use crate::model::{Explanation, JobEvent, JobId, now_ms};
-use crate::store::{EncodeStats, Job, ProbeCacheEntry, StoreError};
+use crate::store::{EncodeStats, Job, StoreError};
 
 /// How a run ended.
 pub(super) enum Outcome {
@@ -101,6 +100,10 @@ impl Engine {
                 )));
             }
         };
+
+        if let Err(e) = std::fs::File::open(&input) {
+            return Ok(Outcome::Failed(faults::open_failure(&e)));
+        }
 
         // 2. Probe, from the cache when size, mtime and inode are unchanged.
         let info = match self.probe_cached(&input, &meta).await {
@@ -291,9 +294,10 @@ impl Engine {
             return Ok(reason);
         }
         let (temp2, out2) = (temp.clone(), output.clone());
-        let promoted = tokio::task::spawn_blocking(move || promote(&temp2, &out2))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let promoted =
+            tokio::task::spawn_blocking(move || super::probe_cache::promote(&temp2, &out2))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?;
         let output_size = match promoted {
             Ok(size) => size,
             Err(e) => {
@@ -358,68 +362,4 @@ impl Engine {
             _ => Outcome::Cancelled,
         })
     }
-
-    async fn probe_cached(
-        &self,
-        input: &Path,
-        meta: &std::fs::Metadata,
-    ) -> Result<MediaInfo, Explanation> {
-        let (size, mtime_ns, inode) = (
-            meta.len(),
-            meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            meta.ino(),
-        );
-        let key = input.to_path_buf();
-        if let Ok(Some(entry)) = self
-            .inner
-            .store
-            .call(move |s| s.probe_cache_get(&key))
-            .await
-            && entry.size == size
-            && entry.mtime_ns == mtime_ns
-            && entry.inode == inode
-            && let Ok(info) = serde_json::from_value::<MediaInfo>(entry.info)
-        {
-            return Ok(info);
-        }
-        let info = probe::probe(&self.inner.ffprobe, input)
-            .await
-            .map_err(|e| e.explanation())?;
-        if let Ok(json) = serde_json::to_value(&info) {
-            let key = input.to_path_buf();
-            let entry = ProbeCacheEntry {
-                size,
-                mtime_ns,
-                inode,
-                info: json,
-            };
-            if let Err(e) = self
-                .inner
-                .store
-                .call(move |s| s.probe_cache_put(&key, &entry))
-                .await
-            {
-                tracing::warn!(error = %e, "could not cache a probe result");
-            }
-        }
-        Ok(info)
-    }
-}
-
-/// fsync the temp file, rename it over the final name, fsync the directory. Returns the size.
-fn promote(temp: &Path, output: &Path) -> std::io::Result<u64> {
-    let file = std::fs::File::open(temp)?;
-    file.sync_all()?;
-    let size = file.metadata()?.len();
-    drop(file);
-    std::fs::rename(temp, output)?;
-    if let Some(dir) = output.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(size)
 }

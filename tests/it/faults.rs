@@ -152,3 +152,45 @@ async fn full_disk_ends_in_disk_full_with_the_original_intact() {
     assert_eq!(r.status(), 200);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_byte_and_truncated_files_end_once_with_reasons() {
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    let lib = library(server.tmp.path());
+    std::fs::write(lib.join("empty.mkv"), b"").unwrap();
+    // The first 40 % of an MP4 whose index (moov) is at the end: unreadable.
+    let bytes = std::fs::read(long_h264_clip()).unwrap();
+    std::fs::write(lib.join("cut.mp4"), &bytes[..bytes.len() * 2 / 5]).unwrap();
+    server.add_folder(&token, &lib).await;
+    let mut sse = server.events(&token, None).await;
+    crate::engine_e2e::start_scan(&server, &token).await;
+    let (done, _) = sse.until(PROMPT, |e| e.event == "scan_completed").await;
+    assert_eq!(done.data["queued"], 2, "{}", done.data);
+    for name in ["empty.mkv", "cut.mp4"] {
+        let id = crate::engine_e2e::job_id_by_name(&server, &token, name).await;
+        let d = server
+            .wait_job(&token, id, SHORT_JOB, |j| {
+                j["status"] == "failed" || j["status"] == "skipped"
+            })
+            .await;
+        let why = if d["job"]["status"] == "failed" {
+            &d["job"]["failure"]
+        } else {
+            &d["job"]["decision"]
+        };
+        assert_eq!(why["code"], "probe_failed", "{name}: {d:#}");
+        assert!(!why["detail"].as_str().unwrap().is_empty());
+        assert_eq!(d["job"]["attempt_count"], 1, "{name}");
+    }
+    // A rescan does not queue them again.
+    crate::engine_e2e::start_scan(&server, &token).await;
+    let (done, _) = sse.until(PROMPT, |e| e.event == "scan_completed").await;
+    assert_eq!(done.data["queued"], 0, "{}", done.data);
+    assert_eq!(
+        crate::engine_e2e::dir_names(&lib),
+        vec!["cut.mp4", "empty.mkv"],
+        "nothing written"
+    );
+    server.stop().await;
+}
