@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::CpuEncoder;
+use crate::model::{CpuEncoder, OriginalPolicy};
 
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -39,6 +39,10 @@ pub struct TranscodeFile {
     pub encoder: Option<String>,
     pub crf: Option<u8>,
     pub preset: Option<String>,
+    /// `keep` (default), `replace` or `delete`.
+    pub original: Option<String>,
+    /// Days a replaced original stays in `.alchemist-trash/` (default 30).
+    pub trash_days: Option<u32>,
 }
 
 /// Values given on the command line or in the environment (already merged by clap).
@@ -56,7 +60,12 @@ pub struct TranscodeSettings {
     pub encoder: CpuEncoder,
     pub crf: Option<u8>,
     pub preset: Option<String>,
+    pub original: OriginalPolicy,
+    pub trash_days: u32,
 }
+
+/// How long replaced originals are kept when the config does not say.
+pub const DEFAULT_TRASH_DAYS: u32 = 30;
 
 /// The validated configuration the program runs with.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +108,8 @@ impl Config {
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
             transcode: TranscodeSettings {
+                original: OriginalPolicy::Keep,
+                trash_days: DEFAULT_TRASH_DAYS,
                 encoder: CpuEncoder::Libx265,
                 crf: None,
                 preset: None,
@@ -200,10 +211,19 @@ pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, Config
             message: "must be a plain word or number such as `medium` or `8`".into(),
         });
     }
+    let original = match &t.original {
+        Some(p) => p.parse().map_err(|message| ConfigError::Invalid {
+            key: "transcode.original",
+            message,
+        })?,
+        None => OriginalPolicy::Keep,
+    };
     Ok(TranscodeSettings {
         encoder,
         crf: t.crf,
         preset: t.preset.clone(),
+        original,
+        trash_days: t.trash_days.unwrap_or(DEFAULT_TRASH_DAYS),
     })
 }
 
@@ -235,6 +255,12 @@ pub fn changed_keys(old: &TranscodeSettings, new: &TranscodeSettings) -> Vec<Str
     }
     if old.preset != new.preset {
         keys.push("transcode.preset".to_string());
+    }
+    if old.original != new.original {
+        keys.push("transcode.original".to_string());
+    }
+    if old.trash_days != new.trash_days {
+        keys.push("transcode.trash_days".to_string());
     }
     keys
 }

@@ -254,6 +254,31 @@ impl FromStr for CpuEncoder {
     }
 }
 
+/// What happens to the original once a verified output is in place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginalPolicy {
+    /// Leave it; the output sits beside it as `<stem>.alchemist.<ext>`.
+    #[default]
+    Keep,
+    /// Move it to `.alchemist-trash/` beside it (same filesystem), restorable until purged.
+    Replace,
+    /// Remove it, but only after the verified output is in place.
+    Delete,
+}
+
+impl FromStr for OriginalPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "keep" => Ok(OriginalPolicy::Keep),
+            "replace" => Ok(OriginalPolicy::Replace),
+            "delete" => Ok(OriginalPolicy::Delete),
+            _ => Err(format!("unknown policy `{s}` (keep, replace or delete)")),
+        }
+    }
+}
+
 /// Why something was decided or went wrong, in a form the API, the UI and stats share.
 /// `code` is stable (snake_case) and never parsed back out of `summary` or `detail`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

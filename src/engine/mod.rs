@@ -11,6 +11,7 @@ mod finish;
 mod jobs;
 mod pipeline;
 mod probe_cache;
+pub mod replace;
 mod scan;
 pub mod state;
 
@@ -131,6 +132,7 @@ impl Engine {
                 scan_queued: AtomicU64::new(0),
             }),
         };
+        engine.recover_replacements().await?;
         engine.recover().await?;
         // Tracked, so `shutdown` returns only after the dispatcher let go of the engine.
         let dispatcher = engine.clone();

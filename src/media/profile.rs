@@ -123,18 +123,7 @@ pub enum ContainerChoice {
     Mp4,
 }
 
-/// What happens to the original once a verified output is in place.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OriginalPolicy {
-    /// Leave it; the output sits beside it as `<stem>.alchemist.<ext>`.
-    #[default]
-    Keep,
-    /// Move it to `.alchemist-trash/` on the same filesystem.
-    Replace,
-    /// Remove it after the verified output is in place.
-    Delete,
-}
+pub use crate::model::OriginalPolicy;
 
 /// Default smallest saving worth keeping an encode for, in percent of the source size.
 pub const DEFAULT_MIN_SAVING_PERCENT: u8 = 10;

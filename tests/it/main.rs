@@ -14,6 +14,7 @@ mod kill;
 mod media;
 mod openapi;
 mod plan_cli;
+mod replace;
 mod restart;
 mod smoke;
 mod support;
