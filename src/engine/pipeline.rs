@@ -321,7 +321,9 @@ impl Engine {
             format!("verified and saved as {}", output.display()),
         )
         .await;
-        let output = self.apply_policy(id, &input, output).await;
+        let output = self
+            .apply_policy(id, job.attempt_count, &input, output)
+            .await;
         let input_size = meta.len();
         let duration = verified.duration.max(info.duration);
         Ok(Outcome::Completed {

@@ -33,7 +33,12 @@ pub enum ReplaceError {
 }
 
 /// The entry for replacing `original` by the promoted `output` of job `id`.
-pub fn plan_entry(id: JobId, original: &Path, output: &Path) -> io::Result<TrashEntry> {
+pub fn plan_entry(
+    id: JobId,
+    attempt: u32,
+    original: &Path,
+    output: &Path,
+) -> io::Result<TrashEntry> {
     let dir = original.parent().unwrap_or(Path::new("."));
     let name = original
         .file_name()
@@ -47,6 +52,7 @@ pub fn plan_entry(id: JobId, original: &Path, output: &Path) -> io::Result<Trash
     let now = now_ms();
     Ok(TrashEntry {
         job_id: id.0,
+        attempt,
         original_inode: std::fs::metadata(original)?.ino(),
         output_inode: std::fs::metadata(output)?.ino(),
         original_path: original.to_path_buf(),
@@ -177,13 +183,13 @@ pub fn recover(store: &Store, trash_days: u32) -> Result<Vec<PathBuf>, ReplaceEr
     let mut restored = Vec::new();
     let expiry = i64::from(trash_days) * 86_400_000;
     for mut entry in store.trash_list()? {
-        let job_done = store
+        // Interrupted: the run that made this replacement was still active at the crash.
+        let interrupted = store
             .get_job(JobId(entry.job_id))
-            .map(|j| !j.status.is_active())
-            .unwrap_or(true);
+            .is_ok_and(|j| j.status.is_active() && j.attempt_count == entry.attempt);
         let incomplete = match entry.state {
             TrashState::Moving | TrashState::Restoring => true,
-            TrashState::Trashed => !job_done,
+            TrashState::Trashed => interrupted,
             TrashState::Restored | TrashState::Purged => false,
         };
         if incomplete {
@@ -200,7 +206,13 @@ impl Engine {
     /// After promotion: keep, replace or delete the original as configured. Returns where the
     /// output ends up. A replacement that cannot be completed is undone and the job completes
     /// as `keep`, with the reason in its log.
-    pub(super) async fn apply_policy(&self, id: JobId, input: &Path, output: PathBuf) -> PathBuf {
+    pub(super) async fn apply_policy(
+        &self,
+        id: JobId,
+        attempt: u32,
+        input: &Path,
+        output: PathBuf,
+    ) -> PathBuf {
         let settings = self.transcode_settings();
         if settings.original == OriginalPolicy::Keep {
             return output;
@@ -209,7 +221,7 @@ impl Engine {
         let policy = settings.original;
         let store = self.inner.store.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<PathBuf, ReplaceError> {
-            let mut entry = plan_entry(id, &input2, &output2)?;
+            let mut entry = plan_entry(id, attempt, &input2, &output2)?;
             store.trash_put(&entry)?;
             if let Err(e) = forward(&store, &mut entry) {
                 undo(&store, &mut entry)?;

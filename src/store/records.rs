@@ -231,6 +231,10 @@ pub struct TrashEntry {
     /// file that is still the one it was planned for.
     pub original_inode: u64,
     pub output_inode: u64,
+    /// The job's attempt that made this replacement: recovery only undoes a replacement whose
+    /// own run was interrupted, never one a later run of the same job happens to be near.
+    #[serde(default)]
+    pub attempt: u32,
     pub state: TrashState,
     pub created_at: i64,
     pub updated_at: i64,

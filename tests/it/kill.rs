@@ -1,9 +1,11 @@
-//! Crash safety: the real server binary is SIGKILLed at random moments (during scans, encodes,
-//! verification, promotion and store commits) at least 30 times in a row on a small library.
-//! After every kill every original is byte-identical, every file in the library is an
-//! original, a complete output, or a temp file that the store still attributes to an active
-//! job (so recovery removes it). A last clean run then finishes everything: no temp file left,
-//! no job left active, every output a playable HEVC file.
+//! Crash safety: the real server binary, configured with `original = "replace"`, is SIGKILLed
+//! at random moments (during scans, encodes, verification, promotion, the replacement's file
+//! moves and store commits) at least 30 times in a row on a small library. After every kill
+//! each original's bytes exist intact, at its path or in the trash, and anything else at its
+//! path is a verified HEVC output; every other file is a complete output or a temp file the
+//! store still attributes to an active job (so recovery removes it). A last clean run then
+//! finishes everything: every original replaced and byte-identical in the trash, no temp file
+//! left, no job left active.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -54,17 +56,40 @@ fn jobs(data: &Path) -> Vec<alchemist::store::Job> {
     store.list_jobs(&q).unwrap().0
 }
 
+/// Files under `<lib>/.alchemist-trash/<job>/`.
+fn trash_files(lib: &Path) -> Vec<PathBuf> {
+    let Ok(jobs) = std::fs::read_dir(lib.join(".alchemist-trash")) else {
+        return vec![];
+    };
+    jobs.flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .collect()
+}
+
 /// The invariants that must hold whenever the server is not running.
 fn check_library(lib: &Path, data: &Path, originals: &BTreeMap<PathBuf, String>) -> usize {
+    let trash = trash_files(lib);
     for (path, sum) in originals {
-        assert_eq!(&sha256(path), sum, "original {path:?} changed");
+        let in_place = path.exists() && &sha256(path) == sum;
+        let in_trash = trash
+            .iter()
+            .any(|t| t.file_name() == path.file_name() && &sha256(t) == sum);
+        assert!(in_place || in_trash, "original {path:?} lost");
+        if !in_place && path.exists() {
+            assert_eq!(
+                video_codec(path),
+                "hevc",
+                "{path:?} replaced by a bad output"
+            );
+        }
     }
     let jobs = jobs(data);
     let mut temps = 0;
     for entry in std::fs::read_dir(lib).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if originals.contains_key(&path) {
+        if originals.contains_key(&path) || name == ".alchemist-trash" {
             continue;
         }
         if name.contains(".alchemist-tmp-") {
@@ -102,7 +127,7 @@ fn sigkill_at_random_points_never_harms_the_library() {
         format!(
             "listen = \"127.0.0.1:0\"\nscan_on_start = true\nlibraries = [{:?}]\n\
              ffmpeg = {:?}\nffprobe = {:?}\n\n[transcode]\nencoder = \"libx265\"\n\
-             preset = \"ultrafast\"\n",
+             preset = \"ultrafast\"\noriginal = \"replace\"\n",
             lib,
             ffmpeg(),
             ffprobe()
@@ -119,9 +144,16 @@ fn sigkill_at_random_points_never_harms_the_library() {
     let mut rng = Rng(seed);
     let mut with_temp = 0;
     let mut states_at_kill: BTreeMap<String, usize> = BTreeMap::new();
-    for _ in 0..KILLS {
+    for i in 0..KILLS {
         let mut child = serve(&data, &config);
-        std::thread::sleep(Duration::from_millis(80 + rng.next() % 900));
+        // Mostly early (startup, scan, encode); every fourth run lives long enough for jobs to
+        // verify, promote, replace and commit, so kills land in those steps too.
+        let ms = if i % 4 == 3 {
+            1500 + rng.next() % 2500
+        } else {
+            80 + rng.next() % 900
+        };
+        std::thread::sleep(Duration::from_millis(ms));
         child.kill().unwrap();
         child.wait().unwrap();
         if check_library(&lib, &data, &originals) > 0 {
@@ -129,6 +161,11 @@ fn sigkill_at_random_points_never_harms_the_library() {
         }
         for j in jobs(&data) {
             *states_at_kill.entry(j.status.to_string()).or_default() += 1;
+        }
+        for e in Store::open(&data).unwrap().trash_list().unwrap() {
+            *states_at_kill
+                .entry(format!("trash {:?}", e.state))
+                .or_default() += 1;
         }
     }
     eprintln!(
@@ -145,15 +182,14 @@ fn sigkill_at_random_points_never_harms_the_library() {
     let mut child = serve(&data, &config);
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let done = originals.keys().all(|p| {
-            let stem = p.file_stem().unwrap().to_string_lossy();
-            p.with_file_name(format!("{stem}.alchemist.mp4")).exists()
-        });
+        let done = originals
+            .keys()
+            .all(|p| p.exists() && video_codec(p) == "hevc");
         if done {
             break;
         }
         assert!(Instant::now() < deadline, "the last run did not finish");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(300));
     }
     // SIGTERM: a graceful stop.
     Command::new("kill")

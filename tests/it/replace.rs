@@ -104,7 +104,7 @@ fn interrupted_replacements_are_undone_at_every_step() {
     for step in 0..5 {
         let tmp = tempfile::tempdir().unwrap();
         let (store, original, output) = setup(tmp.path());
-        let mut entry = plan_entry(JobId(1), &original, &output).unwrap();
+        let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
         store.trash_put(&entry).unwrap();
         let trash = entry.trash_path.clone();
         std::fs::create_dir_all(trash.parent().unwrap()).unwrap();
@@ -149,7 +149,7 @@ fn interrupted_replacements_are_undone_at_every_step() {
 fn forward_never_overwrites_and_checks_inodes() {
     let tmp = tempfile::tempdir().unwrap();
     let (store, original, output) = setup(tmp.path());
-    let mut entry = plan_entry(JobId(1), &original, &output).unwrap();
+    let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
     // The original was swapped for another file after planning: it is not ours to move.
     let other = tmp.path().join("other");
     std::fs::write(&other, b"someone else's file").unwrap();
@@ -168,7 +168,7 @@ fn forward_never_overwrites_and_checks_inodes() {
 fn a_completed_replacement_survives_reboots_and_expires_into_purge() {
     let tmp = tempfile::tempdir().unwrap();
     let (store, original, output) = setup(tmp.path());
-    let mut entry = plan_entry(JobId(1), &original, &output).unwrap();
+    let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
     store.trash_put(&entry).unwrap();
     forward(&store, &mut entry).unwrap();
     // Not yet committed: recovery would undo. Commit the job like the engine does.
@@ -178,6 +178,17 @@ fn a_completed_replacement_survives_reboots_and_expires_into_purge() {
     assert!(recover(&store, 30).unwrap().is_empty());
     assert_eq!(std::fs::read(&original).unwrap(), b"verified output");
     assert!(entry.trash_path.exists());
+    // A later run of the same job is interrupted: it is not the run that replaced, so the
+    // replacement stays.
+    store
+        .transition_job(JobId(1), alchemist::model::JobEvent::Restart, |_| {})
+        .unwrap();
+    assert_eq!(store.claim_next().unwrap().unwrap().attempt_count, 2);
+    assert!(recover(&store, 30).unwrap().is_empty());
+    assert_eq!(std::fs::read(&original).unwrap(), b"verified output");
+    store
+        .transition_job(JobId(1), alchemist::model::JobEvent::Fail, |_| {})
+        .unwrap();
     // With 0 days kept, the next boot purges the trashed original.
     assert!(recover(&store, 0).unwrap().is_empty());
     assert_eq!(
