@@ -198,3 +198,22 @@ fn a_completed_replacement_survives_reboots_and_expires_into_purge() {
     assert!(!entry.trash_path.exists());
     assert!(!tmp.path().join(".alchemist-trash").exists());
 }
+
+#[test]
+fn delete_policy_removes_the_original_only_after_the_output_took_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, original, output) = setup(tmp.path());
+    let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
+    store.trash_put(&entry).unwrap();
+    forward(&store, &mut entry).unwrap();
+    alchemist::engine::replace::purge(&store, &mut entry).unwrap();
+    assert_eq!(std::fs::read(&original).unwrap(), b"verified output");
+    assert!(!output.exists());
+    assert!(!entry.trash_path.exists());
+    assert_eq!(
+        store.trash_get(1).unwrap().unwrap().state,
+        TrashState::Purged
+    );
+    // Nothing left to restore or recover.
+    assert!(recover(&store, 30).unwrap().is_empty());
+}
