@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CpuEncoder, OriginalPolicy};
+use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -43,6 +43,8 @@ pub struct TranscodeFile {
     pub original: Option<String>,
     /// Days a replaced original stays in `.alchemist-trash/` (default 30).
     pub trash_days: Option<u32>,
+    /// How much of each output is decoded before promotion: `sample` (default), `full`, `off`.
+    pub verify: Option<String>,
 }
 
 /// Values given on the command line or in the environment (already merged by clap).
@@ -62,6 +64,7 @@ pub struct TranscodeSettings {
     pub preset: Option<String>,
     pub original: OriginalPolicy,
     pub trash_days: u32,
+    pub verify: VerifyMode,
 }
 
 /// How long replaced originals are kept when the config does not say.
@@ -110,6 +113,7 @@ impl Config {
             transcode: TranscodeSettings {
                 original: OriginalPolicy::Keep,
                 trash_days: DEFAULT_TRASH_DAYS,
+                verify: VerifyMode::Sample,
                 encoder: CpuEncoder::Libx265,
                 crf: None,
                 preset: None,
@@ -218,7 +222,15 @@ pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, Config
         })?,
         None => OriginalPolicy::Keep,
     };
+    let verify = match &t.verify {
+        Some(v) => v.parse().map_err(|message| ConfigError::Invalid {
+            key: "transcode.verify",
+            message,
+        })?,
+        None => VerifyMode::Sample,
+    };
     Ok(TranscodeSettings {
+        verify,
         encoder,
         crf: t.crf,
         preset: t.preset.clone(),
@@ -261,6 +273,9 @@ pub fn changed_keys(old: &TranscodeSettings, new: &TranscodeSettings) -> Vec<Str
     }
     if old.trash_days != new.trash_days {
         keys.push("transcode.trash_days".to_string());
+    }
+    if old.verify != new.verify {
+        keys.push("transcode.verify".to_string());
     }
     keys
 }
@@ -305,6 +320,22 @@ mod tests {
         assert!(Config::from_parts(&Overrides::default(), &file).is_err());
         let file = parse("[transcode]\npreset = \"a b\"").unwrap();
         assert!(Config::from_parts(&Overrides::default(), &file).is_err());
+        for bad in ["original = \"trash\"", "verify = \"some\""] {
+            let file = parse(&format!("[transcode]\n{bad}")).unwrap();
+            assert!(
+                Config::from_parts(&Overrides::default(), &file).is_err(),
+                "{bad}"
+            );
+        }
+        let file = parse("[transcode]\noriginal = \"replace\"\ntrash_days = 7\nverify = \"full\"")
+            .unwrap();
+        let t = Config::from_parts(&Overrides::default(), &file)
+            .unwrap()
+            .transcode;
+        assert_eq!(
+            (t.original, t.trash_days, t.verify),
+            (OriginalPolicy::Replace, 7, VerifyMode::Full)
+        );
     }
 
     #[test]

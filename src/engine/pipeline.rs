@@ -281,7 +281,7 @@ impl Engine {
             codec: target,
             audio_streams: plan.audio.len(),
             subtitle_streams: plan.subtitles.len(),
-            decode: crate::media::decode::DEFAULT_CHECK,
+            decode: crate::media::decode::DecodeCheck::from_mode(settings.verify),
         };
         let verified =
             match verify::verify_planned(&self.inner.ffprobe, &self.inner.ffmpeg, &temp, &expect)

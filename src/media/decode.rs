@@ -30,6 +30,17 @@ pub const DEFAULT_CHECK: DecodeCheck = DecodeCheck::Sample {
     segments: 4,
     seconds: 10.0,
 };
+impl DecodeCheck {
+    /// The check a configured mode stands for.
+    pub fn from_mode(mode: crate::model::VerifyMode) -> DecodeCheck {
+        match mode {
+            crate::model::VerifyMode::Sample => DEFAULT_CHECK,
+            crate::model::VerifyMode::Full => DecodeCheck::Full,
+            crate::model::VerifyMode::Off => DecodeCheck::Off,
+        }
+    }
+}
+
 /// Hard limit for one decode run.
 const DECODE_TIMEOUT: Duration = Duration::from_secs(3600);
 
