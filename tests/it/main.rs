@@ -14,6 +14,7 @@ mod kill;
 mod media;
 mod openapi;
 mod plan_cli;
+mod remux;
 mod replace;
 mod restart;
 mod smoke;
