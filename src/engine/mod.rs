@@ -140,6 +140,7 @@ impl Engine {
             .inner
             .tasks
             .spawn(async move { dispatcher.dispatch_loop().await });
+        engine.spawn_purger();
         // Detection runs test encodes for seconds. It holds only a weak reference and stops
         // at shutdown, so a stopped engine does not keep the store (and its file lock) open:
         // a server restarted in the same process could not open its data dir otherwise.

@@ -21,6 +21,9 @@ use crate::media::paths::TRASH_DIR;
 use crate::model::{JobId, OriginalPolicy, now_ms};
 use crate::store::{Store, StoreError, TrashEntry, TrashState};
 
+/// How often expired trash is purged while running (it is also purged at every start).
+pub const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Errors of a replacement or restore.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplaceError {
@@ -177,6 +180,23 @@ pub fn purge(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> 
     Ok(())
 }
 
+/// Purge trashed originals older than `trash_days` whose job is not running. Safe while the
+/// engine runs (an in-flight replacement's job is active, so it is never purged).
+pub fn purge_expired(store: &Store, trash_days: u32) -> Result<usize, ReplaceError> {
+    let expiry = i64::from(trash_days) * 86_400_000;
+    let mut purged = 0;
+    for mut entry in store.trash_list()? {
+        let running = store
+            .get_job(JobId(entry.job_id))
+            .is_ok_and(|j| j.status.is_active());
+        if entry.state == TrashState::Trashed && !running && now_ms() - entry.updated_at >= expiry {
+            purge(store, &mut entry)?;
+            purged += 1;
+        }
+    }
+    Ok(purged)
+}
+
 /// Boot recovery: undo every replacement whose job did not complete; purge expired entries.
 /// Returns the paths restored.
 pub fn recover(store: &Store, trash_days: u32) -> Result<Vec<PathBuf>, ReplaceError> {
@@ -284,6 +304,35 @@ impl Engine {
             tracing::warn!(path = %path.display(), "undid a replacement interrupted by a crash");
         }
         Ok(())
+    }
+
+    /// Purge expired trash every [`PURGE_INTERVAL`] until shutdown.
+    pub(super) fn spawn_purger(&self) {
+        let weak = std::sync::Arc::downgrade(&self.inner);
+        let stop = self.inner.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(PURGE_INTERVAL) => {}
+                    _ = stop.cancelled() => return,
+                }
+                let Some(inner) = weak.upgrade() else { return };
+                let engine = Engine { inner };
+                let days = engine.transcode_settings().trash_days;
+                let store = engine.inner.store.clone();
+                drop(engine);
+                let result = store
+                    .call(move |s| {
+                        purge_expired(s, days).map_err(|e| StoreError::Task(e.to_string()))
+                    })
+                    .await;
+                match result {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "purged expired originals from the trash"),
+                    Err(e) => tracing::warn!(error = %e, "trash purge failed"),
+                }
+            }
+        });
     }
 
     /// `POST /api/trash/{job}/restore`: put a trashed original back. `Ok(None)`: no entry.

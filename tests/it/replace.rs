@@ -217,3 +217,26 @@ fn delete_policy_removes_the_original_only_after_the_output_took_its_place() {
     // Nothing left to restore or recover.
     assert!(recover(&store, 30).unwrap().is_empty());
 }
+
+#[test]
+fn runtime_purge_skips_replacements_whose_job_is_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, original, output) = setup(tmp.path());
+    let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
+    store.trash_put(&entry).unwrap();
+    forward(&store, &mut entry).unwrap();
+    use alchemist::engine::replace::purge_expired;
+    assert_eq!(
+        purge_expired(&store, 0).unwrap(),
+        0,
+        "job 1 is still active"
+    );
+    assert!(entry.trash_path.exists());
+    store
+        .transition_job(JobId(1), alchemist::model::JobEvent::Fail, |_| {})
+        .unwrap();
+    assert_eq!(purge_expired(&store, 30).unwrap(), 0, "not expired yet");
+    assert_eq!(purge_expired(&store, 0).unwrap(), 1);
+    assert!(!entry.trash_path.exists());
+    assert_eq!(std::fs::read(&original).unwrap(), b"verified output");
+}
