@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::CpuEncoder;
+use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -39,6 +39,12 @@ pub struct TranscodeFile {
     pub encoder: Option<String>,
     pub crf: Option<u8>,
     pub preset: Option<String>,
+    /// `keep` (default), `replace` or `delete`.
+    pub original: Option<String>,
+    /// Days a replaced original stays in `.alchemist-trash/` (default 30).
+    pub trash_days: Option<u32>,
+    /// How much of each output is decoded before promotion: `sample` (default), `full`, `off`.
+    pub verify: Option<String>,
 }
 
 /// Values given on the command line or in the environment (already merged by clap).
@@ -56,7 +62,13 @@ pub struct TranscodeSettings {
     pub encoder: CpuEncoder,
     pub crf: Option<u8>,
     pub preset: Option<String>,
+    pub original: OriginalPolicy,
+    pub trash_days: u32,
+    pub verify: VerifyMode,
 }
+
+/// How long replaced originals are kept when the config does not say.
+pub const DEFAULT_TRASH_DAYS: u32 = 30;
 
 /// The validated configuration the program runs with.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +111,9 @@ impl Config {
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
             transcode: TranscodeSettings {
+                original: OriginalPolicy::Keep,
+                trash_days: DEFAULT_TRASH_DAYS,
+                verify: VerifyMode::Sample,
                 encoder: CpuEncoder::Libx265,
                 crf: None,
                 preset: None,
@@ -200,10 +215,27 @@ pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, Config
             message: "must be a plain word or number such as `medium` or `8`".into(),
         });
     }
+    let original = match &t.original {
+        Some(p) => p.parse().map_err(|message| ConfigError::Invalid {
+            key: "transcode.original",
+            message,
+        })?,
+        None => OriginalPolicy::Keep,
+    };
+    let verify = match &t.verify {
+        Some(v) => v.parse().map_err(|message| ConfigError::Invalid {
+            key: "transcode.verify",
+            message,
+        })?,
+        None => VerifyMode::Sample,
+    };
     Ok(TranscodeSettings {
+        verify,
         encoder,
         crf: t.crf,
         preset: t.preset.clone(),
+        original,
+        trash_days: t.trash_days.unwrap_or(DEFAULT_TRASH_DAYS),
     })
 }
 
@@ -235,6 +267,15 @@ pub fn changed_keys(old: &TranscodeSettings, new: &TranscodeSettings) -> Vec<Str
     }
     if old.preset != new.preset {
         keys.push("transcode.preset".to_string());
+    }
+    if old.original != new.original {
+        keys.push("transcode.original".to_string());
+    }
+    if old.trash_days != new.trash_days {
+        keys.push("transcode.trash_days".to_string());
+    }
+    if old.verify != new.verify {
+        keys.push("transcode.verify".to_string());
     }
     keys
 }
@@ -279,6 +320,22 @@ mod tests {
         assert!(Config::from_parts(&Overrides::default(), &file).is_err());
         let file = parse("[transcode]\npreset = \"a b\"").unwrap();
         assert!(Config::from_parts(&Overrides::default(), &file).is_err());
+        for bad in ["original = \"trash\"", "verify = \"some\""] {
+            let file = parse(&format!("[transcode]\n{bad}")).unwrap();
+            assert!(
+                Config::from_parts(&Overrides::default(), &file).is_err(),
+                "{bad}"
+            );
+        }
+        let file = parse("[transcode]\noriginal = \"replace\"\ntrash_days = 7\nverify = \"full\"")
+            .unwrap();
+        let t = Config::from_parts(&Overrides::default(), &file)
+            .unwrap()
+            .transcode;
+        assert_eq!(
+            (t.original, t.trash_days, t.verify),
+            (OriginalPolicy::Replace, 7, VerifyMode::Full)
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Command line: `serve`, `admin create`, `openapi`. Parses arguments, sets up logging and
+//! Command line: `serve`, `admin create`, `openapi`, `plan`. Parses arguments, sets up logging and
 //! calls the library; nothing else lives here.
 
 use std::io::Read;
@@ -41,6 +41,23 @@ enum Command {
     },
     /// Print the OpenAPI document the server serves at /api/openapi.json.
     Openapi,
+    /// Print what would be done with each file (directories are walked); encodes nothing.
+    Plan {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// One JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Target encoder: libx265, libsvtav1 or libx264.
+        #[arg(long, default_value = "libx265")]
+        encoder: String,
+        /// Start from a built-in profile (balanced, space_saver, compatible) instead.
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long, env = "ALCHEMIST_FFPROBE", default_value = "ffprobe")]
+        ffprobe: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,6 +94,13 @@ fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Create { data_dir, username },
         } => admin_create(data_dir, &username),
+        Command::Plan {
+            paths,
+            json,
+            encoder,
+            profile,
+            ffprobe,
+        } => plan(&paths, json, &encoder, profile.as_deref(), &ffprobe),
         Command::Openapi => {
             println!("{}", alchemist::web::openapi().to_pretty_json()?);
             Ok(())
@@ -113,6 +137,37 @@ async fn wait_for_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+fn plan(
+    paths: &[PathBuf],
+    json: bool,
+    encoder: &str,
+    preset: Option<&str>,
+    ffprobe: &std::path::Path,
+) -> anyhow::Result<()> {
+    use alchemist::media::plan::{EncodeSettings, Profile};
+    use alchemist::media::report;
+    let profile = match preset {
+        Some(name) => Profile::preset(name).with_context(|| {
+            format!("unknown profile `{name}` ({})", Profile::PRESETS.join(", "))
+        })?,
+        None => Profile::from_settings(&EncodeSettings {
+            encoder: encoder.parse().map_err(anyhow::Error::msg)?,
+            crf: None,
+            preset: None,
+            threads: 0,
+        }),
+    };
+    let files = report::expand(paths);
+    let runtime = tokio::runtime::Runtime::new()?;
+    let reports = runtime.block_on(report::plan_paths(ffprobe, &profile, files));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        print!("{}", report::render_text(&reports));
+    }
+    Ok(())
 }
 
 fn admin_create(data_dir: PathBuf, username: &str) -> anyhow::Result<()> {

@@ -254,6 +254,56 @@ impl FromStr for CpuEncoder {
     }
 }
 
+/// What happens to the original once a verified output is in place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginalPolicy {
+    /// Leave it; the output sits beside it as `<stem>.alchemist.<ext>`.
+    #[default]
+    Keep,
+    /// Move it to `.alchemist-trash/` beside it (same filesystem), restorable until purged.
+    Replace,
+    /// Remove it, but only after the verified output is in place.
+    Delete,
+}
+
+impl FromStr for OriginalPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "keep" => Ok(OriginalPolicy::Keep),
+            "replace" => Ok(OriginalPolicy::Replace),
+            "delete" => Ok(OriginalPolicy::Delete),
+            _ => Err(format!("unknown policy `{s}` (keep, replace or delete)")),
+        }
+    }
+}
+
+/// How much of an encoded file verification decodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyMode {
+    /// Evenly spaced segments (the whole file when it is short).
+    #[default]
+    Sample,
+    /// Every frame.
+    Full,
+    /// No decode (probe, duration and stream checks still run).
+    Off,
+}
+
+impl FromStr for VerifyMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sample" => Ok(VerifyMode::Sample),
+            "full" => Ok(VerifyMode::Full),
+            "off" => Ok(VerifyMode::Off),
+            _ => Err(format!("unknown verify mode `{s}` (sample, full or off)")),
+        }
+    }
+}
+
 /// Why something was decided or went wrong, in a form the API, the UI and stats share.
 /// `code` is stable (snake_case) and never parsed back out of `summary` or `detail`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -63,6 +63,16 @@ impl Engine {
                 store
                     .call(move |s| {
                         s.complete_job(id, result, |j| {
+                            // The output replaced the original under its name: remember the
+                            // new file, so a rescan sees it unchanged and does not queue it.
+                            if output == j.input_path
+                                && let Ok(m) = std::fs::metadata(&output)
+                            {
+                                use std::os::unix::fs::MetadataExt;
+                                j.input_size = m.len();
+                                j.input_mtime_ns = m.mtime() * 1_000_000_000 + m.mtime_nsec();
+                                j.input_inode = m.ino();
+                            }
                             j.output_path = Some(output);
                             j.output_size = Some(output_size);
                             j.temp_path = None;

@@ -5,9 +5,13 @@
 
 mod active;
 mod dispatch;
+mod encode;
+mod faults;
 mod finish;
 mod jobs;
 mod pipeline;
+mod probe_cache;
+pub mod replace;
 mod scan;
 pub mod state;
 
@@ -128,6 +132,7 @@ impl Engine {
                 scan_queued: AtomicU64::new(0),
             }),
         };
+        engine.recover_replacements().await?;
         engine.recover().await?;
         // Tracked, so `shutdown` returns only after the dispatcher let go of the engine.
         let dispatcher = engine.clone();
@@ -135,6 +140,7 @@ impl Engine {
             .inner
             .tasks
             .spawn(async move { dispatcher.dispatch_loop().await });
+        engine.spawn_purger();
         // Detection runs test encodes for seconds. It holds only a weak reference and stops
         // at shutdown, so a stopped engine does not keep the store (and its file lock) open:
         // a server restarted in the same process could not open its data dir otherwise.

@@ -2,21 +2,23 @@
 //! beside the source → verify → fsync + rename to `<stem>.alchemist.<ext>`. The source is only
 //! ever read. Every exit path leaves no partial file behind and records why it ended.
 
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
 use super::dispatch::remove_temp;
+use super::encode::{EncodeJob, Encoded};
+use super::faults::{self, FileId};
 use super::{Engine, StopReason};
 use crate::events::Event;
 use crate::media::plan::{Decision, EncodeSettings, Plan};
-use crate::media::run::{RunError, RunEvent, RunOptions};
-use crate::media::{MediaInfo, args, paths, plan, probe, verify};
-use crate::model::{EngineMode, EngineRunState, Explanation, JobEvent, JobId, now_ms};
-use crate::process::Priority;
-use crate::store::{EncodeStats, Job, ProbeCacheEntry, StoreError};
+use crate::media::profile::DEFAULT_MIN_SAVING_PERCENT;
+use crate::media::run::RunError;
+use crate::media::savings::{self, Verdict};
+use crate::media::{args, paths, plan, verify};
+use crate::model::{Explanation, JobEvent, JobId, now_ms};
+use crate::store::{EncodeStats, Job, StoreError};
 
 /// How a run ended.
 pub(super) enum Outcome {
@@ -99,6 +101,10 @@ impl Engine {
             }
         };
 
+        if let Err(e) = std::fs::File::open(&input) {
+            return Ok(Outcome::Failed(faults::open_failure(&e)));
+        }
+
         // 2. Probe, from the cache when size, mtime and inode are unchanged.
         let info = match self.probe_cached(&input, &meta).await {
             Ok(info) => info,
@@ -121,7 +127,7 @@ impl Engine {
                 threads,
             },
         );
-        let explanation = decision.explanation().clone();
+        let explanation = decision.explanation();
         self.inner.events.publish(Event::Decision {
             job_id: id,
             action: decision.action(),
@@ -134,8 +140,9 @@ impl Engine {
         )
         .await;
         let action = decision.action().to_string();
-        let plan: Plan = match decision {
-            Decision::Skip(why) => {
+        let (plan, start): (Plan, JobEvent) = match decision {
+            Decision::Skip(reason) => {
+                let why = reason.explanation();
                 self.inner
                     .store
                     .call(move |s| {
@@ -149,13 +156,27 @@ impl Engine {
                     .await?;
                 return Ok(Outcome::Skipped(explanation));
             }
-            Decision::Transcode { plan, .. } => plan,
+            Decision::Remux(plan) => (plan, JobEvent::StartRemux),
+            Decision::Transcode(plan) => (plan, JobEvent::StartEncode),
         };
+        let encoder_name = plan
+            .video
+            .as_ref()
+            .map_or("copy", |v| v.encoder.as_str())
+            .to_string();
 
-        // 4. Encode into a hidden temp file beside the source.
+        // 4. Encode into a hidden temp file beside the source, if it can fit.
+        let source_id = FileId::of(&meta);
+        if let Some(free) = input
+            .parent()
+            .and_then(|d| crate::process::free_bytes(d).ok())
+            && let Some(why) = faults::space_guard(free, meta.len(), DEFAULT_MIN_SAVING_PERCENT)
+        {
+            return Ok(Outcome::Failed(why));
+        }
         let output = paths::output_path(&input, plan.container);
         let temp = paths::temp_path(&output, id);
-        run.encoder = Some(plan.encoder.as_str().to_string());
+        run.encoder = Some(encoder_name.clone());
         run.temp = Some(temp.clone());
         remove_temp(&temp);
         let (out2, temp2, why) = (output.clone(), temp.clone(), explanation.clone());
@@ -164,7 +185,7 @@ impl Engine {
             .inner
             .store
             .call(move |s| {
-                s.transition_job(id, JobEvent::StartEncode, |j| {
+                s.transition_job(id, start, |j| {
                     j.metadata = metadata;
                     j.decision = Some(why);
                     j.decision_action = Some(action);
@@ -189,31 +210,94 @@ impl Engine {
         )
         .await;
         let encode_started = Instant::now();
-        if let Err(e) = self.encode(id, argv, info.duration, cancel).await {
-            return Ok(match e {
-                RunError::Cancelled => self.stopped(id, cancel).unwrap_or(Outcome::Cancelled),
-                other => Outcome::Failed(other.explanation()),
-            });
+        let job_spec = EncodeJob {
+            id,
+            argv,
+            duration: info.duration,
+            temp: temp.clone(),
+            source_size: meta.len(),
+            min_saving_percent: if plan.video.is_some() {
+                DEFAULT_MIN_SAVING_PERCENT
+            } else {
+                0
+            },
+        };
+        match self.encode(job_spec, cancel).await {
+            Ok(Encoded::Done) => {}
+            Ok(Encoded::Abandoned(why)) => return Ok(Outcome::Skipped(why)),
+            Err(RunError::Cancelled) => {
+                return Ok(self.stopped(id, cancel).unwrap_or(Outcome::Cancelled));
+            }
+            Err(other) => {
+                let now = std::fs::metadata(&input).ok().map(|m| FileId::of(&m));
+                let free = temp
+                    .parent()
+                    .and_then(|d| crate::process::free_bytes(d).ok());
+                return Ok(Outcome::Failed(faults::classify_failure(
+                    other.explanation(),
+                    source_id,
+                    now,
+                    free,
+                )));
+            }
         }
         let encode_seconds = encode_started.elapsed().as_secs_f64();
         if let Some(reason) = self.stopped(id, cancel) {
             return Ok(reason);
         }
+        // A fast encode can finish between two progress checks: judge the final size too.
+        if plan.video.is_some()
+            && let Ok(written) = std::fs::metadata(&temp).map(|m| m.len())
+            && let Verdict::Abort {
+                projected_bytes,
+                limit_bytes,
+            } = savings::project(1.0, written, meta.len(), DEFAULT_MIN_SAVING_PERCENT)
+        {
+            return Ok(Outcome::Skipped(savings::explain(
+                1.0,
+                written,
+                meta.len(),
+                projected_bytes,
+                limit_bytes,
+                DEFAULT_MIN_SAVING_PERCENT,
+            )));
+        }
+        // The output only stands for the source it was made from.
+        let now = std::fs::metadata(&input).ok().map(|m| FileId::of(&m));
+        if let Some(why) = faults::source_check(source_id, now) {
+            return Ok(Outcome::Failed(why));
+        }
 
         // 5. Verify the temp file, then make it durable and promote it.
-        let target = plan.encoder.codec();
-        let verified = match verify::verify(&self.inner.ffprobe, &temp, info.duration, target).await
-        {
-            Ok(v) => v,
-            Err(explanation) => return Ok(Outcome::Failed(explanation)),
+        let Some(target) = plan.target_codec() else {
+            return Ok(Outcome::Failed(Explanation::new(
+                "internal_error",
+                "The plan names no known output codec.",
+                format!("Output codec `{}`.", plan.output_codec),
+            )));
         };
+        let expect = verify::Expect {
+            duration: info.duration,
+            codec: target,
+            audio_streams: plan.audio.len(),
+            subtitle_streams: plan.subtitles.len(),
+            decode: crate::media::decode::DecodeCheck::from_mode(settings.verify),
+        };
+        let verified =
+            match verify::verify_planned(&self.inner.ffprobe, &self.inner.ffmpeg, &temp, &expect)
+                .await
+            {
+                Ok(v) => v,
+                Err(explanation) => return Ok(Outcome::Failed(explanation)),
+            };
         if let Some(reason) = self.stopped(id, cancel) {
             return Ok(reason);
         }
         let (temp2, out2) = (temp.clone(), output.clone());
-        let promoted = tokio::task::spawn_blocking(move || promote(&temp2, &out2))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let promoted =
+            tokio::task::spawn_blocking(move || super::probe_cache::promote(&temp2, &out2))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?;
         let output_size = match promoted {
             Ok(size) => size,
             Err(e) => {
@@ -237,6 +321,9 @@ impl Engine {
             format!("verified and saved as {}", output.display()),
         )
         .await;
+        let output = self
+            .apply_policy(id, job.attempt_count, &input, output)
+            .await;
         let input_size = meta.len();
         let duration = verified.duration.max(info.duration);
         Ok(Outcome::Completed {
@@ -262,81 +349,10 @@ impl Engine {
                 } else {
                     0.0
                 },
-                encoder: plan.encoder.as_str().to_string(),
+                encoder: encoder_name,
                 backend: "cpu".to_string(),
             },
         })
-    }
-
-    /// Run ffmpeg on a blocking thread, forwarding pid, progress and warnings.
-    async fn encode(
-        &self,
-        id: JobId,
-        argv: Vec<std::ffi::OsString>,
-        duration: f64,
-        cancel: &CancellationToken,
-    ) -> Result<(), RunError> {
-        let background = self.core().state.mode == EngineMode::Background;
-        let opts = RunOptions {
-            ffmpeg: self.inner.ffmpeg.clone(),
-            priority: if background {
-                Priority::Background
-            } else {
-                Priority::Normal
-            },
-            duration,
-        };
-        let engine = self.clone();
-        let cancel = cancel.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut warnings: Vec<(String, String)> = Vec::new();
-            let mut on_event = |event: RunEvent| match event {
-                RunEvent::Started { pid } => engine.note_pid(id, pid),
-                RunEvent::Progress(p) => {
-                    if let Some(a) = engine.core().active.get_mut(id) {
-                        a.progress = p.percent;
-                    }
-                    engine.inner.events.publish(Event::Progress {
-                        job_id: id,
-                        percent: p.percent,
-                        fps: p.fps,
-                        speed: p.speed,
-                        out_time_seconds: p.out_time_seconds,
-                        eta_seconds: p.eta_seconds,
-                    });
-                }
-                RunEvent::Log(line) => {
-                    engine.inner.events.publish(Event::Log {
-                        job_id: Some(id),
-                        level: "warning",
-                        message: line.clone(),
-                    });
-                    warnings.push(("warning".into(), line));
-                }
-            };
-            let result = crate::media::run::run_ffmpeg(&opts, argv, &cancel, &mut on_event);
-            if let Err(e) = engine.inner.store.append_logs(id, &warnings) {
-                tracing::warn!(job = %id, error = %e, "could not store ffmpeg warnings");
-            }
-            result
-        })
-        .await
-        .map_err(|e| RunError::Spawn(std::io::Error::other(e.to_string())))?;
-        result.map(|_| ())
-    }
-
-    /// Remember the ffmpeg pid; if the engine was paused meanwhile, suspend it at once.
-    fn note_pid(&self, id: JobId, pid: u32) {
-        let paused = {
-            let mut core = self.core();
-            if let Some(a) = core.active.get_mut(id) {
-                a.pid = Some(pid);
-            }
-            core.state.run_state == EngineRunState::Paused
-        };
-        if paused && let Err(e) = crate::process::suspend(pid) {
-            tracing::warn!(pid, error = %e, "could not suspend ffmpeg");
-        }
     }
 
     /// `Some(outcome)` when the job's token was cancelled (by the user or a shutdown).
@@ -349,68 +365,4 @@ impl Engine {
             _ => Outcome::Cancelled,
         })
     }
-
-    async fn probe_cached(
-        &self,
-        input: &Path,
-        meta: &std::fs::Metadata,
-    ) -> Result<MediaInfo, Explanation> {
-        let (size, mtime_ns, inode) = (
-            meta.len(),
-            meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            meta.ino(),
-        );
-        let key = input.to_path_buf();
-        if let Ok(Some(entry)) = self
-            .inner
-            .store
-            .call(move |s| s.probe_cache_get(&key))
-            .await
-            && entry.size == size
-            && entry.mtime_ns == mtime_ns
-            && entry.inode == inode
-            && let Ok(info) = serde_json::from_value::<MediaInfo>(entry.info)
-        {
-            return Ok(info);
-        }
-        let info = probe::probe(&self.inner.ffprobe, input)
-            .await
-            .map_err(|e| e.explanation())?;
-        if let Ok(json) = serde_json::to_value(&info) {
-            let key = input.to_path_buf();
-            let entry = ProbeCacheEntry {
-                size,
-                mtime_ns,
-                inode,
-                info: json,
-            };
-            if let Err(e) = self
-                .inner
-                .store
-                .call(move |s| s.probe_cache_put(&key, &entry))
-                .await
-            {
-                tracing::warn!(error = %e, "could not cache a probe result");
-            }
-        }
-        Ok(info)
-    }
-}
-
-/// fsync the temp file, rename it over the final name, fsync the directory. Returns the size.
-fn promote(temp: &Path, output: &Path) -> std::io::Result<u64> {
-    let file = std::fs::File::open(temp)?;
-    file.sync_all()?;
-    let size = file.metadata()?.len();
-    drop(file);
-    std::fs::rename(temp, output)?;
-    if let Some(dir) = output.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(size)
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::model::CpuEncoder;
 
-use super::plan::{OutputContainer, Plan, SubtitleAction};
+use super::plan::{AudioAction, OutputContainer, Plan, SubtitleAction, VideoEncode};
 
 /// `path` as an ffmpeg URL. The `file:` protocol prefix stops ffmpeg from reading a leading
 /// `-` as an option or `name:` as another protocol (`concat:`, `http:`); nothing is escaped.
@@ -19,41 +19,64 @@ pub fn file_url(path: &Path) -> OsString {
     url
 }
 
-/// The full ffmpeg argument list to encode `input` into `output` according to `plan`.
-/// `-y` is safe because `output` is always our own temp file.
+/// The full ffmpeg argument list to encode (or remux) `input` into `output` according to
+/// `plan`. `-y` is safe because `output` is always our own temp file.
 pub fn build_args(plan: &Plan, input: &Path, output: &Path) -> Vec<OsString> {
     let mut a = Args(Vec::new());
     a.push(["-hide_banner", "-nostdin", "-y"]);
+    if plan.video.is_none() {
+        // AVI and raw streams often lack presentation timestamps; a copy needs them.
+        a.push(["-fflags", "+genpts"]);
+    }
     a.push(["-i"]);
     a.0.push(file_url(input));
 
     // 0:V skips cover pictures stored as video streams (MP4 "attached pic").
-    a.push(["-map", "0:V:0", "-map", "0:a?"]);
+    a.push(["-map", "0:V:0"]);
+    for track in &plan.audio {
+        a.push(["-map"]);
+        a.owned(format!("0:a:{}", track.input_index));
+    }
     for track in &plan.subtitles {
         a.push(["-map"]);
         a.owned(format!("0:s:{}", track.input_index));
     }
-    if plan.container == OutputContainer::Mkv {
-        // Fonts attached for ASS subtitles.
+    if plan.attachments {
         a.push(["-map", "0:t?"]);
     }
 
-    a.push(["-c:v", plan.encoder.as_str(), "-preset", &plan.preset]);
-    a.push(["-crf"]);
-    a.owned(plan.crf.to_string());
-    if plan.encoder == CpuEncoder::Libx265 && plan.container == OutputContainer::Mp4 {
+    match &plan.video {
+        None => a.push(["-c:v", "copy"]),
+        Some(v) => video_args(&mut a, v),
+    }
+    if plan.output_codec == "hevc" && plan.container == OutputContainer::Mp4 {
         // Apple players only accept HEVC in MP4 tagged hvc1 (ffmpeg defaults to hev1).
         a.push(["-tag:v", "hvc1"]);
     }
-    a.push(["-c:a", "copy"]);
-    for (out_index, track) in plan.subtitles.iter().enumerate() {
-        a.owned(format!("-c:s:{out_index}"));
+    for (out, track) in plan.audio.iter().enumerate() {
+        a.owned(format!("-c:a:{out}"));
+        match track.action {
+            AudioAction::Copy => a.push(["copy"]),
+            AudioAction::Opus(rate) | AudioAction::Aac(rate) => {
+                a.push([if matches!(track.action, AudioAction::Opus(_)) {
+                    "libopus"
+                } else {
+                    "aac"
+                }]);
+                a.owned(format!("-b:a:{out}"));
+                a.owned(rate.to_string());
+            }
+        }
+    }
+    for (out, track) in plan.subtitles.iter().enumerate() {
+        a.owned(format!("-c:s:{out}"));
         a.push([match track.action {
             SubtitleAction::Copy => "copy",
             SubtitleAction::ToSrt => "srt",
+            SubtitleAction::ToMovText => "mov_text",
         }]);
     }
-    if plan.container == OutputContainer::Mkv {
+    if plan.attachments {
         a.push(["-c:t", "copy"]);
     }
 
@@ -68,6 +91,36 @@ pub fn build_args(plan: &Plan, input: &Path, output: &Path) -> Vec<OsString> {
     a.push(["-f", plan.container.muxer()]);
     a.0.push(file_url(output));
     a.0
+}
+
+/// Encoder, quality, filters, pixel format and colour tags.
+fn video_args(a: &mut Args, v: &VideoEncode) {
+    if v.deinterlace {
+        // One output frame per frame (not per field): same frame rate, no doubled size.
+        a.push(["-vf", "bwdif=mode=send_frame:parity=auto:deint=all"]);
+    }
+    a.push(["-c:v", v.encoder.as_str(), "-preset", &v.preset]);
+    a.push(["-crf"]);
+    a.owned(v.crf.to_string());
+    if v.ten_bit {
+        a.push(["-pix_fmt", "yuv420p10le"]);
+    }
+    if let Some(c) = &v.colour {
+        for (flag, value) in [
+            ("-color_primaries", &c.primaries),
+            ("-color_trc", &c.transfer),
+            ("-colorspace", &c.space),
+        ] {
+            if let Some(value) = value {
+                a.push([flag]);
+                a.owned(value.clone());
+            }
+        }
+    }
+    if v.encoder == CpuEncoder::Libx265 {
+        // x265 prints its own banner and per-frame stats on stderr; keep our tail readable.
+        a.push(["-x265-params", "log-level=error"]);
+    }
 }
 
 struct Args(Vec<OsString>);

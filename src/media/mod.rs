@@ -6,19 +6,25 @@
 //! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
 
 pub mod args;
+pub mod decode;
 pub mod normalize;
 pub mod paths;
 pub mod plan;
 pub mod probe;
+pub mod profile;
 pub mod progress;
+pub mod reasons;
+pub mod report;
 pub mod run;
+pub mod savings;
+pub mod streams;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Normalized facts about a media file, independent of ffprobe's JSON quirks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MediaInfo {
     /// First entry of ffprobe's `format_name`, e.g. "matroska" or "mov".
     pub container: String,
@@ -32,10 +38,14 @@ pub struct MediaInfo {
     pub video: Option<VideoStream>,
     pub audio: Vec<AudioStream>,
     pub subtitles: Vec<SubtitleStream>,
+    /// Attachment streams (fonts for ASS subtitles, cover images in Matroska).
+    #[serde(default)]
+    pub attachments: usize,
 }
 
-/// The main video stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// The main video stream. Fields added after the first release carry `#[serde(default)]`, so
+/// probe-cache entries and job metadata written by older versions still read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct VideoStream {
     /// ffprobe codec name, e.g. "h264", "hevc", "av1".
     pub codec: String,
@@ -49,16 +59,45 @@ pub struct VideoStream {
     /// PQ (SMPTE 2084) or HLG transfer characteristics.
     pub hdr: bool,
     pub pix_fmt: Option<String>,
+    /// ffprobe `color_transfer`, e.g. "smpte2084" (PQ), "arib-std-b67" (HLG), "bt709".
+    #[serde(default)]
+    pub color_transfer: Option<String>,
+    /// ffprobe `color_primaries`, e.g. "bt2020".
+    #[serde(default)]
+    pub color_primaries: Option<String>,
+    /// ffprobe `color_space` (matrix coefficients), e.g. "bt2020nc".
+    #[serde(default)]
+    pub color_space: Option<String>,
+    /// ffprobe `field_order`: "progressive", "tt", "bb", "tb", "bt"; `None` when unknown.
+    #[serde(default)]
+    pub field_order: Option<String>,
+    /// A Dolby Vision configuration record is present (stream side data).
+    #[serde(default)]
+    pub dolby_vision: bool,
+    /// `avg_frame_rate` and `r_frame_rate` disagree by more than 1 %: variable frame rate
+    /// (phones, screen recordings).
+    #[serde(default)]
+    pub variable_frame_rate: bool,
+}
+
+impl VideoStream {
+    /// Coded as separate fields (top or bottom field first).
+    pub fn interlaced(&self) -> bool {
+        matches!(self.field_order.as_deref(), Some("tt" | "bb" | "tb" | "bt"))
+    }
 }
 
 /// One audio stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AudioStream {
     pub codec: String,
     pub channels: Option<u32>,
     /// Language tag as stored in the file; "und" counts as unknown.
     pub language: Option<String>,
     pub bitrate: Option<u64>,
+    /// ffprobe `profile`, e.g. "DTS-HD MA" (lossless) or "LC".
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// One subtitle stream.

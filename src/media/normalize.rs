@@ -54,6 +54,7 @@ pub fn normalize(ffprobe_json: &[u8], size_on_disk: u64) -> Result<MediaInfo, Pr
                     .and_then(|c| u32::try_from(c).ok()),
                 language: language(s),
                 bitrate: stream_bitrate(s),
+                profile: text(s.get("profile")).map(str::to_string),
             })
             .collect(),
         subtitles: of_type(streams, "subtitle")
@@ -62,6 +63,7 @@ pub fn normalize(ffprobe_json: &[u8], size_on_disk: u64) -> Result<MediaInfo, Pr
                 language: language(s),
             })
             .collect(),
+        attachments: of_type(streams, "attachment").count(),
     })
 }
 
@@ -101,12 +103,18 @@ fn main_video(streams: &[Value]) -> Option<VideoStream> {
     let (width, height) = dims(best);
     let pix_fmt = text(best.get("pix_fmt")).map(str::to_string);
     let transfer = text(best.get("color_transfer"));
+    let colour = |key: &str| {
+        text(best.get(key))
+            .filter(|v| *v != "unknown" && *v != "reserved")
+            .map(str::to_string)
+    };
+    let avg_fps = frame_rate(best.get("avg_frame_rate"));
+    let real_fps = frame_rate(best.get("r_frame_rate"));
     Some(VideoStream {
         codec: codec_name(best),
         width,
         height,
-        fps: frame_rate(best.get("avg_frame_rate"))
-            .or_else(|| frame_rate(best.get("r_frame_rate"))),
+        fps: avg_fps.or(real_fps),
         bit_depth: pix_fmt.as_deref().and_then(depth_from_pix_fmt).or_else(|| {
             unsigned(best.get("bits_per_raw_sample"))
                 .filter(|d| (1..=32).contains(d))
@@ -115,7 +123,32 @@ fn main_video(streams: &[Value]) -> Option<VideoStream> {
         bitrate: stream_bitrate(best),
         hdr: matches!(transfer, Some("smpte2084" | "arib-std-b67")),
         pix_fmt,
+        color_transfer: colour("color_transfer"),
+        color_primaries: colour("color_primaries"),
+        color_space: colour("color_space"),
+        field_order: colour("field_order"),
+        dolby_vision: has_dovi(best),
+        variable_frame_rate: matches!((avg_fps, real_fps), (Some(a), Some(r)) if (a - r).abs() > r * VFR_TOLERANCE),
     })
+}
+
+/// Relative difference between average and real base frame rate that marks variable frame rate.
+const VFR_TOLERANCE: f64 = 0.01;
+
+/// Dolby Vision shows up as a "DOVI configuration record" in the stream's side data, or as the
+/// `dvhe`/`dvh1`/`dav1` codec tag in MP4.
+fn has_dovi(stream: &Value) -> bool {
+    let side = stream
+        .get("side_data_list")
+        .and_then(Value::as_array)
+        .is_some_and(|list| {
+            list.iter()
+                .any(|d| text(d.get("side_data_type")).is_some_and(|t| t.contains("DOVI")))
+        });
+    side || matches!(
+        text(stream.get("codec_tag_string")),
+        Some("dvhe" | "dvh1" | "dav1")
+    )
 }
 
 /// Bit depth implied by a pixel format name ("yuv420p10le" → 10, "yuv420p" → 8).

@@ -38,6 +38,7 @@ fn h264_aac_mp4() {
             channels: Some(1),
             language: None, // "und"
             bitrate: Some(69_671),
+            profile: Some("LC".into()),
         }]
     );
     assert!(info.subtitles.is_empty());
@@ -132,6 +133,7 @@ fn odd_values_become_unknown() {
             channels: None,
             language: None,
             bitrate: None,
+            profile: None,
         }]
     );
     assert_eq!(info.subtitles[0].codec, "dvd_subtitle");

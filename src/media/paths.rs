@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::JobId;
 
-use super::plan::OutputContainer;
+use super::streams::OutputContainer;
 
 /// Marker between the stem and the extension of outputs.
 const OUTPUT_MARKER: &str = ".alchemist.";
@@ -42,8 +42,15 @@ pub fn temp_path(final_output: &Path, job: JobId) -> PathBuf {
     final_output.with_file_name(name)
 }
 
-/// True for files we wrote: outputs (`*.alchemist.mkv|mp4`) and temp files.
+/// Folder that holds replaced originals (same filesystem as the library).
+pub const TRASH_DIR: &str = ".alchemist-trash";
+
+/// True for files we wrote: outputs (`*.alchemist.mkv|mp4`), temp files, and anything under a
+/// trash folder.
 pub fn is_own_file(path: &Path) -> bool {
+    if path.components().any(|c| c.as_os_str() == TRASH_DIR) {
+        return true;
+    }
     let Some(name) = path.file_name().map(OsStrExt::as_bytes) else {
         return false;
     };
@@ -137,6 +144,7 @@ mod tests {
             "/a/x.ALCHEMIST.MP4",
             "/a/.x.mkv.alchemist-tmp-1",
             "/a/.x.alchemist.mkv.alchemist-tmp-123",
+            "/a/.alchemist-trash/7/movie.mkv",
         ] {
             assert!(is_own_file(Path::new(own)), "{own}");
         }

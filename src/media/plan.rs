@@ -1,248 +1,252 @@
-//! The pure decision: given what ffprobe found and the configured encoder settings, skip the
-//! file or transcode it, and say why in plain sentences with the numbers behind the choice.
-//! Each reason has a stable `code` ("no_video_stream", "already_target_codec",
-//! "transcode_recommended") used by the API, UI and stats. No I/O happens here.
+//! The pure decision: `plan(MediaInfo, Profile, Capabilities) -> Decision`. A file is skipped
+//! with a typed [`SkipReason`], remuxed (streams copied into a better container) or transcoded,
+//! and every outcome renders as an [`Explanation`] with a stable code and the numbers behind
+//! it. Rules run in a fixed order, first match wins: no video → encoder unavailable → below
+//! minimum size → unreadable picture → Dolby Vision → already the target codec (remux when
+//! only the container is wrong) → HDR without a 10-bit encoder → bits per pixel below the
+//! threshold (see `reasons`) → transcode. No I/O happens here.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::model::{CpuEncoder, Explanation, VideoCodec};
 
-use super::MediaInfo;
+pub use super::profile::{
+    Capabilities, ContainerChoice, EncodeSettings, InvalidSettings, Profile, default_crf,
+    default_preset,
+};
+pub use super::reasons::SkipReason;
+use super::reasons::{bpp_threshold, video_bitrate};
+pub use super::streams::{AudioAction, AudioTrack, OutputContainer, SubtitleAction, SubtitleTrack};
+use super::streams::{choose_container, plan_audio, plan_subtitles};
+use super::{MediaInfo, VideoStream};
 
-/// Encoder settings from the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct EncodeSettings {
+/// Containers a remux is not needed for when the profile leaves the choice open.
+const GOOD_CONTAINERS: [&str; 4] = ["matroska", "mov", "mp4", "m4v"];
+
+/// Colour tags copied onto an encoded stream so HDR stays HDR.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Colour {
+    pub primaries: Option<String>,
+    pub transfer: Option<String>,
+    pub space: Option<String>,
+}
+
+/// How the video stream is produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoEncode {
     pub encoder: CpuEncoder,
-    /// Constant rate factor; `None` uses [`default_crf`] for the encoder.
-    pub crf: Option<u8>,
-    /// Encoder preset; `None` uses [`default_preset`] for the encoder.
-    pub preset: Option<String>,
-    /// Encoder threads; 0 lets ffmpeg decide.
-    pub threads: u32,
-}
-
-/// Settings that ffmpeg would reject; found by [`EncodeSettings::validate`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidSettings {
-    #[error("CRF {crf} is out of range for {encoder} (0 to {max})")]
-    Crf {
-        encoder: &'static str,
-        crf: u8,
-        max: u8,
-    },
-    #[error("preset `{preset}` is not valid for {encoder} ({allowed})")]
-    Preset {
-        encoder: &'static str,
-        preset: String,
-        allowed: &'static str,
-    },
-}
-
-/// x264/x265 preset names, fastest first.
-const X26X_PRESETS: [&str; 10] = [
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-];
-/// SVT-AV1 presets are numbers; 13 is the fastest ffmpeg 5.1 accepts.
-const SVTAV1_MAX_PRESET: u8 = 13;
-
-/// The CRF each encoder uses when none is configured (the encoders' own defaults).
-pub fn default_crf(encoder: CpuEncoder) -> u8 {
-    match encoder {
-        CpuEncoder::Libx265 => 28,
-        CpuEncoder::Libsvtav1 => 35,
-        CpuEncoder::Libx264 => 23,
-    }
-}
-
-/// The preset used when none is configured. SVT-AV1 8 is a balanced speed for small NAS CPUs.
-pub fn default_preset(encoder: CpuEncoder) -> &'static str {
-    match encoder {
-        CpuEncoder::Libx265 | CpuEncoder::Libx264 => "medium",
-        CpuEncoder::Libsvtav1 => "8",
-    }
-}
-
-fn max_crf(encoder: CpuEncoder) -> u8 {
-    match encoder {
-        CpuEncoder::Libx265 | CpuEncoder::Libx264 => 51,
-        CpuEncoder::Libsvtav1 => 63,
-    }
-}
-
-impl EncodeSettings {
-    /// Check CRF and preset against what the encoder accepts. Call this when loading config;
-    /// [`decide`] trusts its input.
-    pub fn validate(&self) -> Result<(), InvalidSettings> {
-        let encoder = self.encoder;
-        if let Some(crf) = self.crf.filter(|c| *c > max_crf(encoder)) {
-            return Err(InvalidSettings::Crf {
-                encoder: encoder.as_str(),
-                crf,
-                max: max_crf(encoder),
-            });
-        }
-        if let Some(preset) = &self.preset {
-            let ok = match encoder {
-                CpuEncoder::Libx265 | CpuEncoder::Libx264 => {
-                    X26X_PRESETS.contains(&preset.as_str())
-                }
-                CpuEncoder::Libsvtav1 => preset.parse::<u8>().is_ok_and(|p| p <= SVTAV1_MAX_PRESET),
-            };
-            if !ok {
-                return Err(InvalidSettings::Preset {
-                    encoder: encoder.as_str(),
-                    preset: preset.clone(),
-                    allowed: match encoder {
-                        CpuEncoder::Libsvtav1 => "a number from 0 to 13",
-                        _ => "ultrafast … placebo",
-                    },
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The container the output is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutputContainer {
-    Mkv,
-    Mp4,
-}
-
-impl OutputContainer {
-    /// File extension without the dot.
-    pub fn extension(&self) -> &'static str {
-        match self {
-            OutputContainer::Mkv => "mkv",
-            OutputContainer::Mp4 => "mp4",
-        }
-    }
-
-    /// ffmpeg muxer name for `-f`.
-    pub fn muxer(&self) -> &'static str {
-        match self {
-            OutputContainer::Mkv => "matroska",
-            OutputContainer::Mp4 => "mp4",
-        }
-    }
-
-    fn label(&self) -> &'static str {
-        match self {
-            OutputContainer::Mkv => "Matroska (.mkv)",
-            OutputContainer::Mp4 => "MP4",
-        }
-    }
-}
-
-/// What to do with one subtitle stream of the input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SubtitleAction {
-    Copy,
-    /// MP4 timed text cannot go into Matroska; convert it to SubRip.
-    ToSrt,
-}
-
-/// A subtitle stream to keep: `input_index` counts subtitle streams only (`0:s:N`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct SubtitleTrack {
-    pub input_index: usize,
-    pub action: SubtitleAction,
+    pub crf: u8,
+    pub preset: String,
+    /// Encode as `yuv420p10le`.
+    pub ten_bit: bool,
+    /// Apply `bwdif` (the source is interlaced).
+    pub deinterlace: bool,
+    /// HDR (or otherwise tagged) colour metadata to write on the output.
+    pub colour: Option<Colour>,
 }
 
 /// Everything `args::build_args` needs to produce the ffmpeg command.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
-    pub encoder: CpuEncoder,
+    /// `None`: copy the video stream (remux).
+    pub video: Option<VideoEncode>,
+    /// ffprobe name of the output's video codec (the source's when remuxing).
+    pub output_codec: String,
     pub container: OutputContainer,
-    pub crf: u8,
-    pub preset: String,
     /// 0 = let ffmpeg decide.
     pub threads: u32,
-    /// Subtitle streams kept, in output order (empty: none).
+    pub audio: Vec<AudioTrack>,
     pub subtitles: Vec<SubtitleTrack>,
+    /// Attachments (fonts) are copied; only Matroska can hold them.
+    pub attachments: bool,
+    pub explanation: Explanation,
+}
+
+impl Plan {
+    /// A plain encode of video, audio copied and nothing else: tests and tools.
+    pub fn simple(encoder: CpuEncoder, container: OutputContainer, crf: u8, preset: &str) -> Plan {
+        Plan {
+            video: Some(VideoEncode {
+                encoder,
+                crf,
+                preset: preset.into(),
+                ten_bit: false,
+                deinterlace: false,
+                colour: None,
+            }),
+            output_codec: encoder.codec().as_str().into(),
+            container,
+            threads: 0,
+            audio: vec![],
+            subtitles: vec![],
+            attachments: false,
+            explanation: Explanation::new("transcode_recommended", "", ""),
+        }
+    }
+
+    /// The codec of the output's video stream, when it is one the planner knows.
+    pub fn target_codec(&self) -> Option<VideoCodec> {
+        VideoCodec::from_ffprobe(&self.output_codec)
+    }
 }
 
 /// The outcome of analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Skip(Explanation),
-    Transcode {
-        plan: Plan,
-        explanation: Explanation,
-    },
+    Skip(SkipReason),
+    Remux(Plan),
+    Transcode(Plan),
 }
 
 impl Decision {
-    /// "skip" or "transcode".
+    /// "skip", "remux" or "transcode".
     pub fn action(&self) -> &'static str {
         match self {
             Decision::Skip(_) => "skip",
-            Decision::Transcode { .. } => "transcode",
+            Decision::Remux(_) => "remux",
+            Decision::Transcode(_) => "transcode",
         }
     }
 
-    pub fn explanation(&self) -> &Explanation {
+    pub fn explanation(&self) -> Explanation {
         match self {
-            Decision::Skip(e) | Decision::Transcode { explanation: e, .. } => e,
+            Decision::Skip(r) => r.explanation(),
+            Decision::Remux(p) | Decision::Transcode(p) => p.explanation.clone(),
         }
     }
 }
 
-/// Containers ffprobe reports for MP4/MOV/M4V files (first entry of `format_name`).
-const MP4_FAMILY: [&str; 3] = ["mov", "mp4", "m4v"];
-/// Audio codecs ffmpeg 5.1's MP4 muxer accepts without `-strict`; others force Matroska.
-const MP4_AUDIO: [&str; 5] = ["aac", "mp3", "ac3", "eac3", "alac"];
-/// Subtitle codecs ffmpeg's Matroska muxer can store as they are.
-const MKV_SUBTITLES: [&str; 7] = [
-    "subrip",
-    "ass",
-    "ssa",
-    "webvtt",
-    "hdmv_pgs_subtitle",
-    "dvd_subtitle",
-    "dvb_subtitle",
-];
-
-/// Decide what to do with `info`. `settings` should have passed [`EncodeSettings::validate`].
+/// The configuration's settings as the default profile, with every CPU encoder available.
 pub fn decide(info: &MediaInfo, settings: &EncodeSettings) -> Decision {
-    let encoder = settings.encoder;
+    plan(
+        info,
+        &Profile::from_settings(settings),
+        &Capabilities::all_cpu(),
+    )
+}
+
+/// Decide what to do with `info`. `profile` should have passed validation.
+pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decision {
+    let encoder = profile.encoder;
     let target = encoder.codec();
     let Some(video) = &info.video else {
-        return Decision::Skip(
-            Explanation::new(
-                "no_video_stream",
-                "There is no video stream to encode.",
-                format!(
-                    "ffprobe found {} audio and {} subtitle stream(s) in this {} file but no video \
-                     (cover pictures do not count), so there is nothing to transcode.",
-                    info.audio.len(),
-                    info.subtitles.len(),
-                    info.container
-                ),
-            )
-            .with("container", info.container.as_str())
-            .with("audio_streams", info.audio.len())
-            .with("subtitle_streams", info.subtitles.len()),
-        );
+        return Decision::Skip(SkipReason::NoVideoStream {
+            container: info.container.clone(),
+            audio: info.audio.len(),
+            subtitles: info.subtitles.len(),
+        });
     };
+    if !caps.encoders.contains(&encoder) {
+        return Decision::Skip(SkipReason::EncoderUnavailable { encoder });
+    }
+    if info.size < profile.min_file_size {
+        return Decision::Skip(SkipReason::BelowMinFileSize {
+            size: info.size,
+            min: profile.min_file_size,
+        });
+    }
+    if video.width == 0 || video.height == 0 {
+        return Decision::Skip(SkipReason::UnreadableVideo {
+            codec: video.codec.clone(),
+        });
+    }
     let source = VideoCodec::from_ffprobe(&video.codec);
-    let source_name = source.map_or(video.codec.as_str(), |c| c.as_str());
+    let depth = video.bit_depth.unwrap_or(8);
+    let (container, container_note) = choose_container(info, profile.container);
+    let wrong_container = !container.is(&info.container)
+        && (profile.container != ContainerChoice::Auto
+            || !GOOD_CONTAINERS.contains(&info.container.as_str()));
+    let wants_ten_bit = profile.ten_bit && depth < 10;
+    if source == Some(target) && !wants_ten_bit {
+        if wrong_container && !video.dolby_vision {
+            let plan = build(info, video, profile, None, container, container_note);
+            return Decision::Remux(plan);
+        }
+        return Decision::Skip(SkipReason::AlreadyTargetCodec {
+            codec: target.as_str().into(),
+            bit_depth: video.bit_depth,
+            container: info.container.clone(),
+        });
+    }
+    if video.dolby_vision {
+        return Decision::Skip(SkipReason::DolbyVision {
+            codec: video.codec.clone(),
+        });
+    }
+    let ten_bit_capable = caps.ten_bit.contains(&encoder);
+    if video.hdr && !ten_bit_capable {
+        return Decision::Skip(SkipReason::HdrNeedsTenBit {
+            encoder,
+            transfer: video.color_transfer.clone().unwrap_or_default(),
+        });
+    }
+    if let Some((bitrate, estimated)) = video_bitrate(info)
+        && let Some(fps) = video.fps
+        && profile.bpp_factor > 0.0
+    {
+        let bpp = bitrate as f64 / (f64::from(video.width) * f64::from(video.height) * fps);
+        let threshold = bpp_threshold(
+            encoder,
+            &video.codec,
+            video.width,
+            video.height,
+            profile.bpp_factor,
+        );
+        if bpp < threshold {
+            return Decision::Skip(SkipReason::BppBelowThreshold {
+                bpp,
+                threshold,
+                bitrate,
+                estimated,
+                source_codec: video.codec.clone(),
+                width: video.width,
+                height: video.height,
+                fps,
+            });
+        }
+    }
+    let ten_bit = ten_bit_capable && (depth >= 10 || video.hdr || profile.ten_bit);
+    let colour = (video.hdr || video.color_primaries.is_some()).then(|| Colour {
+        primaries: video.color_primaries.clone(),
+        transfer: video.color_transfer.clone(),
+        space: video.color_space.clone(),
+    });
+    let encode = VideoEncode {
+        encoder,
+        crf: profile.crf.unwrap_or_else(|| default_crf(encoder)),
+        preset: profile
+            .preset
+            .clone()
+            .unwrap_or_else(|| default_preset(encoder).to_string()),
+        ten_bit,
+        deinterlace: video.interlaced(),
+        colour,
+    };
+    Decision::Transcode(build(
+        info,
+        video,
+        profile,
+        Some(encode),
+        container,
+        container_note,
+    ))
+}
+
+/// Assemble the plan and its explanation.
+fn build(
+    info: &MediaInfo,
+    video: &VideoStream,
+    profile: &Profile,
+    encode: Option<VideoEncode>,
+    container: OutputContainer,
+    container_note: Option<String>,
+) -> Plan {
+    let (audio, audio_notes) = plan_audio(info, container);
+    let (subtitles, dropped) = plan_subtitles(info, container);
+    let attachments = container == OutputContainer::Mkv && info.attachments > 0;
     let describe = format!(
         "{} {}×{}{}{}",
-        source_name,
+        video.codec,
         video.width,
         video.height,
         video
@@ -252,141 +256,114 @@ pub fn decide(info: &MediaInfo, settings: &EncodeSettings) -> Decision {
             .bitrate
             .map_or(String::new(), |b| format!(", {} kb/s", b / 1000)),
     );
-    let with_video_numbers = |e: Explanation| {
-        let mut e = e
-            .with("source_codec", source_name)
-            .with("target_codec", target.as_str())
-            .with("width", video.width)
-            .with("height", video.height);
-        if let Some(b) = video.bitrate {
-            e = e.with("video_bitrate", b);
+    let mut notes: Vec<String> = Vec::new();
+    notes.extend(container_note);
+    let mut e = match &encode {
+        Some(v) => {
+            notes.insert(
+                0,
+                format!(
+                    "The video stream is {describe}. It will be encoded with {} at CRF {} \
+                     (preset {}){} and written as {}.",
+                    v.encoder.as_str(),
+                    v.crf,
+                    v.preset,
+                    if v.ten_bit { " at 10 bits" } else { "" },
+                    container.label()
+                ),
+            );
+            if video.hdr {
+                notes.push(format!(
+                    "HDR ({}) is kept: 10-bit output with the source's colour tags, no \
+                     tonemapping.",
+                    video.color_transfer.as_deref().unwrap_or("?")
+                ));
+            }
+            if v.deinterlace {
+                notes.push("The source is interlaced; it is deinterlaced with bwdif.".into());
+            }
+            if video.variable_frame_rate {
+                notes.push("The frame rate is variable; timestamps are passed through.".into());
+            }
+            Explanation::new(
+                "transcode_recommended",
+                format!(
+                    "The video will be re-encoded from {} to {}.",
+                    video.codec,
+                    v.encoder.codec()
+                ),
+                String::new(),
+            )
+            .with("encoder", v.encoder.as_str())
+            .with("crf", v.crf)
+            .with("preset", v.preset.as_str())
+            .with("ten_bit", v.ten_bit)
+            .with("deinterlace", v.deinterlace)
         }
-        if let Some(b) = info.bit_rate {
-            e = e.with("bit_rate", b);
+        None => {
+            notes.insert(
+                0,
+                format!(
+                    "The video stream is {describe}, already what the profile produces, but \
+                     the {} container is changed to {}; streams are copied, not re-encoded.",
+                    info.container,
+                    container.label()
+                ),
+            );
+            Explanation::new(
+                "container_remux",
+                format!("The streams will be copied into {}.", container.label()),
+                String::new(),
+            )
         }
-        if let Some(f) = video.fps {
-            e = e.with("fps", f);
-        }
-        e
     };
-
-    if source == Some(target) {
-        return Decision::Skip(with_video_numbers(Explanation::new(
-            "already_target_codec",
-            format!("The video is already {}.", label(target)),
-            format!(
-                "The video stream is {describe}, which is what {} produces; re-encoding it \
-                 would cost quality and time for little or no saving.",
-                encoder.as_str()
-            ),
-        )));
-    }
-
-    let container = output_container(info);
-    let (subtitles, dropped) = plan_subtitles(info, container);
-    let crf = settings.crf.unwrap_or_else(|| default_crf(encoder));
-    let preset = settings
-        .preset
-        .clone()
-        .unwrap_or_else(|| default_preset(encoder).to_string());
-    let mut detail = format!(
-        "The video stream is {describe}. It will be encoded with {} at CRF {crf} (preset \
-         {preset}), which usually gives a noticeably smaller file at similar quality. Audio \
-         is copied unchanged and the output is written as {}.",
-        encoder.as_str(),
-        container.label()
-    );
+    notes.extend(audio_notes);
     if !subtitles.is_empty() {
-        detail.push_str(&format!(
-            " {} subtitle stream(s) are kept.",
-            subtitles.len()
-        ));
+        notes.push(format!("{} subtitle stream(s) are kept.", subtitles.len()));
     }
     if !dropped.is_empty() {
-        detail.push_str(&format!(
-            " {} subtitle stream(s) ({}) cannot be stored in {} and are left out.",
+        notes.push(format!(
+            "{} subtitle stream(s) ({}) cannot be stored in {} and are left out.",
             dropped.len(),
             dropped.join(", "),
             container.label()
         ));
+        e = e.with("dropped_subtitles", dropped);
     }
-    let mut explanation = with_video_numbers(Explanation::new(
-        "transcode_recommended",
-        format!(
-            "The video will be re-encoded from {} to {}.",
-            source.map_or(video.codec.as_str(), |c| label(c)),
-            label(target)
-        ),
-        detail,
-    ))
-    .with("encoder", encoder.as_str())
-    .with("crf", crf)
-    .with("preset", preset.as_str())
-    .with("output_container", container.extension())
-    .with("duration", info.duration);
-    if !dropped.is_empty() {
-        explanation = explanation.with("dropped_subtitles", dropped);
+    if info.attachments > 0 && !attachments {
+        notes.push(format!(
+            "{} attachment(s) cannot be stored in {} and are left out.",
+            info.attachments,
+            container.label()
+        ));
     }
-    Decision::Transcode {
-        plan: Plan {
-            encoder,
-            container,
-            crf,
-            preset,
-            threads: settings.threads,
-            subtitles,
-        },
-        explanation,
+    e.detail = notes.join(" ");
+    e = e
+        .with("source_codec", video.codec.as_str())
+        .with("width", video.width)
+        .with("height", video.height)
+        .with("output_container", container.extension())
+        .with("duration", info.duration)
+        .with("size", info.size);
+    if let Some(f) = video.fps {
+        e = e.with("fps", f);
     }
-}
-
-/// MP4 when the source already is MP4/MOV and everything in it can be copied into MP4;
-/// otherwise Matroska, which holds any codec we copy.
-pub fn output_container(info: &MediaInfo) -> OutputContainer {
-    let mp4_source = MP4_FAMILY.contains(&info.container.as_str());
-    let audio_ok = info
-        .audio
-        .iter()
-        .all(|a| MP4_AUDIO.contains(&a.codec.as_str()));
-    let subs_ok = info.subtitles.iter().all(|s| s.codec == "mov_text");
-    if mp4_source && audio_ok && subs_ok {
-        OutputContainer::Mp4
-    } else {
-        OutputContainer::Mkv
+    if let Some((b, estimated)) = video_bitrate(info) {
+        e = e
+            .with("video_bitrate", b)
+            .with("bitrate_estimated", estimated);
     }
-}
-
-/// Which subtitle streams survive into `container`, and the codecs of those that cannot.
-fn plan_subtitles(
-    info: &MediaInfo,
-    container: OutputContainer,
-) -> (Vec<SubtitleTrack>, Vec<String>) {
-    let mut kept = Vec::new();
-    let mut dropped = Vec::new();
-    for (input_index, sub) in info.subtitles.iter().enumerate() {
-        let action = match (container, sub.codec.as_str()) {
-            (OutputContainer::Mp4, "mov_text") => Some(SubtitleAction::Copy),
-            (OutputContainer::Mkv, "mov_text") => Some(SubtitleAction::ToSrt),
-            (OutputContainer::Mkv, c) if MKV_SUBTITLES.contains(&c) => Some(SubtitleAction::Copy),
-            _ => None,
-        };
-        match action {
-            Some(action) => kept.push(SubtitleTrack {
-                input_index,
-                action,
-            }),
-            None => dropped.push(sub.codec.clone()),
-        }
-    }
-    (kept, dropped)
-}
-
-fn label(codec: VideoCodec) -> &'static str {
-    match codec {
-        VideoCodec::H264 => "H.264",
-        VideoCodec::Hevc => "HEVC",
-        VideoCodec::Av1 => "AV1",
-        VideoCodec::Vp9 => "VP9",
+    Plan {
+        output_codec: encode
+            .as_ref()
+            .map_or(video.codec.clone(), |v| v.encoder.codec().as_str().into()),
+        video: encode,
+        container,
+        threads: profile.threads,
+        audio,
+        subtitles,
+        attachments,
+        explanation: e,
     }
 }
 

@@ -1,303 +1,421 @@
-//! Table tests for `decide`, `output_container` and settings validation.
+//! Table tests for `plan` over recorded ffprobe JSON (tests/fixtures/ffprobe, see its README),
+//! plus the bits-per-pixel model and settings validation.
 
 use super::*;
-use crate::media::{AudioStream, SubtitleStream, VideoStream};
+use crate::media::normalize::normalize;
+use crate::media::profile::OriginalPolicy;
+use crate::media::reasons::{bpp_threshold, resolution_scale};
 
-fn info(container: &str, video: Option<&str>, audio: &[&str], subs: &[&str]) -> MediaInfo {
-    MediaInfo {
-        container: container.into(),
-        duration: 120.0,
-        size: 50_000_000,
-        bit_rate: Some(3_333_333),
-        video: video.map(|codec| VideoStream {
-            codec: codec.into(),
-            width: 1920,
-            height: 1080,
-            fps: Some(23.976),
-            bit_depth: Some(8),
-            bitrate: Some(3_000_000),
-            hdr: false,
-            pix_fmt: Some("yuv420p".into()),
-        }),
-        audio: audio
-            .iter()
-            .map(|c| AudioStream {
-                codec: (*c).into(),
-                channels: Some(2),
-                language: None,
-                bitrate: None,
-            })
-            .collect(),
-        subtitles: subs
-            .iter()
-            .map(|c| SubtitleStream {
-                codec: (*c).into(),
-                language: None,
-            })
-            .collect(),
-    }
+fn fixture(name: &str) -> MediaInfo {
+    let path = format!(
+        "{}/tests/fixtures/ffprobe/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let json = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    normalize(&json, 0).unwrap_or_else(|e| panic!("{name}: {e:?}"))
 }
 
-fn settings(encoder: CpuEncoder) -> EncodeSettings {
-    EncodeSettings {
+fn profile(encoder: CpuEncoder) -> Profile {
+    Profile::from_settings(&EncodeSettings {
         encoder,
         crf: None,
         preset: None,
         threads: 0,
+    })
+}
+
+use CpuEncoder::{Libsvtav1 as Av1, Libx264 as X264, Libx265 as Hevc};
+
+type Check = fn(&Plan);
+struct Case {
+    fixture: &'static str,
+    encoder: CpuEncoder,
+    tweak: fn(&mut Profile, &mut Capabilities),
+    action: &'static str,
+    code: &'static str,
+    check: Check,
+}
+
+fn none(_: &mut Profile, _: &mut Capabilities) {}
+fn nothing(_: &Plan) {}
+fn mp4(p: &mut Profile, _: &mut Capabilities) {
+    p.container = ContainerChoice::Mp4;
+}
+fn mkv(p: &mut Profile, _: &mut Capabilities) {
+    p.container = ContainerChoice::Mkv;
+}
+fn no_ten_bit(_: &mut Profile, c: &mut Capabilities) {
+    c.ten_bit.clear();
+}
+fn ten_bit(p: &mut Profile, _: &mut Capabilities) {
+    p.ten_bit = true;
+}
+fn audio(plan: &Plan) -> Vec<AudioAction> {
+    plan.audio.iter().map(|t| t.action).collect()
+}
+fn subs(plan: &Plan) -> Vec<SubtitleAction> {
+    plan.subtitles.iter().map(|t| t.action).collect()
+}
+fn enc(plan: &Plan) -> &VideoEncode {
+    plan.video.as_ref().expect("an encode")
+}
+
+const fn case(
+    fixture: &'static str,
+    encoder: CpuEncoder,
+    action: &'static str,
+    code: &'static str,
+) -> Case {
+    Case {
+        fixture,
+        encoder,
+        tweak: none,
+        action,
+        code,
+        check: nothing,
     }
 }
 
+const T: &str = "transcode";
+const S: &str = "skip";
+const R: &str = "remux";
+const TR: &str = "transcode_recommended";
+
+fn cases() -> Vec<Case> {
+    vec![
+        // HDR10 from H.264 10-bit: 10-bit HEVC with PQ/BT.2020 tags, never tonemapped.
+        Case {
+            check: |p| {
+                let v = enc(p);
+                assert!(v.ten_bit);
+                let c = v.colour.as_ref().unwrap();
+                assert_eq!(c.transfer.as_deref(), Some("smpte2084"));
+                assert_eq!(c.primaries.as_deref(), Some("bt2020"));
+                assert_eq!(c.space.as_deref(), Some("bt2020nc"));
+                assert_eq!(p.container, OutputContainer::Mkv);
+            },
+            ..case("hdr10_h264", Hevc, T, TR)
+        },
+        case("hevc10_hdr", Hevc, S, "already_target_codec"),
+        Case {
+            check: |p| assert!(enc(p).ten_bit && enc(p).colour.is_some()),
+            ..case("hevc10_hdr", Av1, T, TR)
+        },
+        Case {
+            tweak: no_ten_bit,
+            ..case("hevc10_hdr", Av1, S, "hdr_needs_10bit_encoder")
+        },
+        case("hlg_hevc", Hevc, S, "already_target_codec"),
+        Case {
+            check: |p| {
+                assert_eq!(
+                    enc(p).colour.as_ref().unwrap().transfer.as_deref(),
+                    Some("arib-std-b67")
+                );
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert_eq!(p.output_codec, "hevc");
+            },
+            ..case("hlg_h264", Hevc, T, TR)
+        },
+        Case {
+            tweak: no_ten_bit,
+            ..case("hlg_h264", Hevc, S, "hdr_needs_10bit_encoder")
+        },
+        // Dolby Vision: never re-encoded (the RPU would be lost).
+        case("dolby_vision", Hevc, S, "already_target_codec"),
+        case("dolby_vision", Av1, S, "dolby_vision"),
+        case("dolby_vision_h264", Hevc, S, "dolby_vision"),
+        // 10-bit SDR HEVC in MP4.
+        case("hevc10_sdr_mp4", Hevc, S, "already_target_codec"),
+        Case {
+            check: |p| assert!(enc(p).ten_bit && enc(p).colour.is_none()),
+            ..case("hevc10_sdr_mp4", Av1, T, TR)
+        },
+        // 8-bit HEVC: skipped, unless the profile wants 10-bit output.
+        case("hevc", Hevc, S, "already_target_codec"),
+        Case {
+            tweak: ten_bit,
+            check: |p| assert!(enc(p).ten_bit),
+            ..case("hevc", Hevc, T, TR)
+        },
+        // Right codec, wrong container: copy the video; 384 kb/s mono MP2 is "huge".
+        Case {
+            check: |p| {
+                assert!(p.video.is_none());
+                assert_eq!(p.container, OutputContainer::Mkv);
+                assert_eq!(audio(p), [AudioAction::Opus(64_000)]);
+            },
+            ..case("hevc_mpegts", Hevc, R, "container_remux")
+        },
+        Case {
+            tweak: mp4,
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert_eq!(audio(p), [AudioAction::Copy], "Opus goes into MP4");
+            },
+            ..case("hevc", Hevc, R, "container_remux")
+        },
+        case("av1", Av1, S, "already_target_codec"),
+        Case {
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert_eq!(audio(p), [AudioAction::Copy], "Opus goes into MP4");
+            },
+            ..case("av1_mp4", Hevc, T, TR)
+        },
+        Case {
+            check: |p| assert_eq!(p.container, OutputContainer::Mkv),
+            ..case("vp9_opus", Hevc, T, TR)
+        },
+        // Interlaced MPEG-2 in MPEG-TS: deinterlaced into Matroska.
+        Case {
+            check: |p| {
+                assert!(enc(p).deinterlace);
+                assert!(!enc(p).ten_bit);
+                assert_eq!(p.container, OutputContainer::Mkv);
+                assert!(p.explanation.detail.contains("bwdif"));
+            },
+            ..case("mpeg2_interlaced", Hevc, T, TR)
+        },
+        Case {
+            check: |p| {
+                assert!(!enc(p).deinterlace);
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert!(p.explanation.detail.contains("variable"));
+            },
+            ..case("vfr_phone", Hevc, T, TR)
+        },
+        Case {
+            check: |p| assert!(p.audio.is_empty()),
+            ..case("h264_no_audio", Hevc, T, TR)
+        },
+        // Many audio tracks: lossless ones shrink, lossy ones are copied.
+        Case {
+            check: |p| {
+                assert_eq!(
+                    audio(p),
+                    [
+                        AudioAction::Copy,
+                        AudioAction::Copy,
+                        AudioAction::Opus(64_000),
+                        AudioAction::Opus(64_000)
+                    ]
+                );
+            },
+            ..case("h264_many_audio", Hevc, T, TR)
+        },
+        Case {
+            tweak: mp4,
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert_eq!(
+                    audio(p),
+                    [
+                        AudioAction::Copy,
+                        AudioAction::Copy,
+                        AudioAction::Aac(96_000),
+                        AudioAction::Aac(96_000)
+                    ]
+                );
+            },
+            ..case("h264_many_audio", Hevc, T, TR)
+        },
+        Case {
+            check: |p| assert_eq!(audio(p), [AudioAction::Opus(384_000)]),
+            ..case("h264_dtshd_ma", Hevc, T, TR)
+        },
+        Case {
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert_eq!(audio(p), [AudioAction::Aac(96_000)], "ALAC is lossless");
+            },
+            ..case("h264_alac_mp4", Hevc, T, TR)
+        },
+        Case {
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mkv, "PCM is not MP4");
+                assert_eq!(audio(p), [AudioAction::Opus(64_000)]);
+            },
+            ..case("h264_pcm24_mov", Hevc, T, TR)
+        },
+        // Bits per pixel: a 720p H.264 at 0.02 bpp is already lean.
+        case("h264_lean_720p", Hevc, S, "bpp_below_threshold"),
+        Case {
+            tweak: |p, _| p.bpp_factor = 0.0,
+            ..case("h264_lean_720p", Hevc, T, TR)
+        },
+        Case {
+            check: |p| assert_eq!(p.container, OutputContainer::Mkv),
+            ..case("mpeg4_avi", Hevc, T, TR)
+        },
+        // Subtitles and attachments.
+        Case {
+            check: |p| {
+                assert_eq!(subs(p), [SubtitleAction::Copy]);
+                assert!(p.attachments);
+            },
+            ..case("h264_ass_attachment", Hevc, T, TR)
+        },
+        Case {
+            tweak: mp4,
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert_eq!(subs(p), [SubtitleAction::ToMovText]);
+                assert!(!p.attachments);
+                assert!(p.explanation.detail.contains("attachment"));
+            },
+            ..case("h264_ass_attachment", Hevc, T, TR)
+        },
+        Case {
+            tweak: mp4,
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mkv, "image subs force mkv");
+                assert_eq!(subs(p), [SubtitleAction::Copy]);
+                assert!(p.explanation.detail.contains("Picture subtitles"));
+            },
+            ..case("h264_pgs", Hevc, T, TR)
+        },
+        Case {
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mkv);
+                assert_eq!(subs(p), [SubtitleAction::Copy]);
+            },
+            ..case("mp4_dvdsub", Hevc, T, TR)
+        },
+        Case {
+            check: |p| {
+                assert_eq!(p.container, OutputContainer::Mp4);
+                assert_eq!(subs(p), [SubtitleAction::Copy]);
+            },
+            ..case("movtext", Hevc, T, TR)
+        },
+        Case {
+            tweak: mkv,
+            check: |p| assert_eq!(subs(p), [SubtitleAction::ToSrt]),
+            ..case("movtext", Hevc, T, TR)
+        },
+        Case {
+            check: |p| assert_eq!(subs(p), [SubtitleAction::Copy]),
+            ..case("h264_srt", Av1, T, TR)
+        },
+        // Missing numbers: no bit rate at all means the bpp rule cannot apply.
+        Case {
+            check: |p| assert!(!p.explanation.measured.contains_key("video_bitrate")),
+            ..case("no_bitrates", Hevc, T, TR)
+        },
+        case("zero_duration", Hevc, T, TR),
+        case("audio_only", Hevc, S, "no_video_stream"),
+        case("audio_with_cover", Hevc, S, "no_video_stream"),
+        case("h264_aac", X264, S, "already_target_codec"),
+        Case {
+            tweak: |p, _| p.min_file_size = 1024 * 1024,
+            ..case("h264_aac", Hevc, S, "below_min_file_size")
+        },
+        Case {
+            tweak: |_, c| c.encoders.retain(|e| *e != CpuEncoder::Libx265),
+            ..case("h264_aac", Hevc, S, "encoder_unavailable")
+        },
+    ]
+}
+
 #[test]
-fn decision_table() {
-    use CpuEncoder::*;
-    let cases: &[(MediaInfo, CpuEncoder, &str, &str)] = &[
-        (
-            info("mp3", None, &["mp3"], &[]),
-            Libx265,
-            "skip",
-            "no_video_stream",
-        ),
-        (
-            info("matroska", Some("hevc"), &["aac"], &[]),
-            Libx265,
-            "skip",
-            "already_target_codec",
-        ),
-        (
-            info("matroska", Some("h265"), &[], &[]),
-            Libx265,
-            "skip",
-            "already_target_codec",
-        ),
-        (
-            info("matroska", Some("av1"), &[], &[]),
-            Libsvtav1,
-            "skip",
-            "already_target_codec",
-        ),
-        (
-            info("mov", Some("h264"), &["aac"], &[]),
-            Libx264,
-            "skip",
-            "already_target_codec",
-        ),
-        (
-            info("mov", Some("h264"), &["aac"], &[]),
-            Libx265,
-            "transcode",
-            "transcode_recommended",
-        ),
-        (
-            info("matroska", Some("hevc"), &["aac"], &[]),
-            Libsvtav1,
-            "transcode",
-            "transcode_recommended",
-        ),
-        (
-            info("avi", Some("mpeg4"), &["mp3"], &[]),
-            Libx265,
-            "transcode",
-            "transcode_recommended",
-        ),
-        (
-            info("matroska", Some("av1"), &[], &[]),
-            Libx264,
-            "transcode",
-            "transcode_recommended",
-        ),
-    ];
-    for (info, encoder, action, code) in cases {
-        let d = decide(info, &settings(*encoder));
-        assert_eq!(d.action(), *action, "{info:?} with {encoder:?}");
-        assert_eq!(d.explanation().code, *code, "{info:?} with {encoder:?}");
+fn decision_table_over_recorded_fixtures() {
+    let cases = cases();
+    assert!(cases.len() >= 25);
+    let mut failures = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let info = fixture(c.fixture);
+        let mut profile = profile(c.encoder);
+        let mut caps = Capabilities::all_cpu();
+        (c.tweak)(&mut profile, &mut caps);
+        let decision = plan(&info, &profile, &caps);
+        let e = decision.explanation();
+        if decision.action() != c.action || e.code != c.code {
+            failures.push(format!(
+                "case {i} {} → {}: got {} {} ({})",
+                c.fixture,
+                c.encoder.as_str(),
+                decision.action(),
+                e.code,
+                e.detail
+            ));
+            continue;
+        }
+        assert!(!e.summary.is_empty() && !e.detail.is_empty(), "case {i}");
+        if let Decision::Remux(p) | Decision::Transcode(p) = &decision {
+            (c.check)(p);
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
-fn transcode_explanation_has_numbers_and_sentences() {
-    let d = decide(
-        &info("mov", Some("h264"), &["aac"], &[]),
-        &settings(CpuEncoder::Libx265),
+fn bpp_explanation_carries_the_numbers() {
+    let decision = plan(
+        &fixture("h264_lean_720p"),
+        &profile(Hevc),
+        &Capabilities::all_cpu(),
     );
-    let e = d.explanation();
-    assert_eq!(
-        e.summary,
-        "The video will be re-encoded from H.264 to HEVC."
-    );
-    assert!(
-        e.detail.contains("h264 1920×1080 at 23.976 fps, 3000 kb/s"),
-        "{}",
-        e.detail
-    );
-    assert!(
-        e.detail.contains("libx265 at CRF 28 (preset medium)"),
-        "{}",
-        e.detail
-    );
-    assert!(e.detail.contains("MP4"), "{}", e.detail);
-    assert_eq!(e.measured["source_codec"], "h264");
-    assert_eq!(e.measured["target_codec"], "hevc");
-    assert_eq!(e.measured["video_bitrate"], 3_000_000);
-    assert_eq!(e.measured["bit_rate"], 3_333_333);
-    assert_eq!(e.measured["crf"], 28);
-    assert_eq!(e.measured["output_container"], "mp4");
-}
-
-#[test]
-fn skip_explanations_say_why() {
-    let d = decide(
-        &info("mp3", None, &["mp3"], &["subrip"]),
-        &settings(CpuEncoder::Libx265),
-    );
-    let e = d.explanation();
-    assert_eq!(e.summary, "There is no video stream to encode.");
-    assert!(e.detail.contains("1 audio and 1 subtitle"), "{}", e.detail);
-    assert_eq!(e.measured["audio_streams"], 1);
-
-    let d = decide(
-        &info("matroska", Some("hevc"), &[], &[]),
-        &settings(CpuEncoder::Libx265),
-    );
-    let e = d.explanation();
-    assert_eq!(e.summary, "The video is already HEVC.");
-    assert!(e.detail.contains("libx265"), "{}", e.detail);
-    assert_eq!(e.measured["width"], 1920);
-}
-
-#[test]
-fn plan_uses_settings_and_defaults() {
-    let s = EncodeSettings {
-        encoder: CpuEncoder::Libsvtav1,
-        crf: Some(30),
-        preset: Some("6".into()),
-        threads: 4,
+    let Decision::Skip(reason) = &decision else {
+        panic!("{decision:?}")
     };
-    let Decision::Transcode { plan, .. } = decide(&info("matroska", Some("h264"), &[], &[]), &s)
-    else {
-        panic!("expected transcode");
-    };
-    assert_eq!((plan.crf, plan.preset.as_str(), plan.threads), (30, "6", 4));
-
-    for (encoder, crf, preset) in [
-        (CpuEncoder::Libx265, 28, "medium"),
-        (CpuEncoder::Libx264, 23, "medium"),
-        (CpuEncoder::Libsvtav1, 35, "8"),
+    assert_eq!(reason.code(), "bpp_below_threshold");
+    let e = reason.explanation();
+    for key in [
+        "bpp",
+        "bpp_threshold",
+        "video_bitrate",
+        "width",
+        "height",
+        "fps",
     ] {
-        let Decision::Transcode { plan, .. } =
-            decide(&info("matroska", Some("vp9"), &[], &[]), &settings(encoder))
-        else {
-            panic!("expected transcode");
-        };
-        assert_eq!(
-            (plan.encoder, plan.crf, plan.preset.as_str()),
-            (encoder, crf, preset)
-        );
+        assert!(e.measured.contains_key(key), "{key} in {:?}", e.measured);
     }
+    assert_eq!(e.measured["bitrate_estimated"], true);
 }
 
 #[test]
-fn container_table() {
-    use OutputContainer::*;
-    let cases: &[(MediaInfo, OutputContainer)] = &[
-        (info("mov", Some("h264"), &["aac"], &[]), Mp4),
-        (info("mp4", Some("h264"), &[], &[]), Mp4),
-        (
-            info("m4v", Some("h264"), &["ac3", "eac3"], &["mov_text"]),
-            Mp4,
-        ),
-        (
-            info("mov", Some("h264"), &["aac"], &["mov_text", "mov_text"]),
-            Mp4,
-        ),
-        (
-            info("mov", Some("h264"), &["aac"], &["mov_text", "dvd_subtitle"]),
-            Mkv,
-        ),
-        (info("mov", Some("prores"), &["pcm_s16le"], &[]), Mkv),
-        (info("matroska", Some("h264"), &["aac"], &[]), Mkv),
-        (info("avi", Some("mpeg4"), &["mp3"], &[]), Mkv),
-        (
-            info("mpegts", Some("mpeg2video"), &["mp2"], &["dvb_subtitle"]),
-            Mkv,
-        ),
-    ];
-    for (info, want) in cases {
-        assert_eq!(output_container(info), *want, "{info:?}");
-    }
+fn bpp_model() {
+    assert!((resolution_scale(1920, 1080) - 1.0).abs() < 1e-9);
+    assert_eq!(resolution_scale(320, 240), 2.0, "clamped");
+    assert_eq!(resolution_scale(7680, 4320), 0.5, "clamped");
+    assert!(resolution_scale(1280, 720) > 1.2 && resolution_scale(1280, 720) < 1.3);
+    // MPEG-2 needs twice H.264's bits; HEVC needs fewer.
+    let h264 = bpp_threshold(Hevc, "h264", 1920, 1080, 1.0);
+    assert!((h264 - 0.05).abs() < 1e-9);
+    assert!((bpp_threshold(Hevc, "mpeg2video", 1920, 1080, 1.0) - 0.1).abs() < 1e-9);
+    assert!(bpp_threshold(Av1, "hevc", 1920, 1080, 1.0) < h264);
+    assert_eq!(bpp_threshold(Hevc, "h264", 1920, 1080, 0.0), 0.0);
 }
 
 #[test]
-fn subtitles_are_kept_converted_or_dropped() {
-    let plan = |i: &MediaInfo| match decide(i, &settings(CpuEncoder::Libx265)) {
-        Decision::Transcode { plan, explanation } => (plan, explanation),
-        Decision::Skip(e) => panic!("unexpected skip {e:?}"),
-    };
-    let (p, _) = plan(&info("mov", Some("h264"), &["aac"], &["mov_text"]));
-    assert_eq!(p.container, OutputContainer::Mp4);
+fn presets_exist_and_differ() {
+    for name in Profile::PRESETS {
+        assert!(Profile::preset(name).is_some(), "{name}");
+    }
     assert_eq!(
-        p.subtitles,
-        vec![SubtitleTrack {
-            input_index: 0,
-            action: SubtitleAction::Copy
-        }]
+        Profile::preset("space_saver").unwrap().original,
+        OriginalPolicy::Replace
     );
-
-    let (p, e) = plan(&info(
-        "mov",
-        Some("h264"),
-        &["aac"],
-        &["mov_text", "eia_608", "subrip"],
-    ));
-    assert_eq!(p.container, OutputContainer::Mkv);
-    assert_eq!(
-        p.subtitles,
-        vec![
-            SubtitleTrack {
-                input_index: 0,
-                action: SubtitleAction::ToSrt
-            },
-            SubtitleTrack {
-                input_index: 2,
-                action: SubtitleAction::Copy
-            },
-        ]
-    );
-    assert_eq!(
-        e.measured["dropped_subtitles"],
-        serde_json::json!(["eia_608"])
-    );
-    assert!(
-        e.detail.contains("(eia_608) cannot be stored"),
-        "{}",
-        e.detail
-    );
+    assert!(Profile::preset("nope").is_none());
 }
 
 #[test]
 fn settings_validation() {
-    let mut s = settings(CpuEncoder::Libx265);
+    let mut s = EncodeSettings {
+        encoder: Hevc,
+        crf: Some(52),
+        preset: None,
+        threads: 0,
+    };
+    assert!(matches!(s.validate(), Err(InvalidSettings::Crf { .. })));
+    s.crf = Some(28);
     assert!(s.validate().is_ok());
-    s.crf = Some(52);
-    assert!(matches!(
-        s.validate(),
-        Err(InvalidSettings::Crf { max: 51, .. })
-    ));
-    s.crf = Some(51);
-    s.preset = Some("slow".into());
-    assert!(s.validate().is_ok());
-    s.preset = Some("8".into());
+    s.preset = Some("fastest".into());
     assert!(matches!(s.validate(), Err(InvalidSettings::Preset { .. })));
-    let mut s = settings(CpuEncoder::Libsvtav1);
-    s.crf = Some(63);
+    s.encoder = Av1;
     s.preset = Some("13".into());
     assert!(s.validate().is_ok());
-    s.preset = Some("medium".into());
+    s.preset = Some("14".into());
     assert!(s.validate().is_err());
-}
-
-#[test]
-fn container_extensions() {
-    assert_eq!(OutputContainer::Mkv.extension(), "mkv");
-    assert_eq!(OutputContainer::Mp4.extension(), "mp4");
-    assert_eq!(OutputContainer::Mkv.muxer(), "matroska");
 }

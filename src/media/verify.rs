@@ -95,6 +95,49 @@ pub fn check(
     Ok(())
 }
 
+/// What a planned output must look like.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    pub duration: f64,
+    pub codec: VideoCodec,
+    pub audio_streams: usize,
+    pub subtitle_streams: usize,
+    pub decode: super::decode::DecodeCheck,
+}
+
+/// [`verify`] plus the planned stream counts and the decode check.
+pub async fn verify_planned(
+    ffprobe: &Path,
+    ffmpeg: &Path,
+    output: &Path,
+    expect: &Expect,
+) -> Result<MediaInfo, Explanation> {
+    let info = verify(ffprobe, output, expect.duration, expect.codec).await?;
+    check_streams(&info, expect)?;
+    super::decode::decode_check(ffmpeg, output, expect.decode, info.duration).await?;
+    Ok(info)
+}
+
+/// Every planned audio and subtitle stream made it into the output.
+pub fn check_streams(info: &MediaInfo, expect: &Expect) -> Result<(), Explanation> {
+    let (audio, subs) = (info.audio.len(), info.subtitles.len());
+    if audio == expect.audio_streams && subs == expect.subtitle_streams {
+        return Ok(());
+    }
+    Err(Explanation::new(
+        "verify_failed",
+        "The encoded file is missing streams.",
+        format!(
+            "The plan kept {} audio and {} subtitle stream(s); the output has {audio} and {subs}.",
+            expect.audio_streams, expect.subtitle_streams
+        ),
+    )
+    .with("expected_audio_streams", expect.audio_streams)
+    .with("expected_subtitle_streams", expect.subtitle_streams)
+    .with("audio_streams", audio)
+    .with("subtitle_streams", subs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,12 +156,27 @@ mod tests {
                 fps: Some(25.0),
                 bit_depth: Some(8),
                 bitrate: None,
-                hdr: false,
-                pix_fmt: None,
+                ..Default::default()
             }),
-            audio: vec![],
-            subtitles: vec![],
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn stream_counts_must_match_the_plan() {
+        let mut expect = Expect {
+            duration: 2.0,
+            codec: VideoCodec::Hevc,
+            audio_streams: 0,
+            subtitle_streams: 0,
+            decode: crate::media::decode::DecodeCheck::Off,
+        };
+        let info = out("hevc", 2.0, 10);
+        assert!(check_streams(&info, &expect).is_ok());
+        expect.audio_streams = 2;
+        let e = check_streams(&info, &expect).unwrap_err();
+        assert_eq!(e.code, "verify_failed");
+        assert_eq!(e.measured["expected_audio_streams"], 2);
     }
 
     #[test]

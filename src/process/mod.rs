@@ -3,7 +3,8 @@
 //! appliance (dies with the server, optionally runs at idle CPU and I/O priority), `output` runs
 //! a short command with a hard timeout, `spawn_cancellable` runs an encoder that a
 //! cancellation token can kill at any time, and `suspend`/`resume`/`kill` signal a running
-//! encoder by pid. All `unsafe` for process control lives here, one `// SAFETY:` line per block.
+//! encoder by pid. `free_bytes` asks the kernel for free disk space. All `unsafe` for system
+//! calls lives here, one `// SAFETY:` line per block.
 
 mod cancellable;
 
@@ -137,6 +138,25 @@ pub async fn output(program: &Path, args: &[OsString], timeout: Duration) -> io:
             ),
         )),
     }
+}
+
+/// Bytes available to this (unprivileged-equivalent) process on the filesystem holding `path`.
+pub fn free_bytes(path: &std::path::Path) -> io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated string and `st` points to writable memory of the
+    // right type; statvfs only writes into it and we read it only when it returned 0.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it initialised the struct.
+    let st = unsafe { st.assume_init() };
+    // The field types are 32-bit on 32-bit ARM boards, 64-bit elsewhere.
+    #[allow(clippy::unnecessary_cast)]
+    Ok(st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod misc;
 pub mod records;
 mod stats;
 mod tables;
+mod trash;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -144,6 +145,7 @@ impl Store {
             txn.open_table(LIBRARY_FOLDERS)?;
             txn.open_table(PROBE_CACHE)?;
             txn.open_table(SETTINGS)?;
+            txn.open_table(TRASH)?;
             let mut meta = txn.open_table(META)?;
             let existing = meta
                 .get("schema_version")?

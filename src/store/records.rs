@@ -193,3 +193,50 @@ impl Default for EngineState {
         }
     }
 }
+
+/// Where a replacement of an original stands. Each step is recorded before it is done, so boot
+/// recovery can finish or undo it (see `engine::replace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrashState {
+    /// The original is about to move to the trash (it may still be in place).
+    Moving,
+    /// The original is in the trash; the output has its final name.
+    Trashed,
+    /// A restore is under way.
+    Restoring,
+    /// The original is back; the output sits beside it again.
+    Restored,
+    /// Purged or deleted (policy `delete`): the original is gone for good.
+    Purged,
+}
+
+/// One replaced original.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrashEntry {
+    pub job_id: u64,
+    /// Where the original lived.
+    #[serde(with = "path_bytes")]
+    pub original_path: PathBuf,
+    /// Where it is kept: `<dir>/.alchemist-trash/<job id>/<name>`.
+    #[serde(with = "path_bytes")]
+    pub trash_path: PathBuf,
+    /// The verified output as promoted (`<stem>.alchemist.<ext>`).
+    #[serde(with = "path_bytes")]
+    pub output_path: PathBuf,
+    /// The name the output takes (`<stem>.<ext>`), when it is free.
+    #[serde(with = "path_bytes")]
+    pub final_path: PathBuf,
+    /// Inodes of the original and the output when the replacement began: a step only moves a
+    /// file that is still the one it was planned for.
+    pub original_inode: u64,
+    pub output_inode: u64,
+    /// The job's attempt that made this replacement: recovery only undoes a replacement whose
+    /// own run was interrupted, never one a later run of the same job happens to be near.
+    #[serde(default)]
+    pub attempt: u32,
+    pub state: TrashState,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl Versioned for TrashEntry {}

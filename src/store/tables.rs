@@ -39,3 +39,6 @@ pub const LIBRARY_FOLDERS: TableDefinition<u64, &[u8]> = TableDefinition::new("l
 pub const PROBE_CACHE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("probe_cache");
 /// setting name → value
 pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// job id → TrashEntry: a replaced original and the state of its replacement (see
+/// `engine::replace`). Opened lazily, so stores written before it existed read unchanged.
+pub const TRASH: TableDefinition<u64, &[u8]> = TableDefinition::new("trash");

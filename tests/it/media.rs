@@ -43,8 +43,8 @@ fn opts(duration: f64) -> RunOptions {
 
 fn transcode_plan(decision: Decision) -> Plan {
     match decision {
-        Decision::Transcode { plan, .. } => plan,
-        Decision::Skip(e) => panic!("expected a transcode, got {e:?}"),
+        Decision::Transcode(plan) => plan,
+        other => panic!("expected a transcode, got {other:?}"),
     }
 }
 
@@ -170,14 +170,7 @@ async fn corrupt_input_is_explained() {
     );
 
     // ffmpeg itself fails the same file with its own words.
-    let plan = Plan {
-        encoder: CpuEncoder::Libx265,
-        container: OutputContainer::Mkv,
-        crf: 28,
-        preset: "ultrafast".into(),
-        threads: 0,
-        subtitles: vec![],
-    };
+    let plan = Plan::simple(CpuEncoder::Libx265, OutputContainer::Mkv, 28, "ultrafast");
     let args = build_args(&plan, &input, &dir.path().join("out.mkv"));
     let (result, _) = run_collect(opts(0.0), args).await;
     let err = result.unwrap_err();
@@ -224,14 +217,7 @@ struct Running {
 impl Running {
     fn start(dir: &Path) -> Running {
         let input = copy_into(dir, long_h264_clip(), OsStr::new("long.mp4"));
-        let plan = Plan {
-            encoder: CpuEncoder::Libx265,
-            container: OutputContainer::Mkv,
-            crf: 28,
-            preset: "medium".into(),
-            threads: 0,
-            subtitles: vec![],
-        };
+        let plan = Plan::simple(CpuEncoder::Libx265, OutputContainer::Mkv, 28, "medium");
         let args = build_args(&plan, &input, &dir.join("out.mkv"));
         let cancel = CancellationToken::new();
         let (event_tx, events) = mpsc::channel();

@@ -50,6 +50,8 @@ const REFERENCE: &[(&str, &str)] = &[
     ("GET", "/api/library/folders"),
     ("POST", "/api/library/folders"),
     ("DELETE", "/api/library/folders/{id}"),
+    ("GET", "/api/trash"),
+    ("POST", "/api/trash/{job_id}/restore"),
     ("GET", "/api/library/scan"),
     ("POST", "/api/library/scan"),
     ("GET", "/api/health"),

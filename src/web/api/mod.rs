@@ -9,6 +9,7 @@ pub mod library;
 pub mod stats;
 pub mod system;
 pub mod tokens;
+pub mod trash;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -72,6 +73,8 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(library::folders, library::add_folder))
         .routes(routes!(library::remove_folder))
         .routes(routes!(library::scan_status, library::start_scan))
+        .routes(routes!(trash::list))
+        .routes(routes!(trash::restore))
         .routes(routes!(super::sse::events))
 }
 
