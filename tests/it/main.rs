@@ -5,12 +5,14 @@
 mod api_auth;
 mod api_errors;
 mod api_shapes;
+mod appliance;
 mod cli;
 mod clips;
 mod engine_control;
 mod engine_e2e;
 mod media;
 mod openapi;
+mod qemu;
 mod restart;
 mod smoke;
 mod support;
