@@ -326,24 +326,10 @@ fn aarch64_image_boots_and_answers_health() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let disk = copy_image(&built, tmp.path());
-    let cmdline = std::fs::read_to_string(built.part("cmdline.txt")).unwrap();
-    let cmdline = cmdline
-        .split_whitespace()
-        .filter(|w| !w.starts_with("console="))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut guest = Guest::boot(GuestSpec::new(
-        Arch::Aarch64,
-        Boot::Kernel {
-            kernel: built.part("vmlinuz"),
-            initrd: built.part("initrd.img"),
-            cmdline,
-            disk: Some(disk),
-        },
-    ));
+    let mut guest = Guest::boot(GuestSpec::new(Arch::Aarch64, Boot::Uefi { disk }));
     let to_http = guest.wait_http("/api/health", BOOT_TIMEOUT);
     figure(&format!(
-        "aarch64 boot to HTTP: {:.1} s",
+        "aarch64 UEFI boot to HTTP: {:.1} s",
         to_http.as_secs_f64()
     ));
     assert!(guest.run("uname -m").contains("aarch64"));

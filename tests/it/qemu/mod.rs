@@ -1,5 +1,5 @@
-//! A reusable qemu harness for appliance and hardware tests: boots a disk image (x86_64 under
-//! OVMF UEFI firmware) or a kernel + initramfs (either architecture) with TCG, forwards one guest
+//! A reusable qemu harness for appliance and hardware tests: boots a disk image through UEFI
+//! firmware (OVMF, AAVMF) or a kernel + initramfs, for x86_64 and aarch64, with TCG, forwards one guest
 //! TCP port to 127.0.0.1 only, copies files in on a small labelled disk, loads extra kernel
 //! modules (vicodec, gpio-sim, i2c-stub built out of tree), runs shell commands in the guest over
 //! a virtio console and keeps the serial console log.
@@ -47,7 +47,7 @@ impl Arch {
 /// What the guest boots.
 #[derive(Debug, Clone)]
 pub enum Boot {
-    /// A whole disk through UEFI firmware (x86_64: OVMF).
+    /// A whole disk through UEFI firmware (x86_64: OVMF, aarch64: AAVMF).
     Uefi { disk: PathBuf },
     /// Direct kernel boot; `disk` (if any) is attached as the first virtio disk.
     Kernel {
@@ -187,20 +187,27 @@ impl Guest {
         let disk_arg = |p: &Path| format!("file={},if=virtio,format=raw", p.display());
         match &spec.boot {
             Boot::Uefi { disk } => {
-                assert_eq!(
-                    spec.arch,
-                    Arch::X86_64,
-                    "UEFI boot is wired for x86_64 only"
-                );
-                let code = firmware(&["/usr/share/OVMF/OVMF_CODE_4M.fd"], "ovmf");
-                let vars = dir.path().join("vars.fd");
-                std::fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", &vars).expect("OVMF vars");
+                let (code, vars, package) = match spec.arch {
+                    Arch::X86_64 => (
+                        "/usr/share/OVMF/OVMF_CODE_4M.fd",
+                        "/usr/share/OVMF/OVMF_VARS_4M.fd",
+                        "ovmf",
+                    ),
+                    Arch::Aarch64 => (
+                        "/usr/share/AAVMF/AAVMF_CODE.fd",
+                        "/usr/share/AAVMF/AAVMF_VARS.fd",
+                        "qemu-efi-aarch64",
+                    ),
+                };
+                let code = firmware(&[code], package);
+                let own_vars = dir.path().join("vars.fd");
+                std::fs::copy(firmware(&[vars], package), &own_vars).expect("UEFI vars");
                 cmd.arg("-drive").arg(format!(
                     "if=pflash,format=raw,readonly=on,file={}",
                     code.display()
                 ));
                 cmd.arg("-drive")
-                    .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+                    .arg(format!("if=pflash,format=raw,file={}", own_vars.display()));
                 cmd.arg("-drive").arg(disk_arg(disk));
             }
             Boot::Kernel {
