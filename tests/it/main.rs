@@ -5,6 +5,7 @@
 mod api_auth;
 mod api_errors;
 mod api_shapes;
+mod appliance;
 mod browser;
 mod cli;
 mod clips;
@@ -17,6 +18,7 @@ mod openapi;
 mod pages;
 mod pages_content;
 mod plan_cli;
+mod qemu;
 mod remux;
 mod replace;
 mod restart;
