@@ -49,6 +49,20 @@ pub fn hevc_clip() -> &'static Path {
     })
 }
 
+/// 2 s, 320x240 MPEG-4 Part 2 at near-lossless quality + AAC in Matroska: a source that any
+/// modern encoder makes much smaller, so a transcode of it passes every savings check.
+pub fn mpeg4_clip() -> &'static Path {
+    static CLIP: OnceLock<PathBuf> = OnceLock::new();
+    CLIP.get_or_init(|| {
+        generate(
+            "mpeg4.mkv",
+            "-f lavfi -i testsrc2=size=320x240:rate=25:duration=2 \
+             -f lavfi -i sine=frequency=440:sample_rate=48000:duration=2 \
+             -c:v mpeg4 -q:v 1 -c:a aac -shortest -f matroska",
+        )
+    })
+}
+
 /// 20 s, 640x360 H.264 + AAC in MP4: several seconds of libx265 work, for pause and cancel.
 pub fn long_h264_clip() -> &'static Path {
     static CLIP: OnceLock<PathBuf> = OnceLock::new();
