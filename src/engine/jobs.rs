@@ -41,15 +41,19 @@ fn not_found(id: JobId) -> impl Fn(StoreError) -> EngineError {
 }
 
 impl Engine {
-    /// Cancel a job: queued → cancelled now; active → stop ffmpeg, the worker cleans up.
-    /// Terminal jobs are left as they are.
-    pub async fn cancel(&self, id: JobId) -> Result<(), EngineError> {
-        let job = self
-            .inner
+    /// Load a job; `JobNotFound` when there is none.
+    async fn job(&self, id: JobId) -> Result<crate::store::Job, EngineError> {
+        self.inner
             .store
             .call(move |s| s.get_job(id))
             .await
-            .map_err(not_found(id))?;
+            .map_err(not_found(id))
+    }
+
+    /// Cancel a job: queued → cancelled now; active → stop ffmpeg, the worker cleans up.
+    /// Terminal jobs are left as they are.
+    pub async fn cancel(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.job(id).await?;
         if job.status.is_active() {
             // The run is identified by its attempt, so a cancel meant for it cannot hit an
             // earlier run still letting go, and one that beats its admission is kept for it.
@@ -85,12 +89,7 @@ impl Engine {
 
     /// Put a terminal job back in the queue.
     pub async fn restart(&self, id: JobId) -> Result<(), EngineError> {
-        let job = self
-            .inner
-            .store
-            .call(move |s| s.get_job(id))
-            .await
-            .map_err(not_found(id))?;
+        let job = self.job(id).await?;
         if job.status.is_active() {
             return Err(EngineError::JobActive {
                 id,
