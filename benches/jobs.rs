@@ -5,12 +5,13 @@
 //!
 //! Run: `cargo bench --bench jobs` (JOBS=N to change the store size).
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use alchemist::model::{Explanation, JobId, JobState};
 use alchemist::store::{Job, Store};
-use tokio_util::sync::CancellationToken;
 
 const REQUESTS: usize = 300;
 
@@ -111,33 +112,8 @@ fn main() {
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async move {
-        let mut config = alchemist::config::Config::defaults(&data);
-        config.scan_on_start = false;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move { alchemist::run(config, listener, stop).await });
-        let http = reqwest::Client::new();
-        // Pause first so no job is dispatched while measuring.
-        let token = loop {
-            if let Ok(r) = http
-                .post(format!("{base}/api/auth/login"))
-                .json(&serde_json::json!({"username": "admin", "password": "benchmark password"}))
-                .send()
-                .await
-                && r.status() == 200
-            {
-                let c = r.headers()["set-cookie"].to_str().unwrap().to_string();
-                break c["alchemist_session=".len()..c.find(';').unwrap()].to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        http.post(format!("{base}/api/engine/pause"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let server = common::BenchServer::start(&data, "benchmark password").await;
+        let (http, base, token) = (&server.http, server.base.as_str(), server.token.as_str());
         println!(
             "process RSS with {n} jobs loaded: {:.1} MiB (before open: {:.1} MiB)",
             rss_kib() as f64 / 1024.0,
@@ -182,7 +158,7 @@ fn main() {
             let wall = Instant::now();
             for _ in 0..REQUESTS {
                 let t = Instant::now();
-                let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+                let r = http.get(&url).bearer_auth(token).send().await.unwrap();
                 assert_eq!(r.status(), 200);
                 matches = r
                     .headers()
@@ -203,7 +179,6 @@ fn main() {
                 REQUESTS as f64 / total.as_secs_f64()
             );
         }
-        shutdown.cancel();
-        let _ = server.await;
+        server.stop().await;
     });
 }

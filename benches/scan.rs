@@ -5,13 +5,14 @@
 //!
 //! Run: `cargo bench --bench scan` (FILES=N to change the library size).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use alchemist::media::plan::{EncodeSettings, Profile};
 use alchemist::model::CpuEncoder;
 use alchemist::store::Store;
-use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "benchmark password";
 
@@ -96,44 +97,19 @@ fn main() {
     let lib = std::fs::canonicalize(tmp.path().join("lib")).unwrap();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async move {
-        let mut config = alchemist::config::Config::defaults(&data);
-        config.scan_on_start = false;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move { alchemist::run(config, listener, stop).await });
-        let http = reqwest::Client::new();
-        let token = loop {
-            if let Ok(r) = http
-                .post(format!("{base}/api/auth/login"))
-                .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
-                .send()
-                .await
-                && r.status() == 200
-            {
-                let c = r.headers()["set-cookie"].to_str().unwrap().to_string();
-                break c["alchemist_session=".len()..c.find(';').unwrap()].to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        // Paused: the scan queues jobs but nothing is encoded while measuring.
-        http.post(format!("{base}/api/engine/pause"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let server = common::BenchServer::start(&data, PASSWORD).await;
+        let (http, base, token) = (&server.http, server.base.as_str(), server.token.as_str());
         let r = http
             .post(format!("{base}/api/library/folders"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .json(&serde_json::json!({"path": lib}))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 201);
-        let first = scan(&http, &base, &token).await;
-        let again = scan(&http, &base, &token).await;
-        let third = scan(&http, &base, &token).await;
+        let first = scan(http, base, token).await;
+        let again = scan(http, base, token).await;
+        let third = scan(http, base, token).await;
         println!("| {files} files | seconds | files/s |");
         println!("|---|---|---|");
         for (name, d) in [
@@ -164,7 +140,6 @@ fn main() {
             d.as_secs_f64(),
             files as f64 / d.as_secs_f64()
         );
-        shutdown.cancel();
-        let _ = server.await;
+        server.stop().await;
     });
 }
