@@ -51,6 +51,18 @@
     scheduleRefresh();
   }
 
+  // The header's engine badge follows every `engine` event, on every page.
+  function onEngine(d) {
+    var el = document.getElementById("engine-badge");
+    if (el && d.status) {
+      el.textContent = "engine " + d.status;
+      el.className = "badge " + d.status;
+      el.title = d.active_jobs + " active, " + d.queued_jobs + " queued" +
+        (d.paused_reason ? ": " + d.paused_reason : "");
+    }
+    scheduleRefresh();
+  }
+
   // Re-render the [data-live] regions from a fresh copy of this page (at most every 700 ms).
   function scheduleRefresh() {
     if (!document.querySelector("[data-live]") || refreshTimer) return;
@@ -95,7 +107,8 @@
     }
     on("progress", onProgress);
     on("status", onStatus);
-    ["engine", "scan_started", "scan_completed", "decision", "lagged"].forEach(function (n) {
+    on("engine", onEngine);
+    ["scan_started", "scan_completed", "decision", "lagged"].forEach(function (n) {
       on(n, scheduleRefresh);
     });
   }

@@ -257,6 +257,21 @@ async fn admin_journey_in_chromium() {
         json!("yes"),
         "the page reloaded"
     );
+    // The header badge follows the engine live: pause and resume through the API (same-origin
+    // fetch with the session cookie) and watch the badge change without a reload.
+    let badge = "const b = document.querySelector('#engine-badge'); return b ? b.textContent : ''";
+    for (action, want) in [("pause", "engine paused"), ("resume", "engine running")] {
+        js(&c, &format!("fetch('/api/engine/{action}', {{method: 'POST', credentials: 'same-origin'}}); return null")).await;
+        until(&c, &format!("the badge shows `{want}`"), 10, badge, |v| {
+            v == want
+        })
+        .await;
+    }
+    assert_eq!(
+        js(&c, "return window.__noReload || null").await,
+        json!("yes"),
+        "the page reloaded while the badge changed"
+    );
     let running = c
         .find(Locator::Css("#running"))
         .await
