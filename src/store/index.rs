@@ -1,17 +1,14 @@
 //! In-memory index of job list fields (status, archived, priority, times, size, lower-cased
 //! path). `GET /api/jobs` filters, searches (substring) and sorts with it, then reads only the
-//! page's records from redb: a substring search cannot use a B-tree, and 100k summaries take
-//! about 100 bytes each plus the path, so a scan of memory beats one over decoded records.
-
-//! In-memory index of job list fields (status, archived, priority, times, size, lower-cased
-//! path). `GET /api/jobs` filters, searches (substring) and sorts with it, then reads only the
 //! page's records from redb: a substring search cannot use a B-tree.
 //!
 //! Layout for speed at 100k+ jobs: the list fields sit in one dense vector, and every
 //! lower-cased path is appended, NUL-terminated, to one arena string. A search is a single
 //! SIMD substring scan (`memchr::memmem`) over the arena; each hit maps back to its job by a
 //! binary search over the sorted start offsets. Paths never contain NUL, so a match cannot
-//! span two jobs.
+//! span two jobs. Early pages (the common case) are picked in one pass that keeps only the
+//! best `page × limit` entries in a small sorted buffer; deep pages fall back to a selection
+//! over every match.
 
 use std::collections::HashMap;
 
@@ -222,17 +219,7 @@ impl JobIndex {
             }
         }
         let keep = |e: &Entry| e.archived == q.archived && status_mask[e.status.code() as usize];
-        let mut hits: Vec<&Entry> = match q.search.as_deref().filter(|s| !s.is_empty()) {
-            Some(needle) => self
-                .search(&needle.to_lowercase())
-                .into_iter()
-                .map(|slot| &self.entries[slot])
-                .filter(|e| keep(e))
-                .collect(),
-            None => self.entries.iter().filter(|e| keep(e)).collect(),
-        };
-        let total = hits.len();
-        let cmp = |a: &&Entry, b: &&Entry| {
+        let cmp = |a: &Entry, b: &Entry| {
             let ord = match q.sort {
                 SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
                 SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
@@ -244,21 +231,24 @@ impl JobIndex {
             if q.desc { ord.reverse() } else { ord }
         };
         let start = q.page.saturating_sub(1).saturating_mul(q.limit);
-        if start >= total {
-            return (Vec::new(), total);
-        }
-        let end = (start + q.limit).min(total);
-        // Partial selection: O(n) to isolate the page, then sort only the page.
-        if end < total {
-            hits.select_nth_unstable_by(end, cmp);
-            hits.truncate(end);
-        }
-        if start > 0 {
-            hits.select_nth_unstable_by(start, cmp);
-            hits.drain(..start);
-        }
-        hits.sort_unstable_by(cmp);
-        (hits.into_iter().map(|e| JobId(e.id)).collect(), total)
+        let end = start.saturating_add(q.limit);
+        let searched = q
+            .search
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|needle| self.search(&needle.to_lowercase()));
+        let hits: Box<dyn Iterator<Item = &Entry>> = match &searched {
+            Some(slots) => Box::new(slots.iter().map(|&slot| &self.entries[slot])),
+            None => Box::new(self.entries.iter()),
+        };
+        let hits = hits.filter(|e| keep(e));
+        let (page, total) = if end <= TOP_K_MAX {
+            let (mut best, total) = top_k(hits, end, &cmp);
+            (best.split_off(start.min(best.len())), total)
+        } else {
+            select_range(hits.collect(), start, end, &cmp)
+        };
+        (page.into_iter().map(|e| JobId(e.id)).collect(), total)
     }
 
     /// 1-based position of a queued job in dispatch order (priority desc, then oldest).
@@ -280,6 +270,66 @@ impl JobIndex {
             .count();
         Some(ahead as u64 + 1)
     }
+}
+
+/// Up to this many entries (page × limit) are kept in the one-pass buffer of [`top_k`]; past
+/// it the buffer's insertions would cost more than a selection over every match.
+const TOP_K_MAX: usize = 2048;
+
+/// The first `k` entries in `cmp` order, sorted, and how many entries there were. One pass;
+/// an entry costs one comparison with the buffer's last unless it belongs in the buffer.
+fn top_k<'a>(
+    entries: impl Iterator<Item = &'a Entry>,
+    k: usize,
+    cmp: &impl Fn(&Entry, &Entry) -> std::cmp::Ordering,
+) -> (Vec<&'a Entry>, usize) {
+    use std::cmp::Ordering::Less;
+    let mut best: Vec<&Entry> = Vec::with_capacity(k.min(TOP_K_MAX) + 1);
+    let mut total = 0;
+    for e in entries {
+        total += 1;
+        if k == 0 {
+            continue;
+        }
+        if best.len() == k {
+            match best.last() {
+                Some(last) if cmp(e, last) == Less => {
+                    best.pop();
+                }
+                _ => continue,
+            }
+        }
+        let at = best.partition_point(|b| cmp(b, e) == Less);
+        best.insert(at, e);
+    }
+    (best, total)
+}
+
+/// Entries `start..end` of `hits` in `cmp` order, and how many hits there were.
+fn select_range<'a>(
+    mut hits: Vec<&'a Entry>,
+    start: usize,
+    end: usize,
+    cmp: &impl Fn(&Entry, &Entry) -> std::cmp::Ordering,
+) -> (Vec<&'a Entry>, usize) {
+    let total = hits.len();
+    if start >= total {
+        return (Vec::new(), total);
+    }
+    let by = |a: &&Entry, b: &&Entry| cmp(a, b);
+    if end < total {
+        hits.select_nth_unstable_by(end, by);
+        hits.truncate(end);
+    }
+    // Only the page itself needs sorting; what comes before it is skipped unsorted.
+    let mut page = if start > 0 {
+        hits.select_nth_unstable_by(start, by);
+        hits.split_off(start)
+    } else {
+        hits
+    };
+    page.sort_unstable_by(by);
+    (page, total)
 }
 
 #[cfg(test)]
@@ -352,6 +402,63 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(idx.query(&q), (vec![], 30));
+    }
+
+    #[test]
+    fn one_pass_and_selection_pages_match_a_full_sort() {
+        let mut idx = JobIndex::default();
+        // Many equal keys, so the id tie-break decides the order.
+        for i in 1..=3000u64 {
+            let mut j = job(
+                i,
+                JobState::ALL[(i % 8) as usize],
+                &format!("/m/{}", i % 97),
+                0,
+            );
+            j.priority = (i % 7) as i32;
+            j.updated_at = (i * 7919 % 101) as i64;
+            idx.put(&j);
+        }
+        for sort in [SortKey::UpdatedAt, SortKey::InputPath, SortKey::Priority] {
+            for desc in [false, true] {
+                let everything = idx.query(&JobQuery {
+                    sort,
+                    desc,
+                    limit: 3000,
+                    ..Default::default()
+                });
+                assert_eq!(everything.1, 3000);
+                let mut expected: Vec<&Entry> = idx.entries.iter().collect();
+                expected.sort_by(|a, b| {
+                    let ord = match sort {
+                        SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+                        SortKey::InputPath => idx.path(a).cmp(idx.path(b)),
+                        _ => a.priority.cmp(&b.priority),
+                    }
+                    .then(a.id.cmp(&b.id));
+                    if desc { ord.reverse() } else { ord }
+                });
+                let expected: Vec<JobId> = expected.iter().map(|e| JobId(e.id)).collect();
+                assert_eq!(
+                    everything.0, expected,
+                    "selection path, {sort:?} desc={desc}"
+                );
+                // Pages 1..=60 of 50 cross TOP_K_MAX (2048): both paths must agree.
+                for page in [1, 2, 7, 40, 41, 42, 60, 61] {
+                    let (ids, total) = idx.query(&JobQuery {
+                        sort,
+                        desc,
+                        limit: 50,
+                        page,
+                        ..Default::default()
+                    });
+                    assert_eq!(total, 3000);
+                    let from = ((page - 1) * 50).min(3000);
+                    let to = (from + 50).min(3000);
+                    assert_eq!(ids, expected[from..to], "page {page}, {sort:?} desc={desc}");
+                }
+            }
+        }
     }
 
     #[test]
