@@ -4,6 +4,7 @@
 //! reload, create and revoke an API token, log out. Screenshots of the dashboard and the jobs
 //! page at desktop and phone widths go to `target/screenshots/`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,7 +14,9 @@ use serde_json::{Value, json};
 
 use crate::support::{ADMIN, PASSWORD, TestServer};
 
-/// chromedriver, started by this test on a free loopback port and killed by PID on drop.
+/// chromedriver, started by this test on a free loopback port in a process group of its own,
+/// so that on drop the group (chromedriver and the Chromium it started) is killed even when
+/// the test failed before it could close the browser.
 struct Driver {
     child: Child,
     url: String,
@@ -21,7 +24,8 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SAFETY: kill(2) with the negated pid of the group leader this test spawned.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
@@ -33,6 +37,7 @@ async fn start_driver() -> Driver {
         .unwrap()
         .port();
     let child = Command::new("chromedriver")
+        .process_group(0)
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
         .stdout(Stdio::null())
