@@ -173,14 +173,14 @@ pub(crate) fn ffmpeg_command(opts: &RunOptions, args: Vec<OsString>) -> Command 
 
 /// What reading stderr left behind.
 #[derive(Debug, Default)]
-pub(crate) struct Pumped {
-    pub(crate) tail: VecDeque<String>,
+pub struct Pumped {
+    pub tail: VecDeque<String>,
     /// The newest progress, if the throttle held it back; sent once the run succeeds.
-    pub(crate) unsent_progress: Option<Progress>,
+    pub unsent_progress: Option<Progress>,
 }
 
 /// Read ffmpeg's stderr to the end, emitting throttled progress and warning-or-worse lines.
-pub(crate) fn pump_stderr<R: Read>(
+pub fn pump_stderr<R: Read>(
     stderr: R,
     duration: f64,
     on_event: &mut dyn FnMut(RunEvent),
@@ -192,19 +192,26 @@ pub(crate) fn pump_stderr<R: Read>(
     let mut errors_in_a_row = 0;
     let mut logged = 0;
     loop {
-        let event = match parser.parse_next_event() {
-            Ok(event) => event,
-            Err(e) => {
-                errors_in_a_row += 1;
-                // I/O errors repeat forever; parse errors concern one line, which is consumed.
-                if e.downcast_ref::<io::Error>().is_some()
-                    || errors_in_a_row > MAX_PARSE_ERRORS_IN_A_ROW
-                {
-                    break;
+        // sidecar's parser panics on some lines (it slices stream descriptions by character
+        // count as if they were bytes, so a multi-byte character there is fatal; found by the
+        // `progress` fuzz target). The line is consumed before it is parsed: count it as a
+        // parse error and go on, rather than lose the encode and leave ffmpeg's pipe unread.
+        let next =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse_next_event()));
+        let event =
+            match next.unwrap_or_else(|_| Err(anyhow::anyhow!("ffmpeg log parser panicked"))) {
+                Ok(event) => event,
+                Err(e) => {
+                    errors_in_a_row += 1;
+                    // I/O errors repeat forever; parse errors concern one line, which is consumed.
+                    if e.downcast_ref::<io::Error>().is_some()
+                        || errors_in_a_row > MAX_PARSE_ERRORS_IN_A_ROW
+                    {
+                        break;
+                    }
+                    continue;
                 }
-                continue;
-            }
-        };
+            };
         errors_in_a_row = 0;
         match event {
             FfmpegEvent::LogEOF => break,
@@ -343,6 +350,24 @@ mod tests {
         assert_eq!(events, vec![RunEvent::Log("[error] boom".into())]);
         let pumped = pump_stderr(&b""[..], 1.0, &mut |_| {});
         assert!(pumped.tail.is_empty());
+    }
+
+    #[test]
+    fn a_line_that_panics_the_log_parser_is_skipped() {
+        // Found by tests/fuzz (progress): a stream line with a multi-byte character.
+        let text = b"Stream #\x0f#\x0c\xcc\nt\n[info] frame=  10 fps=5.0 q=28.0 size=       1kB time=00:00:01.00 bitrate= 8.2kbits/s speed=0.5x\n";
+        let mut events = Vec::new();
+        let pumped = pump_stderr(&text[..], 2.0, &mut |e| events.push(e));
+        // The reader went past the bad line: the progress record after it was parsed.
+        let progress = events
+            .iter()
+            .find_map(|e| match e {
+                RunEvent::Progress(p) => Some(*p),
+                _ => None,
+            })
+            .or(pumped.unsent_progress)
+            .expect("the progress line after the bad one");
+        assert_eq!(progress.percent, 50.0);
     }
 
     #[test]
