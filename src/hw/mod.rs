@@ -158,7 +158,8 @@ async fn preflight(ffmpeg: &Path, roots: &Roots) -> Preflight {
         device: None,
         name: "discover".into(),
     };
-    step::note(&mut log, discover, !nodes.is_empty(), listing);
+    // Finding no node is an answer, not a failure; the reason says what it means.
+    step::note(&mut log, discover, true, listing);
     let fingerprint = fingerprint(
         version_text.as_deref().and_then(version_line).as_deref(),
         &nodes,
