@@ -1,4 +1,4 @@
-//! Command line: `serve`, `admin create`, `openapi`, `plan`. Parses arguments, sets up logging and
+//! Command line: `serve`, `admin create`, `openapi`, `plan`, `probe`. Parses arguments, sets up logging and
 //! calls the library; nothing else lives here.
 
 use std::io::Read;
@@ -58,6 +58,15 @@ enum Command {
         #[arg(long, env = "ALCHEMIST_FFPROBE", default_value = "ffprobe")]
         ffprobe: PathBuf,
     },
+    /// Detect encoders now (CPU test encodes, VAAPI render nodes) and print what can encode
+    /// what, why hardware is or is not used, and every probe command with its output.
+    Probe {
+        /// The capabilities as JSON instead of a report.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "ALCHEMIST_FFMPEG", default_value = "ffmpeg")]
+        ffmpeg: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -101,6 +110,7 @@ fn main() -> anyhow::Result<()> {
             profile,
             ffprobe,
         } => plan(&paths, json, &encoder, profile.as_deref(), &ffprobe),
+        Command::Probe { json, ffmpeg } => probe(json, &ffmpeg),
         Command::Openapi => {
             println!("{}", alchemist::web::openapi().to_pretty_json()?);
             Ok(())
@@ -166,6 +176,18 @@ fn plan(
         println!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
         print!("{}", report::render_text(&reports));
+    }
+    Ok(())
+}
+
+fn probe(json: bool, ffmpeg: &std::path::Path) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let caps = runtime.block_on(alchemist::hw::detect(ffmpeg));
+    if json {
+        let report = alchemist::hw::ProbeReport::new(caps);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", alchemist::hw::render_text(&caps));
     }
     Ok(())
 }

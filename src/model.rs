@@ -434,3 +434,66 @@ pub fn day_number(ms: i64) -> u32 {
 pub fn day_string(day: u32) -> String {
     rfc3339(day as i64 * 86_400_000)[..10].to_string()
 }
+
+/// Where a video encode runs. Ordered from least to most preferred when more than one is
+/// verified for a codec (see `hw::select_backend`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Cpu,
+    V4l2m2m,
+    Vaapi,
+}
+
+impl Backend {
+    /// The name the API and probe log use: "cpu", "v4l2m2m" or "vaapi".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::V4l2m2m => "v4l2m2m",
+            Backend::Vaapi => "vaapi",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A VAAPI rate-control mode, as ffmpeg's `-rc_mode` names it. Only the quality-driven modes
+/// are used; CBR/VBR/AVBR are streaming modes a library re-encode does not want.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RateControl {
+    /// Constant QP (`-rc_mode CQP -qp N`); every driver has it.
+    Cqp,
+    /// Intelligent constant quality (`-rc_mode ICQ -global_quality N`), Intel iHD.
+    Icq,
+    /// Quality-defined VBR: ICQ with a bit rate ceiling (`-rc_mode QVBR`), Intel iHD.
+    Qvbr,
+}
+
+impl RateControl {
+    /// ffmpeg's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateControl::Cqp => "CQP",
+            RateControl::Icq => "ICQ",
+            RateControl::Qvbr => "QVBR",
+        }
+    }
+
+    /// Parse ffmpeg's spelling; `None` for modes we never use (CBR, VBR, AVBR).
+    pub fn from_ffmpeg(name: &str) -> Option<RateControl> {
+        match name.trim() {
+            "CQP" => Some(RateControl::Cqp),
+            "ICQ" => Some(RateControl::Icq),
+            "QVBR" => Some(RateControl::Qvbr),
+            _ => None,
+        }
+    }
+}

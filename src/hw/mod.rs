@@ -1,46 +1,60 @@
-//! Encoder capabilities of this machine's ffmpeg. `detect` asks ffmpeg for its version and
-//! encoder list, then proves each CPU encoder we can use with a one-frame test encode, and
-//! records every command with its real output in a probe log the UI shows, so "why is AV1
-//! missing?" has an answer. Hardware backends (VAAPI render nodes, V4L2 M2M) will add their
-//! own probe steps and encoder lists beside `cpu_encoders`; the log format already carries
-//! `backend` and `device` for them. Parsing is pure (`parse`); only `detect` runs processes.
+//! Encoder capabilities of this machine. `detect` asks ffmpeg for its version, encoder list and
+//! hwaccels, proves each CPU encoder we can use with a one-frame test encode, finds VAAPI
+//! render nodes (`discover`) and proves each `_vaapi` encoder on each node (`vaapi`). Every
+//! command is recorded with its real output in a probe log the UI shows, so "why is there no
+//! hardware encoding?" has an answer (`report`). `cache` reuses a previous result while the
+//! fingerprint (ffmpeg build + render nodes) is unchanged; `select` picks the backend per
+//! codec. Parsing and classification are pure (`parse`, `classify`); only `step` runs
+//! processes, through `crate::process`. V4L2 M2M will add its own module and summary beside
+//! `vaapi`.
 
+mod cache;
+mod classify;
+mod discover;
 mod parse;
+mod report;
+mod select;
+mod step;
+mod vaapi;
 
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::model::{CpuEncoder, VideoCodec};
-use crate::process;
 
-pub use parse::{parse_encoders, parse_version};
+pub use crate::model::{Backend, RateControl};
+pub use cache::{SETTING_KEY, detect_cached, detect_cached_with, fingerprint};
+pub use classify::{DriverInfo, Failure, Problem, classify, parse_driver, parse_supported_rc};
+pub use discover::{NodeAccess, RenderNode, Roots, render_nodes};
+pub use parse::{parse_encoders, parse_hwaccels, parse_version, version_line};
+pub use report::{ProbeReport, render_text, vaapi_unavailable_reason};
+pub use select::{select_backend, select_backend_for, vaapi_choice, verified_backends};
+pub use vaapi::{VAAPI_ENCODERS, VaapiDevice, VaapiEncoder};
 
-/// `-version` and `-encoders` answer instantly; anything slower means a broken binary.
+/// `-version`, `-encoders` and `-hwaccels` answer instantly; anything slower means a broken
+/// binary.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A one-frame encode includes encoder start-up (SVT-AV1 allocates a lot); generous for
 /// slow ARM boards.
 const TEST_ENCODE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Probe log outputs longer than this are cut (the encoder list is ~13 KB).
-const MAX_LOG_OUTPUT: usize = 32 * 1024;
 
 /// One step of capability detection, as shown in the UI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProbeLogEntry {
     /// RFC 3339 UTC time the step finished.
     pub at: String,
-    /// "cpu" for now; "vaapi" and "v4l2m2m" later.
+    /// "cpu", "vaapi", or "cache" for the fingerprint check; "v4l2m2m" later.
     pub backend: String,
     /// Device node for hardware backends.
     pub device: Option<String>,
-    /// "version", "encoders" or "test_encode:<encoder>".
+    /// "version", "encoders", "hwaccels", "test_encode:<encoder>", "discover", "driver",
+    /// "test_encode:<encoder>:<rc>[:low_power][:10bit]", "fingerprint".
     pub step: String,
-    /// The command line that was run.
+    /// The command line that was run (empty for steps that run nothing).
     pub command: String,
     pub ok: bool,
     /// What the command printed (stdout, then stderr), or why it could not run.
@@ -56,13 +70,35 @@ pub struct EncoderInfo {
     pub verified: bool,
 }
 
-/// What this ffmpeg can do.
+/// VAAPI as this machine has it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct VaapiSummary {
+    /// The `_vaapi` video encoders this ffmpeg lists (compiled in; says nothing of the GPU).
+    pub listed_encoders: Vec<String>,
+    /// Render nodes found and what each proved.
+    pub devices: Vec<VaapiDevice>,
+    /// Why no VAAPI encoder is verified; `None` when at least one is.
+    pub unavailable_reason: Option<String>,
+}
+
+/// What this ffmpeg and this machine can do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Capabilities {
     pub ffmpeg_version: Option<String>,
     pub cpu_encoders: Vec<EncoderInfo>,
     pub probe_log: Vec<ProbeLogEntry>,
     pub probed_at: String,
+    /// `ffmpeg -hwaccels` (decoding methods compiled in).
+    #[serde(default)]
+    pub hwaccels: Vec<String>,
+    #[serde(default)]
+    pub vaapi: VaapiSummary,
+    /// What the result depends on (see `cache::fingerprint`).
+    #[serde(default)]
+    pub fingerprint: String,
+    /// Reused from the store because the fingerprint matched.
+    #[serde(default)]
+    pub from_cache: bool,
 }
 
 impl Capabilities {
@@ -72,60 +108,167 @@ impl Capabilities {
     }
 }
 
-/// Query the ffmpeg at `ffmpeg`. Never fails: problems end up in `probe_log`.
+/// Detect with the system's /dev/dri and /sys/class/drm. Never fails: problems end up in
+/// `probe_log` and `vaapi.unavailable_reason`.
 pub async fn detect(ffmpeg: &Path) -> Capabilities {
+    detect_with(ffmpeg, &Roots::system()).await
+}
+
+/// Detect with render nodes looked up under `roots`.
+pub async fn detect_with(ffmpeg: &Path, roots: &Roots) -> Capabilities {
+    let pre = preflight(ffmpeg, roots).await;
+    probe(ffmpeg, roots, pre).await
+}
+
+/// The cheap part: what the fingerprint needs (version, render nodes).
+struct Preflight {
+    log: Vec<ProbeLogEntry>,
+    version_text: Option<String>,
+    nodes: Vec<RenderNode>,
+    fingerprint: String,
+}
+
+async fn preflight(ffmpeg: &Path, roots: &Roots) -> Preflight {
     let mut log = Vec::new();
-    let version = run_step(
+    let out = step::run(
         &mut log,
         ffmpeg,
-        "version",
-        &["-hide_banner", "-version"],
+        cpu_step("version"),
+        &os(&["-hide_banner", "-version"]),
         QUERY_TIMEOUT,
     )
-    .await
-    .and_then(|text| parse_version(&text));
+    .await;
+    let version_text = out.ok.then_some(out.text);
+    let nodes = render_nodes(roots);
+    let listing = if nodes.is_empty() {
+        format!(
+            "no render nodes under {} or {}",
+            roots.dev_dri.display(),
+            roots.sys_class_drm.display()
+        )
+    } else {
+        nodes
+            .iter()
+            .map(|n| format!("{} (access: {:?})", n.describe(), n.access))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let discover = step::Step {
+        backend: "vaapi",
+        device: None,
+        name: "discover".into(),
+    };
+    // Finding no node is an answer, not a failure; the reason says what it means.
+    step::note(&mut log, discover, true, listing);
+    let fingerprint = fingerprint(
+        version_text.as_deref().and_then(version_line).as_deref(),
+        &nodes,
+    );
+    Preflight {
+        log,
+        version_text,
+        nodes,
+        fingerprint,
+    }
+}
+
+async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capabilities {
+    let Preflight {
+        mut log,
+        version_text,
+        nodes,
+        fingerprint,
+    } = pre;
     let mut cpu_encoders = Vec::new();
-    if let Some(text) = run_step(
+    let mut vaapi = VaapiSummary::default();
+    let listed = step::run(
         &mut log,
         ffmpeg,
-        "encoders",
-        &["-hide_banner", "-encoders"],
+        cpu_step("encoders"),
+        &os(&["-hide_banner", "-encoders"]),
         QUERY_TIMEOUT,
     )
-    .await
-    {
-        let listed = parse_encoders(&text);
-        for encoder in CpuEncoder::ALL {
-            if !listed
-                .iter()
-                .any(|(n, k, _)| *k == 'V' && n == encoder.as_str())
-            {
-                continue;
-            }
-            let args = test_encode_args(encoder);
-            let step = format!("test_encode:{}", encoder.as_str());
-            let verified = run_step(&mut log, ffmpeg, &step, &args, TEST_ENCODE_TIMEOUT)
-                .await
-                .is_some();
-            cpu_encoders.push(EncoderInfo {
-                codec: encoder.codec(),
-                encoder: encoder.as_str().to_string(),
-                verified,
-            });
+    .await;
+    let listed = if listed.ok {
+        parse_encoders(&listed.text)
+    } else {
+        Vec::new()
+    };
+    let lists = |name: &str| listed.iter().any(|(n, k, _)| *k == 'V' && n == name);
+    for encoder in CpuEncoder::ALL {
+        if !lists(encoder.as_str()) {
+            continue;
+        }
+        let step_name = format!("test_encode:{}", encoder.as_str());
+        let verified = step::run(
+            &mut log,
+            ffmpeg,
+            cpu_step(&step_name),
+            &test_encode_args(encoder),
+            TEST_ENCODE_TIMEOUT,
+        )
+        .await
+        .ok;
+        cpu_encoders.push(EncoderInfo {
+            codec: encoder.codec(),
+            encoder: encoder.as_str().to_string(),
+            verified,
+        });
+    }
+    let hwaccels = step::run(
+        &mut log,
+        ffmpeg,
+        cpu_step("hwaccels"),
+        &os(&["-hide_banner", "-hwaccels"]),
+        QUERY_TIMEOUT,
+    )
+    .await;
+    let hwaccels = if hwaccels.ok {
+        parse_hwaccels(&hwaccels.text)
+    } else {
+        Vec::new()
+    };
+    vaapi.listed_encoders = VAAPI_ENCODERS
+        .iter()
+        .filter(|(_, e)| lists(e))
+        .map(|(_, e)| e.to_string())
+        .collect();
+    if !vaapi.listed_encoders.is_empty() {
+        for node in nodes {
+            let device = vaapi::verify_device(&mut log, ffmpeg, node, &vaapi.listed_encoders).await;
+            vaapi.devices.push(device);
         }
     }
+    vaapi.unavailable_reason =
+        vaapi_unavailable_reason(&vaapi, &hwaccels, &roots.dev_dri.display().to_string());
     Capabilities {
-        ffmpeg_version: version,
+        ffmpeg_version: version_text.as_deref().and_then(parse_version),
         cpu_encoders,
         probe_log: log,
-        probed_at: now_rfc3339(),
+        probed_at: step::now_rfc3339(),
+        hwaccels,
+        vaapi,
+        fingerprint,
+        from_cache: false,
     }
+}
+
+fn cpu_step(name: &str) -> step::Step<'static> {
+    step::Step {
+        backend: "cpu",
+        device: None,
+        name: name.to_string(),
+    }
+}
+
+fn os(items: &[&str]) -> Vec<OsString> {
+    items.iter().map(OsString::from).collect()
 }
 
 /// Encode one frame of a generated test picture and throw it away. `-v error` so that a
 /// failure says why (the reference server probed at `-v quiet` and logged nothing).
-pub fn test_encode_args(encoder: CpuEncoder) -> Vec<&'static str> {
-    vec![
+pub fn test_encode_args(encoder: CpuEncoder) -> Vec<OsString> {
+    os(&[
         "-hide_banner",
         "-nostdin",
         "-v",
@@ -141,75 +284,26 @@ pub fn test_encode_args(encoder: CpuEncoder) -> Vec<&'static str> {
         "-f",
         "null",
         "-",
-    ]
-}
-
-/// Run one step, log it, and return stdout+stderr text when the command succeeded.
-async fn run_step(
-    log: &mut Vec<ProbeLogEntry>,
-    ffmpeg: &Path,
-    step: &str,
-    args: &[&str],
-    timeout: Duration,
-) -> Option<String> {
-    let os_args: Vec<OsString> = args.iter().map(OsString::from).collect();
-    let command = std::iter::once(ffmpeg.display().to_string())
-        .chain(args.iter().map(|a| a.to_string()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let (ok, output) = match process::output(ffmpeg, &os_args, timeout).await {
-        Ok(out) => {
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            if !out.status.success() {
-                let status = out.status.code().map_or_else(
-                    || "killed by a signal".to_string(),
-                    |c| format!("exit code {c}"),
-                );
-                text = format!("{}\n({status})", text.trim_end());
-            }
-            (out.status.success(), text)
-        }
-        Err(e) => (false, format!("could not run {}: {e}", ffmpeg.display())),
-    };
-    let result = ok.then(|| output.clone());
-    log.push(ProbeLogEntry {
-        at: now_rfc3339(),
-        backend: "cpu".into(),
-        device: None,
-        step: step.into(),
-        command,
-        ok,
-        output: truncate(output, MAX_LOG_OUTPUT),
-    });
-    result
-}
-
-fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push_str("\n… (truncated)");
-    }
-    text
-}
-
-fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn no_gpu() -> (tempfile::TempDir, Roots) {
+        let tmp = tempfile::tempdir().unwrap();
+        let roots = Roots {
+            sys_class_drm: tmp.path().join("sys"),
+            dev_dri: tmp.path().join("dri"),
+        };
+        (tmp, roots)
+    }
+
     #[tokio::test]
     async fn missing_ffmpeg_is_explained() {
-        let caps = detect(Path::new("/nonexistent/ffmpeg")).await;
+        let (_tmp, roots) = no_gpu();
+        let caps = detect_with(Path::new("/nonexistent/ffmpeg"), &roots).await;
         assert!(caps.cpu_encoders.is_empty());
         assert_eq!(caps.ffmpeg_version, None);
         assert!(!caps.has_encoder(CpuEncoder::Libx265));
@@ -222,11 +316,14 @@ mod tests {
             first.output
         );
         assert!(first.at.ends_with('Z'), "{}", first.at);
+        let reason = caps.vaapi.unavailable_reason.unwrap();
+        assert!(reason.contains("lists no VAAPI encoders"), "{reason}");
     }
 
     #[tokio::test]
-    async fn detects_debian_ffmpeg() {
-        let caps = detect(Path::new("/usr/bin/ffmpeg")).await;
+    async fn detects_debian_ffmpeg_without_a_gpu() {
+        let (_tmp, roots) = no_gpu();
+        let caps = detect_with(Path::new("/usr/bin/ffmpeg"), &roots).await;
         assert!(caps.ffmpeg_version.is_some());
         let x265 = caps
             .cpu_encoders
@@ -248,48 +345,19 @@ mod tests {
             .find(|s| s.step == "encoders")
             .unwrap();
         assert!(encoders.output.contains("libx265"));
-    }
-
-    #[tokio::test]
-    async fn failing_test_encode_is_logged_with_stderr() {
-        let mut log = Vec::new();
-        let args = [
-            "-hide_banner",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2",
-            "-frames:v",
-            "1",
-            "-c:v",
-            "no_such_encoder",
-            "-f",
-            "null",
-            "-",
-        ];
-        let out = run_step(
-            &mut log,
-            Path::new("/usr/bin/ffmpeg"),
-            "test_encode:x",
-            &args,
-            TEST_ENCODE_TIMEOUT,
-        )
-        .await;
-        assert!(out.is_none());
-        assert!(!log[0].ok);
-        assert!(
-            log[0].output.contains("Unknown encoder"),
-            "{}",
-            log[0].output
+        assert!(caps.hwaccels.iter().any(|h| h == "vaapi"));
+        assert_eq!(
+            caps.vaapi.listed_encoders,
+            ["hevc_vaapi", "h264_vaapi", "vp9_vaapi"]
         );
-        assert!(log[0].output.contains("exit code"), "{}", log[0].output);
-    }
-
-    #[test]
-    fn truncation_respects_char_boundaries() {
-        assert_eq!(truncate("héllo".into(), 2), "h\n… (truncated)");
-        assert_eq!(truncate("abc".into(), 5), "abc");
+        assert!(caps.vaapi.devices.is_empty());
+        let reason = caps.vaapi.unavailable_reason.as_deref().unwrap();
+        assert!(reason.contains("no render node"), "{reason}");
+        assert!(
+            caps.fingerprint.contains("ffmpeg version 5.1"),
+            "{}",
+            caps.fingerprint
+        );
+        assert_eq!(select_backend(VideoCodec::Hevc, &caps), Backend::Cpu);
     }
 }

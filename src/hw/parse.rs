@@ -1,5 +1,6 @@
-//! Pure parsers for what ffmpeg says about itself: the `-encoders` table and the `-version`
-//! banner. Tested against recorded outputs in tests/fixtures/ffmpeg/.
+//! Pure parsers for what ffmpeg says about itself: the `-encoders` table, the `-hwaccels` list
+//! and the `-version` banner. Tested against recorded outputs of two builds (Debian 12's 5.1 and
+//! the static 7.0 build shipped in the imageio-ffmpeg wheel) in tests/fixtures/ffmpeg/.
 
 /// Parse `ffmpeg -hide_banner -encoders` output into `(name, kind, description)` rows, where
 /// kind is 'V', 'A' or 'S'. The legend above the `------` line is skipped; malformed lines are
@@ -47,6 +48,28 @@ pub fn parse_version(text: &str) -> Option<String> {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     })
+}
+
+/// Parse `ffmpeg -hide_banner -hwaccels`: the method names under the "Hardware acceleration
+/// methods:" heading, one per line.
+pub fn parse_hwaccels(text: &str) -> Vec<String> {
+    let mut lines = text.lines();
+    if !lines.any(|l| l.trim_start().starts_with("Hardware acceleration methods")) {
+        return Vec::new();
+    }
+    lines
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The first line of `ffmpeg -version` ("ffmpeg version 5.1.9-0+deb12u1 Copyright …"): the
+/// build identity used in the capability fingerprint.
+pub fn version_line(text: &str) -> Option<String> {
+    text.lines()
+        .find(|l| l.contains("ffmpeg version "))
+        .map(|l| l.trim().to_string())
 }
 
 #[cfg(test)]
@@ -100,6 +123,68 @@ mod tests {
             ]
         );
         assert!(parse_encoders("").is_empty());
+    }
+
+    const ENCODERS_7: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ffmpeg/encoders-7.0-static.txt"
+    ));
+    const VERSION_7: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ffmpeg/version-7.0-static.txt"
+    ));
+    const HWACCELS_5: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ffmpeg/hwaccels-5.1.txt"
+    ));
+    const HWACCELS_7: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ffmpeg/hwaccels-7.0-static.txt"
+    ));
+
+    #[test]
+    fn encoders_of_the_static_7_0_build_have_no_vaapi() {
+        let rows = parse_encoders(ENCODERS_7);
+        let video = |n: &str| rows.iter().any(|r| r.0 == n && r.1 == 'V');
+        assert!(video("libx265") && video("libx264") && video("libaom-av1"));
+        assert!(!video("libsvtav1"), "this build has no SVT-AV1");
+        assert!(rows.iter().all(|r| !r.0.ends_with("_vaapi")));
+        // Debian's build lists the VAAPI encoders (there is no GPU behind them here).
+        let debian = parse_encoders(ENCODERS);
+        for e in ["h264_vaapi", "hevc_vaapi", "vp9_vaapi"] {
+            assert!(debian.iter().any(|r| r.0 == e && r.1 == 'V'), "{e}");
+        }
+        assert!(
+            debian.iter().all(|r| r.0 != "av1_vaapi"),
+            "5.1 predates av1_vaapi"
+        );
+    }
+
+    #[test]
+    fn hwaccels_of_two_builds() {
+        assert_eq!(
+            parse_hwaccels(HWACCELS_5),
+            ["vdpau", "cuda", "vaapi", "qsv", "drm", "opencl", "vulkan"]
+        );
+        assert_eq!(parse_hwaccels(HWACCELS_7), ["vdpau"]);
+        assert!(parse_hwaccels("").is_empty());
+        assert!(parse_hwaccels("sh: 1: ffmpeg: not found\n").is_empty());
+    }
+
+    #[test]
+    fn version_lines_identify_the_build() {
+        assert_eq!(parse_version(VERSION_7).as_deref(), Some("7.0.2-static"));
+        assert!(
+            version_line(VERSION_7)
+                .unwrap()
+                .starts_with("ffmpeg version 7.0.2-static")
+        );
+        assert!(
+            version_line(VERSION)
+                .unwrap()
+                .starts_with("ffmpeg version 5.1.9")
+        );
+        assert_eq!(version_line("garbage"), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Pure construction of the ffmpeg argument vector for a [`Plan`] (CPU encoders). Arguments are
+//! Pure construction of the ffmpeg argument vector for a [`Plan`] (CPU encoders; VAAPI in
+//! `args_vaapi` reuses the skeleton here). Arguments are
 //! data, never a shell string, and paths stay `OsStr` so any filename works. The vector is the
 //! whole command after the program name, except `-loglevel level+info`, which
 //! `ffmpeg_sidecar::command::FfmpegCommand::new_with_path` always puts first; `-y`/`-nostdin`
@@ -22,8 +23,22 @@ pub fn file_url(path: &Path) -> OsString {
 /// The full ffmpeg argument list to encode (or remux) `input` into `output` according to
 /// `plan`. `-y` is safe because `output` is always our own temp file.
 pub fn build_args(plan: &Plan, input: &Path, output: &Path) -> Vec<OsString> {
+    assemble(plan, input, output, &[], video_args)
+}
+
+/// The command skeleton every backend shares: `global` options before the input (hardware
+/// device set-up), the stream mapping, `video` for the encoder part, then audio, subtitles,
+/// metadata and the muxer, so stream handling is identical whatever encodes the video.
+pub(super) fn assemble(
+    plan: &Plan,
+    input: &Path,
+    output: &Path,
+    global: &[OsString],
+    video: impl FnOnce(&mut Args, &VideoEncode),
+) -> Vec<OsString> {
     let mut a = Args(Vec::new());
     a.push(["-hide_banner", "-nostdin", "-y"]);
+    a.0.extend_from_slice(global);
     if plan.video.is_none() {
         // AVI and raw streams often lack presentation timestamps; a copy needs them.
         a.push(["-fflags", "+genpts"]);
@@ -47,7 +62,7 @@ pub fn build_args(plan: &Plan, input: &Path, output: &Path) -> Vec<OsString> {
 
     match &plan.video {
         None => a.push(["-c:v", "copy"]),
-        Some(v) => video_args(&mut a, v),
+        Some(v) => video(&mut a, v),
     }
     if plan.output_codec == "hevc" && plan.container == OutputContainer::Mp4 {
         // Apple players only accept HEVC in MP4 tagged hvc1 (ffmpeg defaults to hev1).
@@ -105,6 +120,15 @@ fn video_args(a: &mut Args, v: &VideoEncode) {
     if v.ten_bit {
         a.push(["-pix_fmt", "yuv420p10le"]);
     }
+    colour_args(a, v);
+    if v.encoder == CpuEncoder::Libx265 {
+        // x265 prints its own banner and per-frame stats on stderr; keep our tail readable.
+        a.push(["-x265-params", "log-level=error"]);
+    }
+}
+
+/// The source's colour tags, written on the output so HDR stays HDR (every backend).
+pub(super) fn colour_args(a: &mut Args, v: &VideoEncode) {
     if let Some(c) = &v.colour {
         for (flag, value) in [
             ("-color_primaries", &c.primaries),
@@ -117,20 +141,17 @@ fn video_args(a: &mut Args, v: &VideoEncode) {
             }
         }
     }
-    if v.encoder == CpuEncoder::Libx265 {
-        // x265 prints its own banner and per-frame stats on stderr; keep our tail readable.
-        a.push(["-x265-params", "log-level=error"]);
-    }
 }
 
-struct Args(Vec<OsString>);
+/// An argument vector under construction.
+pub(super) struct Args(pub(super) Vec<OsString>);
 
 impl Args {
-    fn push<const N: usize>(&mut self, items: [&str; N]) {
+    pub(super) fn push<const N: usize>(&mut self, items: [&str; N]) {
         self.0
             .extend(items.iter().map(|s| OsStr::new(s).to_owned()));
     }
-    fn owned(&mut self, s: String) {
+    pub(super) fn owned(&mut self, s: String) {
         self.0.push(s.into());
     }
 }

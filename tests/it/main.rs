@@ -12,6 +12,7 @@ mod clips;
 mod engine_control;
 mod engine_e2e;
 mod faults;
+mod hw;
 mod kill;
 mod media;
 mod openapi;

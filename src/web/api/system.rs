@@ -7,7 +7,8 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::hw::ProbeLogEntry;
+use crate::hw::{ProbeLogEntry, VaapiDevice, select_backend, verified_backends};
+use crate::model::VideoCodec;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::monitor::Resources;
@@ -37,6 +38,10 @@ pub struct Hardware {
     /// null until the first detection finished
     pub probed_at: Option<String>,
     pub ffmpeg_version: Option<String>,
+    /// VAAPI render nodes with their driver and per-encoder test results.
+    pub vaapi_devices: Vec<VaapiDevice>,
+    /// Why no VAAPI encoder can be used (null when one can, or before detection).
+    pub vaapi_unavailable_reason: Option<String>,
 }
 
 /// Encoder backends and the codec matrix.
@@ -53,6 +58,8 @@ pub fn hardware_view(state: &AppState) -> Hardware {
             selected: BTreeMap::new(),
             probed_at: None,
             ffmpeg_version: None,
+            vaapi_devices: Vec::new(),
+            vaapi_unavailable_reason: None,
         };
     };
     let codecs: Vec<CodecSupport> = caps
@@ -64,22 +71,47 @@ pub fn hardware_view(state: &AppState) -> Hardware {
             verified: e.verified,
         })
         .collect();
-    let selected = codecs
-        .iter()
-        .filter(|c| c.verified)
-        .map(|c| (c.codec.clone(), "cpu".to_string()))
-        .collect();
+    let selected = [
+        VideoCodec::Hevc,
+        VideoCodec::Av1,
+        VideoCodec::H264,
+        VideoCodec::Vp9,
+    ]
+    .into_iter()
+    .filter(|c| !verified_backends(*c, &caps).is_empty())
+    .map(|c| (c.as_str().to_string(), select_backend(c, &caps).to_string()))
+    .collect();
+    let mut backends = vec![Backend {
+        kind: "cpu".into(),
+        device: None,
+        driver: None,
+        available: !codecs.is_empty(),
+        codecs,
+    }];
+    for d in &caps.vaapi.devices {
+        backends.push(Backend {
+            kind: "vaapi".into(),
+            device: Some(d.node.path.clone()),
+            driver: d.driver.clone(),
+            available: d.encoders.iter().any(|e| e.verified),
+            codecs: d
+                .encoders
+                .iter()
+                .map(|e| CodecSupport {
+                    codec: e.codec.as_str().to_string(),
+                    encoder: e.encoder.clone(),
+                    verified: e.verified,
+                })
+                .collect(),
+        });
+    }
     Hardware {
-        backends: vec![Backend {
-            kind: "cpu".into(),
-            device: None,
-            driver: None,
-            available: !codecs.is_empty(),
-            codecs,
-        }],
+        backends,
         selected,
         probed_at: Some(caps.probed_at),
         ffmpeg_version: caps.ffmpeg_version,
+        vaapi_devices: caps.vaapi.devices,
+        vaapi_unavailable_reason: caps.vaapi.unavailable_reason,
     }
 }
 

@@ -1,0 +1,162 @@
+//! Which backend encodes a codec: the best one whose test encode passed, VAAPI before V4L2 M2M
+//! before the CPU (the order of [`Backend`]), and the CPU when nothing is verified, so a job
+//! always has an answer and the planner's own "encoder unavailable" rule explains the rest.
+//! Pure functions over [`Capabilities`].
+
+use super::{Capabilities, VaapiDevice, VaapiEncoder};
+use crate::model::{Backend, VideoCodec};
+
+/// Backends with a verified encoder for `codec`, best first.
+pub fn verified_backends(codec: VideoCodec, caps: &Capabilities) -> Vec<Backend> {
+    backends(codec, false, caps)
+}
+
+fn backends(codec: VideoCodec, ten_bit: bool, caps: &Capabilities) -> Vec<Backend> {
+    let mut out = Vec::new();
+    if vaapi_choice(codec, ten_bit, caps).is_some() {
+        out.push(Backend::Vaapi);
+    }
+    // V4L2 M2M joins here when its probe exists.
+    if caps
+        .cpu_encoders
+        .iter()
+        .any(|e| e.codec == codec && e.verified)
+    {
+        out.push(Backend::Cpu);
+    }
+    out.sort_by(|a, b| b.cmp(a));
+    out
+}
+
+/// The best verified backend for `codec`; `Backend::Cpu` when none is verified.
+pub fn select_backend(codec: VideoCodec, caps: &Capabilities) -> Backend {
+    select_backend_for(codec, false, caps)
+}
+
+/// Like [`select_backend`], for an encode that must be 10-bit: a VAAPI encoder that only
+/// proved 8-bit is not chosen (CPU encoders all do 10-bit).
+pub fn select_backend_for(codec: VideoCodec, ten_bit: bool, caps: &Capabilities) -> Backend {
+    backends(codec, ten_bit, caps)
+        .first()
+        .copied()
+        .unwrap_or(Backend::Cpu)
+}
+
+/// The first render node (in node order) with a verified encoder for `codec`.
+pub fn vaapi_choice(
+    codec: VideoCodec,
+    ten_bit: bool,
+    caps: &Capabilities,
+) -> Option<(&VaapiDevice, &VaapiEncoder)> {
+    caps.vaapi.devices.iter().find_map(|d| {
+        d.verified(codec)
+            .filter(|e| !ten_bit || e.ten_bit)
+            .map(|e| (d, e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hw::{EncoderInfo, NodeAccess, RenderNode, VaapiSummary};
+    use crate::model::RateControl;
+
+    fn caps(cpu: &[(VideoCodec, bool)], vaapi: &[(&str, VideoCodec, bool, bool)]) -> Capabilities {
+        let mut devices: Vec<VaapiDevice> = Vec::new();
+        for (path, codec, verified, ten_bit) in vaapi {
+            let encoder = VaapiEncoder {
+                codec: *codec,
+                encoder: format!("{codec}_vaapi"),
+                verified: *verified,
+                low_power: false,
+                ten_bit: *ten_bit,
+                rate_control: verified.then_some(RateControl::Icq),
+                failure: None,
+            };
+            match devices.iter_mut().find(|d| d.node.path == *path) {
+                Some(d) => d.encoders.push(encoder),
+                None => devices.push(VaapiDevice {
+                    node: RenderNode {
+                        path: path.to_string(),
+                        bus: Some("pci".into()),
+                        vendor: Some("0x8086".into()),
+                        device: None,
+                        kernel_driver: Some("i915".into()),
+                        compatible: None,
+                        access: NodeAccess::Ok,
+                    },
+                    driver: Some("iHD".into()),
+                    driver_vendor: None,
+                    failure: None,
+                    encoders: vec![encoder],
+                }),
+            }
+        }
+        Capabilities {
+            ffmpeg_version: Some("5.1".into()),
+            cpu_encoders: cpu
+                .iter()
+                .map(|(codec, verified)| EncoderInfo {
+                    codec: *codec,
+                    encoder: format!("cpu-{codec}"),
+                    verified: *verified,
+                })
+                .collect(),
+            probe_log: vec![],
+            probed_at: String::new(),
+            hwaccels: vec![],
+            vaapi: VaapiSummary {
+                listed_encoders: vec![],
+                devices,
+                unavailable_reason: None,
+            },
+            fingerprint: String::new(),
+            from_cache: false,
+        }
+    }
+
+    #[test]
+    fn vaapi_beats_cpu_when_verified() {
+        let c = caps(
+            &[(VideoCodec::Hevc, true), (VideoCodec::H264, true)],
+            &[
+                ("/dev/dri/renderD128", VideoCodec::Hevc, true, false),
+                ("/dev/dri/renderD128", VideoCodec::H264, false, false),
+            ],
+        );
+        assert_eq!(select_backend(VideoCodec::Hevc, &c), Backend::Vaapi);
+        assert_eq!(
+            verified_backends(VideoCodec::Hevc, &c),
+            [Backend::Vaapi, Backend::Cpu]
+        );
+        // Listed but failed its test encode: the CPU encodes H.264.
+        assert_eq!(select_backend(VideoCodec::H264, &c), Backend::Cpu);
+        // 10-bit was not proved on the GPU.
+        assert_eq!(select_backend_for(VideoCodec::Hevc, true, &c), Backend::Cpu);
+    }
+
+    #[test]
+    fn cpu_is_the_fallback_even_when_nothing_is_verified() {
+        let c = caps(&[(VideoCodec::Av1, false)], &[]);
+        assert_eq!(select_backend(VideoCodec::Av1, &c), Backend::Cpu);
+        assert!(verified_backends(VideoCodec::Av1, &c).is_empty());
+        assert_eq!(select_backend(VideoCodec::Vp9, &c), Backend::Cpu);
+    }
+
+    #[test]
+    fn the_first_node_with_a_verified_encoder_is_used() {
+        let c = caps(
+            &[],
+            &[
+                ("/dev/dri/renderD128", VideoCodec::Av1, false, false),
+                ("/dev/dri/renderD129", VideoCodec::Av1, true, true),
+                ("/dev/dri/renderD130", VideoCodec::Av1, true, true),
+            ],
+        );
+        let (dev, enc) = vaapi_choice(VideoCodec::Av1, true, &c).unwrap();
+        assert_eq!(dev.node.path, "/dev/dri/renderD129");
+        assert!(enc.ten_bit);
+        assert_eq!(select_backend(VideoCodec::Av1, &c), Backend::Vaapi);
+        assert!(Backend::Vaapi > Backend::V4l2m2m && Backend::V4l2m2m > Backend::Cpu);
+    }
+}
