@@ -191,7 +191,8 @@ impl EventBus {
             };
         };
         let oldest = ring.events.front().map(|e| e.id).unwrap_or(ring.next_id);
-        let lagged = last + 1 < oldest && last < ring.next_id;
+        // Saturating: a client may send any u64 (`u64::MAX` must not overflow).
+        let lagged = last.saturating_add(1) < oldest && last < ring.next_id;
         let replay = ring
             .events
             .iter()

@@ -160,7 +160,8 @@ impl Auth {
         password: &str,
     ) -> Result<String, AuthError> {
         let now = std::time::Instant::now();
-        if let Err(retry_after) = self.throttle().check(client, now) {
+        // Counted before the password is checked; a success clears it (see `attempt`).
+        if let Err(retry_after) = self.throttle().attempt(client, now) {
             return Err(AuthError::RateLimited { retry_after });
         }
         let user = self.store.get_user(username)?;
@@ -172,7 +173,6 @@ impl Auth {
             }
         };
         if !ok {
-            self.throttle().failure(client, now);
             return Err(AuthError::InvalidCredentials);
         }
         self.throttle().success(client);

@@ -59,6 +59,15 @@ impl Throttle {
         entry.0 += 1;
     }
 
+    /// `check` and count the attempt as a failure in one step: concurrent logins cannot all
+    /// pass the check before the first failure is recorded (a burst of guesses would get
+    /// past the limit while Argon2 runs). A success clears the count again.
+    pub fn attempt(&mut self, client: IpAddr, now: Instant) -> Result<(), u64> {
+        self.check(client, now)?;
+        self.failure(client, now);
+        Ok(())
+    }
+
     pub fn success(&mut self, client: IpAddr) {
         self.clients.remove(&client);
     }
@@ -88,6 +97,20 @@ mod tests {
             t.check(ip, start + WINDOW).is_ok(),
             "window expiry lifts the block"
         );
+    }
+
+    #[test]
+    fn attempts_count_before_their_outcome() {
+        let mut t = Throttle::default();
+        let ip: IpAddr = "192.0.2.3".parse().unwrap();
+        let now = Instant::now();
+        // Ten attempts in flight at once: the eleventh is refused before any of them ends.
+        for _ in 0..MAX_FAILURES {
+            assert!(t.attempt(ip, now).is_ok());
+        }
+        assert!(t.attempt(ip, now).is_err());
+        t.success(ip);
+        assert!(t.attempt(ip, now).is_ok());
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn ids(list: &[Value]) -> Vec<u64> {
     list.iter().map(|j| j["id"].as_u64().unwrap()).collect()
 }
 
-fn check_engine_status(v: &Value) {
+pub(crate) fn check_engine_status(v: &Value) {
     check(
         v,
         "engine status",
@@ -140,7 +140,7 @@ fn check_engine_status(v: &Value) {
     assert!(v["concurrent_limit"].as_u64().unwrap() >= 1);
 }
 
-fn check_job(v: &Value) {
+pub(crate) fn check_job(v: &Value) {
     check(
         v,
         "job",

@@ -20,6 +20,7 @@ mod pages;
 mod pages_content;
 mod plan_cli;
 mod qemu;
+mod reliability;
 mod remux;
 mod replace;
 mod restart;

@@ -69,9 +69,18 @@ pub fn encode(pairs: &[(&str, &str)]) -> String {
 }
 
 /// A local redirect target from a `next` field: a path on this site, never `//host` or a URL.
+/// Control characters are refused too: browsers drop tabs and newlines from URLs (`/\t/host`
+/// is `//host`), and CR/LF cannot go into a `Location` header at all.
 pub fn local_target(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -86,6 +95,8 @@ mod tests {
         assert_eq!(local_target(Some("//evil.example/")), "/");
         assert_eq!(local_target(Some("https://evil.example/")), "/");
         assert_eq!(local_target(Some("/\\evil.example")), "/");
+        assert_eq!(local_target(Some("/\t/evil.example")), "/");
+        assert_eq!(local_target(Some("/\r\nSet-Cookie: x=1")), "/");
         assert_eq!(local_target(None), "/");
     }
 }
