@@ -125,6 +125,9 @@ pub struct Auth {
     store: Store,
     throttle: Arc<Mutex<Throttle>>,
     session_ttl_ms: i64,
+    /// Bumped whenever a credential stops working (logout, token revoked), so that long-lived
+    /// responses (the event stream) can check theirs again and end.
+    revocations: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Auth {
@@ -136,7 +139,18 @@ impl Auth {
             store,
             throttle: Arc::new(Mutex::new(Throttle::default())),
             session_ttl_ms: session_days as i64 * 86_400_000,
+            revocations: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Tell long-lived responses that some credential stopped working.
+    pub fn revoked(&self) {
+        self.revocations.send_modify(|generation| *generation += 1);
+    }
+
+    /// Changes whenever [`Auth::revoked`] is called.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revocations.subscribe()
     }
 
     pub fn session_ttl_secs(&self) -> i64 {
@@ -184,6 +198,7 @@ impl Auth {
 
     pub fn logout(&self, token: &str) -> Result<(), AuthError> {
         self.store.delete_session(&sha256(token))?;
+        self.revoked();
         Ok(())
     }
 

@@ -1,6 +1,8 @@
 //! `GET /api/events`: Server-Sent Events with ids. A client reconnecting with `Last-Event-ID`
 //! first gets what it missed from the bus's replay ring (or `lagged` when that is gone), then
-//! live events; a keep-alive comment goes out every 15 s.
+//! live events; a keep-alive comment goes out every 15 s. A stream ends at shutdown, and when
+//! the credential that opened it stops working (logout, token revoked): it is checked again
+//! each time some credential is revoked.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -12,7 +14,9 @@ use futures_util::stream::{self, Stream};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
+use super::auth::presented_token;
 use super::extract::Caller;
+use crate::auth::Auth;
 use crate::events::Envelope;
 
 /// Keep-alive period.
@@ -72,9 +76,35 @@ pub async fn events(
         }
     });
     // Streams end at shutdown, or graceful shutdown would wait for every client forever.
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let revoked = credential_revoked(state.auth.clone(), presented_token(&headers));
     let stream = futures_util::StreamExt::take_until(
         futures_util::StreamExt::chain(replay, live),
-        state.shutdown.clone().cancelled_owned(),
+        async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = revoked => {}
+            }
+        },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+/// Completes once the credential a stream was opened with no longer authenticates. Checked
+/// only when some credential was revoked, so an idle server does no work for open streams.
+async fn credential_revoked(auth: Auth, credential: Option<(String, bool)>) {
+    let Some((token, via_cookie)) = credential else {
+        return std::future::pending().await;
+    };
+    let mut revocations = auth.revocations();
+    while revocations.changed().await.is_ok() {
+        let (auth, token) = (auth.clone(), token.clone());
+        let still_valid =
+            tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie)).await;
+        // A store error ends the stream too: the client reconnects and is checked afresh.
+        if !matches!(still_valid, Ok(Ok(Some(_)))) {
+            return;
+        }
+    }
+    std::future::pending().await
 }

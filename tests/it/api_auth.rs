@@ -3,6 +3,8 @@
 //! public and protected routes (enumerated from the OpenAPI document), API tokens and their
 //! access levels, and the same-origin rule for cookie-authenticated mutations.
 
+use std::time::Duration;
+
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
@@ -594,5 +596,56 @@ async fn cross_origin_cookie_mutations_are_refused() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(engine_state(&server, &session).await, "running");
+    server.stop().await;
+}
+
+/// The contract says a revoked token stops working at once: that includes an event stream it
+/// already opened. Logging out ends the session's streams too; other streams stay open.
+#[tokio::test]
+async fn revoking_a_token_or_logging_out_ends_its_event_streams() {
+    let server = TestServer::start().await;
+    let session = server.login().await;
+    let other_session = server.login().await;
+    let (id, token) = create_token(&server, &session, "stream reader", "read_only").await;
+    let mut by_token = server.events(&token, None).await;
+    let mut by_other_session = server.events(&other_session, None).await;
+    let mut unaffected = server.events(&session, None).await;
+
+    let r = server
+        .bearer(
+            Method::DELETE,
+            &format!("/api/settings/api-tokens/{id}"),
+            &session,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        by_token.ended(Duration::from_secs(10)).await,
+        "the revoked token's stream is still open"
+    );
+
+    let r = server
+        .bearer(Method::POST, "/api/auth/logout", &other_session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        by_other_session.ended(Duration::from_secs(10)).await,
+        "the logged-out session's stream is still open"
+    );
+
+    // The remaining stream still delivers.
+    let r = server
+        .bearer(Method::POST, "/api/engine/pause", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    unaffected
+        .until(Duration::from_secs(10), |e| e.event == "engine")
+        .await;
     server.stop().await;
 }

@@ -266,6 +266,19 @@ impl SseReader {
         }
     }
 
+    /// Whether the server ends the stream within `timeout` (events on the way are skipped).
+    pub async fn ended(&mut self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.resp.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Read events until one satisfies `pred`; returns it and everything seen before.
     pub async fn until(
         &mut self,

@@ -102,11 +102,13 @@ pub async fn revoke_token(state: &AppState, id: u64) -> ApiResult<()> {
         .store
         .call(move |s| s.revoke_token(id))
         .await
-        .map(|_| ())
         .map_err(|e| match e {
             crate::store::StoreError::NotFound => {
                 ApiError::not_found("API_TOKEN_NOT_FOUND", format!("Token {id} does not exist."))
             }
             other => other.into(),
-        })
+        })?;
+    // Event streams opened with the token end now, as the contract says it stops working.
+    state.auth.revoked();
+    Ok(())
 }
