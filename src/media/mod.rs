@@ -6,6 +6,7 @@
 //! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
 
 pub mod args;
+pub mod catalog;
 pub mod decode;
 pub mod normalize;
 pub mod paths;
