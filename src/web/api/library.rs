@@ -131,7 +131,7 @@ pub async fn remove_folder(
 }
 
 /// Choose the folder's encoding profile: `{"profile": "name"}`, or `null` for the default.
-#[utoipa::path(patch, path = "/library/folders/{id}", tag = "library", request_body = UpdateFolder,
+#[utoipa::path(patch, path = "/library/folders/{id}", tag = "library", operation_id = "update_folder", request_body = UpdateFolder,
     params(("id" = u64, Path, description = "Folder id")),
     responses((status = 200, body = FolderView),
               (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json"),

@@ -58,14 +58,14 @@ impl CreateProfile {
 const PROBLEM: &str = "application/problem+json";
 
 /// Every profile: `default`, the presets, then custom ones.
-#[utoipa::path(get, path = "/profiles", tag = "profiles",
+#[utoipa::path(get, path = "/profiles", tag = "profiles", operation_id = "list_profiles",
     responses((status = 200, body = Vec<ProfileEntry>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ProfileEntry>>> {
     Ok(Json(state.engine.profiles().await?))
 }
 
 /// Create a custom profile.
-#[utoipa::path(post, path = "/profiles", tag = "profiles", request_body = CreateProfile,
+#[utoipa::path(post, path = "/profiles", tag = "profiles", operation_id = "create_profile", request_body = CreateProfile,
     responses((status = 201, body = ProfileEntry),
               (status = 400, body = crate::web::error::Problem, content_type = PROBLEM),
               (status = 409, body = crate::web::error::Problem, content_type = PROBLEM)))]
@@ -82,7 +82,7 @@ pub async fn create(
 }
 
 /// One profile.
-#[utoipa::path(get, path = "/profiles/{name}", tag = "profiles",
+#[utoipa::path(get, path = "/profiles/{name}", tag = "profiles", operation_id = "get_profile",
     params(("name" = String, Path, description = "Profile name")),
     responses((status = 200, body = ProfileEntry),
               (status = 404, body = crate::web::error::Problem, content_type = PROBLEM)))]
@@ -95,7 +95,7 @@ pub async fn get(
 
 /// Replace the fields of a custom profile: `encoder` is required, fields not given take their
 /// defaults.
-#[utoipa::path(put, path = "/profiles/{name}", tag = "profiles", request_body = ProfileFields,
+#[utoipa::path(put, path = "/profiles/{name}", tag = "profiles", operation_id = "replace_profile", request_body = ProfileFields,
     params(("name" = String, Path, description = "Profile name")),
     responses((status = 200, body = ProfileEntry),
               (status = 400, body = crate::web::error::Problem, content_type = PROBLEM),
@@ -110,7 +110,7 @@ pub async fn replace(
 }
 
 /// Delete a custom profile no folder uses (409 `PROFILE_IN_USE` otherwise).
-#[utoipa::path(delete, path = "/profiles/{name}", tag = "profiles",
+#[utoipa::path(delete, path = "/profiles/{name}", tag = "profiles", operation_id = "delete_profile",
     params(("name" = String, Path, description = "Profile name")),
     responses((status = 200, body = OkBody),
               (status = 404, body = crate::web::error::Problem, content_type = PROBLEM),
