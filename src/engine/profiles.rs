@@ -318,3 +318,49 @@ impl Engine {
         planner_capabilities(self.capabilities().as_ref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hw::EncoderInfo;
+
+    #[test]
+    fn the_planner_sees_proven_encoders_once_detection_finished() {
+        assert_eq!(planner_capabilities(None), Capabilities::all_cpu());
+        let info = |e: CpuEncoder, verified| EncoderInfo {
+            codec: e.codec(),
+            encoder: e.as_str().to_string(),
+            verified,
+        };
+        let detected = crate::hw::Capabilities {
+            ffmpeg_version: None,
+            cpu_encoders: vec![
+                info(CpuEncoder::Libx265, true),
+                info(CpuEncoder::Libsvtav1, false),
+            ],
+            probe_log: Vec::new(),
+            probed_at: String::new(),
+        };
+        let caps = planner_capabilities(Some(&detected));
+        assert_eq!(caps.encoders, vec![CpuEncoder::Libx265]);
+        assert_eq!(caps.ten_bit, vec![CpuEncoder::Libx265]);
+    }
+
+    #[test]
+    fn folders_refer_to_profiles_by_kind() {
+        assert_eq!(folder_ref(None).unwrap(), None);
+        assert_eq!(folder_ref(Some("default")).unwrap(), None);
+        assert_eq!(
+            folder_ref(Some("balanced")).unwrap(),
+            Some(FolderProfile::Reserved("balanced"))
+        );
+        assert_eq!(
+            folder_ref(Some("mine")).unwrap(),
+            Some(FolderProfile::Stored("mine"))
+        );
+        assert!(matches!(
+            folder_ref(Some("Not OK")),
+            Err(ProfileError::UnknownForFolder(_))
+        ));
+    }
+}
