@@ -1,7 +1,8 @@
 //! The engine: owns running jobs and is reached through one cloneable handle. It dispatches
 //! queued jobs in priority order up to the mode's concurrency, runs each through the media
 //! pipeline, suspends and resumes ffmpeg on pause/resume, cancels, drains, scans library
-//! folders, and recovers jobs interrupted by a crash or shutdown.
+//! folders, resolves each job's encoding profile from its folder, and recovers jobs
+//! interrupted by a crash or shutdown.
 
 mod active;
 mod dispatch;
@@ -11,6 +12,7 @@ mod finish;
 mod jobs;
 mod pipeline;
 mod probe_cache;
+mod profiles;
 pub mod replace;
 mod scan;
 pub mod state;
@@ -31,6 +33,7 @@ use crate::store::{EngineState, Store, StoreError};
 
 use active::{ActiveJobs, StopReason};
 pub use jobs::{BatchAction, EnqueueError};
+pub use profiles::{ProfileEntry, ProfileError, planner_capabilities};
 pub use scan::{FolderError, ScanStatus};
 use state::EngineCommand;
 

@@ -1,6 +1,7 @@
-//! One job through the media pipeline: stat → probe (cached) → decide → encode into a temp file
-//! beside the source → verify → fsync + rename to `<stem>.alchemist.<ext>`. The source is only
-//! ever read. Every exit path leaves no partial file behind and records why it ended.
+//! One job through the media pipeline: stat → probe (cached) → decide (with the profile of the
+//! job's folder) → encode into a temp file beside the source → verify → fsync + rename to
+//! `<stem>.alchemist.<ext>` → keep, replace or delete the original. The source is only read
+//! until its output is verified. Every exit path leaves no partial file behind and records why it ended.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,8 +13,7 @@ use super::encode::{EncodeJob, Encoded};
 use super::faults::{self, FileId};
 use super::{Engine, StopReason};
 use crate::events::Event;
-use crate::media::plan::{Decision, EncodeSettings, Plan};
-use crate::media::profile::DEFAULT_MIN_SAVING_PERCENT;
+use crate::media::plan::{Decision, Plan};
 use crate::media::run::RunError;
 use crate::media::savings::{self, Verdict};
 use crate::media::{args, paths, plan, verify};
@@ -115,18 +115,17 @@ impl Engine {
         }
         let metadata = serde_json::to_value(&info).ok();
 
-        // 3. Decide.
+        // 3. Decide, with the profile of the job's folder.
         let settings = self.transcode_settings();
+        let (profile_name, mut profile) = self.job_profile(job.folder_id).await;
         let threads = self.core().state.threads_override;
-        let decision = plan::decide(
-            &info,
-            &EncodeSettings {
-                encoder: settings.encoder,
-                crf: settings.crf,
-                preset: settings.preset.clone(),
-                threads,
-            },
-        );
+        if threads > 0 {
+            profile.threads = threads;
+        }
+        self.job_log(id, "info", format!("profile: {profile_name}"))
+            .await;
+        let decision = plan::plan(&info, &profile, &self.planner_capabilities());
+        let min_saving = profile.min_saving_percent;
         let explanation = decision.explanation();
         self.inner.events.publish(Event::Decision {
             job_id: id,
@@ -170,7 +169,7 @@ impl Engine {
         if let Some(free) = input
             .parent()
             .and_then(|d| crate::process::free_bytes(d).ok())
-            && let Some(why) = faults::space_guard(free, meta.len(), DEFAULT_MIN_SAVING_PERCENT)
+            && let Some(why) = faults::space_guard(free, meta.len(), min_saving)
         {
             return Ok(Outcome::Failed(why));
         }
@@ -216,11 +215,7 @@ impl Engine {
             duration: info.duration,
             temp: temp.clone(),
             source_size: meta.len(),
-            min_saving_percent: if plan.video.is_some() {
-                DEFAULT_MIN_SAVING_PERCENT
-            } else {
-                0
-            },
+            min_saving_percent: if plan.video.is_some() { min_saving } else { 0 },
         };
         match self.encode(job_spec, cancel).await {
             Ok(Encoded::Done) => {}
@@ -251,7 +246,7 @@ impl Engine {
             && let Verdict::Abort {
                 projected_bytes,
                 limit_bytes,
-            } = savings::project(1.0, written, meta.len(), DEFAULT_MIN_SAVING_PERCENT)
+            } = savings::project(1.0, written, meta.len(), min_saving)
         {
             return Ok(Outcome::Skipped(savings::explain(
                 1.0,
@@ -259,7 +254,7 @@ impl Engine {
                 meta.len(),
                 projected_bytes,
                 limit_bytes,
-                DEFAULT_MIN_SAVING_PERCENT,
+                min_saving,
             )));
         }
         // The output only stands for the source it was made from.
@@ -322,7 +317,7 @@ impl Engine {
         )
         .await;
         let output = self
-            .apply_policy(id, job.attempt_count, &input, output)
+            .apply_policy(id, job.attempt_count, &input, output, profile.original)
             .await;
         let input_size = meta.len();
         let duration = verified.duration.max(info.duration);

@@ -223,22 +223,21 @@ pub fn recover(store: &Store, trash_days: u32) -> Result<Vec<PathBuf>, ReplaceEr
 }
 
 impl Engine {
-    /// After promotion: keep, replace or delete the original as configured. Returns where the
-    /// output ends up. A replacement that cannot be completed is undone and the job completes
-    /// as `keep`, with the reason in its log.
+    /// After promotion: keep, replace or delete the original as the job's profile says.
+    /// Returns where the output ends up. A replacement that cannot be completed is undone and
+    /// the job completes as `keep`, with the reason in its log.
     pub(super) async fn apply_policy(
         &self,
         id: JobId,
         attempt: u32,
         input: &Path,
         output: PathBuf,
+        policy: OriginalPolicy,
     ) -> PathBuf {
-        let settings = self.transcode_settings();
-        if settings.original == OriginalPolicy::Keep {
+        if policy == OriginalPolicy::Keep {
             return output;
         }
         let (input2, output2) = (input.to_path_buf(), output.clone());
-        let policy = settings.original;
         let store = self.inner.store.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<PathBuf, ReplaceError> {
             let mut entry = plan_entry(id, attempt, &input2, &output2)?;

@@ -55,6 +55,8 @@ pub(super) fn scanned_file(
 pub enum FolderError {
     #[error("{0}")]
     Invalid(String),
+    #[error("profile `{0}` does not exist; a folder can only use an existing profile")]
+    UnknownProfile(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -66,6 +68,18 @@ impl Engine {
         path: PathBuf,
         recursive: bool,
     ) -> Result<LibraryFolder, FolderError> {
+        self.add_folder_with_profile(path, recursive, None).await
+    }
+
+    /// Like `add_folder`, with the folder's encoding profile (`None`: the default).
+    pub async fn add_folder_with_profile(
+        &self,
+        path: PathBuf,
+        recursive: bool,
+        profile: Option<String>,
+    ) -> Result<LibraryFolder, FolderError> {
+        let unknown = || FolderError::UnknownProfile(profile.clone().unwrap_or_default());
+        super::profiles::folder_ref(profile.as_deref()).map_err(|_| unknown())?;
         if !path.is_absolute() {
             return Err(FolderError::Invalid(format!(
                 "`{}` is not an absolute path",
@@ -88,11 +102,19 @@ impl Engine {
         })
         .await
         .map_err(|e| FolderError::Invalid(e.to_string()))??;
-        Ok(self
-            .inner
+        let wanted = profile.clone();
+        self.inner
             .store
-            .call(move |s| s.add_folder(&canonical, recursive))
-            .await?)
+            .call(move |s| {
+                let target = super::profiles::folder_ref(wanted.as_deref())
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                s.add_folder_with_profile(&canonical, recursive, target)
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid(_) => unknown(),
+                other => other.into(),
+            })
     }
 
     pub fn scan_status(&self) -> ScanStatus {

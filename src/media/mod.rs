@@ -2,11 +2,13 @@
 //! ffprobe and `normalize`s its JSON into [`MediaInfo`]; `plan` decides (purely) whether and how
 //! to encode, with a typed explanation; `args` turns a plan into an ffmpeg argument vector;
 //! `run` drives ffmpeg with progress, pause and cancel; `verify` checks the result. `paths`
-//! names outputs and temp files, `progress` does the arithmetic for progress events. Only
+//! names outputs and temp files, `progress` does the arithmetic for progress events, `profile`
+//! and `catalog` describe and validate what the owner asked for. Only
 //! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
 
 pub mod args;
 pub mod args_vaapi;
+pub mod catalog;
 pub mod decode;
 pub mod normalize;
 pub mod paths;

@@ -170,6 +170,15 @@ impl Profile {
         }
     }
 
+    /// The `default` profile: the configuration's `[transcode]` section with its policy for
+    /// originals.
+    pub fn from_config(settings: &EncodeSettings, original: OriginalPolicy) -> Profile {
+        Profile {
+            original,
+            ..Profile::from_settings(settings)
+        }
+    }
+
     /// Built-in presets by name: `balanced` (HEVC, keep), `space_saver` (AV1 10-bit,
     /// replace), `compatible` (H.264 in MP4, keep).
     pub fn preset(name: &str) -> Option<Profile> {

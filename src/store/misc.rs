@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use redb::ReadableTable;
 
 use super::codec::{decode, encode};
+use super::profiles::{FolderProfile, check_folder_profile};
 use super::records::{EngineState, LibraryFolder, ProbeCacheEntry};
 use super::tables::*;
 use super::{Result, Store, StoreError};
@@ -24,7 +25,19 @@ impl Store {
 
     /// Add a folder (path already validated and canonical). `Conflict` if it is present.
     pub fn add_folder(&self, path: &Path, recursive: bool) -> Result<LibraryFolder> {
+        self.add_folder_with_profile(path, recursive, None)
+    }
+
+    /// Add a folder that uses `profile` (see [`FolderProfile`]). `Conflict` if the folder is
+    /// present, `Invalid` if a stored profile it names does not exist.
+    pub fn add_folder_with_profile(
+        &self,
+        path: &Path,
+        recursive: bool,
+        profile: Option<FolderProfile<'_>>,
+    ) -> Result<LibraryFolder> {
         self.write(|txn| {
+            check_folder_profile(txn, profile)?;
             let t = txn.open_table(LIBRARY_FOLDERS)?;
             for e in t.iter()? {
                 let f: LibraryFolder = decode(e?.1.value())?;
@@ -43,6 +56,7 @@ impl Store {
                 path: PathBuf::from(path),
                 recursive,
                 created_at: now_ms(),
+                profile: profile.map(|p| p.name().to_string()),
             };
             txn.open_table(LIBRARY_FOLDERS)?
                 .insert(id, encode(&folder).as_slice())?;

@@ -1,6 +1,6 @@
 //! The store: the only code that imports redb. One database file under the data directory holds
 //! users, sessions, tokens, jobs with their index tables, logs, attempts, statistics, library
-//! folders, the probe cache, settings and the engine state.
+//! folders and their encoding profiles, the probe cache, settings and the engine state.
 //!
 //! All methods are blocking; async callers go through [`Store::call`], the one `spawn_blocking`
 //! helper. Writes are serialized by redb; the in-memory job index (see `index`) is updated under
@@ -12,6 +12,7 @@ mod index;
 mod jobs;
 mod logs;
 mod misc;
+mod profiles;
 pub mod records;
 mod stats;
 mod tables;
@@ -25,6 +26,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use index::{JobQuery, SortKey};
 pub use jobs::{ScanOutcome, ScannedFile, StatusCounts};
+pub use profiles::FolderProfile;
 pub use records::*;
 pub use stats::{Aggregated, CodecSavings, DailyEntry, Savings};
 use tables::*;
@@ -146,6 +148,7 @@ impl Store {
             txn.open_table(PROBE_CACHE)?;
             txn.open_table(SETTINGS)?;
             txn.open_table(TRASH)?;
+            txn.open_table(PROFILES)?;
             let mut meta = txn.open_table(META)?;
             let existing = meta
                 .get("schema_version")?

@@ -160,8 +160,23 @@ pub struct LibraryFolder {
     pub path: PathBuf,
     pub recursive: bool,
     pub created_at: i64,
+    /// Name of the encoding profile for this folder's files; `None` uses `default` (the
+    /// configuration). Absent in records written before profiles existed.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 impl Versioned for LibraryFolder {}
+
+/// A custom encoding profile. The store does not interpret `profile` (it is a
+/// `media::profile::Profile` as JSON, like `Job::metadata`): the engine decodes and validates it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredProfile {
+    pub name: String,
+    pub profile: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl Versioned for StoredProfile {}
 
 /// A probe result valid while the file's size, mtime and inode are unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

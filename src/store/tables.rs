@@ -42,3 +42,5 @@ pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("setting
 /// job id → TrashEntry: a replaced original and the state of its replacement (see
 /// `engine::replace`). Opened lazily, so stores written before it existed read unchanged.
 pub const TRASH: TableDefinition<u64, &[u8]> = TableDefinition::new("trash");
+/// profile name → StoredProfile (custom profiles only; built-in ones are not stored).
+pub const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profiles");

@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
-use crate::engine::{EngineError, EnqueueError};
+use crate::engine::{EngineError, EnqueueError, ProfileError};
 use crate::store::StoreError;
 
 tokio::task_local! {
@@ -197,6 +197,26 @@ impl From<EnqueueError> for ApiError {
             EnqueueError::Unsupported => ApiError::bad_request("ENQUEUE_UNSUPPORTED_TYPE", msg),
             EnqueueError::OwnFile => ApiError::bad_request("ENQUEUE_OWN_FILE", msg),
             EnqueueError::Engine(e) => e.into(),
+        }
+    }
+}
+
+impl From<ProfileError> for ApiError {
+    fn from(e: ProfileError) -> Self {
+        let msg = e.to_string();
+        match e {
+            ProfileError::NotFound(_) => ApiError::not_found("PROFILE_NOT_FOUND", msg),
+            ProfileError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "PROFILE_EXISTS", msg),
+            ProfileError::ReadOnly(_) => {
+                ApiError::new(StatusCode::CONFLICT, "PROFILE_READ_ONLY", msg)
+            }
+            ProfileError::InUse(_) => ApiError::new(StatusCode::CONFLICT, "PROFILE_IN_USE", msg),
+            ProfileError::Invalid(_) => ApiError::bad_request("PROFILE_INVALID", msg),
+            ProfileError::FolderNotFound(_) => ApiError::not_found("FOLDER_NOT_FOUND", msg),
+            ProfileError::UnknownForFolder(_) => {
+                ApiError::bad_request("FOLDER_PROFILE_UNKNOWN", msg)
+            }
+            ProfileError::Store(e) => e.into(),
         }
     }
 }

@@ -121,6 +121,11 @@
     });
   }
 
+  // Selects that apply at once (their form still has a submit button without scripts).
+  each("select[data-autosubmit]", function (el) {
+    el.addEventListener("change", function () { el.form.submit(); });
+  });
+
   // Browsers allow about six HTTP/1.1 connections per host: release the stream as soon as the
   // page is left (also lets the back/forward cache keep the page), and open it again on return.
   window.addEventListener("pagehide", function () {

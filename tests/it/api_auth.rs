@@ -403,7 +403,7 @@ async fn api_tokens_are_created_listed_used_and_revoked() {
 async fn read_only_tokens_may_read_everything_and_change_nothing() {
     let server = TestServer::start().await;
     let session = server.login().await;
-    // Something for every `{id}` = 1 to point at: token 1, folder 1, job 1.
+    // Something for every `{id}` = 1 to point at: token 1, folder 1, job 1, profile `1`.
     let (ro_id, ro) = create_token(&server, &session, "dashboard", "read_only").await;
     assert_eq!(ro_id, 1);
     let r = server
@@ -415,6 +415,14 @@ async fn read_only_tokens_may_read_everything_and_change_nothing() {
     let file = lib.join("Movie.mkv");
     std::fs::write(&file, b"not really a movie").unwrap();
     assert_eq!(server.add_folder(&session, &lib).await, 1);
+    let r = server
+        .post_json(
+            "/api/profiles",
+            &session,
+            json!({"name": "1", "base": "balanced"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
     let r = server
         .post_json(
             "/api/jobs/enqueue",
@@ -461,6 +469,9 @@ async fn read_only_tokens_may_read_everything_and_change_nothing() {
                 "/api/jobs/{id}/priority" => json!({"priority": 9}),
                 "/api/jobs/batch" => json!({"action": "delete", "ids": [1]}),
                 "/api/library/folders" => json!({"path": lib.to_str().unwrap()}),
+                "/api/library/folders/{id}" => json!({"profile": "compatible"}),
+                "/api/profiles" => json!({"name": "x", "encoder": "libx265"}),
+                "/api/profiles/{name}" => json!({"encoder": "libx264"}),
                 "/api/settings/api-tokens" => json!({"name": "x", "access_level": "full_access"}),
                 "/api/jobs/enqueue" => json!({"path": file.to_str().unwrap()}),
                 _ => continue,
@@ -489,6 +500,10 @@ async fn read_only_tokens_may_read_everything_and_change_nothing() {
     assert_eq!(status["mode"], "balanced");
     let folders = server.get_json("/api/library/folders", &session).await;
     assert_eq!(folders.as_array().unwrap().len(), 1);
+    assert!(folders[0]["profile"].is_null());
+    let profiles = server.get_json("/api/profiles", &session).await;
+    assert_eq!(profiles.as_array().unwrap().len(), 5);
+    assert_eq!(profiles[4]["encoder"], "libx265");
     let job = server.get_json("/api/jobs/1/details", &session).await;
     assert_eq!(job["job"]["status"], "queued");
     assert_eq!(job["job"]["priority"], 0);

@@ -18,7 +18,7 @@ pub const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/api/openapi.json"),
 ];
 
-/// The API reference (`api-reference.txt`) plus the routes CONTRACT.md adds.
+/// The API reference (`api-reference.txt`) plus the routes CONTRACT.md and later issues add.
 const REFERENCE: &[(&str, &str)] = &[
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/logout"),
@@ -58,6 +58,13 @@ const REFERENCE: &[(&str, &str)] = &[
     ("GET", "/api/ready"),
     ("GET", "/api/openapi.json"),
     ("GET", "/metrics"),
+    // Encoding profiles (issue 3)
+    ("GET", "/api/profiles"),
+    ("POST", "/api/profiles"),
+    ("GET", "/api/profiles/{name}"),
+    ("PUT", "/api/profiles/{name}"),
+    ("DELETE", "/api/profiles/{name}"),
+    ("PATCH", "/api/library/folders/{id}"),
 ];
 
 /// One documented operation.

@@ -149,6 +149,13 @@ async fn every_page_renders_escaped_with_its_forms() {
     assert!(has(&doc, r#"form#add-folder input[name="path"]"#));
     assert!(has(&doc, r#"form[action="/library/scan"]"#));
     assert!(has(&doc, "#profiles-h"));
+    // Profiles: default and the presets listed, the create form, a profile select per folder.
+    assert_eq!(select(&doc, "#profiles tbody tr").len(), 4);
+    assert!(has(&doc, r#"form#create-profile select[name="base"]"#));
+    assert_eq!(
+        select(&doc, r#"form[action$="/profile"] select[name="profile"]"#).len(),
+        1
+    );
     assert_eq!(select(&doc, r#"form[action$="/remove"]"#).len(), 1);
     let (_, doc) = get_page(&server, "/hardware", &token).await;
     assert!(text(&doc).contains("Probe log"));

@@ -1,4 +1,4 @@
-//! Library folders and scans.
+//! Library folders (with the encoding profile each uses) and scans.
 
 use axum::Json;
 use axum::extract::State;
@@ -18,6 +18,8 @@ pub struct FolderView {
     pub id: u64,
     pub path: String,
     pub recursive: bool,
+    /// The folder's encoding profile; `null` is `default` (the configuration).
+    pub profile: Option<String>,
 }
 
 impl From<LibraryFolder> for FolderView {
@@ -26,6 +28,7 @@ impl From<LibraryFolder> for FolderView {
             id: f.id,
             path: f.path.to_string_lossy().into_owned(),
             recursive: f.recursive,
+            profile: f.profile,
         }
     }
 }
@@ -37,6 +40,22 @@ pub struct AddFolder {
     path: String,
     /// Scan sub-folders too (default true).
     recursive: Option<bool>,
+    /// Encoding profile (see `/api/profiles`); absent or `null` is `default`.
+    profile: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFolder {
+    /// Encoding profile name; `null` (or `"default"`) is the default profile. Required.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    profile: Option<Option<String>>,
+}
+
+/// A field that is present, possibly `null` (absent stays `None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Library folders.
@@ -55,18 +74,27 @@ pub async fn add_folder(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AddFolder>,
 ) -> ApiResult<(StatusCode, Json<FolderView>)> {
-    let folder = add(&state, &body.path, body.recursive.unwrap_or(true)).await?;
+    let recursive = body.recursive.unwrap_or(true);
+    let folder = add(&state, &body.path, recursive, body.profile).await?;
     Ok((StatusCode::CREATED, Json(folder)))
 }
 
 /// Validate and add a folder; shared by the API and the library page.
-pub async fn add(state: &AppState, path: &str, recursive: bool) -> ApiResult<FolderView> {
+pub async fn add(
+    state: &AppState,
+    path: &str,
+    recursive: bool,
+    profile: Option<String>,
+) -> ApiResult<FolderView> {
     let folder = state
         .engine
-        .add_folder(std::path::PathBuf::from(path), recursive)
+        .add_folder_with_profile(std::path::PathBuf::from(path), recursive, profile)
         .await
         .map_err(|e| match e {
             FolderError::Invalid(msg) => ApiError::bad_request("FOLDER_INVALID", msg),
+            e @ FolderError::UnknownProfile(_) => {
+                ApiError::bad_request("FOLDER_PROFILE_UNKNOWN", e.to_string())
+            }
             FolderError::Store(StoreError::Conflict(msg)) => {
                 ApiError::new(StatusCode::CONFLICT, "FOLDER_EXISTS", msg)
             }
@@ -100,6 +128,27 @@ pub async fn remove_folder(
 ) -> ApiResult<Json<OkBody>> {
     remove(&state, id).await?;
     Ok(Json(OkBody::OK))
+}
+
+/// Choose the folder's encoding profile: `{"profile": "name"}`, or `null` for the default.
+#[utoipa::path(patch, path = "/library/folders/{id}", tag = "library", operation_id = "update_folder", request_body = UpdateFolder,
+    params(("id" = u64, Path, description = "Folder id")),
+    responses((status = 200, body = FolderView),
+              (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json"),
+              (status = 404, body = crate::web::error::Problem, content_type = "application/problem+json")))]
+pub async fn update_folder(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(body): ApiJson<UpdateFolder>,
+) -> ApiResult<Json<FolderView>> {
+    let Some(profile) = body.profile else {
+        return Err(ApiError::bad_request(
+            "VALIDATION_FAILED",
+            "Give `profile`: a profile name, or null for the default.",
+        ));
+    };
+    let folder = state.engine.set_folder_profile(id, profile).await?;
+    Ok(Json(folder.into()))
 }
 
 /// Scan progress.

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod health;
 pub mod jobs;
 pub mod library;
+pub mod profiles;
 pub mod stats;
 pub mod system;
 pub mod tokens;
@@ -71,7 +72,9 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(system::probe_log))
         .routes(routes!(system::resources))
         .routes(routes!(library::folders, library::add_folder))
-        .routes(routes!(library::remove_folder))
+        .routes(routes!(library::remove_folder, library::update_folder))
+        .routes(routes!(profiles::list, profiles::create))
+        .routes(routes!(profiles::get, profiles::replace, profiles::delete))
         .routes(routes!(library::scan_status, library::start_scan))
         .routes(routes!(trash::list))
         .routes(routes!(trash::restore))

@@ -38,6 +38,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/library", get(library::page))
         .route("/library/folders", post(library::add_folder))
         .route("/library/folders/{id}/remove", post(library::remove_folder))
+        .route(
+            "/library/folders/{id}/profile",
+            post(library::folder_profile),
+        )
+        .route("/library/profiles", post(library::create_profile))
+        .route(
+            "/library/profiles/{name}/delete",
+            post(library::delete_profile),
+        )
         .route("/library/scan", post(library::scan))
         .route("/hardware", get(system::hardware))
         .route("/tokens", get(tokens::page).post(tokens::create))

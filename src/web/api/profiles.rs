@@ -1,0 +1,124 @@
+//! Encoding profiles: list and read every profile (`default` from the configuration, the
+//! built-in presets, custom ones), create custom profiles from a base, replace and delete them.
+//! Built-in and `default` are read-only (409 `PROFILE_READ_ONLY`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::OkBody;
+use crate::engine::ProfileEntry;
+use crate::media::catalog::ProfileFields;
+use crate::media::profile::ContainerChoice;
+use crate::model::{CpuEncoder, OriginalPolicy};
+use crate::web::AppState;
+use crate::web::error::ApiResult;
+use crate::web::extract::{ApiJson, ApiPath};
+
+/// `POST /api/profiles`: a name, optionally a profile to start from, and fields over it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProfile {
+    /// `^[a-z0-9][a-z0-9_-]{0,63}$`, not `default` nor a preset's name.
+    pub name: String,
+    /// Any existing profile to copy; without it `encoder` is required and other fields take
+    /// their defaults.
+    pub base: Option<String>,
+    pub encoder: Option<CpuEncoder>,
+    pub crf: Option<u8>,
+    pub preset: Option<String>,
+    pub threads: Option<u32>,
+    pub container: Option<ContainerChoice>,
+    pub ten_bit: Option<bool>,
+    pub bpp_factor: Option<f64>,
+    pub min_file_size: Option<u64>,
+    pub min_saving_percent: Option<u8>,
+    pub original: Option<OriginalPolicy>,
+}
+
+impl CreateProfile {
+    fn fields(&self) -> ProfileFields {
+        ProfileFields {
+            encoder: self.encoder,
+            crf: self.crf,
+            preset: self.preset.clone(),
+            threads: self.threads,
+            container: self.container,
+            ten_bit: self.ten_bit,
+            bpp_factor: self.bpp_factor,
+            min_file_size: self.min_file_size,
+            min_saving_percent: self.min_saving_percent,
+            original: self.original,
+        }
+    }
+}
+
+const PROBLEM: &str = "application/problem+json";
+
+/// Every profile: `default`, the presets, then custom ones.
+#[utoipa::path(get, path = "/profiles", tag = "profiles", operation_id = "list_profiles",
+    responses((status = 200, body = Vec<ProfileEntry>)))]
+pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ProfileEntry>>> {
+    Ok(Json(state.engine.profiles().await?))
+}
+
+/// Create a custom profile.
+#[utoipa::path(post, path = "/profiles", tag = "profiles", operation_id = "create_profile", request_body = CreateProfile,
+    responses((status = 201, body = ProfileEntry),
+              (status = 400, body = crate::web::error::Problem, content_type = PROBLEM),
+              (status = 409, body = crate::web::error::Problem, content_type = PROBLEM)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateProfile>,
+) -> ApiResult<(StatusCode, Json<ProfileEntry>)> {
+    let fields = body.fields();
+    let entry = state
+        .engine
+        .create_profile(body.name, body.base, fields)
+        .await?;
+    Ok((StatusCode::CREATED, Json(entry)))
+}
+
+/// One profile.
+#[utoipa::path(get, path = "/profiles/{name}", tag = "profiles", operation_id = "get_profile",
+    params(("name" = String, Path, description = "Profile name")),
+    responses((status = 200, body = ProfileEntry),
+              (status = 404, body = crate::web::error::Problem, content_type = PROBLEM)))]
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<ProfileEntry>> {
+    Ok(Json(state.engine.profile(&name).await?))
+}
+
+/// Replace the fields of a custom profile: `encoder` is required, fields not given take their
+/// defaults.
+#[utoipa::path(put, path = "/profiles/{name}", tag = "profiles", operation_id = "replace_profile", request_body = ProfileFields,
+    params(("name" = String, Path, description = "Profile name")),
+    responses((status = 200, body = ProfileEntry),
+              (status = 400, body = crate::web::error::Problem, content_type = PROBLEM),
+              (status = 404, body = crate::web::error::Problem, content_type = PROBLEM),
+              (status = 409, body = crate::web::error::Problem, content_type = PROBLEM)))]
+pub async fn replace(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(fields): ApiJson<ProfileFields>,
+) -> ApiResult<Json<ProfileEntry>> {
+    Ok(Json(state.engine.replace_profile(name, fields).await?))
+}
+
+/// Delete a custom profile no folder uses (409 `PROFILE_IN_USE` otherwise).
+#[utoipa::path(delete, path = "/profiles/{name}", tag = "profiles", operation_id = "delete_profile",
+    params(("name" = String, Path, description = "Profile name")),
+    responses((status = 200, body = OkBody),
+              (status = 404, body = crate::web::error::Problem, content_type = PROBLEM),
+              (status = 409, body = crate::web::error::Problem, content_type = PROBLEM)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<OkBody>> {
+    state.engine.delete_profile(name).await?;
+    Ok(Json(OkBody::OK))
+}
