@@ -13,6 +13,7 @@ mod jobs;
 mod logs;
 mod misc;
 pub mod records;
+mod retries;
 mod stats;
 mod tables;
 mod trash;

@@ -42,3 +42,7 @@ pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("setting
 /// job id → TrashEntry: a replaced original and the state of its replacement (see
 /// `engine::replace`). Opened lazily, so stores written before it existed read unchanged.
 pub const TRASH: TableDefinition<u64, &[u8]> = TableDefinition::new("trash");
+/// (retry due ms, job id) → (): failed jobs waiting for an automatic retry (see
+/// `engine::retry`). Written by `put_job`; created by the first write, so stores from before
+/// it existed read unchanged (readers treat a missing table as empty).
+pub const RETRY_SCHEDULE: TableDefinition<(i64, u64), ()> = TableDefinition::new("retry_schedule");
