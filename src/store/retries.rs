@@ -56,7 +56,9 @@ impl Store {
                 let previous = apply(&mut job, JobEvent::Retry)?;
                 edit(&mut job);
                 job.retry_at = None;
-                job.auto_retries += 1;
+                // Counted from the stored value: `edit` may be a restart's reset, which
+                // starts a new series.
+                job.auto_retries = old.auto_retries.saturating_add(1);
                 put_job(txn, Some(&old), &job)?;
                 changed.push(job.clone());
                 out.push((job, previous));
@@ -136,8 +138,15 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        store
+            .update_job(a, |j| {
+                j.auto_retries = 2;
+                Ok(())
+            })
+            .unwrap();
+        // A reset like a user restart's must not lose the count.
         let due = store
-            .requeue_due_retries(2_000, 10, |j| j.progress = 0.0)
+            .requeue_due_retries(2_000, 10, |j| j.auto_retries = 0)
             .unwrap();
         assert_eq!(due.len(), 1);
         let (job, previous) = &due[0];
@@ -145,7 +154,7 @@ mod tests {
             (job.id, job.status, *previous),
             (a, JobState::Queued, JobState::Failed)
         );
-        assert_eq!((job.retry_at, job.auto_retries), (None, 1));
+        assert_eq!((job.retry_at, job.auto_retries), (None, 3));
         assert_eq!(store.next_retry_at().unwrap(), None);
         assert!(
             store
