@@ -1,7 +1,7 @@
 //! The engine: owns running jobs and is reached through one cloneable handle. It dispatches
 //! queued jobs in priority order up to the mode's concurrency, runs each through the media
 //! pipeline, suspends and resumes ffmpeg on pause/resume, cancels, drains, scans library
-//! folders, and recovers jobs interrupted by a crash or shutdown.
+//! folders, retries jobs that failed for a passing reason, and recovers jobs interrupted by a crash or shutdown.
 
 mod active;
 mod dispatch;
@@ -12,6 +12,8 @@ mod jobs;
 mod pipeline;
 mod probe_cache;
 pub mod replace;
+mod retrier;
+pub mod retry;
 mod scan;
 pub mod state;
 
@@ -68,6 +70,10 @@ struct Inner {
     caps: RwLock<Option<Capabilities>>,
     core: Mutex<Core>,
     wake: Notify,
+    /// Wait before the first automatic retry (see `retry`).
+    retry_base: std::time::Duration,
+    /// Wakes the retrier when a retry is scheduled.
+    retry_wake: Notify,
     /// Held from changing the engine state until it is persisted, so concurrent changes
     /// (a pause racing the end of a drain) reach the store in the order they were made.
     control: tokio::sync::Mutex<()>,
@@ -93,6 +99,8 @@ pub struct EngineConfig {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
     pub transcode: TranscodeSettings,
+    /// Wait before the first automatic retry; `None` = `retry::DEFAULT_BASE_DELAY`.
+    pub retry_base: Option<std::time::Duration>,
 }
 
 impl Engine {
@@ -123,6 +131,8 @@ impl Engine {
                     active: ActiveJobs::default(),
                 }),
                 wake: Notify::new(),
+                retry_base: config.retry_base.unwrap_or(retry::DEFAULT_BASE_DELAY),
+                retry_wake: Notify::new(),
                 control: tokio::sync::Mutex::new(()),
                 job_order: tokio::sync::Mutex::new(()),
                 shutdown,
@@ -141,6 +151,7 @@ impl Engine {
             .tasks
             .spawn(async move { dispatcher.dispatch_loop().await });
         engine.spawn_purger();
+        engine.spawn_retrier();
         // Detection runs test encodes for seconds. It holds only a weak reference and stops
         // at shutdown, so a stopped engine does not keep the store (and its file lock) open:
         // a server restarted in the same process could not open its data dir otherwise.

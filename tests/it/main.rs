@@ -22,5 +22,6 @@ mod qemu;
 mod remux;
 mod replace;
 mod restart;
+mod retry;
 mod smoke;
 mod support;
