@@ -287,6 +287,7 @@ impl Engine {
         if queued {
             self.publish_status(id, JobState::Queued, None);
             self.inner.wake.notify_one();
+            self.analyse_from(id);
         }
         Ok((id, queued))
     }

@@ -1,9 +1,11 @@
 //! The engine: owns running jobs and is reached through one cloneable handle. It dispatches
 //! queued jobs in priority order up to the mode's concurrency, runs each through the media
 //! pipeline, suspends and resumes ffmpeg on pause/resume, cancels, drains, scans library
-//! folders, retries jobs that failed for a passing reason, and recovers jobs interrupted by a crash or shutdown.
+//! folders, probes queued files ahead of dispatch, retries jobs that failed for a passing
+//! reason, and recovers jobs interrupted by a crash or shutdown.
 
 mod active;
+mod analyse;
 mod dispatch;
 mod encode;
 mod faults;
@@ -74,6 +76,10 @@ struct Inner {
     retry_base: std::time::Duration,
     /// Wakes the retrier when a retry is scheduled.
     retry_wake: Notify,
+    /// Wakes the analyser when jobs were queued.
+    analyse_wake: Notify,
+    /// Lowest job id the analyser has not looked at since it was queued (`u64::MAX`: none).
+    analyse_from: AtomicU64,
     /// Held from changing the engine state until it is persisted, so concurrent changes
     /// (a pause racing the end of a drain) reach the store in the order they were made.
     control: tokio::sync::Mutex<()>,
@@ -133,6 +139,9 @@ impl Engine {
                 wake: Notify::new(),
                 retry_base: config.retry_base.unwrap_or(retry::DEFAULT_BASE_DELAY),
                 retry_wake: Notify::new(),
+                analyse_wake: Notify::new(),
+                // Everything queued at start (left by the last run, or recovered) is looked at.
+                analyse_from: AtomicU64::new(0),
                 control: tokio::sync::Mutex::new(()),
                 job_order: tokio::sync::Mutex::new(()),
                 shutdown,
@@ -152,6 +161,7 @@ impl Engine {
             .spawn(async move { dispatcher.dispatch_loop().await });
         engine.spawn_purger();
         engine.spawn_retrier();
+        engine.spawn_analyser();
         // Detection runs test encodes for seconds. It holds only a weak reference and stops
         // at shutdown, so a stopped engine does not keep the store (and its file lock) open:
         // a server restarted in the same process could not open its data dir otherwise.

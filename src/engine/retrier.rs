@@ -66,8 +66,9 @@ impl Engine {
                 self.publish_status(job.id, job.status, Some(*previous));
             }
             drop(order);
-            if !due.is_empty() {
+            if let Some(first) = due.iter().map(|(j, _)| j.id).min() {
                 self.inner.wake.notify_one();
+                self.analyse_from(first);
             }
             for (job, _) in &due {
                 tracing::info!(job = %job.id, retry = job.auto_retries, "retrying a failed job");

@@ -2,7 +2,9 @@
 //! (`Config::retry_base`, what `ALCHEMIST_RETRY_BASE_MS` sets). A source touched during its
 //! encode fails `source_changed`, is retried by itself and completes; a library on a full
 //! tmpfs fails `disk_full`, is retried once room is made and completes; a fault that persists
-//! stops after the maximum number of runs; broken files fail once and are never retried.
+//! stops after the maximum number of runs; broken files fail once and are never retried. The
+//! analyser fills the probe cache of a scanned library while the engine is paused, without
+//! dispatching a job.
 
 use std::ffi::OsStr;
 use std::time::{Duration, SystemTime};
@@ -291,4 +293,58 @@ async fn broken_files_fail_once_and_are_never_retried() {
         assert_eq!(outcomes(&d), ["failed"]);
     }
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_files_are_probed_ahead_while_the_engine_is_paused() {
+    let server = server(BASE).await;
+    let token = server.login().await;
+    let (status, _) = post(&server, &token, "/api/engine/pause", json!({})).await;
+    assert_eq!(status, 200);
+    let lib = library(server.tmp.path());
+    let names = ["a.mp4", "b.mp4", "c.mp4", "d.mp4", "e.mp4"];
+    let clips: Vec<_> = names
+        .iter()
+        .map(|n| copy_into(&lib, h264_clip(), OsStr::new(n)))
+        .collect();
+    std::fs::write(lib.join("broken.mkv"), b"not a video").unwrap();
+    server.add_folder(&token, &lib).await;
+    let mut sse = server.events(&token, None).await;
+    start_scan(&server, &token).await;
+    let (done, _) = sse.until(PROMPT, |e| e.event == "scan_completed").await;
+    assert_eq!(done.data["queued"], 6, "{}", done.data);
+    let (pass, _) = sse
+        .until(SHORT_JOB, |e| {
+            e.event == "log"
+                && e.data["job_id"].is_null()
+                && e.data["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("ahead of dispatch"))
+        })
+        .await;
+    // Nothing was dispatched: every job is still queued and never ran.
+    let jobs = server.get_json("/api/jobs?limit=200", &token).await;
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 6);
+    for j in jobs {
+        assert_eq!(j["status"], "queued", "{j}");
+        assert_eq!(j["attempt_count"], 0, "{j}");
+    }
+    let (_tmp, data_dir) = server.stop().await;
+    // The cache holds a probe of every clip, for the version of the file on disk.
+    let store = alchemist::store::Store::open(&data_dir).unwrap();
+    for clip in &clips {
+        let entry = store
+            .probe_cache_get(clip)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no probe cached for {clip:?}; pass: {}", pass.data));
+        assert_eq!(entry.size, std::fs::metadata(clip).unwrap().len());
+        assert!(entry.info.is_object());
+    }
+    assert!(
+        store
+            .probe_cache_get(&lib.join("broken.mkv"))
+            .unwrap()
+            .is_none()
+    );
 }
