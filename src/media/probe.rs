@@ -140,20 +140,11 @@ pub fn probe_args(file: &Path) -> Vec<OsString> {
 
 /// Probe `file` with the ffprobe binary at `ffprobe`.
 pub async fn probe(ffprobe: &Path, file: &Path) -> Result<MediaInfo, ProbeError> {
-    probe_at(ffprobe, file, process::Priority::Normal).await
-}
-
-/// [`probe`] with ffprobe at a chosen CPU and I/O priority.
-pub async fn probe_at(
-    ffprobe: &Path,
-    file: &Path,
-    priority: process::Priority,
-) -> Result<MediaInfo, ProbeError> {
     let size = tokio::fs::metadata(file)
         .await
         .map_err(ProbeError::Io)?
         .len();
-    let out = process::output_at(ffprobe, &probe_args(file), PROBE_TIMEOUT, priority)
+    let out = process::output(ffprobe, &probe_args(file), PROBE_TIMEOUT)
         .await
         .map_err(|e| match e.kind() {
             io::ErrorKind::TimedOut => ProbeError::TimedOut(PROBE_TIMEOUT),

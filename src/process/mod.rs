@@ -116,23 +116,13 @@ pub fn kill(pid: u32) -> io::Result<()> {
 /// The child is killed when `timeout` passes (error kind `TimedOut`) or when the returned
 /// future is dropped.
 pub async fn output(program: &Path, args: &[OsString], timeout: Duration) -> io::Result<Output> {
-    output_at(program, args, timeout, Priority::Normal).await
-}
-
-/// [`output`] at a chosen priority (`Background` for work nobody is waiting for).
-pub async fn output_at(
-    program: &Path,
-    args: &[OsString],
-    timeout: Duration,
-    priority: Priority,
-) -> io::Result<Output> {
     let mut std_cmd = Command::new(program);
     std_cmd
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    prepare(&mut std_cmd, priority);
+    prepare(&mut std_cmd, Priority::Normal);
     let mut cmd = tokio::process::Command::from(std_cmd);
     cmd.kill_on_drop(true);
     let child = cmd.spawn()?;
