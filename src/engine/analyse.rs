@@ -2,9 +2,14 @@
 //! when a slot frees up and a library's skips are not held back behind one long encode. It
 //! walks the queued-status index in chunks from the lowest job id queued since its last pass
 //! (scans, enqueues and retries lower that mark), skips files already cached, our own files
-//! and files that vanished, and probes the rest at background priority, at most one per core
-//! at a time. It only warms the probe cache: job states stay the dispatcher's. Paused engines
-//! are analysed too; that is when it helps most.
+//! and files that vanished, and probes the rest, at most one per core at a time. It only warms
+//! the probe cache: job states stay the dispatcher's. Paused engines are analysed too; that is
+//! when it helps most.
+//!
+//! Probes run at normal priority, not nice 19 + idle I/O: they are short and bounded by the
+//! core count, and a child lowered before its exec waits longer for the CPU and disk while it
+//! still holds copies of the server's descriptors, the store's lock among them (see
+//! `store::LOCK_WAIT` for what that does after a crash).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -20,7 +25,6 @@ use super::probe_cache::entry_matches;
 use crate::events::Event;
 use crate::media::{paths, probe};
 use crate::model::JobId;
-use crate::process::Priority;
 
 /// Queued jobs read from the store per step: bounded memory with 100k jobs queued.
 const CHUNK: usize = 256;
@@ -92,7 +96,7 @@ impl Engine {
             let results = for_each_bounded(todo, limit, |(path, id)| async move {
                 // Dropping the probe at shutdown kills ffprobe (kill_on_drop).
                 let probed = tokio::select! {
-                    r = probe::probe_at(&self.inner.ffprobe, &path, Priority::Background) => r,
+                    r = probe::probe(&self.inner.ffprobe, &path) => r,
                     _ = self.inner.shutdown.cancelled() => return None,
                 };
                 match probed {
