@@ -52,6 +52,8 @@ fn job(i: u64) -> Job {
         metadata: None,
         encode_stats: None,
         next_log_seq: 0,
+        retry_at: None,
+        auto_retries: 0,
     }
 }
 

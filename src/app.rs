@@ -52,6 +52,7 @@ pub async fn run(
             ffmpeg: config.ffmpeg.clone(),
             ffprobe: config.ffprobe.clone(),
             transcode: config.transcode.clone(),
+            retry_base: config.retry_base,
         },
         engine_shutdown.clone(),
     )

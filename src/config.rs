@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 /// Name of the config file looked up in the data directory when none is given.
 pub const CONFIG_FILE_NAME: &str = "alchemist.toml";
+/// Environment variable that shortens the wait before the first automatic retry of a failed
+/// job, in milliseconds. For tests and field debugging, so deliberately not a documented
+/// option: the engine's default (`engine::retry`) is right for a NAS.
+pub const RETRY_BASE_ENV: &str = "ALCHEMIST_RETRY_BASE_MS";
 
 /// The TOML file. Every key optional; unknown keys are an error so typos are caught.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -85,6 +90,9 @@ pub struct Config {
     pub scan_on_start: bool,
     /// The file the config was read from, watched for hand edits.
     pub config_file: Option<PathBuf>,
+    /// Wait before the first automatic retry; `None` = the engine's default.
+    /// From [`RETRY_BASE_ENV`] only.
+    pub retry_base: Option<Duration>,
 }
 
 /// Why a configuration was refused.
@@ -121,6 +129,7 @@ impl Config {
             session_days: 30,
             scan_on_start: true,
             config_file: None,
+            retry_base: None,
         }
     }
 
@@ -141,6 +150,7 @@ impl Config {
         };
         let mut config = Config::from_parts(&overrides, &file)?;
         config.config_file = path;
+        config.retry_base = retry_base(std::env::var(RETRY_BASE_ENV).ok().as_deref())?;
         Ok(config)
     }
 
@@ -237,6 +247,20 @@ pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, Config
         original,
         trash_days: t.trash_days.unwrap_or(DEFAULT_TRASH_DAYS),
     })
+}
+
+/// Parse [`RETRY_BASE_ENV`]: whole milliseconds, at least 1. Pure.
+pub fn retry_base(value: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match text.parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),
+        _ => Err(ConfigError::Invalid {
+            key: RETRY_BASE_ENV,
+            message: format!("`{text}` is not a positive number of milliseconds"),
+        }),
+    }
 }
 
 /// Read and parse a config file.
@@ -336,6 +360,19 @@ mod tests {
             (t.original, t.trash_days, t.verify),
             (OriginalPolicy::Replace, 7, VerifyMode::Full)
         );
+    }
+
+    #[test]
+    fn retry_base_is_positive_milliseconds() {
+        assert_eq!(retry_base(None).unwrap(), None);
+        assert_eq!(retry_base(Some(" ")).unwrap(), None);
+        assert_eq!(
+            retry_base(Some("1500")).unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+        for bad in ["0", "-5", "1s", "abc"] {
+            assert!(retry_base(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

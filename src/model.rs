@@ -57,6 +57,8 @@ pub enum JobEvent {
     Cancel,
     /// The user asked to run a finished job again.
     Restart,
+    /// A failed job's scheduled automatic retry fell due (see `engine::retry`).
+    Retry,
     /// The process stopped while the job was active (crash, shutdown): run it again.
     Interrupted,
 }
@@ -140,6 +142,7 @@ impl JobState {
             (S::Analyzing | S::Encoding | S::Remuxing, E::Fail) => S::Failed,
             (S::Queued | S::Analyzing | S::Encoding | S::Remuxing, E::Cancel) => S::Cancelled,
             (s, E::Restart) if s.is_terminal() => S::Queued,
+            (S::Failed, E::Retry) => S::Queued,
             (s, E::Interrupted) if s.is_active() => S::Queued,
             (from, event) => return Err(InvalidTransition { from, event }),
         };
@@ -362,6 +365,11 @@ mod tests {
     fn restart_and_recovery() {
         for s in JobState::ALL {
             assert_eq!(s.transition(JobEvent::Restart).is_ok(), s.is_terminal());
+            // Only failures are retried by themselves; a cancel or a skip is the last word.
+            assert_eq!(
+                s.transition(JobEvent::Retry).ok(),
+                (s == JobState::Failed).then_some(JobState::Queued)
+            );
             assert_eq!(s.transition(JobEvent::Interrupted).is_ok(), s.is_active());
         }
     }

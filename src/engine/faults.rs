@@ -13,7 +13,7 @@ pub const DISK_FULL_FREE_BYTES: u64 = 1024 * 1024;
 pub const SPACE_RESERVE_BYTES: u64 = 1024 * 1024;
 
 /// What identifies one version of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId {
     pub size: u64,
     pub mtime_ns: i64,

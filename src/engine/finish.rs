@@ -1,10 +1,12 @@
 //! The end of a run: the end state, the attempt record, statistics for completed encodes,
-//! the job log and the status event, all recorded whatever way the run ended.
+//! the job log and the status event, all recorded whatever way the run ended. A failure also
+//! gets its automatic retry scheduled here when the `retry` policy allows one.
 
 use std::path::PathBuf;
 
 use super::Engine;
 use super::pipeline::{Outcome, Run};
+use super::retry::{self, Next};
 use crate::events::Event;
 use crate::model::{JobEvent, JobId, now_ms, rfc3339};
 use crate::store::{Attempt, EncodeResult, Job, StoreError};
@@ -94,22 +96,42 @@ impl Engine {
                     })
                     .await?
             }
-            Outcome::Failed(why) => {
+            Outcome::Failed(mut why) => {
+                let (retry_at, plan) =
+                    match retry::next(&why, job.auto_retries, self.inner.retry_base) {
+                        Next::Retry { delay, attempt, of } => {
+                            let at = now_ms().saturating_add(delay.as_millis() as i64);
+                            let seconds = delay.as_millis() as f64 / 1000.0;
+                            why = why.with("retry_in_seconds", seconds);
+                            let plan = format!(
+                                "will retry at {} (attempt {attempt} of {of})",
+                                rfc3339(at)
+                            );
+                            (Some(at), plan)
+                        }
+                        Next::Stop(stop) => (None, stop.sentence()),
+                    };
                 self.job_log(
                     id,
                     "error",
                     format!("failed: {} {}", why.summary, why.detail),
                 )
                 .await;
+                self.job_log(id, "info", plan).await;
                 let _ = store.call(|s| s.record_failure()).await;
-                store
+                let changed = store
                     .call(move |s| {
                         s.transition_job(id, JobEvent::Fail, |j| {
                             j.temp_path = None;
                             j.failure = Some(why);
+                            j.retry_at = retry_at;
                         })
                     })
-                    .await?
+                    .await?;
+                if retry_at.is_some() {
+                    self.inner.retry_wake.notify_one();
+                }
+                changed
             }
             Outcome::Cancelled => {
                 self.job_log(id, "info", "cancelled; partial output removed".to_string())

@@ -51,7 +51,8 @@ impl Engine {
     }
 
     /// Cancel a job: queued → cancelled now; active → stop ffmpeg, the worker cleans up.
-    /// Terminal jobs are left as they are.
+    /// Terminal jobs are left as they are, except that a failed job's scheduled retry is
+    /// dropped.
     pub async fn cancel(&self, id: JobId) -> Result<(), EngineError> {
         let job = self.job(id).await?;
         if job.status.is_active() {
@@ -62,6 +63,10 @@ impl Engine {
                 // A paused ffmpeg must run again to notice; SIGKILL works regardless.
                 let _ = crate::process::resume(pid);
             }
+            return Ok(());
+        }
+        if job.retry_at.is_some() {
+            self.clear_retry(id).await.map_err(not_found(id))?;
             return Ok(());
         }
         if job.status != JobState::Queued {
@@ -147,6 +152,9 @@ impl Engine {
                     if status == JobState::Queued || status.is_active() {
                         self.cancel(id).await?;
                         count += 1;
+                    } else if status == JobState::Failed {
+                        // Drops a scheduled retry, if any; not counted, nothing was running.
+                        self.cancel(id).await?;
                     }
                 }
                 Ok(count)
@@ -279,16 +287,20 @@ impl Engine {
         if queued {
             self.publish_status(id, JobState::Queued, None);
             self.inner.wake.notify_one();
+            self.analyse_from(id);
         }
         Ok((id, queued))
     }
 }
 
-/// Field resets when a job runs again.
-fn reset_for_restart(job: &mut crate::store::Job) {
+/// Field resets when a job runs again. A user's restart also starts a new series of
+/// automatic retries (the retrier counts its own retry after calling this).
+pub(super) fn reset_for_restart(job: &mut crate::store::Job) {
     job.progress = 0.0;
     job.failure = None;
     job.temp_path = None;
+    job.retry_at = None;
+    job.auto_retries = 0;
 }
 
 /// `path` with `.` and `..` resolved without touching the filesystem.

@@ -1,10 +1,12 @@
 //! The engine: owns running jobs and is reached through one cloneable handle. It dispatches
 //! queued jobs in priority order up to the mode's concurrency, runs each through the media
 //! pipeline, suspends and resumes ffmpeg on pause/resume, cancels, drains, scans library
-//! folders, resolves each job's encoding profile from its folder, and recovers jobs
-//! interrupted by a crash or shutdown.
+//! folders, resolves each job's encoding profile from its folder, probes queued files ahead
+//! of dispatch, retries jobs that failed for a passing reason, and recovers jobs interrupted
+//! by a crash or shutdown.
 
 mod active;
+mod analyse;
 mod dispatch;
 mod encode;
 mod faults;
@@ -14,6 +16,8 @@ mod pipeline;
 mod probe_cache;
 mod profiles;
 pub mod replace;
+mod retrier;
+pub mod retry;
 mod scan;
 pub mod state;
 
@@ -71,6 +75,14 @@ struct Inner {
     caps: RwLock<Option<Capabilities>>,
     core: Mutex<Core>,
     wake: Notify,
+    /// Wait before the first automatic retry (see `retry`).
+    retry_base: std::time::Duration,
+    /// Wakes the retrier when a retry is scheduled.
+    retry_wake: Notify,
+    /// Wakes the analyser when jobs were queued.
+    analyse_wake: Notify,
+    /// Lowest job id the analyser has not looked at since it was queued (`u64::MAX`: none).
+    analyse_from: AtomicU64,
     /// Held from changing the engine state until it is persisted, so concurrent changes
     /// (a pause racing the end of a drain) reach the store in the order they were made.
     control: tokio::sync::Mutex<()>,
@@ -96,6 +108,8 @@ pub struct EngineConfig {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
     pub transcode: TranscodeSettings,
+    /// Wait before the first automatic retry; `None` = `retry::DEFAULT_BASE_DELAY`.
+    pub retry_base: Option<std::time::Duration>,
 }
 
 impl Engine {
@@ -126,6 +140,11 @@ impl Engine {
                     active: ActiveJobs::default(),
                 }),
                 wake: Notify::new(),
+                retry_base: config.retry_base.unwrap_or(retry::DEFAULT_BASE_DELAY),
+                retry_wake: Notify::new(),
+                analyse_wake: Notify::new(),
+                // Everything queued at start (left by the last run, or recovered) is looked at.
+                analyse_from: AtomicU64::new(0),
                 control: tokio::sync::Mutex::new(()),
                 job_order: tokio::sync::Mutex::new(()),
                 shutdown,
@@ -144,6 +163,8 @@ impl Engine {
             .tasks
             .spawn(async move { dispatcher.dispatch_loop().await });
         engine.spawn_purger();
+        engine.spawn_retrier();
+        engine.spawn_analyser();
         // Detection runs test encodes for seconds. It holds only a weak reference and stops
         // at shutdown, so a stopped engine does not keep the store (and its file lock) open:
         // a server restarted in the same process could not open its data dir otherwise.

@@ -170,6 +170,7 @@ impl Engine {
             for chunk in files.chunks(BATCH) {
                 let chunk = chunk.to_vec();
                 let n = chunk.len() as u64;
+                let mut first_queued: Option<crate::model::JobId> = None;
                 let order = self.job_order().await;
                 let outcomes = self
                     .inner
@@ -184,12 +185,16 @@ impl Engine {
                             totals.queued += 1;
                             self.inner.scan_queued.fetch_add(1, Ordering::SeqCst);
                             self.publish_status(id, JobState::Queued, None);
+                            first_queued = Some(first_queued.map_or(id, |f| f.min(id)));
                         }
                         ScanOutcome::Unchanged => totals.skipped += 1,
                     }
                 }
                 drop(order);
                 self.inner.wake.notify_one();
+                if let Some(first) = first_queued {
+                    self.analyse_from(first);
+                }
             }
         }
         self.inner.events.publish(Event::ScanCompleted {

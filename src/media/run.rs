@@ -68,9 +68,12 @@ pub enum RunError {
     Cancelled,
     #[error("could not start ffmpeg: {0}")]
     Spawn(#[source] io::Error),
-    #[error("ffmpeg failed (exit code {exit_code:?})")]
+    #[error("ffmpeg failed (exit code {exit_code:?}, signal {signal:?})")]
     Failed {
         exit_code: Option<i32>,
+        /// The signal that killed it, when it did not exit by itself (SIGKILL from the OOM
+        /// killer and a crash look alike in the exit code, not here).
+        signal: Option<i32>,
         stderr_tail: Vec<String>,
     },
 }
@@ -93,12 +96,14 @@ impl RunError {
             ),
             RunError::Failed {
                 exit_code,
+                signal,
                 stderr_tail,
             } => {
-                let how = exit_code.map_or_else(
-                    || "was killed by a signal".to_string(),
-                    |c| format!("exited with code {c}"),
-                );
+                let how = match (exit_code, signal) {
+                    (Some(c), _) => format!("exited with code {c}"),
+                    (None, Some(s)) => format!("was killed by signal {s}"),
+                    (None, None) => "was killed by a signal".to_string(),
+                };
                 let mut detail = format!("ffmpeg {how} before finishing the output.");
                 let last: Vec<&String> = stderr_tail.iter().rev().take(10).rev().collect();
                 if !last.is_empty() {
@@ -116,6 +121,9 @@ impl RunError {
                         .with("stderr_tail", stderr_tail.clone());
                 if let Some(c) = exit_code {
                     e = e.with("exit_code", *c);
+                }
+                if let Some(s) = signal {
+                    e = e.with("signal", *s);
                 }
                 e
             }
@@ -149,8 +157,10 @@ pub fn run_ffmpeg(
     }
     let stderr_tail: Vec<String> = pumped.tail.into_iter().collect();
     if !exit.status.success() {
+        use std::os::unix::process::ExitStatusExt;
         return Err(RunError::Failed {
             exit_code: exit.status.code(),
+            signal: exit.status.signal(),
             stderr_tail,
         });
     }
@@ -395,8 +405,17 @@ mod tests {
 
     #[test]
     fn failure_explanation_quotes_ffmpeg() {
+        let killed = RunError::Failed {
+            exit_code: None,
+            signal: Some(9),
+            stderr_tail: vec![],
+        }
+        .explanation();
+        assert_eq!(killed.measured["signal"], 9);
+        assert!(killed.detail.contains("killed by signal 9"));
         let e = RunError::Failed {
             exit_code: Some(1),
+            signal: None,
             stderr_tail: vec!["[error] Unknown encoder 'libfoo'".into()],
         }
         .explanation();

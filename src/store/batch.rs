@@ -103,6 +103,8 @@ impl Store {
                 }
                 let mut job = old.clone();
                 job.archived = true;
+                // An archived job is out of sight: it is not retried behind the user's back.
+                job.retry_at = None;
                 job.updated_at = now_ms().max(old.updated_at);
                 put_job(txn, Some(&old), &job)?;
                 changed.push(job);

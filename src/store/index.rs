@@ -361,6 +361,8 @@ mod tests {
             metadata: None,
             encode_stats: None,
             next_log_seq: 0,
+            retry_at: None,
+            auto_retries: 0,
         }
     }
 

@@ -64,7 +64,11 @@ pub(super) fn put_job(txn: &WriteTransaction, old: Option<&Job>, new: &Job) -> R
     let mut queue = txn.open_table(JOBS_QUEUE)?;
     let mut by_updated = txn.open_table(JOBS_BY_UPDATED)?;
     let mut by_path = txn.open_table(JOBS_BY_PATH)?;
+    let mut retries = txn.open_table(RETRY_SCHEDULE)?;
     if let Some(old) = old {
+        if let Some(at) = old.retry_due_at() {
+            retries.remove((at, id))?;
+        }
         by_status.remove((old.status.code(), id))?;
         if in_queue(old) {
             queue.remove(queue_key(old))?;
@@ -79,6 +83,9 @@ pub(super) fn put_job(txn: &WriteTransaction, old: Option<&Job>, new: &Job) -> R
         queue.insert(queue_key(new), ())?;
     }
     by_updated.insert((new.updated_at, id), ())?;
+    if let Some(at) = new.retry_due_at() {
+        retries.insert((at, id), ())?;
+    }
     by_path.insert(new.input_path.as_os_str().as_bytes(), id)?;
     txn.open_table(JOBS)?.insert(id, encode(new).as_slice())?;
     Ok(())
@@ -139,6 +146,8 @@ impl Store {
                         job.archived = false;
                         job.progress = 0.0;
                         job.attempt_count = 0;
+                        job.retry_at = None;
+                        job.auto_retries = 0;
                         job.input_size = f.size;
                         job.input_mtime_ns = f.mtime_ns;
                         job.input_inode = f.inode;
@@ -176,6 +185,8 @@ impl Store {
                             metadata: None,
                             encode_stats: None,
                             next_log_seq: 0,
+                            retry_at: None,
+                            auto_retries: 0,
                         };
                         put_job(txn, None, &job)?;
                         out.push(ScanOutcome::Queued(id));
@@ -254,6 +265,29 @@ impl Store {
         for s in states {
             for e in t.range((s.code(), 0)..=(s.code(), u64::MAX))? {
                 out.push(JobId(e?.0.value().1));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` queued, non-archived jobs with ids from `from` on, in id order, as
+    /// (id, input path): lets a caller walk a large queue in bounded chunks.
+    pub fn queued_from(&self, from: JobId, limit: usize) -> Result<Vec<(JobId, PathBuf)>> {
+        let read = self.read()?;
+        let by_status = read.open_table(JOBS_BY_STATUS)?;
+        let jobs = read.open_table(JOBS)?;
+        let queued = JobState::Queued.code();
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for e in by_status.range((queued, from.0)..=(queued, u64::MAX))? {
+            if out.len() >= limit {
+                break;
+            }
+            let id = e?.0.value().1;
+            if let Some(v) = jobs.get(id)? {
+                let job: Job = decode(v.value())?;
+                if !job.archived {
+                    out.push((job.id, job.input_path));
+                }
             }
         }
         Ok(out)

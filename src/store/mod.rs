@@ -14,6 +14,7 @@ mod logs;
 mod misc;
 mod profiles;
 pub mod records;
+mod retries;
 mod stats;
 mod tables;
 mod trash;
@@ -36,6 +37,14 @@ pub const DB_FILE: &str = "alchemist.redb";
 /// redb page cache. Its default (1 GiB) is the whole RAM of a small ARM NAS; the job list
 /// is served from the in-memory index, so a small cache costs little.
 pub const CACHE_BYTES: usize = 32 << 20;
+/// How long `open` waits for the database file's lock. After a crash the lock can outlive the
+/// dead server for a moment: a child it had forked but not yet exec'd (an ffprobe or ffmpeg
+/// starting) holds a copy of its descriptors until the kernel has killed it too. The SIGKILL
+/// crash test saw this often once probes ran ahead of dispatch; a restart must wait, not fail.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Poll period while waiting for the lock.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Bumped only when the table layout changes in a way `codec` upgrades cannot express.
 pub const SCHEMA_VERSION: u64 = 1;
 
@@ -89,14 +98,26 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (or create) the database in `data_dir` and load the job index.
+    /// Open (or create) the database in `data_dir` and load the job index. Waits up to
+    /// [`LOCK_WAIT`] for another holder of the file to let go.
     pub fn open(data_dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Db(format!("cannot create data directory: {e}")))?;
         let path = data_dir.join(DB_FILE);
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&path)
+            {
+                Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(LOCK_POLL);
+                }
+                other => break other?,
+            }
+        };
         let store = Store {
             inner: Arc::new(Inner {
                 db,

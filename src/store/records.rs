@@ -91,8 +91,23 @@ pub struct Job {
     pub encode_stats: Option<EncodeStats>,
     #[serde(default)]
     pub next_log_seq: u64,
+    /// When a failed job is tried again by itself (ms); only set while it is failed. Indexed
+    /// in `RETRY_SCHEDULE`. Absent in records written before automatic retries existed.
+    #[serde(default)]
+    pub retry_at: Option<i64>,
+    /// Automatic retries made since the job was last queued by a user or a scan.
+    #[serde(default)]
+    pub auto_retries: u32,
 }
 impl Versioned for Job {}
+
+impl Job {
+    /// Whether the job waits for an automatic retry (and so belongs in `RETRY_SCHEDULE`).
+    pub fn retry_due_at(&self) -> Option<i64> {
+        self.retry_at
+            .filter(|_| self.status == JobState::Failed && !self.archived)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LogLine {

@@ -44,3 +44,7 @@ pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("setting
 pub const TRASH: TableDefinition<u64, &[u8]> = TableDefinition::new("trash");
 /// profile name → StoredProfile (custom profiles only; built-in ones are not stored).
 pub const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profiles");
+/// (retry due ms, job id) → (): failed jobs waiting for an automatic retry (see
+/// `engine::retry`). Written by `put_job`; created by the first write, so stores from before
+/// it existed read unchanged (readers treat a missing table as empty).
+pub const RETRY_SCHEDULE: TableDefinition<(i64, u64), ()> = TableDefinition::new("retry_schedule");

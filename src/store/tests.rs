@@ -207,3 +207,16 @@ fn data_survives_reopen() {
         crate::model::EngineRunState::Paused
     );
 }
+
+#[test]
+fn open_waits_for_the_lock_to_be_released() {
+    let (dir, first) = open();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(first);
+    });
+    // Fails at once without the wait: the first handle holds the file lock.
+    let second = Store::open(dir.path());
+    release.join().unwrap();
+    assert!(second.is_ok(), "{:?}", second.err());
+}

@@ -1,6 +1,7 @@
 //! Every route of the API reference answers with the shape CONTRACT.md documents (names and
 //! types of fields), and the job list honours every filter, sort and page. Jobs come from a
-//! scan of tiny fake `.mkv` files with the engine paused, so nothing is ever probed or encoded.
+//! scan of tiny fake `.mkv` files with the engine paused, so nothing is ever encoded (the
+//! analyser probes them ahead of dispatch; they are not media, so nothing is cached).
 //! `check`/`T` is the small shape checker the other API tests share.
 
 use std::path::{Path, PathBuf};

@@ -52,12 +52,12 @@ async fn encode_that_would_grow_is_stopped_early_and_skipped() {
     server.stop().await;
 }
 
-/// A tmpfs mounted on `dir` for the life of the value.
-struct Tmpfs(PathBuf);
+/// A tmpfs mounted on `dir` for the life of the value (shared with the retry tests).
+pub(crate) struct Tmpfs(PathBuf);
 
 impl Tmpfs {
     /// `None` when not root (mounting needs CAP_SYS_ADMIN).
-    fn mount(dir: &Path, bytes: u64) -> Option<Tmpfs> {
+    pub(crate) fn mount(dir: &Path, bytes: u64) -> Option<Tmpfs> {
         // Ask `id` rather than calling geteuid: no unsafe in tests.
         let uid = Command::new("id").arg("-u").output().ok()?;
         if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
@@ -74,6 +74,19 @@ impl Tmpfs {
             .unwrap();
         assert!(status.success(), "mount -t tmpfs failed as root");
         Some(Tmpfs(dir.to_path_buf()))
+    }
+}
+
+impl Tmpfs {
+    /// Give the filesystem a new size (room freed, as far as the engine can tell).
+    pub(crate) fn resize(&self, bytes: u64) {
+        let status = Command::new("mount")
+            .args(["-o"])
+            .arg(format!("remount,size={bytes}"))
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success(), "remount of the tmpfs failed");
     }
 }
 

@@ -27,5 +27,6 @@ mod reliability;
 mod remux;
 mod replace;
 mod restart;
+mod retry;
 mod smoke;
 mod support;

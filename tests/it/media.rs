@@ -177,6 +177,7 @@ async fn corrupt_input_is_explained() {
     let RunError::Failed {
         exit_code,
         stderr_tail,
+        ..
     } = &err
     else {
         panic!("{err:?}");

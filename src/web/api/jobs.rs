@@ -37,9 +37,15 @@ pub struct JobView {
     pub output_size_bytes: Option<u64>,
     pub decision: Option<Explanation>,
     pub failure: Option<Explanation>,
+    /// When a failed job will run again by itself (RFC 3339); null when no retry is
+    /// scheduled. An extension of the compat job object.
+    pub retry_at: Option<String>,
+    /// Which run in a row that retry will be (2 for the first retry); null with `retry_at`.
+    pub retry_attempt: Option<u32>,
 }
 
 fn view(job: Job, live: Option<f64>) -> JobView {
+    let retry_at = job.retry_due_at();
     JobView {
         id: job.id,
         input_path: job.input_path.to_string_lossy().into_owned(),
@@ -53,6 +59,8 @@ fn view(job: Job, live: Option<f64>) -> JobView {
         archived: job.archived,
         input_size_bytes: job.input_size,
         output_size_bytes: job.output_size,
+        retry_at: retry_at.map(rfc3339),
+        retry_attempt: retry_at.map(|_| job.auto_retries + 2),
         decision: job.decision,
         failure: job.failure,
     }
