@@ -165,15 +165,18 @@ impl Engine {
         engine.spawn_purger();
         engine.spawn_retrier();
         engine.spawn_analyser();
-        // Detection runs test encodes for seconds. It holds only a weak reference and stops
-        // at shutdown, so a stopped engine does not keep the store (and its file lock) open:
-        // a server restarted in the same process could not open its data dir otherwise.
+        // Detection runs test encodes for seconds, unless the store holds a result for the
+        // same ffmpeg and devices (`hw::detect_cached`). It holds only a weak reference to the
+        // engine and is tracked, so shutdown cancels it and waits: a stopped engine keeps
+        // neither itself nor the store (and its file lock) alive, and a server restarted in
+        // the same process can open its data dir.
         let weak = Arc::downgrade(&engine.inner);
         let (ffmpeg, stop) = (engine.inner.ffmpeg.clone(), engine.inner.shutdown.clone());
-        tokio::spawn(async move {
+        let store = engine.inner.store.clone();
+        engine.inner.tasks.spawn(async move {
             let caps = tokio::select! {
-                caps = crate::hw::detect(&ffmpeg) => caps,
-                // Dropping `detect` kills its ffmpeg (kill_on_drop in `process::output`).
+                caps = crate::hw::detect_cached(&ffmpeg, &store) => caps,
+                // Dropping the detection kills its ffmpeg (kill_on_drop in `process::output`).
                 _ = stop.cancelled() => return,
             };
             if let Some(inner) = weak.upgrade() {

@@ -3,7 +3,7 @@
 // job status cells, (3) re-fetches the page and swaps the [data-live] regions when the engine,
 // a scan or a job's state changes. EventSource reconnects by itself after network errors; when
 // it gives up (the server answered an error while restarting) we open a new one with back-off,
-// and refresh the regions to catch up on what happened in between.
+// and on every (re)connection refresh the regions to catch up on what happened in between.
 (function () {
   "use strict";
   var source = null;
@@ -86,7 +86,9 @@
   function connect() {
     source = new EventSource("/api/events");
     source.addEventListener("open", function () {
-      if (retryMs > 1000) scheduleRefresh();
+      // Events between the page's render and this moment were missed (a job that started
+      // right after a form post, a restart): render the live regions again once.
+      scheduleRefresh();
       retryMs = 1000;
       setLive(true);
     });

@@ -216,7 +216,7 @@ async fn admin_journey_in_chromium() {
     submit(&c, "#add-folder button[type=submit]").await;
     wait_path(&c, "/library").await;
     let table = c
-        .find(Locator::Css("table"))
+        .find(Locator::Css("table#folders"))
         .await
         .unwrap()
         .text()
