@@ -87,7 +87,46 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     inner.merge(protected);
     let mut doc = ApiDoc::openapi().nest("/api", inner);
     doc.merge(root);
+    document_generic_errors(&mut doc);
     doc
+}
+
+/// Every operation can also answer with errors no handler lists: 400 for a malformed path,
+/// query or body, 401/403 from the auth layer, 405, 413 for a body over the limit, 415 without
+/// a JSON content type, 429 from the login throttle, 500 from a panic. All of them are
+/// problem+json, so each operation gets a `default` response saying so; schema-based clients
+/// (and fuzzers such as schemathesis) then know every status the server can send.
+fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = ResponseBuilder::new()
+        .description(
+            "Any other error (400, 401, 403, 405, 413, 415, 429, 500, ...), as \
+             application/problem+json",
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .entry("default".to_string())
+                .or_insert_with(|| RefOr::T(problem.clone()));
+        }
+    }
 }
 
 /// Build the application router.

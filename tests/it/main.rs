@@ -28,5 +28,6 @@ mod remux;
 mod replace;
 mod restart;
 mod retry;
+mod schema_fuzz;
 mod smoke;
 mod support;
