@@ -24,3 +24,4 @@ mod replace;
 mod restart;
 mod smoke;
 mod support;
+mod tls;
