@@ -92,6 +92,11 @@ enum TlsCommand {
         #[arg(long = "ip")]
         ips: Vec<IpAddr>,
     },
+    /// Print the SHA-256 fingerprint of a PEM certificate, as browsers show it.
+    Fingerprint {
+        #[arg(long)]
+        cert: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -140,6 +145,12 @@ fn main() -> anyhow::Result<()> {
                     ips,
                 },
         } => tls_init(cert, key, hostname, ips),
+        Command::Tls {
+            command: TlsCommand::Fingerprint { cert },
+        } => {
+            println!("{}", alchemist::tls::fingerprint(&cert)?);
+            Ok(())
+        }
         Command::Admin {
             command: AdminCommand::Create { data_dir, username },
         } => admin_create(data_dir, &username),

@@ -84,6 +84,17 @@ pub fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
     Ok(chain)
 }
 
+/// SHA-256 fingerprint of the leaf certificate in a PEM file, as browsers show it
+/// (`AB:CD:...`): the console prints it so a first visit can check the self-signed certificate.
+pub fn fingerprint(cert: &Path) -> Result<String, TlsError> {
+    use sha2::Digest;
+    let chain = read_chain(cert)?;
+    let digest = sha2::Sha256::digest(chain[0].as_ref());
+    let hex = hex::encode_upper(digest);
+    let pairs: Vec<&str> = (0..hex.len()).step_by(2).map(|i| &hex[i..i + 2]).collect();
+    Ok(pairs.join(":"))
+}
+
 fn pem_message(e: rustls::pki_types::pem::Error, none: &str) -> String {
     use rustls::pki_types::pem::Error;
     match e {
@@ -113,6 +124,8 @@ mod tests {
         std::fs::remove_file(&cert).unwrap();
         init_self_signed(&CertRequest::new(&cert, &key, "nas")).unwrap();
         server_config(&cert, &key).unwrap();
+        let fp = fingerprint(&cert).unwrap();
+        assert_eq!((fp.len(), fp.matches(':').count()), (95, 31), "{fp}");
         // A key that is not the certificate's.
         let other = dir.path().join("other");
         std::fs::create_dir(&other).unwrap();

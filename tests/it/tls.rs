@@ -187,6 +187,17 @@ async fn tls_init_writes_once_and_the_server_answers_https_with_a_secure_cookie(
         "cert not overwritten"
     );
     assert_eq!(std::fs::read(&key).unwrap(), key_pem, "key not overwritten");
+    let fp = Command::new(BIN)
+        .args(["tls", "fingerprint", "--cert"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let fp = String::from_utf8_lossy(&fp.stdout);
+    assert_eq!(
+        fp.trim().split(':').count(),
+        32,
+        "SHA-256 as AB:CD:..: {fp}"
+    );
 
     // The real server with TLS on 127.0.0.1:0 and the plain-HTTP redirect listener.
     let data_dir = tmp.path().join("data");
