@@ -301,6 +301,14 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     assert_eq!(health["status"], "ok");
     let cert = guest.run("cat /data/etc/tls/cert.pem");
     assert_eq!(guest.run("stat -c %a /data/etc/tls/key.pem").trim(), "600");
+    // The console shows the certificate's fingerprint, for checking it on a first visit.
+    let cert_file = tmp.path().join("first-boot-cert.pem");
+    std::fs::write(&cert_file, &cert).unwrap();
+    let fingerprint = alchemist::tls::fingerprint(&cert_file).unwrap();
+    assert!(
+        console.contains(&fingerprint),
+        "{fingerprint} on the console:\n{console}"
+    );
     // /data filled the enlarged disk (the image's data partition is IMAGE_DATA_MIB): the
     // partition reaches the new end of the disk and the file system outgrew the old partition.
     let grown = data_mib(&mut guest);
