@@ -1,6 +1,7 @@
-//! Wiring: open the store, start the engine, register configured library folders, watch the
-//! config file, serve HTTP until shutdown, then stop the engine so interrupted jobs go back to
-//! the queue.
+//! Wiring: load the TLS certificate (if configured), open the store, start the engine, register
+//! configured library folders, watch the config file, serve HTTP or HTTPS (plus the optional
+//! plain-HTTP redirect listener) until shutdown, then stop the engine so interrupted jobs go
+//! back to the queue.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use crate::config::{Config, changed_keys, read_file, transcode_settings};
 use crate::engine::{Engine, EngineConfig, FolderError};
 use crate::events::{Event, EventBus};
 use crate::store::{Store, StoreError};
+use crate::tls::{TlsError, TlsListener};
 
 /// How often the config file is checked for hand edits.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
@@ -29,14 +31,45 @@ pub enum AppError {
     Folder { path: PathBuf, message: String },
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("a plain-HTTP redirect listener was given, but TLS is not configured")]
+    RedirectWithoutTls,
 }
 
-/// Run the server on `listener` until `shutdown` is cancelled.
+/// The sockets the server answers on (bound by the caller, so tests can use port 0).
+pub struct Listeners {
+    /// HTTPS when the config has `[tls]`, else plain HTTP.
+    pub main: TcpListener,
+    /// Plain HTTP that redirects to HTTPS (`[tls] http_listen`); only with TLS.
+    pub http_redirect: Option<TcpListener>,
+}
+
+/// Run the server on `listener` (HTTPS when `config.tls` is set) until `shutdown` is cancelled.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
+    let listeners = Listeners {
+        main: listener,
+        http_redirect: None,
+    };
+    run_with(config, listeners, shutdown).await
+}
+
+/// Run the server on all of `listeners` until `shutdown` is cancelled.
+pub async fn run_with(
+    config: Config,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    // First, so a wrong certificate path fails the start before anything else happens.
+    let tls = match &config.tls {
+        Some(t) => Some(crate::tls::server_config(&t.cert, &t.key)?),
+        None if listeners.http_redirect.is_some() => return Err(AppError::RedirectWithoutTls),
+        None => None,
+    };
     let store = {
         let dir = config.data_dir.clone();
         tokio::task::spawn_blocking(move || Store::open(&dir))
@@ -81,18 +114,72 @@ pub async fn run(
         engine.start_scan();
     }
     let auth = Auth::new(store.clone(), config.session_days);
-    let app = crate::web::router(store.clone(), engine.clone(), auth, shutdown.clone());
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
-    let stop = shutdown.clone();
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { stop.cancelled().await })
-    .await;
+    let app = crate::web::router(
+        store.clone(),
+        engine.clone(),
+        auth,
+        shutdown.clone(),
+        tls.is_some(),
+    );
+    let served = serve(app, listeners, tls, &config, shutdown).await;
     engine.shutdown().await;
-    served?;
+    served
+}
+
+/// Serve `app` on the main listener (over TLS when `tls` is set) and, when given, the redirect
+/// router on the plain-HTTP one, until shutdown; both end gracefully.
+async fn serve(
+    app: axum::Router,
+    listeners: Listeners,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    config: &Config,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    use axum::serve::ListenerExt;
+    let addr = listeners.main.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "serving");
+    let stop = shutdown.clone();
+    let main = async {
+        match tls {
+            // `tap_io` also gives the connections their `ConnectInfo<SocketAddr>`.
+            Some(tls) => {
+                axum::serve(
+                    TlsListener::new(listeners.main, tls)?.tap_io(|_| {}),
+                    app.clone()
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+            }
+            None => {
+                axum::serve(
+                    listeners.main,
+                    app.clone()
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+            }
+        }
+    };
+    let redirect = async {
+        let Some(plain) = listeners.http_redirect else {
+            return Ok(());
+        };
+        tracing::info!(addr = %plain.local_addr()?, "redirecting plain HTTP to HTTPS");
+        let router = crate::web::https_redirect(app.clone(), addr.port());
+        let stop = shutdown.clone();
+        axum::serve(
+            plain,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    };
+    let (main, redirect) = tokio::join!(main, redirect);
+    main?;
+    redirect?;
     Ok(())
 }
 

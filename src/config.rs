@@ -35,6 +35,18 @@ pub struct FileConfig {
     pub transcode: TranscodeFile,
     pub session_days: Option<u32>,
     pub scan_on_start: Option<bool>,
+    /// `[tls]`: serve HTTPS on `listen` with this certificate and key.
+    pub tls: Option<TlsFile>,
+}
+
+/// `[tls]` table. `cert` and `key` come together; `http_listen` adds a plain-HTTP listener
+/// that redirects to HTTPS (the health probes answer on it directly).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub http_listen: Option<String>,
 }
 
 /// `[transcode]` table: hot-reloadable encode settings.
@@ -59,6 +71,9 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub libraries: Vec<PathBuf>,
     pub config_file: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub http_listen: Option<String>,
 }
 
 /// Encode settings that may change while running (config file edits).
@@ -93,6 +108,17 @@ pub struct Config {
     /// Wait before the first automatic retry; `None` = the engine's default.
     /// From [`RETRY_BASE_ENV`] only.
     pub retry_base: Option<Duration>,
+    /// HTTPS on `listen` when set.
+    pub tls: Option<TlsSettings>,
+}
+
+/// Validated `[tls]` settings (the files are read when the server starts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsSettings {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Plain-HTTP listener that redirects to HTTPS.
+    pub http_listen: Option<SocketAddr>,
 }
 
 /// Why a configuration was refused.
@@ -130,6 +156,7 @@ impl Config {
             scan_on_start: true,
             config_file: None,
             retry_base: None,
+            tls: None,
         }
     }
 
@@ -196,8 +223,61 @@ impl Config {
         if let Some(scan) = file.scan_on_start {
             config.scan_on_start = scan;
         }
+        config.tls = tls_settings(overrides, file.tls.as_ref(), config.listen)?;
         Ok(config)
     }
+}
+
+/// Merge and validate `[tls]`: both files or neither; a redirect listener only with TLS and
+/// not on the HTTPS address.
+fn tls_settings(
+    overrides: &Overrides,
+    file: Option<&TlsFile>,
+    listen: SocketAddr,
+) -> Result<Option<TlsSettings>, ConfigError> {
+    let file = file.cloned().unwrap_or_default();
+    let cert = overrides.tls_cert.clone().or(file.cert);
+    let key = overrides.tls_key.clone().or(file.key);
+    let http_listen = overrides.http_listen.clone().or(file.http_listen);
+    let (cert, key) = match (cert, key) {
+        (Some(c), Some(k)) => (c, k),
+        (None, None) => {
+            return match http_listen {
+                Some(_) => Err(ConfigError::Invalid {
+                    key: "tls.http_listen",
+                    message: "redirects to HTTPS, so it needs tls.cert and tls.key".into(),
+                }),
+                None => Ok(None),
+            };
+        }
+        _ => {
+            return Err(ConfigError::Invalid {
+                key: "tls",
+                message: "`cert` and `key` must be given together".into(),
+            });
+        }
+    };
+    let http_listen = match http_listen {
+        None => None,
+        Some(text) => {
+            let addr: SocketAddr = text.parse().map_err(|_| ConfigError::Invalid {
+                key: "tls.http_listen",
+                message: format!("`{text}` is not an ADDRESS:PORT"),
+            })?;
+            if addr.port() == listen.port() && addr.port() != 0 {
+                return Err(ConfigError::Invalid {
+                    key: "tls.http_listen",
+                    message: format!("port {} is the HTTPS port (`listen`)", addr.port()),
+                });
+            }
+            Some(addr)
+        }
+    };
+    Ok(Some(TlsSettings {
+        cert,
+        key,
+        http_listen,
+    }))
 }
 
 /// Validate the `[transcode]` table.
@@ -373,6 +453,70 @@ mod tests {
         for bad in ["0", "-5", "1s", "abc"] {
             assert!(retry_base(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tls_from_file_and_overrides() {
+        let none = Config::from_parts(&Overrides::default(), &FileConfig::default()).unwrap();
+        assert_eq!(none.tls, None);
+        let file = parse(
+            "listen = \"0.0.0.0:443\"\n[tls]\ncert = \"/d/cert.pem\"\nkey = \"/d/key.pem\"\nhttp_listen = \"0.0.0.0:80\"\n",
+        )
+        .unwrap();
+        let tls = Config::from_parts(&Overrides::default(), &file)
+            .unwrap()
+            .tls
+            .unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/d/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/d/key.pem"));
+        assert_eq!(tls.http_listen, Some("0.0.0.0:80".parse().unwrap()));
+        // Flags and environment (merged by clap into the overrides) win over the file.
+        let o = Overrides {
+            tls_cert: Some("/o/c.pem".into()),
+            http_listen: Some("127.0.0.1:8080".into()),
+            ..Default::default()
+        };
+        let tls = Config::from_parts(&o, &file).unwrap().tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/o/c.pem"));
+        assert_eq!(tls.key, PathBuf::from("/d/key.pem"));
+        assert_eq!(tls.http_listen, Some("127.0.0.1:8080".parse().unwrap()));
+        // Overrides alone are enough.
+        let o = Overrides {
+            tls_cert: Some("c".into()),
+            tls_key: Some("k".into()),
+            ..Default::default()
+        };
+        let tls = Config::from_parts(&o, &FileConfig::default()).unwrap().tls;
+        assert_eq!(tls.map(|t| t.http_listen), Some(None));
+    }
+
+    #[test]
+    fn tls_mistakes_are_errors() {
+        assert!(parse("[tls]\ncertificate = \"/c\"").is_err(), "unknown key");
+        assert!(parse("[tls]\ncert = 1").is_err());
+        let invalid = |text: &str| {
+            let file = parse(text).unwrap();
+            match Config::from_parts(&Overrides::default(), &file) {
+                Err(ConfigError::Invalid { key, .. }) => key,
+                other => panic!("{text}: {other:?}"),
+            }
+        };
+        assert_eq!(invalid("[tls]\ncert = \"/c\""), "tls");
+        assert_eq!(invalid("[tls]\nkey = \"/k\""), "tls");
+        assert_eq!(
+            invalid("[tls]\nhttp_listen = \"0.0.0.0:80\""),
+            "tls.http_listen"
+        );
+        assert_eq!(
+            invalid("[tls]\ncert = \"/c\"\nkey = \"/k\"\nhttp_listen = \"port 80\""),
+            "tls.http_listen"
+        );
+        assert_eq!(
+            invalid(
+                "listen = \"0.0.0.0:443\"\n[tls]\ncert = \"/c\"\nkey = \"/k\"\nhttp_listen = \"127.0.0.1:443\""
+            ),
+            "tls.http_listen"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Command line: `serve`, `admin create`, `openapi`, `plan`, `probe`. Parses arguments, sets up logging and
-//! calls the library; nothing else lives here.
+//! Command line: `serve`, `admin create`, `tls init`, `openapi`, `plan`, `probe`. Parses
+//! arguments, sets up logging and calls the library; nothing else lives here.
 
 use std::io::Read;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -33,11 +34,25 @@ enum Command {
         /// Config file (default: <data-dir>/alchemist.toml when present).
         #[arg(long, env = "ALCHEMIST_CONFIG")]
         config: Option<PathBuf>,
+        /// PEM certificate (chain): serve HTTPS on --listen. Needs --tls-key.
+        #[arg(long, env = "ALCHEMIST_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, env = "ALCHEMIST_TLS_KEY")]
+        tls_key: Option<PathBuf>,
+        /// With TLS: also listen for plain HTTP here and redirect it to HTTPS, e.g. 0.0.0.0:80.
+        #[arg(long, env = "ALCHEMIST_HTTP_LISTEN")]
+        http_listen: Option<String>,
     },
     /// Manage administrators.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// TLS certificates.
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
     },
     /// Print the OpenAPI document the server serves at /api/openapi.json.
     Openapi,
@@ -70,6 +85,30 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum TlsCommand {
+    /// Write a self-signed certificate and its key (mode 0600) for this box's names. Refuses
+    /// (exit status 1) when either file already exists: nothing is ever overwritten.
+    Init {
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        /// Host name for the certificate (default: the system's); NAME.local, localhost and
+        /// the loopback addresses are added.
+        #[arg(long)]
+        hostname: Option<String>,
+        /// An extra IP address for the certificate (repeatable).
+        #[arg(long = "ip")]
+        ips: Vec<IpAddr>,
+    },
+    /// Print the SHA-256 fingerprint of a PEM certificate, as browsers show it.
+    Fingerprint {
+        #[arg(long)]
+        cert: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdminCommand {
     /// Create an administrator; the password is read from standard input.
     Create {
@@ -94,12 +133,33 @@ fn main() -> anyhow::Result<()> {
             listen,
             libraries,
             config,
+            tls_cert,
+            tls_key,
+            http_listen,
         } => serve(Overrides {
             data_dir,
             listen,
             libraries,
             config_file: config,
+            tls_cert,
+            tls_key,
+            http_listen,
         }),
+        Command::Tls {
+            command:
+                TlsCommand::Init {
+                    cert,
+                    key,
+                    hostname,
+                    ips,
+                },
+        } => tls_init(cert, key, hostname, ips),
+        Command::Tls {
+            command: TlsCommand::Fingerprint { cert },
+        } => {
+            println!("{}", alchemist::tls::fingerprint(&cert)?);
+            Ok(())
+        }
         Command::Admin {
             command: AdminCommand::Create { data_dir, username },
         } => admin_create(data_dir, &username),
@@ -125,6 +185,18 @@ fn serve(overrides: Overrides) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let http_redirect = match config.tls.as_ref().and_then(|t| t.http_listen) {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
+        let listeners = alchemist::Listeners {
+            main: listener,
+            http_redirect,
+        };
         let shutdown = CancellationToken::new();
         let signal = shutdown.clone();
         tokio::spawn(async move {
@@ -132,7 +204,7 @@ fn serve(overrides: Overrides) -> anyhow::Result<()> {
             tracing::info!("shutting down");
             signal.cancel();
         });
-        alchemist::run(config, listener, shutdown).await?;
+        alchemist::run_with(config, listeners, shutdown).await?;
         Ok(())
     })
 }
@@ -189,6 +261,26 @@ fn probe(json: bool, ffmpeg: &std::path::Path) -> anyhow::Result<()> {
     } else {
         print!("{}", alchemist::hw::render_text(&caps));
     }
+    Ok(())
+}
+
+fn tls_init(
+    cert: PathBuf,
+    key: PathBuf,
+    hostname: Option<String>,
+    ips: Vec<IpAddr>,
+) -> anyhow::Result<()> {
+    use alchemist::tls::{CertRequest, default_hostname, init_self_signed};
+    let hostname = hostname.unwrap_or_else(default_hostname);
+    let mut req = CertRequest::new(&cert, &key, &hostname);
+    req.ips = ips;
+    init_self_signed(&req)?;
+    println!(
+        "self-signed certificate for {} written to {} (key {})",
+        req.names().join(", "),
+        cert.display(),
+        key.display()
+    );
     Ok(())
 }
 

@@ -13,6 +13,20 @@ use crate::auth::Principal;
 
 pub const SESSION_COOKIE: &str = "alchemist_session";
 
+/// The `Set-Cookie` value that starts a session (`token`) or ends it (`None`). `Secure` when
+/// served over HTTPS, so the browser never sends the session over plain HTTP (the redirect
+/// port included).
+pub fn session_cookie(token: Option<&str>, max_age_secs: i64, secure: bool) -> String {
+    let (value, max_age) = match token {
+        Some(t) => (t, max_age_secs),
+        None => ("", 0),
+    };
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    )
+}
+
 /// The token a request presents, and whether it came from the cookie. Only the Bearer scheme
 /// (any case) is ours: another `Authorization` (a reverse proxy's Basic auth, which browsers
 /// then send on every request) falls through to the cookie instead of hiding it.
@@ -164,6 +178,19 @@ mod tests {
         assert_eq!(presented_token(&h), Some(("xyz".into(), true)));
         let h = headers(&[("authorization", "Basic YWRtaW46eA==")]);
         assert_eq!(presented_token(&h), None);
+    }
+
+    #[test]
+    fn cookie_is_secure_over_tls() {
+        assert_eq!(
+            session_cookie(Some("t"), 60, false),
+            "alchemist_session=t; HttpOnly; SameSite=Strict; Path=/; Max-Age=60"
+        );
+        assert!(session_cookie(Some("t"), 60, true).ends_with("; Secure"));
+        assert_eq!(
+            session_cookie(None, 60, true),
+            "alchemist_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure"
+        );
     }
 
     #[test]

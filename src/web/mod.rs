@@ -9,7 +9,10 @@ pub mod error;
 mod extract;
 mod monitor;
 mod pages;
+mod redirect;
 mod sse;
+
+pub use redirect::https_redirect;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -40,6 +43,8 @@ pub struct AppState {
     pub started: Instant,
     /// Cancelled when the server shuts down; long-lived responses (SSE) end with it.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Served over TLS: the session cookie gets `Secure`.
+    pub secure_cookies: bool,
     openapi_json: Arc<str>,
     monitor: Arc<Mutex<monitor::Monitor>>,
 }
@@ -129,12 +134,13 @@ fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// Build the application router.
+/// Build the application router; `secure_cookies` when it is served over HTTPS.
 pub fn router(
     store: Store,
     engine: Engine,
     auth: Auth,
     shutdown: tokio_util::sync::CancellationToken,
+    secure_cookies: bool,
 ) -> Router {
     let doc = openapi();
     let openapi_json: Arc<str> = doc.to_json().unwrap_or_default().into();
@@ -144,6 +150,7 @@ pub fn router(
         auth,
         started: Instant::now(),
         shutdown,
+        secure_cookies,
         openapi_json,
         monitor: Arc::new(Mutex::new(monitor::Monitor::new())),
     };

@@ -1,8 +1,10 @@
 //! The appliance: static binaries, and the disk images from image/build booted under qemu
-//! (TCG) through the harness in `qemu`. One x86_64 sequence covers first boot, a real
+//! (TCG) through the harness in `qemu`. One x86_64 sequence covers first boot (HTTPS with the
+//! certificate made at first boot, /data grown to fill a disk larger than the image), a real
 //! transcode inside the guest, a reboot and an update that keeps /data, because every x86 boot
-//! under emulation costs tens of seconds of the 2 CI cores. Figures (boot-to-HTTP, sizes) are
-//! printed and appended to target/image/figures.txt.
+//! under emulation costs tens of seconds of the 2 CI cores. The API is used over HTTPS,
+//! trusting only the box's own certificate. Figures (boot-to-HTTP(S), sizes) are printed and
+//! appended to target/image/figures.txt.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,8 +15,15 @@ use serde_json::{Value, json};
 
 use crate::qemu::images::{self, Built};
 use crate::qemu::{Arch, Boot, Guest, GuestSpec};
+use crate::tls::Https;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The appliance's HTTPS port (plain HTTP on 80 redirects there).
+const HTTPS_PORT: u16 = 443;
+/// The image's data partition (image/build's ALCHEMIST_DATA_MIB default) and how much the
+/// first-boot test enlarges the disk by.
+const IMAGE_DATA_MIB: u64 = 192;
+const ENLARGE_MIB: u64 = 256;
 const TRANSCODE_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn figure(line: &str) {
@@ -106,72 +115,92 @@ fn static_binaries_have_no_interpreter_and_aarch64_runs_under_qemu_user() {
     );
 }
 
-/// A JSON API client for a guest's forwarded port.
+/// A JSON API client over HTTPS to a guest's forwarded 443, trusting only the box's own
+/// first-boot certificate, checked against the box's host name.
 struct Api {
     rt: tokio::runtime::Runtime,
-    http: reqwest::Client,
-    base: String,
+    https: Https,
     token: Option<String>,
 }
 
 impl Api {
-    fn new(port: u16) -> Api {
+    /// Reads the certificate and host name from the guest.
+    fn new(guest: &mut Guest) -> Api {
+        let cert = guest.run("cat /data/etc/tls/cert.pem");
+        let host = guest.run("hostname");
+        let addr = ([127, 0, 0, 1], guest.host_port(HTTPS_PORT)).into();
         Api {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-            base: format!("http://127.0.0.1:{port}"),
+            https: Https::new(addr, cert.as_bytes(), &format!("{}.local", host.trim())),
             token: None,
         }
     }
 
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.rt.block_on(async {
-            let mut r = self.http.request(method, format!("{}{path}", self.base));
-            if let Some(t) = &self.token {
-                r = r.bearer_auth(t);
-            }
-            if let Some(b) = body {
-                r = r.json(&b);
-            }
-            let resp = r.send().await.expect("request");
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-        })
+    fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let r = self
+            .rt
+            .block_on(self.https.request(method, path, &headers, body.as_ref()))?;
+        Ok((r.status, r.json()))
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path} over HTTPS: {e}"))
     }
 
     fn get(&self, path: &str) -> Value {
-        let (s, v) = self.call(reqwest::Method::GET, path, None);
+        let (s, v) = self.call("GET", path, None);
         assert_eq!(s, 200, "GET {path}: {v}");
         v
     }
 
+    /// Wait until HTTPS answers `path` with 200; returns the time since the guest started.
+    fn wait(&self, guest: &mut Guest, path: &str) -> Duration {
+        let deadline = Instant::now() + BOOT_TIMEOUT;
+        loop {
+            match self.try_call("GET", path, None) {
+                Ok((200, _)) => return guest.started.elapsed(),
+                other => assert!(
+                    Instant::now() < deadline,
+                    "https {path}: {other:?}\n{}",
+                    guest.console()
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     fn login(&mut self, password: &str) {
-        let (status, token) = self.rt.block_on(async {
-            let r = self
-                .http
-                .post(format!("{}/api/auth/login", self.base))
-                .json(&json!({"username": "admin", "password": password}))
-                .send()
-                .await
-                .expect("login");
-            let token = r
-                .headers()
-                .get_all(reqwest::header::SET_COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(|c| c.strip_prefix("alchemist_session="))
-                .map(|c| c.split(';').next().unwrap_or("").to_string());
-            (r.status().as_u16(), token)
-        });
-        assert_eq!(status, 200, "admin login");
-        self.token = Some(token.expect("a session cookie"));
+        let body = json!({"username": "admin", "password": password});
+        let r = self
+            .rt
+            .block_on(
+                self.https
+                    .request("POST", "/api/auth/login", &[], Some(&body)),
+            )
+            .expect("login over HTTPS");
+        assert_eq!(r.status, 200, "admin login: {}", r.text());
+        let cookie = r
+            .header("set-cookie")
+            .expect("a session cookie")
+            .to_string();
+        assert!(cookie.contains("; Secure"), "Secure over HTTPS: {cookie}");
+        let token = cookie
+            .strip_prefix("alchemist_session=")
+            .and_then(|c| c.split(';').next())
+            .map(str::to_string);
+        self.token = Some(token.expect("a session token"));
     }
 }
 
@@ -203,6 +232,33 @@ fn copy_image(built: &Built, dir: &Path) -> std::path::PathBuf {
     to
 }
 
+/// Make a disk image larger (sparse), as when the image is flashed onto a bigger disk.
+fn enlarge(disk: &Path, mib: u64) {
+    let f = std::fs::OpenOptions::new().write(true).open(disk).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len(len + mib * 1024 * 1024)
+        .expect("enlarge the disk");
+}
+
+/// Sizes in MiB of the data partition (from the kernel) and of the file system on /data
+/// (busybox df, which leaves out ext4's own metadata).
+fn data_mib(guest: &mut Guest) -> (u64, u64) {
+    let out = guest.run(
+        "cat /sys/class/block/$(basename $(findfs LABEL=alchemist-data))/size; df -k /data | tail -n 1",
+    );
+    let mut lines = out.lines();
+    let sectors: u64 = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    let kib: u64 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("df: {out}"));
+    (sectors / 2048, kib / 1024)
+}
+
 #[test]
 fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() {
     let built = images::image(Arch::X86_64);
@@ -212,23 +268,59 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     }
     let tmp = tempfile::tempdir().unwrap();
     let disk = copy_image(&built, tmp.path());
+    // Flashed onto a larger disk: the first boot grows /data to the end of it.
+    enlarge(&disk, ENLARGE_MIB);
 
-    // First boot: the console shows the address and the admin's one-time password.
+    // First boot: the console shows the HTTPS address and the admin's one-time password.
     // A bulky MPEG-4 source: the H.264 output is clearly smaller, so the savings checks pass.
     let mut guest = boot_x86(&disk, Some(crate::clips::mpeg4_clip()), &[]);
+    // The health probe also answers on plain HTTP (port 80), so the wait needs no certificate.
     let to_http = guest.wait_http("/api/health", BOOT_TIMEOUT);
+    let mut api = Api::new(&mut guest);
+    let to_https = api.wait(&mut guest, "/api/health");
     figure(&format!(
-        "x86_64 UEFI boot to HTTP (first boot): {:.1} s",
-        to_http.as_secs_f64()
+        "x86_64 UEFI boot to HTTP (first boot): {:.1} s, to HTTPS with the first-boot certificate: {:.1} s",
+        to_http.as_secs_f64(),
+        to_https.as_secs_f64()
     ));
     guest.wait_console("ALCHEMIST-CONSOLE-READY", BOOT_TIMEOUT);
     let console = guest.console();
-    assert!(console.contains("Open http://10.0.2.15/"), "{console}");
+    assert!(console.contains("Open https://10.0.2.15/"), "{console}");
+    assert!(
+        console.contains("self-signed TLS certificate for alchemist-"),
+        "{console}"
+    );
     let password = console_password(&console);
-    let mut api = Api::new(guest.port);
+    // Everything but the probes on port 80 is redirected to HTTPS.
+    assert_eq!(
+        crate::qemu::http_get_status(guest.port, "/login"),
+        Some(308)
+    );
     api.login(&password);
     let health = api.get("/api/health");
     assert_eq!(health["status"], "ok");
+    let cert = guest.run("cat /data/etc/tls/cert.pem");
+    assert_eq!(guest.run("stat -c %a /data/etc/tls/key.pem").trim(), "600");
+    // The console shows the certificate's fingerprint, for checking it on a first visit.
+    let cert_file = tmp.path().join("first-boot-cert.pem");
+    std::fs::write(&cert_file, &cert).unwrap();
+    let fingerprint = alchemist::tls::fingerprint(&cert_file).unwrap();
+    assert!(
+        console.contains(&fingerprint),
+        "{fingerprint} on the console:\n{console}"
+    );
+    // /data filled the enlarged disk (the image's data partition is IMAGE_DATA_MIB): the
+    // partition reaches the new end of the disk and the file system outgrew the old partition.
+    let grown = data_mib(&mut guest);
+    figure(&format!(
+        "x86_64 first boot: /data grew from a {IMAGE_DATA_MIB} MiB partition to {} MiB ({} MiB file system)",
+        grown.0, grown.1
+    ));
+    assert!(
+        grown.0 >= IMAGE_DATA_MIB + ENLARGE_MIB && grown.1 > IMAGE_DATA_MIB + ENLARGE_MIB / 2,
+        "/data is {grown:?} MiB (partition, file system) on a disk enlarged by {ENLARGE_MIB} MiB:\n{}",
+        guest.run("cat /run/grow-data.log; cat /proc/partitions")
+    );
 
     // Fast settings (TCG is slow), then a real transcode of a clip on /data.
     guest.run("printf '\\n[transcode]\\nencoder = \"libx264\"\\npreset = \"ultrafast\"\\n' >> /data/alchemist/alchemist.toml");
@@ -236,7 +328,7 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     let folders = api.get("/api/library/folders");
     assert!(folders.to_string().contains("/data/media"), "{folders}");
     std::thread::sleep(Duration::from_secs(3)); // the config file is polled every 2 s
-    let (s, v) = api.call(reqwest::Method::POST, "/api/library/scan", None);
+    let (s, v) = api.call("POST", "/api/library/scan", None);
     assert_eq!(s, 202, "scan: {v}");
     let started = Instant::now();
     let job = loop {
@@ -275,12 +367,19 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     // Reboot: the job history is still there. This boot also loads vicodec, built out of tree
     // from Debian's kernel source (image/modules), to prove the harness's module path.
     let mut guest = boot_x86(&disk, None, &["v4l2-mem2mem.ko", "vicodec.ko"]);
-    let to_http = guest.wait_http("/api/ready", BOOT_TIMEOUT);
+    guest.wait_http("/api/ready", BOOT_TIMEOUT);
+    let mut api = Api::new(&mut guest);
+    let to_https = api.wait(&mut guest, "/api/ready");
     figure(&format!(
-        "x86_64 UEFI boot to HTTP (second boot): {:.1} s",
-        to_http.as_secs_f64()
+        "x86_64 UEFI boot to HTTPS (second boot): {:.1} s",
+        to_https.as_secs_f64()
     ));
-    let mut api = Api::new(guest.port);
+    assert_eq!(
+        guest.run("cat /data/etc/tls/cert.pem"),
+        cert,
+        "the certificate is kept"
+    );
+    assert_eq!(data_mib(&mut guest), grown, "grown once");
     api.login(&password);
     let d = api.get(&format!("/api/jobs/{id}/details"));
     assert_eq!(
@@ -303,7 +402,8 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     let mut guest = boot_x86(&disk, None, &[]);
     guest.wait_http("/api/ready", BOOT_TIMEOUT);
     assert_eq!(guest.run("cat /etc/alchemist-release").trim(), "9.9.9-next");
-    let mut api = Api::new(guest.port);
+    let mut api = Api::new(&mut guest);
+    api.wait(&mut guest, "/api/ready");
     api.login(&password);
     let d = api.get(&format!("/api/jobs/{id}/details"));
     assert_eq!(
@@ -312,7 +412,7 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     );
     let toml = guest.run("cat /data/alchemist/alchemist.toml");
     assert!(toml.contains("ultrafast"), "settings kept: {toml}");
-    let (s, v) = api.call(reqwest::Method::GET, "/api/library/folders", None);
+    let (s, v) = api.call("GET", "/api/library/folders", None);
     assert!(s == 200 && v.to_string().contains("/data/media"), "{v}");
     drop(api);
     guest.poweroff();
@@ -329,10 +429,16 @@ fn aarch64_image_boots_and_answers_health() {
     let disk = copy_image(&built, tmp.path());
     let mut guest = Guest::boot(GuestSpec::new(Arch::Aarch64, Boot::Uefi { disk }));
     let to_http = guest.wait_http("/api/health", BOOT_TIMEOUT);
+    let api = Api::new(&mut guest);
+    let to_https = api.wait(&mut guest, "/api/health");
     figure(&format!(
-        "aarch64 UEFI boot to HTTP: {:.1} s",
-        to_http.as_secs_f64()
+        "aarch64 UEFI boot to HTTP: {:.1} s, to HTTPS: {:.1} s",
+        to_http.as_secs_f64(),
+        to_https.as_secs_f64()
     ));
     assert!(guest.run("uname -m").contains("aarch64"));
+    // The aarch64 image has a static ffprobe too (probing, so transcoding, needs it).
+    let ffprobe = guest.run("ffprobe -hide_banner -version | head -n 1");
+    assert!(ffprobe.starts_with("ffprobe version"), "{ffprobe}");
     guest.poweroff();
 }

@@ -31,3 +31,4 @@ mod retry;
 mod schema_fuzz;
 mod smoke;
 mod support;
+mod tls;

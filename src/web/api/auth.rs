@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::web::AppState;
-use crate::web::auth::{SESSION_COOKIE, cross_origin, is_cross_origin, presented_token};
+use crate::web::auth::{cross_origin, is_cross_origin, presented_token, session_cookie};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{ApiJson, ClientIp};
 
@@ -50,9 +50,10 @@ pub async fn login(
     let token = tokio::task::spawn_blocking(move || auth.login(ip, &body.username, &body.password))
         .await
         .map_err(ApiError::internal)??;
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        state.auth.session_ttl_secs()
+    let cookie = session_cookie(
+        Some(&token),
+        state.auth.session_ttl_secs(),
+        state.secure_cookies,
     );
     let mut response = Json(StatusOk { status: "ok" }).into_response();
     response.headers_mut().insert(
@@ -81,9 +82,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let mut response = Json(StatusOk { status: "ok" }).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static(
-            "alchemist_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
-        ),
+        HeaderValue::from_str(&session_cookie(None, 0, state.secure_cookies))
+            .map_err(ApiError::internal)?,
     );
     Ok(response)
 }

@@ -15,7 +15,7 @@ use super::form::{Form, local_target};
 use super::render::bare;
 use crate::auth::AuthError;
 use crate::web::AppState;
-use crate::web::auth::{SESSION_COOKIE, is_cross_origin, presented_token};
+use crate::web::auth::{is_cross_origin, presented_token, session_cookie};
 use crate::web::error::ApiError;
 use crate::web::extract::ClientIp;
 
@@ -103,9 +103,10 @@ pub async fn login(
         }
         Err(e) => return Err(ApiError::from(e).into()),
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        state.auth.session_ttl_secs()
+    let cookie = session_cookie(
+        Some(&token),
+        state.auth.session_ttl_secs(),
+        state.secure_cookies,
     );
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(
@@ -130,9 +131,8 @@ pub async fn logout(
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static(
-            "alchemist_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
-        ),
+        HeaderValue::from_str(&session_cookie(None, 0, state.secure_cookies))
+            .map_err(PageError::internal)?,
     );
     Ok(response)
 }

@@ -1,6 +1,6 @@
 //! A reusable qemu harness for appliance and hardware tests: boots a disk image through UEFI
-//! firmware (OVMF, AAVMF) or a kernel + initramfs, for x86_64 and aarch64, with TCG, forwards one guest
-//! TCP port to 127.0.0.1 only, copies files in on a small labelled disk, loads extra kernel
+//! firmware (OVMF, AAVMF) or a kernel + initramfs, for x86_64 and aarch64, with TCG, forwards guest
+//! TCP ports (HTTP and HTTPS) to 127.0.0.1 only, copies files in on a small labelled disk, loads extra kernel
 //! modules (vicodec, gpio-sim, i2c-stub built out of tree), runs shell commands in the guest over
 //! a virtio console and keeps the serial console log.
 //!
@@ -64,8 +64,11 @@ pub struct GuestSpec {
     pub arch: Arch,
     pub boot: Boot,
     pub memory_mib: u32,
-    /// The guest port forwarded to a free port on 127.0.0.1.
+    /// The guest port forwarded to a free port on 127.0.0.1 (`Guest::port`).
     pub guest_port: u16,
+    /// More guest ports forwarded to free loopback ports (`Guest::host_port`); by default
+    /// the appliance's HTTPS port.
+    pub extra_ports: Vec<u16>,
     /// Files copied in: (host file, path under /mnt/test).
     pub files: Vec<(PathBuf, String)>,
     /// Extra kernel modules, inserted in this order at boot.
@@ -79,6 +82,7 @@ impl GuestSpec {
             boot,
             memory_mib: 1024,
             guest_port: 80,
+            extra_ports: vec![443],
             files: Vec::new(),
             modules: Vec::new(),
         }
@@ -90,6 +94,8 @@ pub struct Guest {
     pub arch: Arch,
     /// Host port on 127.0.0.1 that reaches `guest_port`.
     pub port: u16,
+    /// (guest port, host port) of `extra_ports`.
+    forwards: Vec<(u16, u16)>,
     pub started: Instant,
     child: Child,
     dir: tempfile::TempDir,
@@ -227,10 +233,16 @@ impl Guest {
         if let Some(img) = test_disk(dir.path(), &spec) {
             cmd.arg("-drive").arg(disk_arg(&img));
         }
-        cmd.arg("-netdev").arg(format!(
+        let forwards: Vec<(u16, u16)> =
+            spec.extra_ports.iter().map(|&g| (g, free_port())).collect();
+        let mut netdev = format!(
             "user,id=n0,restrict=off,hostfwd=tcp:127.0.0.1:{port}-:{}",
             spec.guest_port
-        ));
+        );
+        for (guest, host) in &forwards {
+            netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+        }
+        cmd.arg("-netdev").arg(netdev);
         cmd.args(["-device", "virtio-net-pci,netdev=n0"]);
         cmd.args(["-device", "virtio-serial-pci"]);
         cmd.arg("-chardev").arg(format!(
@@ -253,6 +265,7 @@ impl Guest {
         let mut guest = Guest {
             arch: spec.arch,
             port,
+            forwards,
             started: Instant::now(),
             child,
             dir,
@@ -271,6 +284,15 @@ impl Guest {
             UnixStream::connect(&sock).expect("connect the guest shell socket"),
         ));
         guest
+    }
+
+    /// The loopback port that reaches `guest_port` (one of `GuestSpec::extra_ports`).
+    pub fn host_port(&self, guest_port: u16) -> u16 {
+        self.forwards
+            .iter()
+            .find(|(g, _)| *g == guest_port)
+            .map(|(_, h)| *h)
+            .unwrap_or_else(|| panic!("guest port {guest_port} is not forwarded"))
     }
 
     fn assert_running(&mut self) {

@@ -8,22 +8,32 @@ cmdline_arg() {
 	done
 }
 
-# Grow the data partition (the last one) to the end of its disk, then its file system.
-# Needs sfdisk and resize2fs (the buildroot image has them); skipped where they are missing.
+# Grow the data partition (the last one) to the end of its disk, then its file system, which
+# must be mounted on /data (ext4 grows online: no forced fsck, quick even on a large disk).
+# Images are made small and flashed onto larger disks. sfdisk also moves the backup GPT to the
+# new end of the disk; the root partition on the same disk is in use, so the kernel learns the
+# new size through partx (BLKPG), not a whole-table re-read. Done once: /data/.grown.
 grow_data() {
 	dev=$1
 	part=$(basename "$dev")
-	if ! command -v sfdisk >/dev/null 2>&1 || ! command -v resize2fs >/dev/null 2>&1; then
-		log "sfdisk/resize2fs not in this image: /data keeps its size"
-		return 0
-	fi
+	for tool in sfdisk partx resize2fs; do
+		command -v $tool >/dev/null 2>&1 || { log "$tool is not in this image: /data keeps its size"; return 0; }
+	done
 	disk=/dev/$(basename "$(readlink -f /sys/class/block/$part/..)")
 	num=$(cat /sys/class/block/$part/partition)
-	echo ", +" | sfdisk --no-reread -N "$num" "$disk" >/dev/null 2>&1 &&
-		partx -u "$disk" 2>/dev/null
-	e2fsck -p -f "$dev" >/dev/null 2>&1
-	resize2fs "$dev" >/dev/null 2>&1 && log "data partition grown to fill $disk"
-	mount -t ext4 "$dev" /data && touch /data/.grown && umount /data
+	before=$(cat /sys/class/block/$part/size)
+	if ! echo ", +" | sfdisk -q --no-reread --no-tell-kernel -N "$num" "$disk" >/run/grow-data.log 2>&1 ||
+		! partx -u -n "$num" "$disk" >>/run/grow-data.log 2>&1; then
+		log "cannot grow the data partition (see /run/grow-data.log)"
+		return 0
+	fi
+	after=$(cat /sys/class/block/$part/size)
+	if [ "$after" -gt "$before" ] && ! resize2fs "$dev" >>/run/grow-data.log 2>&1; then
+		log "cannot grow the /data file system (see /run/grow-data.log)"
+		return 0
+	fi
+	[ "$after" -gt "$before" ] && log "data partition grown from $((before / 2048)) to $((after / 2048)) MiB"
+	touch /data/.grown
 }
 
 # The box's IPv4 addresses, one per line.
