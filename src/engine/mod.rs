@@ -7,6 +7,7 @@
 
 mod active;
 mod analyse;
+mod backend;
 mod dispatch;
 mod encode;
 mod faults;

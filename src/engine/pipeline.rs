@@ -8,15 +8,14 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use super::backend::{EncodeEnd, EncodeSpec};
 use super::dispatch::remove_temp;
-use super::encode::{EncodeJob, Encoded};
 use super::faults::{self, FileId};
 use super::{Engine, StopReason};
 use crate::events::Event;
 use crate::media::plan::{Decision, Plan};
-use crate::media::run::RunError;
 use crate::media::savings::{self, Verdict};
-use crate::media::{args, paths, plan, verify};
+use crate::media::{paths, plan, verify};
 use crate::model::{Explanation, JobEvent, JobId, now_ms};
 use crate::store::{EncodeStats, Job, StoreError};
 
@@ -158,11 +157,6 @@ impl Engine {
             Decision::Remux(plan) => (plan, JobEvent::StartRemux),
             Decision::Transcode(plan) => (plan, JobEvent::StartEncode),
         };
-        let encoder_name = plan
-            .video
-            .as_ref()
-            .map_or("copy", |v| v.encoder.as_str())
-            .to_string();
 
         // 4. Encode into a hidden temp file beside the source, if it can fit.
         let source_id = FileId::of(&meta);
@@ -175,7 +169,6 @@ impl Engine {
         }
         let output = paths::output_path(&input, plan.container);
         let temp = paths::temp_path(&output, id);
-        run.encoder = Some(encoder_name.clone());
         run.temp = Some(temp.clone());
         remove_temp(&temp);
         let (out2, temp2, why) = (output.clone(), temp.clone(), explanation.clone());
@@ -195,47 +188,21 @@ impl Engine {
             .await?;
         self.publish_status(id, updated.status, Some(previous));
         drop(order);
-        let argv = args::build_args(&plan, &input, &temp);
-        self.job_log(
-            id,
-            "info",
-            format!(
-                "ffmpeg {}",
-                argv.iter()
-                    .map(|a| a.to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        )
-        .await;
         let encode_started = Instant::now();
-        let job_spec = EncodeJob {
+        let spec = EncodeSpec {
             id,
-            argv,
+            plan: &plan,
+            input: &input,
+            temp: &temp,
             duration: info.duration,
-            temp: temp.clone(),
             source_size: meta.len(),
-            min_saving_percent: if plan.video.is_some() { min_saving } else { 0 },
+            source_id,
+            min_saving_percent: min_saving,
         };
-        match self.encode(job_spec, cancel).await {
-            Ok(Encoded::Done) => {}
-            Ok(Encoded::Abandoned(why)) => return Ok(Outcome::Skipped(why)),
-            Err(RunError::Cancelled) => {
-                return Ok(self.stopped(id, cancel).unwrap_or(Outcome::Cancelled));
-            }
-            Err(other) => {
-                let now = std::fs::metadata(&input).ok().map(|m| FileId::of(&m));
-                let free = temp
-                    .parent()
-                    .and_then(|d| crate::process::free_bytes(d).ok());
-                return Ok(Outcome::Failed(faults::classify_failure(
-                    other.explanation(),
-                    source_id,
-                    now,
-                    free,
-                )));
-            }
-        }
+        let (backend, encoder_name) = match self.encode_job(spec, cancel, &mut run.encoder).await {
+            EncodeEnd::Done { backend, encoder } => (backend, encoder),
+            EncodeEnd::Stop(outcome) => return Ok(outcome),
+        };
         let encode_seconds = encode_started.elapsed().as_secs_f64();
         if let Some(reason) = self.stopped(id, cancel) {
             return Ok(reason);
@@ -345,13 +312,13 @@ impl Engine {
                     0.0
                 },
                 encoder: encoder_name,
-                backend: "cpu".to_string(),
+                backend: backend.as_str().to_string(),
             },
         })
     }
 
     /// `Some(outcome)` when the job's token was cancelled (by the user or a shutdown).
-    fn stopped(&self, id: JobId, cancel: &CancellationToken) -> Option<Outcome> {
+    pub(super) fn stopped(&self, id: JobId, cancel: &CancellationToken) -> Option<Outcome> {
         if !cancel.is_cancelled() {
             return None;
         }

@@ -13,6 +13,7 @@ mod engine_control;
 mod engine_e2e;
 mod faults;
 mod hw;
+mod hw_fallback;
 mod kill;
 mod media;
 mod openapi;
