@@ -6,6 +6,7 @@
 //! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
 
 pub mod args;
+pub mod args_v4l2;
 pub mod args_vaapi;
 pub mod decode;
 pub mod normalize;

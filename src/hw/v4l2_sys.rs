@@ -1,0 +1,426 @@
+//! The V4L2 ioctls capability detection needs, by hand over `libc`: the one module of `hw` with
+//! `unsafe`. Structs mirror `linux/videodev2.h` field for field (the layout is kernel ABI and
+//! the same on x86_64 and aarch64; sizes are unit-tested against the values the kernel encodes
+//! in the ioctl numbers). Why not the `v4l2r` crate: it generates these bindings with bindgen at
+//! build time, which needs libclang and a videodev2.h from Linux >= 6.5 on every builder,
+//! including both musl cross builds, and a cold bindgen + clang-sys compile on a 2-core CI; the
+//! dozen ioctls and five structs below are all a QUERYCAP/ENUM_FMT probe and a short MMAP test
+//! encode use. Everything here is a thin safe wrapper; the logic lives in `v4l2` and `v4l2_encode`.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+pub const BUF_TYPE_VIDEO_CAPTURE: u32 = 1;
+pub const BUF_TYPE_VIDEO_OUTPUT: u32 = 2;
+pub const BUF_TYPE_VIDEO_CAPTURE_MPLANE: u32 = 9;
+pub const BUF_TYPE_VIDEO_OUTPUT_MPLANE: u32 = 10;
+pub const MEMORY_MMAP: u32 = 1;
+pub const FIELD_NONE: u32 = 1;
+pub const BUF_FLAG_LAST: u32 = 0x0010_0000;
+pub const FRMSIZE_TYPE_DISCRETE: u32 = 1;
+pub const ENC_CMD_STOP: u32 = 1;
+
+/// `struct v4l2_capability`
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Capability {
+    pub driver: [u8; 16],
+    pub card: [u8; 32],
+    pub bus_info: [u8; 32],
+    pub version: u32,
+    pub capabilities: u32,
+    pub device_caps: u32,
+    pub reserved: [u32; 3],
+}
+
+/// `struct v4l2_fmtdesc`
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FmtDesc {
+    pub index: u32,
+    pub type_: u32,
+    pub flags: u32,
+    pub description: [u8; 32],
+    pub pixelformat: u32,
+    pub mbus_code: u32,
+    pub reserved: [u32; 3],
+}
+
+/// `struct v4l2_frmsizeenum`; `sizes` is the discrete `{width, height}` or the stepwise
+/// `{min_w, max_w, step_w, min_h, max_h, step_h}` union member.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FrmSizeEnum {
+    pub index: u32,
+    pub pixel_format: u32,
+    pub type_: u32,
+    pub sizes: [u32; 6],
+    pub reserved: [u32; 2],
+}
+
+/// `struct v4l2_format` with the single-planar `v4l2_pix_format` member spelled out; the
+/// union is 200 bytes and 8-aligned (it holds pointers), hence the padding word.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Format {
+    pub type_: u32,
+    _pad: u32,
+    pub pix: PixFormat,
+    _rest: [u32; 38],
+}
+
+/// `struct v4l2_pix_format`
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct PixFormat {
+    pub width: u32,
+    pub height: u32,
+    pub pixelformat: u32,
+    pub field: u32,
+    pub bytesperline: u32,
+    pub sizeimage: u32,
+    pub colorspace: u32,
+    pub priv_: u32,
+    pub flags: u32,
+    pub ycbcr_enc: u32,
+    pub quantization: u32,
+    pub xfer_func: u32,
+}
+
+/// `struct v4l2_requestbuffers`
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct RequestBuffers {
+    pub count: u32,
+    pub type_: u32,
+    pub memory: u32,
+    pub capabilities: u32,
+    pub flags: u8,
+    pub reserved: [u8; 3],
+}
+
+/// `struct v4l2_buffer` (single-planar: `m` is the MMAP offset).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Buffer {
+    pub index: u32,
+    pub type_: u32,
+    pub bytesused: u32,
+    pub flags: u32,
+    pub field: u32,
+    _pad: u32,
+    /// `struct timeval`
+    pub timestamp: [i64; 2],
+    /// `struct v4l2_timecode`
+    pub timecode: [u32; 4],
+    pub sequence: u32,
+    pub memory: u32,
+    /// `union m`: `offset` for MMAP (the low word on little-endian).
+    pub m: u64,
+    pub length: u32,
+    pub reserved2: u32,
+    pub request_fd: i32,
+    _pad2: u32,
+}
+
+/// `struct v4l2_encoder_cmd`
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct EncoderCmd {
+    pub cmd: u32,
+    pub flags: u32,
+    pub data: [u32; 8],
+}
+
+const IOC_WRITE: u32 = 1;
+const IOC_READ: u32 = 2;
+
+/// `_IOC(dir, 'V', nr, size)`; the same encoding on x86_64 and aarch64.
+const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
+    (dir << 30) | ((size as u32) << 16) | ((b'V' as u32) << 8) | nr
+}
+
+const RW: u32 = IOC_READ | IOC_WRITE;
+pub const VIDIOC_QUERYCAP: u32 = ioc(IOC_READ, 0, size_of::<Capability>());
+pub const VIDIOC_ENUM_FMT: u32 = ioc(RW, 2, size_of::<FmtDesc>());
+pub const VIDIOC_G_FMT: u32 = ioc(RW, 4, size_of::<Format>());
+pub const VIDIOC_S_FMT: u32 = ioc(RW, 5, size_of::<Format>());
+pub const VIDIOC_REQBUFS: u32 = ioc(RW, 8, size_of::<RequestBuffers>());
+pub const VIDIOC_QUERYBUF: u32 = ioc(RW, 9, size_of::<Buffer>());
+pub const VIDIOC_QBUF: u32 = ioc(RW, 15, size_of::<Buffer>());
+pub const VIDIOC_DQBUF: u32 = ioc(RW, 17, size_of::<Buffer>());
+pub const VIDIOC_STREAMON: u32 = ioc(IOC_WRITE, 18, size_of::<i32>());
+pub const VIDIOC_STREAMOFF: u32 = ioc(IOC_WRITE, 19, size_of::<i32>());
+pub const VIDIOC_ENUM_FRAMESIZES: u32 = ioc(RW, 74, size_of::<FrmSizeEnum>());
+pub const VIDIOC_ENCODER_CMD: u32 = ioc(RW, 77, size_of::<EncoderCmd>());
+
+/// A zeroed instance of a plain-data ioctl struct.
+pub fn zeroed<T: Copy>() -> T {
+    // SAFETY: only used for the `repr(C)` integer-only structs above, for which all-zero bytes
+    // are a valid value (the kernel's own convention for "unset").
+    unsafe { std::mem::zeroed() }
+}
+
+/// An open video node (non-blocking, so DQBUF returns `WouldBlock` instead of hanging).
+pub struct Device {
+    file: File,
+}
+
+impl Device {
+    pub fn open(path: &Path) -> io::Result<Device> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)?;
+        Ok(Device { file })
+    }
+
+    /// Issue `request` with `arg`, retrying on EINTR.
+    fn ioctl<T>(&self, request: u32, arg: &mut T) -> io::Result<()> {
+        loop {
+            // SAFETY: `request` is one of the VIDIOC_* numbers above, each encoding the size of
+            // exactly the struct type its wrapper passes; `arg` is a live, exclusive reference
+            // to such a struct, so the kernel reads and writes only memory we own.
+            let rc = unsafe { libc::ioctl(self.file.as_raw_fd(), request as _, arg as *mut T) };
+            if rc >= 0 {
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+
+    pub fn querycap(&self) -> io::Result<Capability> {
+        let mut cap: Capability = zeroed();
+        self.ioctl(VIDIOC_QUERYCAP, &mut cap)?;
+        Ok(cap)
+    }
+
+    /// The `index`th format of queue `type_`; `Ok(None)` past the end (EINVAL).
+    pub fn enum_fmt(&self, type_: u32, index: u32) -> io::Result<Option<FmtDesc>> {
+        let mut d: FmtDesc = zeroed();
+        d.index = index;
+        d.type_ = type_;
+        end_is_none(self.ioctl(VIDIOC_ENUM_FMT, &mut d).map(|()| d))
+    }
+
+    /// The `index`th frame size of `fourcc`; `Ok(None)` past the end (EINVAL).
+    pub fn enum_framesizes(&self, fourcc: u32, index: u32) -> io::Result<Option<FrmSizeEnum>> {
+        let mut f: FrmSizeEnum = zeroed();
+        f.index = index;
+        f.pixel_format = fourcc;
+        end_is_none(self.ioctl(VIDIOC_ENUM_FRAMESIZES, &mut f).map(|()| f))
+    }
+
+    pub fn g_fmt(&self, type_: u32) -> io::Result<Format> {
+        let mut f: Format = zeroed();
+        f.type_ = type_;
+        self.ioctl(VIDIOC_G_FMT, &mut f)?;
+        Ok(f)
+    }
+
+    /// Set the single-planar format of queue `type_`; returns what the driver adjusted it to.
+    pub fn s_fmt(&self, type_: u32, pix: PixFormat) -> io::Result<PixFormat> {
+        let mut f: Format = zeroed();
+        f.type_ = type_;
+        f.pix = pix;
+        self.ioctl(VIDIOC_S_FMT, &mut f)?;
+        Ok(f.pix)
+    }
+
+    /// REQBUFS with MMAP memory; returns the count the driver granted.
+    pub fn reqbufs(&self, type_: u32, count: u32) -> io::Result<u32> {
+        let mut r = RequestBuffers {
+            count,
+            type_,
+            memory: MEMORY_MMAP,
+            ..RequestBuffers::default()
+        };
+        self.ioctl(VIDIOC_REQBUFS, &mut r)?;
+        Ok(r.count)
+    }
+
+    pub fn querybuf(&self, type_: u32, index: u32) -> io::Result<Buffer> {
+        let mut b = Buffer {
+            index,
+            type_,
+            memory: MEMORY_MMAP,
+            ..Buffer::default()
+        };
+        self.ioctl(VIDIOC_QUERYBUF, &mut b)?;
+        Ok(b)
+    }
+
+    pub fn qbuf(&self, type_: u32, index: u32, bytesused: u32) -> io::Result<()> {
+        let mut b = Buffer {
+            index,
+            type_,
+            memory: MEMORY_MMAP,
+            bytesused,
+            field: FIELD_NONE,
+            ..Buffer::default()
+        };
+        self.ioctl(VIDIOC_QBUF, &mut b)
+    }
+
+    /// A finished buffer of queue `type_`, or `Ok(None)` when none is ready yet.
+    pub fn dqbuf(&self, type_: u32) -> io::Result<Option<Buffer>> {
+        let mut b = Buffer {
+            type_,
+            memory: MEMORY_MMAP,
+            ..Buffer::default()
+        };
+        match self.ioctl(VIDIOC_DQBUF, &mut b) {
+            Ok(()) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn stream(&self, type_: u32, on: bool) -> io::Result<()> {
+        let mut t = type_ as i32;
+        let req = if on {
+            VIDIOC_STREAMON
+        } else {
+            VIDIOC_STREAMOFF
+        };
+        self.ioctl(req, &mut t)
+    }
+
+    /// Ask a stateful encoder to drain (the last buffer then carries `BUF_FLAG_LAST`).
+    pub fn encoder_stop(&self) -> io::Result<()> {
+        let mut c = EncoderCmd {
+            cmd: ENC_CMD_STOP,
+            ..EncoderCmd::default()
+        };
+        self.ioctl(VIDIOC_ENCODER_CMD, &mut c)
+    }
+
+    /// Wait up to `timeout_ms` for the device to have a buffer to dequeue or an event.
+    pub fn poll(&self, timeout_ms: i32) -> io::Result<bool> {
+        let mut fd = libc::pollfd {
+            fd: self.file.as_raw_fd(),
+            events: libc::POLLIN | libc::POLLOUT | libc::POLLPRI,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, count 1; poll only writes `revents` in it.
+        let rc = unsafe { libc::poll(&mut fd, 1, timeout_ms) };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            };
+        }
+        Ok(rc > 0)
+    }
+
+    /// Map buffer `buf` (from QUERYBUF) into memory.
+    pub fn mmap(&self, buf: &Buffer) -> io::Result<Mapping> {
+        let len = buf.length as usize;
+        if len == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "buffer length 0",
+            ));
+        }
+        // SAFETY: maps `len` bytes of this device at the offset the driver gave for the buffer;
+        // the kernel validates offset and length, and a failure returns MAP_FAILED.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                self.file.as_raw_fd(),
+                buf.m as u32 as libc::off_t,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mapping {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+}
+
+fn end_is_none<T>(r: io::Result<T>) -> io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One MMAP'ed buffer, unmapped on drop (before the device is closed, by field order of the
+/// owner).
+pub struct Mapping {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` is a live shared mapping of `len` bytes owned by `self`; `&mut self`
+        // makes this the only Rust view of it. The device writes to it only while the buffer is
+        // queued, and callers touch it only between DQBUF and QBUF.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: as for `as_mut_slice`, read-only.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the region `mmap` returned; nothing refers to it after drop.
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.len);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sizes as the kernel encodes them in the ioctl numbers (videodev2.h on 64-bit).
+    #[test]
+    fn struct_sizes_and_ioctl_numbers_match_the_kernel_abi() {
+        assert_eq!(size_of::<Capability>(), 104);
+        assert_eq!(size_of::<FmtDesc>(), 64);
+        assert_eq!(size_of::<Format>(), 208);
+        assert_eq!(size_of::<PixFormat>(), 48);
+        assert_eq!(size_of::<Buffer>(), 88);
+        assert_eq!(size_of::<RequestBuffers>(), 20);
+        assert_eq!(size_of::<FrmSizeEnum>(), 44);
+        assert_eq!(size_of::<EncoderCmd>(), 40);
+        assert_eq!(std::mem::offset_of!(Buffer, m), 64);
+        assert_eq!(std::mem::offset_of!(Buffer, timestamp), 24);
+        assert_eq!(VIDIOC_QUERYCAP, 0x8068_5600);
+        assert_eq!(VIDIOC_ENUM_FMT, 0xc040_5602);
+        assert_eq!(VIDIOC_S_FMT, 0xc0d0_5605);
+        assert_eq!(VIDIOC_REQBUFS, 0xc014_5608);
+        assert_eq!(VIDIOC_QBUF, 0xc058_560f);
+        assert_eq!(VIDIOC_DQBUF, 0xc058_5611);
+        assert_eq!(VIDIOC_STREAMON, 0x4004_5612);
+        assert_eq!(VIDIOC_ENUM_FRAMESIZES, 0xc02c_564a);
+        assert_eq!(VIDIOC_ENCODER_CMD, 0xc028_564d);
+    }
+
+    #[test]
+    fn opening_a_missing_node_is_an_error_not_a_panic() {
+        assert!(Device::open(Path::new("/nonexistent/video0")).is_err());
+    }
+}
