@@ -31,7 +31,7 @@ fn vicodec_encoder() -> NodeInfo {
         output: raws(&[
             "YU12", "YV12", "422P", "NV12", "NV21", "NV16", "NV61", "NV24", "NV42", "YUYV", "YVYU",
             "UYVY", "VYUY", "BGR3", "RGB3", "HSV3", "BGR4", "XR24", "AR24", "RGB4", "BX24", "BA24",
-            "XB24", "AB24", "RX24", "RA24", "HSV4", "GREY",
+            "RX24", "RA24", "XB24", "AB24", "HSV4", "GREY",
         ]),
         capture: vec![PixelFormat {
             fourcc: "FWHT".into(),
@@ -41,11 +41,11 @@ fn vicodec_encoder() -> NodeInfo {
         frame_sizes: vec![(
             "FWHT".into(),
             FrameSizes::Stepwise {
-                min_width: 64,
+                min_width: 640,
                 max_width: 4096,
                 step_width: 8,
-                min_height: 64,
-                max_height: 2304,
+                min_height: 360,
+                max_height: 2160,
                 step_height: 8,
             },
         )],
@@ -148,7 +148,7 @@ fn fourcc_round_trip_and_known_coded_formats() {
 #[test]
 fn test_encode_size_and_raw_format_choices() {
     let vicodec = vicodec_encoder();
-    assert_eq!(choose_size(Some(&vicodec.frame_sizes[0].1)), (64, 64));
+    assert_eq!(choose_size(Some(&vicodec.frame_sizes[0].1)), (640, 360));
     let odd = FrameSizes::Stepwise {
         min_width: 48,
         max_width: 1920,
@@ -297,4 +297,51 @@ fn video_nodes_are_found_in_numeric_order_and_probing_an_empty_dev_is_quiet() {
     let mut log = Vec::new();
     assert!(probe_all(&tmp.path().join("missing"), &mut log).is_empty());
     assert!(log[0].output.contains("no video nodes"), "{:?}", log[0]);
+}
+
+/// The probe the qemu guest printed: every node classifies the same way from its recorded
+/// formats, the summary's reason is what the pure function says, and the encode was FWHT.
+#[test]
+fn recorded_vicodec_probe_classifies_the_same() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/v4l2/vicodec_probe.json"
+    ))
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let summary: V4l2Summary = serde_json::from_value(v["v4l2"].clone()).unwrap();
+    let roles: Vec<Role> = summary.devices.iter().map(|d| d.role).collect();
+    assert_eq!(roles, [Role::Encoder, Role::Decoder, Role::Decoder]);
+    for d in &summary.devices {
+        let info = NodeInfo {
+            path: d.path.clone(),
+            driver: d.driver.clone(),
+            card: d.card.clone(),
+            bus_info: d.bus_info.clone(),
+            capabilities: 0x8420_8000,
+            device_caps: 0x0420_8000,
+            output: d.output_formats.clone(),
+            capture: d.capture_formats.clone(),
+            frame_sizes: d.frame_sizes.clone(),
+        };
+        let again = classify_node(&info);
+        assert_eq!(again.role, d.role, "{}", d.path);
+        assert_eq!(again.encoders.len(), d.encoders.len(), "{}", d.path);
+    }
+    let enc = &summary.devices[0];
+    let fourccs = |fs: &[PixelFormat]| fs.iter().map(|f| f.fourcc.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        fourccs(&enc.output_formats),
+        fourccs(&vicodec_encoder().output)
+    );
+    assert_eq!(enc.frame_sizes, vicodec_encoder().frame_sizes);
+    assert!(enc.verified);
+    let t = enc.encoders[0].test_encode.as_ref().unwrap();
+    assert_eq!((t.frames_in, t.frames_out, t.width), (8, 8, 640));
+    assert!(t.head.starts_with("4f4f4f4f"), "FWHT magic: {}", t.head);
+    assert_eq!(
+        unavailable_reason(&summary, "/dev"),
+        summary.unavailable_reason
+    );
+    assert_eq!(summary.usable(VideoCodec::H264), None);
 }
