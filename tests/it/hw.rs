@@ -163,5 +163,11 @@ async fn api_and_page_show_why_there_are_no_devices() {
         .unwrap();
     assert!(page.contains("No VAAPI render nodes found."), "{page}");
     assert!(page.contains("no render node under"), "{page}");
+    assert_eq!(hw["v4l2_devices"], Value::Array(vec![]));
+    assert_eq!(
+        hw["v4l2_unavailable_reason"],
+        "there is no V4L2 video node under /dev"
+    );
+    assert!(page.contains("No V4L2 video nodes found."), "{page}");
     server.stop().await;
 }
