@@ -202,6 +202,35 @@ pub struct V4l2Device {
     pub error: Option<String>,
 }
 
+impl V4l2Device {
+    /// The raw fourccs its OUTPUT queue takes: `media::args_v4l2::V4l2Options::input_formats`.
+    pub fn raw_formats(&self) -> Vec<String> {
+        self.output_formats
+            .iter()
+            .filter(|f| !f.compressed)
+            .map(|f| f.fourcc.clone())
+            .collect()
+    }
+
+    /// What width and height must be multiples of for coded `format`: the larger stepwise
+    /// step, at least 2 (4:2:0); `V4l2Options::align`.
+    pub fn alignment(&self, format: &str) -> u32 {
+        let step = self
+            .frame_sizes
+            .iter()
+            .find(|(f, _)| f == format)
+            .map_or(1, |(_, s)| match s {
+                FrameSizes::Stepwise {
+                    step_width,
+                    step_height,
+                    ..
+                } => (*step_width).max(*step_height),
+                FrameSizes::Discrete { .. } => 1,
+            });
+        step.max(2)
+    }
+}
+
 /// V4L2 as this machine has it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct V4l2Summary {

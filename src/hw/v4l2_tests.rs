@@ -85,6 +85,9 @@ fn vicodec_is_an_fwht_encoder_ffmpeg_cannot_drive() {
     assert_eq!(d.encoders.len(), 1);
     let e = &d.encoders[0];
     assert_eq!(e.format, "FWHT");
+    assert_eq!(d.raw_formats()[..2], ["YU12", "YV12"]);
+    assert_eq!(d.alignment("FWHT"), 8);
+    assert_eq!(d.alignment("H264"), 2);
     assert_eq!(e.codec, None);
     assert_eq!(e.ffmpeg_encoder, None);
     assert!(!e.verified);
