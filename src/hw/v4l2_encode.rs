@@ -12,7 +12,8 @@
 //!
 //! Verified means at least one non-empty coded buffer came back. The whole sequence is bounded
 //! by [`ENCODE_TIMEOUT`] (non-blocking DQBUF + poll), and every failure is a typed
-//! [`EncodeProblem`], never a panic. Multi-planar drivers are listed but not test-encoded yet.
+//! [`EncodeProblem`], never a panic. Multi-planar (M2M_MPLANE) drivers take the same path with
+//! one-plane formats (YU12, NV12 and every coded format are contiguous, one plane).
 
 use std::io;
 use std::path::Path;
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::v4l2::{FrameSizes, NodeInfo, PixelFormat, fourcc, fourcc_str, queue_types};
-use super::v4l2_sys::{self as sys, Device, Mapping, PixFormat};
+use super::v4l2_sys::{self as sys, Device, Fmt, Mapping};
 
 /// Frames fed to the encoder: enough to get past a GOP's first frame, small enough for TCG.
 pub const TEST_FRAMES: u32 = 8;
@@ -206,12 +207,6 @@ pub fn run(
     mplane: bool,
     budget: Duration,
 ) -> Result<TestEncode, EncodeProblem> {
-    if mplane {
-        return Err(problem(
-            EncodeError::Unsupported,
-            "multi-planar (M2M_MPLANE) test encode is not implemented yet",
-        ));
-    }
     let raw = choose_raw(&info.output)
         .ok_or_else(|| problem(EncodeError::Unsupported, "no raw OUTPUT format"))?
         .fourcc
@@ -225,23 +220,31 @@ pub fn run(
     let started = Instant::now();
     let deadline = started + budget.min(ENCODE_TIMEOUT);
     let d = Device::open(path).map_err(io_problem(EncodeError::Busy, "open"))?;
-    let (out_t, cap_t) = queue_types(false);
-    let want_cap = PixFormat {
+    let (out_t, cap_t) = queue_types(mplane);
+    let want_cap = Fmt {
         width: w,
         height: h,
         pixelformat: fourcc(coded),
-        field: sys::FIELD_NONE,
-        ..PixFormat::default()
+        ..Fmt::default()
     };
-    d.s_fmt(cap_t, want_cap)
+    d.set_format(cap_t, mplane, want_cap)
         .map_err(io_problem(EncodeError::FormatRejected, "S_FMT CAPTURE"))?;
-    let want_out = PixFormat {
+    let want_out = Fmt {
         pixelformat: fourcc(&raw),
         ..want_cap
     };
     let out = d
-        .s_fmt(out_t, want_out)
+        .set_format(out_t, mplane, want_out)
         .map_err(io_problem(EncodeError::FormatRejected, "S_FMT OUTPUT"))?;
+    if out.num_planes > 1 {
+        return Err(problem(
+            EncodeError::Unsupported,
+            format!(
+                "OUTPUT {raw} has {} planes; only one-plane formats are fed",
+                out.num_planes
+            ),
+        ));
+    }
     if fourcc_str(out.pixelformat) != raw {
         return Err(problem(
             EncodeError::FormatRejected,
@@ -249,20 +252,19 @@ pub fn run(
         ));
     }
     let cap = d
-        .g_fmt(cap_t)
-        .map_err(io_problem(EncodeError::FormatRejected, "G_FMT CAPTURE"))?
-        .pix;
+        .get_format(cap_t, mplane)
+        .map_err(io_problem(EncodeError::FormatRejected, "G_FMT CAPTURE"))?;
     if fourcc_str(cap.pixelformat) != coded {
         return Err(problem(
             EncodeError::FormatRejected,
             format!("CAPTURE {coded} became {}", fourcc_str(cap.pixelformat)),
         ));
     }
-    let mut outs = buffers(&d, out_t)?;
-    let mut caps = buffers(&d, cap_t)?;
+    let mut outs = buffers(&d, out_t, mplane)?;
+    let mut caps = buffers(&d, cap_t, mplane)?;
     let streaming = io_problem(EncodeError::Streaming, "streaming");
     for i in 0..caps.len() as u32 {
-        d.qbuf(cap_t, i, 0).map_err(&streaming)?;
+        d.qbuf(cap_t, mplane, i, 0).map_err(&streaming)?;
     }
     d.stream(out_t, true).map_err(&streaming)?;
     d.stream(cap_t, true).map_err(&streaming)?;
@@ -294,7 +296,7 @@ pub fn run(
                 queued,
             );
             let used = out.sizeimage.min(m.as_slice().len() as u32);
-            d.qbuf(out_t, i, used).map_err(&streaming)?;
+            d.qbuf(out_t, mplane, i, used).map_err(&streaming)?;
             queued += 1;
             if queued == TEST_FRAMES {
                 // Drivers without ENCODER_CMD still return a buffer per frame; ignore.
@@ -303,11 +305,11 @@ pub fn run(
             continue;
         }
         d.poll(POLL_MS).map_err(&streaming)?;
-        while let Some(b) = d.dqbuf(out_t).map_err(&streaming)? {
+        while let Some(b) = d.dqbuf(out_t, mplane).map_err(&streaming)? {
             free.push(b.index);
         }
         loop {
-            let b = match d.dqbuf(cap_t) {
+            let b = match d.dqbuf(cap_t, mplane) {
                 Ok(Some(b)) => b,
                 Ok(None) => break,
                 // EPIPE: the last buffer was already dequeued.
@@ -331,7 +333,7 @@ pub fn run(
                 last = true;
                 break;
             }
-            d.qbuf(cap_t, b.index, 0).map_err(&streaming)?;
+            d.qbuf(cap_t, mplane, b.index, 0).map_err(&streaming)?;
         }
     };
     let _ = d.stream(out_t, false);
@@ -358,7 +360,7 @@ pub fn run(
 }
 
 /// REQBUFS + QUERYBUF + mmap for one queue.
-fn buffers(d: &Device, type_: u32) -> Result<Vec<Mapping>, EncodeProblem> {
+fn buffers(d: &Device, type_: u32, mplane: bool) -> Result<Vec<Mapping>, EncodeProblem> {
     let setup = io_problem(EncodeError::BufferSetup, "buffers");
     let n = d.reqbufs(type_, BUFFERS).map_err(&setup)?;
     if n == 0 {
@@ -369,8 +371,8 @@ fn buffers(d: &Device, type_: u32) -> Result<Vec<Mapping>, EncodeProblem> {
     }
     (0..n)
         .map(|i| {
-            d.querybuf(type_, i)
-                .and_then(|b| d.mmap(&b))
+            d.querybuf(type_, mplane, i)
+                .and_then(|(len, offset)| d.mmap(len, offset))
                 .map_err(&setup)
         })
         .collect()

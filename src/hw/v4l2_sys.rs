@@ -4,8 +4,8 @@
 //! in the ioctl numbers). Why not the `v4l2r` crate: it generates these bindings with bindgen at
 //! build time, which needs libclang and a videodev2.h from Linux >= 6.5 on every builder,
 //! including both musl cross builds, and a cold bindgen + clang-sys compile on a 2-core CI; the
-//! dozen ioctls and five structs below are all a QUERYCAP/ENUM_FMT probe and a short MMAP test
-//! encode use. Everything here is a thin safe wrapper; the logic lives in `v4l2` and `v4l2_encode`.
+//! dozen ioctls and handful of structs below are all a QUERYCAP/ENUM_FMT probe and a short MMAP test
+//! encode use, single- and multi-planar. Everything here is a thin safe wrapper; the logic lives in `v4l2` and `v4l2_encode`.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -88,6 +88,74 @@ pub struct PixFormat {
     pub ycbcr_enc: u32,
     pub quantization: u32,
     pub xfer_func: u32,
+}
+
+/// `struct v4l2_plane_pix_format`
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct PlanePixFormat {
+    pub sizeimage: u32,
+    pub bytesperline: u32,
+    pub reserved: [u16; 6],
+}
+
+/// `struct v4l2_pix_format_mplane`
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct PixFormatMp {
+    pub width: u32,
+    pub height: u32,
+    pub pixelformat: u32,
+    pub field: u32,
+    pub colorspace: u32,
+    pub plane_fmt: [PlanePixFormat; 8],
+    pub num_planes: u8,
+    pub flags: u8,
+    pub ycbcr_enc: u8,
+    pub quantization: u8,
+    pub xfer_func: u8,
+    pub reserved: [u8; 7],
+}
+
+/// `struct v4l2_format` with the multi-planar member.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FormatMp {
+    pub type_: u32,
+    _pad: u32,
+    pub pix_mp: PixFormatMp,
+    _rest: [u8; 8],
+}
+
+/// `struct v4l2_plane` (MMAP: `m` is `mem_offset`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Plane {
+    pub bytesused: u32,
+    pub length: u32,
+    pub m: u64,
+    pub data_offset: u32,
+    pub reserved: [u32; 11],
+}
+
+/// A queue format in the terms both APIs share; multi-planar queues are used with one plane
+/// (the contiguous formats YU12, NV12 and every coded format have one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fmt {
+    pub width: u32,
+    pub height: u32,
+    pub pixelformat: u32,
+    pub bytesperline: u32,
+    pub sizeimage: u32,
+    pub num_planes: u8,
+}
+
+/// What DQBUF returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dequeued {
+    pub index: u32,
+    pub bytesused: u32,
+    pub flags: u32,
 }
 
 /// `struct v4l2_requestbuffers`
@@ -184,7 +252,9 @@ impl Device {
         loop {
             // SAFETY: `request` is one of the VIDIOC_* numbers above, each encoding the size of
             // exactly the struct type its wrapper passes; `arg` is a live, exclusive reference
-            // to such a struct, so the kernel reads and writes only memory we own.
+            // to such a struct, so the kernel reads and writes only memory we own (plus, for
+            // multi-planar buffers, the plane array `buffer_ioctl` points `m.planes` at, which
+            // is alive for the whole call and sized by `length`).
             let rc = unsafe { libc::ioctl(self.file.as_raw_fd(), request as _, arg as *mut T) };
             if rc >= 0 {
                 return Ok(());
@@ -218,20 +288,44 @@ impl Device {
         end_is_none(self.ioctl(VIDIOC_ENUM_FRAMESIZES, &mut f).map(|()| f))
     }
 
-    pub fn g_fmt(&self, type_: u32) -> io::Result<Format> {
-        let mut f: Format = zeroed();
-        f.type_ = type_;
-        self.ioctl(VIDIOC_G_FMT, &mut f)?;
-        Ok(f)
+    /// G_FMT of queue `type_`.
+    pub fn get_format(&self, type_: u32, mplane: bool) -> io::Result<Fmt> {
+        if mplane {
+            let mut f: FormatMp = zeroed();
+            f.type_ = type_;
+            self.ioctl(VIDIOC_G_FMT, &mut f)?;
+            Ok(from_mp(&f.pix_mp))
+        } else {
+            let mut f: Format = zeroed();
+            f.type_ = type_;
+            self.ioctl(VIDIOC_G_FMT, &mut f)?;
+            Ok(from_sp(&f.pix))
+        }
     }
 
-    /// Set the single-planar format of queue `type_`; returns what the driver adjusted it to.
-    pub fn s_fmt(&self, type_: u32, pix: PixFormat) -> io::Result<PixFormat> {
-        let mut f: Format = zeroed();
-        f.type_ = type_;
-        f.pix = pix;
-        self.ioctl(VIDIOC_S_FMT, &mut f)?;
-        Ok(f.pix)
+    /// S_FMT of queue `type_` (size, pixel format, progressive); returns what the driver
+    /// adjusted it to.
+    pub fn set_format(&self, type_: u32, mplane: bool, want: Fmt) -> io::Result<Fmt> {
+        if mplane {
+            let mut f: FormatMp = zeroed();
+            f.type_ = type_;
+            f.pix_mp.width = want.width;
+            f.pix_mp.height = want.height;
+            f.pix_mp.pixelformat = want.pixelformat;
+            f.pix_mp.field = FIELD_NONE;
+            f.pix_mp.num_planes = 1;
+            self.ioctl(VIDIOC_S_FMT, &mut f)?;
+            Ok(from_mp(&f.pix_mp))
+        } else {
+            let mut f: Format = zeroed();
+            f.type_ = type_;
+            f.pix.width = want.width;
+            f.pix.height = want.height;
+            f.pix.pixelformat = want.pixelformat;
+            f.pix.field = FIELD_NONE;
+            self.ioctl(VIDIOC_S_FMT, &mut f)?;
+            Ok(from_sp(&f.pix))
+        }
     }
 
     /// REQBUFS with MMAP memory; returns the count the driver granted.
@@ -246,38 +340,71 @@ impl Device {
         Ok(r.count)
     }
 
-    pub fn querybuf(&self, type_: u32, index: u32) -> io::Result<Buffer> {
-        let mut b = Buffer {
-            index,
-            type_,
-            memory: MEMORY_MMAP,
-            ..Buffer::default()
-        };
-        self.ioctl(VIDIOC_QUERYBUF, &mut b)?;
-        Ok(b)
+    /// Run a buffer ioctl; for multi-planar queues with a one-plane array, which the kernel
+    /// reads and fills through `m.planes`. Returns the buffer and its (first) plane.
+    fn buffer_ioctl(
+        &self,
+        request: u32,
+        mut b: Buffer,
+        mplane: bool,
+    ) -> io::Result<(Buffer, Plane)> {
+        b.memory = MEMORY_MMAP;
+        b.field = FIELD_NONE;
+        if !mplane {
+            self.ioctl(request, &mut b)?;
+            let plane = Plane {
+                bytesused: b.bytesused,
+                length: b.length,
+                m: u64::from(b.m as u32),
+                ..Plane::default()
+            };
+            return Ok((b, plane));
+        }
+        let mut planes = [Plane {
+            bytesused: b.bytesused,
+            ..Plane::default()
+        }];
+        b.m = planes.as_mut_ptr() as u64;
+        b.length = 1;
+        // `planes` outlives the ioctl; the kernel copies it in and out during the call only.
+        self.ioctl(request, &mut b)?;
+        b.m = 0;
+        Ok((b, planes[0]))
     }
 
-    pub fn qbuf(&self, type_: u32, index: u32, bytesused: u32) -> io::Result<()> {
-        let mut b = Buffer {
+    /// QUERYBUF: (length, mmap offset) of buffer `index`.
+    pub fn querybuf(&self, type_: u32, mplane: bool, index: u32) -> io::Result<(usize, u32)> {
+        let b = Buffer {
             index,
             type_,
-            memory: MEMORY_MMAP,
-            bytesused,
-            field: FIELD_NONE,
             ..Buffer::default()
         };
-        self.ioctl(VIDIOC_QBUF, &mut b)
+        let (_, p) = self.buffer_ioctl(VIDIOC_QUERYBUF, b, mplane)?;
+        Ok((p.length as usize, p.m as u32))
+    }
+
+    pub fn qbuf(&self, type_: u32, mplane: bool, index: u32, bytesused: u32) -> io::Result<()> {
+        let b = Buffer {
+            index,
+            type_,
+            bytesused,
+            ..Buffer::default()
+        };
+        self.buffer_ioctl(VIDIOC_QBUF, b, mplane).map(|_| ())
     }
 
     /// A finished buffer of queue `type_`, or `Ok(None)` when none is ready yet.
-    pub fn dqbuf(&self, type_: u32) -> io::Result<Option<Buffer>> {
-        let mut b = Buffer {
+    pub fn dqbuf(&self, type_: u32, mplane: bool) -> io::Result<Option<Dequeued>> {
+        let b = Buffer {
             type_,
-            memory: MEMORY_MMAP,
             ..Buffer::default()
         };
-        match self.ioctl(VIDIOC_DQBUF, &mut b) {
-            Ok(()) => Ok(Some(b)),
+        match self.buffer_ioctl(VIDIOC_DQBUF, b, mplane) {
+            Ok((b, p)) => Ok(Some(Dequeued {
+                index: b.index,
+                bytesused: p.bytesused,
+                flags: b.flags,
+            })),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
         }
@@ -322,9 +449,8 @@ impl Device {
         Ok(rc > 0)
     }
 
-    /// Map buffer `buf` (from QUERYBUF) into memory.
-    pub fn mmap(&self, buf: &Buffer) -> io::Result<Mapping> {
-        let len = buf.length as usize;
+    /// Map a buffer (length and offset from QUERYBUF) into memory.
+    pub fn mmap(&self, len: usize, offset: u32) -> io::Result<Mapping> {
         if len == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -340,7 +466,7 @@ impl Device {
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 self.file.as_raw_fd(),
-                buf.m as u32 as libc::off_t,
+                offset as libc::off_t,
             )
         };
         if ptr == libc::MAP_FAILED {
@@ -350,6 +476,28 @@ impl Device {
             ptr: ptr.cast(),
             len,
         })
+    }
+}
+
+fn from_sp(p: &PixFormat) -> Fmt {
+    Fmt {
+        width: p.width,
+        height: p.height,
+        pixelformat: p.pixelformat,
+        bytesperline: p.bytesperline,
+        sizeimage: p.sizeimage,
+        num_planes: 1,
+    }
+}
+
+fn from_mp(p: &PixFormatMp) -> Fmt {
+    Fmt {
+        width: p.width,
+        height: p.height,
+        pixelformat: p.pixelformat,
+        bytesperline: p.plane_fmt[0].bytesperline,
+        sizeimage: p.plane_fmt[0].sizeimage,
+        num_planes: p.num_planes,
     }
 }
 
@@ -406,6 +554,10 @@ mod tests {
         assert_eq!(size_of::<RequestBuffers>(), 20);
         assert_eq!(size_of::<FrmSizeEnum>(), 44);
         assert_eq!(size_of::<EncoderCmd>(), 40);
+        assert_eq!(size_of::<FormatMp>(), 208);
+        assert_eq!(size_of::<PixFormatMp>(), 192);
+        assert_eq!(size_of::<Plane>(), 64);
+        assert_eq!(std::mem::offset_of!(Plane, m), 8);
         assert_eq!(std::mem::offset_of!(Buffer, m), 64);
         assert_eq!(std::mem::offset_of!(Buffer, timestamp), 24);
         assert_eq!(VIDIOC_QUERYCAP, 0x8068_5600);
