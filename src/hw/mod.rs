@@ -17,7 +17,9 @@ mod report;
 mod select;
 mod step;
 mod v4l2;
+mod v4l2_abi;
 mod v4l2_encode;
+mod v4l2_probe;
 mod v4l2_sys;
 mod vaapi;
 
@@ -175,7 +177,11 @@ async fn preflight(ffmpeg: &Path, roots: &Roots) -> Preflight {
     };
     // Finding no node is an answer, not a failure; the reason says what it means.
     step::note(&mut log, discover, true, listing);
-    let video = v4l2::describe_nodes(&roots.dev);
+    let dev = roots.dev.clone();
+    // Opening a video node is a syscall into its driver: keep it off the async workers.
+    let video = tokio::task::spawn_blocking(move || v4l2::describe_nodes(&dev))
+        .await
+        .unwrap_or_default();
     let fingerprint = format!(
         "{}; video nodes: {}",
         fingerprint(
