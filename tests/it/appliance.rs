@@ -14,6 +14,17 @@ use serde_json::{Value, json};
 use crate::qemu::images::{self, Built};
 use crate::qemu::{Arch, Boot, Guest, GuestSpec};
 
+/// vicodec and the Debian media modules it needs, in load order (image/modules copies them).
+const VICODEC_MODULES: &[&str] = &[
+    "mc.ko",
+    "videodev.ko",
+    "videobuf2-common.ko",
+    "videobuf2-memops.ko",
+    "videobuf2-vmalloc.ko",
+    "videobuf2-v4l2.ko",
+    "v4l2-mem2mem.ko",
+    "vicodec.ko",
+];
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 const TRANSCODE_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -330,7 +341,7 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
 
     // Reboot: the job history is still there. This boot also loads vicodec, built out of tree
     // from Debian's kernel source (image/modules), for the native V4L2 probe.
-    let mut guest = boot_x86(&disk, None, &["v4l2-mem2mem.ko", "vicodec.ko"]);
+    let mut guest = boot_x86(&disk, None, VICODEC_MODULES);
     let to_http = guest.wait_http("/api/ready", BOOT_TIMEOUT);
     figure(&format!(
         "x86_64 UEFI boot to HTTP (second boot): {:.1} s",
