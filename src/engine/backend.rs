@@ -1,6 +1,6 @@
 //! Which backend encodes a job, and the CPU fallback. Detection (`hw`) proves encoders with
-//! test encodes; a job whose target codec (and bit depth) has a verified VAAPI encoder is
-//! encoded on the GPU. When that encode fails for a reason of the encoder's own (not a full
+//! test encodes; a job whose target codec (and bit depth) has a verified VAAPI or V4L2 M2M
+//! encoder is encoded on it (VAAPI first, see `hw::select_backend_for`). When that encode fails for a reason of the encoder's own (not a full
 //! disk or a changed source, which the CPU would meet too), the job is encoded once more on the
 //! CPU, and the job log says why. Choosing is pure ([`hardware_choice`]); running is
 //! [`Engine::encode_job`].
@@ -16,7 +16,9 @@ use super::encode::{EncodeJob, Encoded};
 use super::faults::{self, FileId};
 use super::pipeline::Outcome;
 use crate::hw::{self, Capabilities};
+use crate::media::VideoStream;
 use crate::media::args;
+use crate::media::args_v4l2::{V4l2Options, build_v4l2_args};
 use crate::media::args_vaapi::{VaapiOptions, build_vaapi_args};
 use crate::media::plan::Plan;
 use crate::media::run::RunError;
@@ -37,6 +39,7 @@ pub(super) struct HwChoice {
 /// depth and the plan is one the hardware path can express; `None` means the CPU.
 pub(super) fn hardware_choice(
     plan: &Plan,
+    source: Option<&VideoStream>,
     input: &Path,
     temp: &Path,
     caps: &Capabilities,
@@ -60,15 +63,62 @@ pub(super) fn hardware_choice(
                 argv,
             })
         }
-        // V4L2 M2M encoders are proven natively but not yet driven by jobs.
-        Backend::V4l2m2m | Backend::Cpu => None,
+        Backend::V4l2m2m => {
+            let (device, encoder) = caps.v4l2.usable(codec)?;
+            let source = source?;
+            let input_formats = device.raw_formats();
+            let format = ["YU12", "NV12"]
+                .into_iter()
+                .find(|f| input_formats.iter().any(|i| i == f))?;
+            let opts = V4l2Options {
+                width: source.width,
+                height: source.height,
+                fps: source.fps?,
+                source_bitrate: source.bitrate,
+                input_formats: input_formats.clone(),
+                align: device.alignment(format).max(2),
+            };
+            let argv = build_v4l2_args(plan, input, temp, &opts).ok()?;
+            Some(HwChoice {
+                backend: Backend::V4l2m2m,
+                encoder: encoder.ffmpeg_encoder.clone()?,
+                device: device.path.clone(),
+                argv,
+            })
+        }
+        Backend::Cpu => None,
     }
+}
+
+/// Hardware encoders that can run a job beside the CPU ones: each render node with a verified
+/// VAAPI encoder and each V4L2 device with a verified encoder ffmpeg drives counts as one
+/// session (throughput mode adds them to its CPU jobs).
+pub(super) fn hardware_sessions(caps: &Capabilities) -> u32 {
+    let vaapi = caps
+        .vaapi
+        .devices
+        .iter()
+        .filter(|d| d.encoders.iter().any(|e| e.verified))
+        .count();
+    let v4l2 = caps
+        .v4l2
+        .devices
+        .iter()
+        .filter(|d| {
+            d.encoders
+                .iter()
+                .any(|e| e.verified && e.ffmpeg_encoder.is_some())
+        })
+        .count();
+    (vaapi + v4l2) as u32
 }
 
 /// One job's encode, as the pipeline describes it.
 pub(super) struct EncodeSpec<'a> {
     pub id: JobId,
     pub plan: &'a Plan,
+    /// The source's video stream, as probed (V4L2 sizes its encode from it).
+    pub source: Option<&'a VideoStream>,
     pub input: &'a Path,
     pub temp: &'a Path,
     pub duration: f64,
@@ -106,7 +156,7 @@ impl Engine {
             .to_string();
         let hardware = self
             .capabilities()
-            .and_then(|caps| hardware_choice(plan, input, temp, &caps));
+            .and_then(|caps| hardware_choice(plan, spec.source, input, temp, &caps));
         let mut tries: Vec<(Backend, String, Option<String>, Vec<OsString>)> = Vec::new();
         if let Some(h) = hardware {
             tries.push((h.backend, h.encoder, Some(h.device), h.argv));
@@ -220,6 +270,7 @@ mod tests {
                 }],
                 unavailable_reason: None,
             },
+            v4l2: Default::default(),
             fingerprint: String::new(),
             from_cache: false,
         }
@@ -233,26 +284,111 @@ mod tests {
         p
     }
 
+    /// The vicodec device recorded in the qemu guest, its FWHT encoder relabelled as the H.264
+    /// encoder a Raspberry Pi's bcm2835-codec offers (same queues and frame-size steps).
+    fn caps_with_v4l2_h264() -> Capabilities {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/v4l2/vicodec_probe.json"
+        ))
+        .unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let enc = &mut v["v4l2"]["devices"][0]["encoders"][0];
+        enc["format"] = "H264".into();
+        enc["codec"] = "h264".into();
+        enc["ffmpeg_encoder"] = "h264_v4l2m2m".into();
+        v["v4l2"]["listed_encoders"] = serde_json::json!(["h264_v4l2m2m"]);
+        let mut caps = caps_with(VideoCodec::Hevc, false, false);
+        caps.v4l2 = serde_json::from_value(v["v4l2"].clone()).unwrap();
+        caps
+    }
+
+    #[test]
+    fn a_verified_v4l2_encoder_is_chosen_and_sized_from_the_source() {
+        let caps = caps_with_v4l2_h264();
+        let (input, temp) = (Path::new("/m/a.mkv"), Path::new("/m/.a.tmp.mkv"));
+        let source = VideoStream {
+            codec: "mpeg2video".into(),
+            width: 1918,
+            height: 1080,
+            fps: Some(25.0),
+            bitrate: Some(8_000_000),
+            ..VideoStream::default()
+        };
+        let h264 = plan(CpuEncoder::Libx264, false);
+        let choice = hardware_choice(&h264, Some(&source), input, temp, &caps)
+            .expect("h264_v4l2m2m is verified");
+        assert_eq!(choice.backend, Backend::V4l2m2m);
+        assert_eq!(choice.encoder, "h264_v4l2m2m");
+        assert_eq!(choice.device, "/dev/video0");
+        assert_eq!(
+            hardware_sessions(&caps),
+            1,
+            "the V4L2 device (the GPU is unverified)"
+        );
+        let argv: Vec<String> = choice
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(argv.iter().any(|a| a == "h264_v4l2m2m"), "{argv:?}");
+        assert!(
+            argv.iter().any(|a| a == "-b:v"),
+            "a bit rate, never ffmpeg's default: {argv:?}"
+        );
+        // Without a probed source frame rate there is nothing to size the bit rate from.
+        let unknown = VideoStream {
+            fps: None,
+            ..source.clone()
+        };
+        assert!(hardware_choice(&h264, Some(&unknown), input, temp, &caps).is_none());
+        // HEVC has no V4L2 encoder here: the CPU.
+        assert!(
+            hardware_choice(
+                &plan(CpuEncoder::Libx265, false),
+                Some(&source),
+                input,
+                temp,
+                &caps
+            )
+            .is_none()
+        );
+    }
+
     #[test]
     fn a_verified_vaapi_encoder_is_chosen_for_its_codec_only() {
         let caps = caps_with(VideoCodec::Hevc, true, false);
         let (input, temp) = (Path::new("/m/a.mkv"), Path::new("/m/.a.tmp.mkv"));
-        let choice = hardware_choice(&plan(CpuEncoder::Libx265, false), input, temp, &caps)
+        let choice = hardware_choice(&plan(CpuEncoder::Libx265, false), None, input, temp, &caps)
             .expect("hevc_vaapi is verified");
         assert_eq!(choice.backend, Backend::Vaapi);
         assert_eq!(choice.encoder, "hevc_vaapi");
         assert_eq!(choice.device, "/dev/dri/renderD128");
+        assert_eq!(hardware_sessions(&caps), 1);
         assert!(choice.argv.iter().any(|a| a == "hevc_vaapi"));
         // No verified H.264 encoder: the CPU.
-        assert!(hardware_choice(&plan(CpuEncoder::Libx264, false), input, temp, &caps).is_none());
+        assert!(
+            hardware_choice(&plan(CpuEncoder::Libx264, false), None, input, temp, &caps).is_none()
+        );
         // 10-bit needs a 10-bit verified encoder.
-        assert!(hardware_choice(&plan(CpuEncoder::Libx265, true), input, temp, &caps).is_none());
+        assert!(
+            hardware_choice(&plan(CpuEncoder::Libx265, true), None, input, temp, &caps).is_none()
+        );
         let caps10 = caps_with(VideoCodec::Hevc, true, true);
-        assert!(hardware_choice(&plan(CpuEncoder::Libx265, true), input, temp, &caps10).is_some());
+        assert!(
+            hardware_choice(&plan(CpuEncoder::Libx265, true), None, input, temp, &caps10).is_some()
+        );
         // Listed but not verified: the CPU.
         let unverified = caps_with(VideoCodec::Hevc, false, false);
         assert!(
-            hardware_choice(&plan(CpuEncoder::Libx265, false), input, temp, &unverified).is_none()
+            hardware_choice(
+                &plan(CpuEncoder::Libx265, false),
+                None,
+                input,
+                temp,
+                &unverified
+            )
+            .is_none()
         );
     }
 }

@@ -62,11 +62,16 @@ impl Engine {
             if self.inner.shutdown.is_cancelled() {
                 return;
             }
+            let hw_sessions = self.hw_sessions();
             let (run_state, limit, active) = {
                 let core = self.core();
                 let s = &core.state;
-                let limit =
-                    concurrent_limit(s.mode, self.inner.cores, 0, s.concurrent_jobs_override);
+                let limit = concurrent_limit(
+                    s.mode,
+                    self.inner.cores,
+                    hw_sessions,
+                    s.concurrent_jobs_override,
+                );
                 (s.run_state, limit, core.active.len() as u32)
             };
             if run_state == EngineRunState::Draining && active == 0 {

@@ -74,6 +74,9 @@ struct Inner {
     cores: u32,
     settings: RwLock<TranscodeSettings>,
     caps: RwLock<Option<Capabilities>>,
+    /// `backend::hardware_sessions` of `caps`, kept beside it: status and dispatch read it
+    /// often, and the capabilities (with their probe log) are large to clone.
+    hw_sessions: std::sync::atomic::AtomicU32,
     core: Mutex<Core>,
     wake: Notify,
     /// Wait before the first automatic retry (see `retry`).
@@ -134,6 +137,7 @@ impl Engine {
                 cores,
                 settings: RwLock::new(config.transcode),
                 caps: RwLock::new(None),
+                hw_sessions: std::sync::atomic::AtomicU32::new(0),
                 core: Mutex::new(Core {
                     paused_reason: (state.run_state != EngineRunState::Running)
                         .then(|| "paused before the last shutdown".to_string()),
@@ -181,6 +185,10 @@ impl Engine {
                 _ = stop.cancelled() => return,
             };
             if let Some(inner) = weak.upgrade() {
+                inner.hw_sessions.store(
+                    backend::hardware_sessions(&caps),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 *inner.caps.write().unwrap_or_else(|p| p.into_inner()) = Some(caps);
             }
         });
@@ -240,8 +248,16 @@ impl Engine {
         self.core().active.get(id).and_then(|a| a.pid)
     }
 
+    /// Verified hardware encoders that can run jobs beside the CPU ones.
+    fn hw_sessions(&self) -> u32 {
+        self.inner
+            .hw_sessions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn status(&self) -> EngineStatus {
         let counts = self.inner.store.status_counts();
+        let hw_sessions = self.hw_sessions();
         let core = self.core();
         let s = &core.state;
         EngineStatus {
@@ -250,7 +266,7 @@ impl Engine {
             concurrent_limit: state::concurrent_limit(
                 s.mode,
                 self.inner.cores,
-                0,
+                hw_sessions,
                 s.concurrent_jobs_override,
             ),
             threads: s.threads_override,

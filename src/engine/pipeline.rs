@@ -192,6 +192,7 @@ impl Engine {
         let spec = EncodeSpec {
             id,
             plan: &plan,
+            source: info.video.as_ref(),
             input: &input,
             temp: &temp,
             duration: info.duration,

@@ -342,6 +342,7 @@ mod tests {
             probed_at: String::new(),
             hwaccels: Vec::new(),
             vaapi: Default::default(),
+            v4l2: Default::default(),
             fingerprint: String::new(),
             from_cache: false,
         };

@@ -188,6 +188,7 @@ mod tests {
         let roots = Roots {
             sys_class_drm: tmp.path().join("sys"),
             dev_dri: tmp.path().join("dri"),
+            dev: tmp.path().join("dev"),
         };
         let ffmpeg = Path::new("/usr/bin/ffmpeg");
         let first = detect_cached_with(ffmpeg, &roots, &store).await;

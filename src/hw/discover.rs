@@ -19,6 +19,8 @@ pub struct Roots {
     pub sys_class_drm: PathBuf,
     /// `/dev/dri`
     pub dev_dri: PathBuf,
+    /// `/dev`, where V4L2 `video*` nodes are.
+    pub dev: PathBuf,
 }
 
 impl Roots {
@@ -26,6 +28,7 @@ impl Roots {
         Roots {
             sys_class_drm: PathBuf::from("/sys/class/drm"),
             dev_dri: PathBuf::from("/dev/dri"),
+            dev: PathBuf::from("/dev"),
         }
     }
 }
@@ -198,6 +201,7 @@ mod tests {
         let roots = Roots {
             sys_class_drm: sys,
             dev_dri: dev,
+            dev: tmp.path().join("dev"),
         };
         (tmp, roots)
     }
@@ -246,6 +250,7 @@ mod tests {
         let roots = Roots {
             sys_class_drm: tmp.path().join("no-sysfs"),
             dev_dri: dev,
+            dev: tmp.path().join("no-dev"),
         };
         let nodes = render_nodes(&roots);
         assert_eq!(nodes.len(), 1);
@@ -254,6 +259,7 @@ mod tests {
         let none = Roots {
             sys_class_drm: tmp.path().join("a"),
             dev_dri: tmp.path().join("b"),
+            dev: tmp.path().join("c"),
         };
         assert!(render_nodes(&none).is_empty());
     }

@@ -5,8 +5,9 @@
 //! hardware encoding?" has an answer (`report`). `cache` reuses a previous result while the
 //! fingerprint (ffmpeg build + render nodes) is unchanged; `select` picks the backend per
 //! codec. Parsing and classification are pure (`parse`, `classify`); only `step` runs
-//! processes, through `crate::process`. V4L2 M2M will add its own module and summary beside
-//! `vaapi`.
+//! processes, through `crate::process`. V4L2 memory-to-memory encoders are found and proved
+//! natively, without ffmpeg (`v4l2`, `v4l2_encode`, ioctls in `v4l2_sys`), then mapped to the
+//! ffmpeg encoder that drives them.
 
 mod cache;
 mod classify;
@@ -15,6 +16,11 @@ mod parse;
 mod report;
 mod select;
 mod step;
+mod v4l2;
+mod v4l2_abi;
+mod v4l2_encode;
+mod v4l2_probe;
+mod v4l2_sys;
 mod vaapi;
 
 use std::ffi::OsString;
@@ -32,7 +38,11 @@ pub use classify::{DriverInfo, Failure, Problem, classify, parse_driver, parse_s
 pub use discover::{NodeAccess, RenderNode, Roots, render_nodes};
 pub use parse::{parse_encoders, parse_hwaccels, parse_version, version_line};
 pub use report::{ProbeReport, render_text, vaapi_unavailable_reason};
-pub use select::{select_backend, select_backend_for, vaapi_choice, verified_backends};
+pub use select::{
+    select_backend, select_backend_for, v4l2_choice, vaapi_choice, verified_backends,
+};
+pub use v4l2::{FrameSizes, PixelFormat, Role, V4l2Device, V4l2Encoder, V4l2Summary};
+pub use v4l2_encode::{EncodeError, EncodeProblem, TestEncode};
 pub use vaapi::{VAAPI_ENCODERS, VaapiDevice, VaapiEncoder};
 
 /// `-version`, `-encoders` and `-hwaccels` answer instantly; anything slower means a broken
@@ -41,18 +51,22 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A one-frame encode includes encoder start-up (SVT-AV1 allocates a lot); generous for
 /// slow ARM boards.
 const TEST_ENCODE_TIMEOUT: Duration = Duration::from_secs(30);
+/// All V4L2 nodes together; each device has its own smaller budget (`v4l2::DEVICE_BUDGET`),
+/// this only guards against a driver that blocks inside an ioctl.
+const V4L2_PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One step of capability detection, as shown in the UI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProbeLogEntry {
     /// RFC 3339 UTC time the step finished.
     pub at: String,
-    /// "cpu", "vaapi", or "cache" for the fingerprint check; "v4l2m2m" later.
+    /// "cpu", "vaapi", "v4l2m2m", or "cache" for the fingerprint check.
     pub backend: String,
     /// Device node for hardware backends.
     pub device: Option<String>,
     /// "version", "encoders", "hwaccels", "test_encode:<encoder>", "discover", "driver",
-    /// "test_encode:<encoder>:<rc>[:low_power][:10bit]", "fingerprint".
+    /// "test_encode:<encoder>:<rc>[:low_power][:10bit]", "fingerprint"; for V4L2 "discover",
+    /// "querycap" (formats and frame sizes too) and "test_encode:<FOURCC>" (native, no ffmpeg).
     pub step: String,
     /// The command line that was run (empty for steps that run nothing).
     pub command: String,
@@ -93,6 +107,9 @@ pub struct Capabilities {
     pub hwaccels: Vec<String>,
     #[serde(default)]
     pub vaapi: VaapiSummary,
+    /// V4L2 memory-to-memory devices and what their native test encodes proved.
+    #[serde(default)]
+    pub v4l2: V4l2Summary,
     /// What the result depends on (see `cache::fingerprint`).
     #[serde(default)]
     pub fingerprint: String,
@@ -160,9 +177,22 @@ async fn preflight(ffmpeg: &Path, roots: &Roots) -> Preflight {
     };
     // Finding no node is an answer, not a failure; the reason says what it means.
     step::note(&mut log, discover, true, listing);
-    let fingerprint = fingerprint(
-        version_text.as_deref().and_then(version_line).as_deref(),
-        &nodes,
+    let dev = roots.dev.clone();
+    // Opening a video node is a syscall into its driver: keep it off the async workers.
+    let video = tokio::task::spawn_blocking(move || v4l2::describe_nodes(&dev))
+        .await
+        .unwrap_or_default();
+    let fingerprint = format!(
+        "{}; video nodes: {}",
+        fingerprint(
+            version_text.as_deref().and_then(version_line).as_deref(),
+            &nodes,
+        ),
+        if video.is_empty() {
+            "none".to_string()
+        } else {
+            video.join(", ")
+        }
     );
     Preflight {
         log,
@@ -241,6 +271,13 @@ async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capabilities {
     }
     vaapi.unavailable_reason =
         vaapi_unavailable_reason(&vaapi, &hwaccels, &roots.dev_dri.display().to_string());
+    let mut v4l2 = probe_v4l2(&mut log, &roots.dev).await;
+    v4l2.listed_encoders = listed
+        .iter()
+        .filter(|(n, k, _)| *k == 'V' && n.ends_with("_v4l2m2m"))
+        .map(|(n, _, _)| n.clone())
+        .collect();
+    v4l2.unavailable_reason = v4l2::unavailable_reason(&v4l2, &roots.dev.display().to_string());
     Capabilities {
         ffmpeg_version: version_text.as_deref().and_then(parse_version),
         cpu_encoders,
@@ -248,9 +285,41 @@ async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capabilities {
         probed_at: step::now_rfc3339(),
         hwaccels,
         vaapi,
+        v4l2,
         fingerprint,
         from_cache: false,
     }
+}
+
+/// The V4L2 probe is blocking ioctls: it runs on the blocking pool, bounded in time.
+async fn probe_v4l2(log: &mut Vec<ProbeLogEntry>, dev: &Path) -> V4l2Summary {
+    let dev = dev.to_path_buf();
+    let task = tokio::task::spawn_blocking(move || {
+        let mut log = Vec::new();
+        let devices = v4l2::probe_all(&dev, &mut log);
+        (devices, log)
+    });
+    let why = match tokio::time::timeout(V4L2_PROBE_TIMEOUT, task).await {
+        Ok(Ok((devices, mut entries))) => {
+            log.append(&mut entries);
+            return V4l2Summary {
+                devices,
+                ..V4l2Summary::default()
+            };
+        }
+        Ok(Err(e)) => format!("the V4L2 probe stopped: {e}"),
+        Err(_) => format!(
+            "the V4L2 probe took longer than {} s (a driver blocked in an ioctl)",
+            V4L2_PROBE_TIMEOUT.as_secs()
+        ),
+    };
+    let s = step::Step {
+        backend: "v4l2m2m",
+        device: None,
+        name: "probe".into(),
+    };
+    step::note(log, s, false, why);
+    V4l2Summary::default()
 }
 
 fn cpu_step(name: &str) -> step::Step<'static> {
@@ -296,6 +365,7 @@ mod tests {
         let roots = Roots {
             sys_class_drm: tmp.path().join("sys"),
             dev_dri: tmp.path().join("dri"),
+            dev: tmp.path().join("dev"),
         };
         (tmp, roots)
     }

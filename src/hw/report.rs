@@ -104,6 +104,31 @@ pub fn vaapi_unavailable_reason(
 }
 
 fn summary(caps: &Capabilities) -> String {
+    format!("{} {}", vaapi_summary(caps), v4l2_summary(caps))
+}
+
+/// One sentence on V4L2: which device encoders ffmpeg can use, or why none.
+fn v4l2_summary(caps: &Capabilities) -> String {
+    match &caps.v4l2.unavailable_reason {
+        Some(reason) => format!("V4L2 M2M not used: {reason}."),
+        None => {
+            let usable: Vec<String> = [VideoCodec::H264, VideoCodec::Hevc]
+                .into_iter()
+                .filter_map(|c| caps.v4l2.usable(c))
+                .map(|(d, e)| {
+                    format!(
+                        "{} on {}",
+                        e.ffmpeg_encoder.as_deref().unwrap_or("?"),
+                        d.path
+                    )
+                })
+                .collect();
+            format!("V4L2 M2M encoders verified: {}.", usable.join(", "))
+        }
+    }
+}
+
+fn vaapi_summary(caps: &Capabilities) -> String {
     let cpu: Vec<&str> = caps
         .cpu_encoders
         .iter()
@@ -116,6 +141,10 @@ fn summary(caps: &Capabilities) -> String {
         format!("CPU encoders verified: {}", cpu.join(", "))
     };
     match &caps.vaapi.unavailable_reason {
+        // A usable V4L2 encoder makes "only CPU" untrue; its own sentence follows.
+        Some(reason) if caps.v4l2.unavailable_reason.is_none() => {
+            format!("VAAPI not used: {reason}. {cpu}.")
+        }
         Some(reason) => format!("Only CPU encoders can be used: {reason}. {cpu}."),
         None => {
             let hw: Vec<String> = caps
@@ -130,6 +159,50 @@ fn summary(caps: &Capabilities) -> String {
                 })
                 .collect();
             format!("VAAPI encoders verified: {}. {cpu}.", hw.join(", "))
+        }
+    }
+}
+
+fn render_v4l2(s: &mut String, caps: &Capabilities) {
+    let _ = writeln!(s, "\nV4L2 M2M:");
+    let _ = writeln!(
+        s,
+        "  ffmpeg lists: {}",
+        none_if_empty(&caps.v4l2.listed_encoders.join(", "))
+    );
+    if caps.v4l2.devices.is_empty() {
+        let _ = writeln!(s, "  devices: none");
+    }
+    for d in &caps.v4l2.devices {
+        if let Some(e) = &d.error {
+            let _ = writeln!(s, "  {}  unusable: {e}", d.path);
+            continue;
+        }
+        let fourccs = |fs: &[super::PixelFormat]| {
+            fs.iter()
+                .map(|f| f.fourcc.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let _ = writeln!(
+            s,
+            "  {}  driver {} card {:?} {:?}{}",
+            d.path,
+            d.driver,
+            d.card,
+            d.role,
+            if d.mplane { " (mplane)" } else { "" }
+        );
+        let _ = writeln!(s, "    OUTPUT:  {}", fourccs(&d.output_formats));
+        let _ = writeln!(s, "    CAPTURE: {}", fourccs(&d.capture_formats));
+        for e in &d.encoders {
+            let ffmpeg = e.ffmpeg_encoder.as_deref().unwrap_or("no ffmpeg encoder");
+            let state = match (&e.test_encode, &e.problem) {
+                (Some(t), _) => format!("verified: {}", t.describe()),
+                (None, Some(p)) => format!("{}: {}", p.code(), p.detail()),
+                (None, None) => "not tested".into(),
+            };
+            let _ = writeln!(s, "    {:<5} ({ffmpeg}) {state}", e.format);
         }
     }
 }
@@ -188,6 +261,7 @@ pub fn render_text(caps: &Capabilities) -> String {
             let _ = writeln!(s, "    {:<11} {state}", e.encoder);
         }
     }
+    render_v4l2(&mut s, caps);
     let _ = writeln!(s, "\nSelected backend per codec:");
     for (codec, backend) in selected(caps) {
         let _ = writeln!(s, "  {codec:<5} {backend}");

@@ -3,7 +3,7 @@
 //! always has an answer and the planner's own "encoder unavailable" rule explains the rest.
 //! Pure functions over [`Capabilities`].
 
-use super::{Capabilities, VaapiDevice, VaapiEncoder};
+use super::{Capabilities, V4l2Device, V4l2Encoder, VaapiDevice, VaapiEncoder};
 use crate::model::{Backend, VideoCodec};
 
 /// Backends with a verified encoder for `codec`, best first.
@@ -16,7 +16,11 @@ fn backends(codec: VideoCodec, ten_bit: bool, caps: &Capabilities) -> Vec<Backen
     if vaapi_choice(codec, ten_bit, caps).is_some() {
         out.push(Backend::Vaapi);
     }
-    // V4L2 M2M joins here when its probe exists.
+    // V4L2 M2M: a natively verified device encoder that this ffmpeg can drive. Only 8-bit:
+    // ffmpeg's v4l2m2m encoders take yuv420p/nv12 only.
+    if !ten_bit && v4l2_choice(codec, caps).is_some() {
+        out.push(Backend::V4l2m2m);
+    }
     if caps
         .cpu_encoders
         .iter()
@@ -42,6 +46,11 @@ pub fn select_backend_for(codec: VideoCodec, ten_bit: bool, caps: &Capabilities)
         .unwrap_or(Backend::Cpu)
 }
 
+/// The first V4L2 device (in node order) with a verified encoder for `codec` that ffmpeg lists.
+pub fn v4l2_choice(codec: VideoCodec, caps: &Capabilities) -> Option<(&V4l2Device, &V4l2Encoder)> {
+    caps.v4l2.usable(codec)
+}
+
 /// The first render node (in node order) with a verified encoder for `codec`.
 pub fn vaapi_choice(
     codec: VideoCodec,
@@ -58,7 +67,7 @@ pub fn vaapi_choice(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hw::{EncoderInfo, NodeAccess, RenderNode, VaapiSummary};
+    use crate::hw::{EncoderInfo, NodeAccess, RenderNode, V4l2Summary, VaapiSummary};
     use crate::model::RateControl;
 
     fn caps(cpu: &[(VideoCodec, bool)], vaapi: &[(&str, VideoCodec, bool, bool)]) -> Capabilities {
@@ -110,6 +119,7 @@ mod tests {
                 devices,
                 unavailable_reason: None,
             },
+            v4l2: V4l2Summary::default(),
             fingerprint: String::new(),
             from_cache: false,
         }
@@ -158,5 +168,51 @@ mod tests {
         assert!(enc.ten_bit);
         assert_eq!(select_backend(VideoCodec::Av1, &c), Backend::Vaapi);
         assert!(Backend::Vaapi > Backend::V4l2m2m && Backend::V4l2m2m > Backend::Cpu);
+    }
+
+    #[test]
+    fn a_verified_v4l2_encoder_beats_the_cpu_for_8_bit_only() {
+        let mut c = caps(&[(VideoCodec::H264, true), (VideoCodec::Hevc, true)], &[]);
+        let encoder = |codec: VideoCodec, fourcc: &str, ffmpeg: &str| V4l2Encoder {
+            format: fourcc.into(),
+            codec: Some(codec),
+            ffmpeg_encoder: Some(ffmpeg.into()),
+            verified: true,
+            test_encode: None,
+            problem: None,
+        };
+        c.v4l2 = V4l2Summary {
+            listed_encoders: vec!["h264_v4l2m2m".into()],
+            devices: vec![V4l2Device {
+                path: "/dev/video11".into(),
+                driver: "bcm2835-codec".into(),
+                card: String::new(),
+                bus_info: String::new(),
+                role: crate::hw::Role::Encoder,
+                mplane: true,
+                output_formats: vec![],
+                capture_formats: vec![],
+                frame_sizes: vec![],
+                encoders: vec![
+                    encoder(VideoCodec::H264, "H264", "h264_v4l2m2m"),
+                    // Verified natively, but this ffmpeg lacks hevc_v4l2m2m.
+                    encoder(VideoCodec::Hevc, "HEVC", "hevc_v4l2m2m"),
+                ],
+                verified: true,
+                error: None,
+            }],
+            unavailable_reason: None,
+        };
+        assert_eq!(select_backend(VideoCodec::H264, &c), Backend::V4l2m2m);
+        assert_eq!(
+            verified_backends(VideoCodec::H264, &c),
+            [Backend::V4l2m2m, Backend::Cpu]
+        );
+        assert_eq!(select_backend_for(VideoCodec::H264, true, &c), Backend::Cpu);
+        assert_eq!(select_backend(VideoCodec::Hevc, &c), Backend::Cpu);
+        assert_eq!(
+            v4l2_choice(VideoCodec::H264, &c).unwrap().0.path,
+            "/dev/video11"
+        );
     }
 }

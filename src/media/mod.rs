@@ -7,6 +7,7 @@
 //! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
 
 pub mod args;
+pub mod args_v4l2;
 pub mod args_vaapi;
 pub mod catalog;
 pub mod decode;

@@ -17,6 +17,17 @@ use crate::qemu::images::{self, Built};
 use crate::qemu::{Arch, Boot, Guest, GuestSpec};
 use crate::tls::Https;
 
+/// vicodec and the Debian media modules it needs, in load order (image/modules copies them).
+const VICODEC_MODULES: &[&str] = &[
+    "mc.ko",
+    "videodev.ko",
+    "videobuf2-common.ko",
+    "videobuf2-memops.ko",
+    "videobuf2-vmalloc.ko",
+    "videobuf2-v4l2.ko",
+    "v4l2-mem2mem.ko",
+    "vicodec.ko",
+];
 const BOOT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The appliance's HTTPS port (plain HTTP on 80 redirects there).
 const HTTPS_PORT: u16 = 443;
@@ -259,6 +270,62 @@ fn data_mib(guest: &mut Guest) -> (u64, u64) {
     (sectors / 2048, kib / 1024)
 }
 
+/// `alchemist probe --json` in a guest with vicodec loaded: the FWHT encoder on /dev/video0 is
+/// found, its formats are listed and its native test encode passes; FWHT has no ffmpeg encoder,
+/// so nothing is selected for it. `--ffmpeg` points nowhere on purpose: the CPU test encodes
+/// would take tens of seconds under TCG, and the V4L2 probe does not use ffmpeg.
+fn vicodec_is_found_and_proved_natively(guest: &mut Guest) {
+    let started = Instant::now();
+    let out = guest.run("alchemist probe --json --ffmpeg /nonexistent/ffmpeg");
+    figure(&format!(
+        "x86_64 in-guest `alchemist probe --json` with vicodec: {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    let json = &out[out.find('{').unwrap_or(0)..];
+    let v: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let devices = v["v4l2"]["devices"].as_array().expect("v4l2 devices");
+    let enc = devices
+        .iter()
+        .find(|d| d["driver"] == "vicodec" && d["role"] == "encoder")
+        .unwrap_or_else(|| panic!("no vicodec encoder: {:#}", v["v4l2"]));
+    assert_eq!(enc["path"], "/dev/video0", "{enc:#}");
+    assert_eq!(enc["verified"], true, "{enc:#}");
+    let fourccs = |q: &str| -> Vec<String> {
+        enc[q]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["fourcc"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        fourccs("output_formats").contains(&"YU12".to_string()),
+        "{enc:#}"
+    );
+    assert_eq!(fourccs("capture_formats"), ["FWHT"], "{enc:#}");
+    let fwht = &enc["encoders"][0];
+    assert_eq!(fwht["format"], "FWHT");
+    assert_eq!(fwht["ffmpeg_encoder"], Value::Null);
+    assert!(
+        fwht["test_encode"]["frames_out"].as_u64().unwrap() > 0,
+        "{fwht:#}"
+    );
+    assert!(
+        fwht["test_encode"]["head"]
+            .as_str()
+            .unwrap()
+            .starts_with("4f4f4f4f"),
+        "{fwht:#}"
+    );
+    let roles: Vec<&str> = devices
+        .iter()
+        .map(|d| d["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["encoder", "decoder", "decoder"]);
+    let reason = v["v4l2"]["unavailable_reason"].as_str().unwrap();
+    assert!(reason.contains("verified natively"), "{reason}");
+}
+
 #[test]
 fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() {
     let built = images::image(Arch::X86_64);
@@ -365,8 +432,8 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     guest.poweroff();
 
     // Reboot: the job history is still there. This boot also loads vicodec, built out of tree
-    // from Debian's kernel source (image/modules), to prove the harness's module path.
-    let mut guest = boot_x86(&disk, None, &["v4l2-mem2mem.ko", "vicodec.ko"]);
+    // from Debian's kernel source (image/modules), for the native V4L2 probe.
+    let mut guest = boot_x86(&disk, None, VICODEC_MODULES);
     guest.wait_http("/api/ready", BOOT_TIMEOUT);
     let mut api = Api::new(&mut guest);
     let to_https = api.wait(&mut guest, "/api/ready");
@@ -387,6 +454,7 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
         "history after reboot: {d:#}"
     );
     drop(api);
+    vicodec_is_found_and_proved_natively(&mut guest);
     guest.poweroff();
 
     // Update: a newer image's boot and root partitions over this disk; /data is kept.

@@ -69,6 +69,34 @@ fn probe_json_says_cpu_only_and_why() {
     );
 }
 
+/// No /dev/video* here: the V4L2 part says so, lists what ffmpeg could drive, and exits 0.
+#[test]
+fn probe_json_says_there_is_no_v4l2_device() {
+    let (stdout, _) = probe(&["--json"]);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["v4l2"]["devices"], Value::Array(vec![]), "{}", v["v4l2"]);
+    assert_eq!(
+        v["v4l2"]["unavailable_reason"],
+        "there is no V4L2 video node under /dev"
+    );
+    let listed = v["v4l2"]["listed_encoders"].as_array().unwrap();
+    assert!(listed.iter().any(|e| e == "h264_v4l2m2m"), "{listed:?}");
+    let discover = v["probe_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["backend"] == "v4l2m2m" && e["step"] == "discover")
+        .unwrap();
+    assert_eq!(discover["output"], "no video nodes under /dev");
+    assert!(v["summary"].as_str().unwrap().contains("V4L2 M2M not used"));
+    assert!(
+        v["fingerprint"]
+            .as_str()
+            .unwrap()
+            .contains("video nodes: none")
+    );
+}
+
 #[test]
 fn probe_text_report_explains_itself() {
     let (stdout, _) = probe(&[]);
@@ -79,6 +107,12 @@ fn probe_text_report_explains_itself() {
         "{stdout}"
     );
     assert!(stdout.contains("hevc  cpu"), "{stdout}");
+    let v4l2 = stdout.split("V4L2 M2M:\n").nth(1).unwrap();
+    assert!(
+        v4l2.starts_with("  ffmpeg lists: h263_v4l2m2m, h264_v4l2m2m"),
+        "{v4l2}"
+    );
+    assert!(v4l2.contains("  devices: none"), "{v4l2}");
 }
 
 #[test]
@@ -129,5 +163,11 @@ async fn api_and_page_show_why_there_are_no_devices() {
         .unwrap();
     assert!(page.contains("No VAAPI render nodes found."), "{page}");
     assert!(page.contains("no render node under"), "{page}");
+    assert_eq!(hw["v4l2_devices"], Value::Array(vec![]));
+    assert_eq!(
+        hw["v4l2_unavailable_reason"],
+        "there is no V4L2 video node under /dev"
+    );
+    assert!(page.contains("No V4L2 video nodes found."), "{page}");
     server.stop().await;
 }

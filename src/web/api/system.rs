@@ -7,7 +7,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::hw::{ProbeLogEntry, VaapiDevice, select_backend, verified_backends};
+use crate::hw::{ProbeLogEntry, V4l2Device, VaapiDevice, select_backend, verified_backends};
 use crate::model::VideoCodec;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult};
@@ -42,6 +42,10 @@ pub struct Hardware {
     pub vaapi_devices: Vec<VaapiDevice>,
     /// Why no VAAPI encoder can be used (null when one can, or before detection).
     pub vaapi_unavailable_reason: Option<String>,
+    /// V4L2 video nodes: role, formats on both queues, frame sizes and native test encodes.
+    pub v4l2_devices: Vec<V4l2Device>,
+    /// Why no V4L2 encoder can be used for jobs (null when one can, or before detection).
+    pub v4l2_unavailable_reason: Option<String>,
 }
 
 /// Encoder backends and the codec matrix.
@@ -60,6 +64,8 @@ pub fn hardware_view(state: &AppState) -> Hardware {
             ffmpeg_version: None,
             vaapi_devices: Vec::new(),
             vaapi_unavailable_reason: None,
+            v4l2_devices: Vec::new(),
+            v4l2_unavailable_reason: None,
         };
     };
     let codecs: Vec<CodecSupport> = caps
@@ -105,6 +111,30 @@ pub fn hardware_view(state: &AppState) -> Hardware {
                 .collect(),
         });
     }
+    // Encoder nodes only; a FWHT or VP8 encoder is listed with its ffmpeg-less format, and is
+    // available for jobs only when `select` would pick it.
+    for d in caps.v4l2.devices.iter().filter(|d| !d.encoders.is_empty()) {
+        backends.push(Backend {
+            kind: "v4l2m2m".into(),
+            device: Some(d.path.clone()),
+            driver: Some(d.driver.clone()),
+            available: d.encoders.iter().any(|e| {
+                e.codec
+                    .is_some_and(|c| caps.v4l2.usable(c).is_some_and(|(u, _)| u.path == d.path))
+            }),
+            codecs: d
+                .encoders
+                .iter()
+                .map(|e| CodecSupport {
+                    codec: e
+                        .codec
+                        .map_or_else(|| e.format.to_lowercase(), |c| c.as_str().to_string()),
+                    encoder: e.ffmpeg_encoder.clone().unwrap_or_default(),
+                    verified: e.verified,
+                })
+                .collect(),
+        });
+    }
     Hardware {
         backends,
         selected,
@@ -112,6 +142,8 @@ pub fn hardware_view(state: &AppState) -> Hardware {
         ffmpeg_version: caps.ffmpeg_version,
         vaapi_devices: caps.vaapi.devices,
         vaapi_unavailable_reason: caps.vaapi.unavailable_reason,
+        v4l2_devices: caps.v4l2.devices,
+        v4l2_unavailable_reason: caps.v4l2.unavailable_reason,
     }
 }
 
