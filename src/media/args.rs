@@ -158,4 +158,4 @@ impl Args {
 
 #[cfg(test)]
 #[path = "args_tests.rs"]
-mod tests;
+pub(super) mod tests;

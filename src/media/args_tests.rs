@@ -24,8 +24,13 @@ fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
 
-/// The plan the planner makes for a fixture with the default profile for `encoder`.
-fn planned(fixture: &str, encoder: CpuEncoder, container: ContainerChoice) -> Plan {
+/// The plan the planner makes for a fixture with the default profile for `encoder`; shared by
+/// the golden tests of every backend's arguments.
+pub(in crate::media) fn planned(
+    fixture: &str,
+    encoder: CpuEncoder,
+    container: ContainerChoice,
+) -> Plan {
     let path = format!(
         "{}/tests/fixtures/ffprobe/{fixture}.json",
         env!("CARGO_MANIFEST_DIR")

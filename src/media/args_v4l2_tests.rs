@@ -4,29 +4,11 @@
 //! source bit rate on an NV12-only device), the bit-rate formula, and the refusals.
 
 use super::*;
-use crate::media::normalize::normalize;
-use crate::media::plan::{
-    Capabilities, ContainerChoice, Decision, EncodeSettings, OutputContainer, Profile, plan,
-};
+use crate::media::plan::{ContainerChoice, OutputContainer};
 use crate::model::CpuEncoder;
 
 fn planned(fixture: &str, encoder: CpuEncoder) -> Plan {
-    let path = format!(
-        "{}/tests/fixtures/ffprobe/{fixture}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let info = normalize(&std::fs::read(path).unwrap(), 0).unwrap();
-    let mut profile = Profile::from_settings(&EncodeSettings {
-        encoder,
-        crf: None,
-        preset: None,
-        threads: 0,
-    });
-    profile.container = ContainerChoice::Auto;
-    match plan(&info, &profile, &Capabilities::all_cpu()) {
-        Decision::Remux(p) | Decision::Transcode(p) => p,
-        Decision::Skip(r) => panic!("{fixture}: {r:?}"),
-    }
+    crate::media::args::tests::planned(fixture, encoder, ContainerChoice::Auto)
 }
 
 fn opts(width: u32, height: u32, fps: f64, formats: &[&str], align: u32) -> V4l2Options {

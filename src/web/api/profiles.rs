@@ -17,7 +17,9 @@ use crate::web::AppState;
 use crate::web::error::ApiResult;
 use crate::web::extract::{ApiJson, ApiPath};
 
-/// `POST /api/profiles`: a name, optionally a profile to start from, and fields over it.
+/// `POST /api/profiles`: a name, optionally a profile to start from, and fields over it. The
+/// fields repeat `ProfileFields` rather than `#[serde(flatten)]` it: serde cannot combine
+/// flatten with `deny_unknown_fields`, and a misspelt field must be a 400, not ignored.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProfile {
