@@ -237,9 +237,14 @@ impl JobIndex {
             .as_deref()
             .filter(|s| !s.is_empty())
             .map(|needle| self.search(&needle.to_lowercase()));
-        let hits: Box<dyn Iterator<Item = &Entry>> = match &searched {
-            Some(slots) => Box::new(slots.iter().map(|&slot| &self.entries[slot])),
-            None => Box::new(self.entries.iter()),
+        // Descending sorts walk newest first: times (and often sizes) grow with the job id, so
+        // the best entries then come early and the rest cost one comparison each in `top_k`;
+        // walked the other way, every entry would displace the buffer's worst.
+        let hits: Box<dyn Iterator<Item = &Entry>> = match (&searched, q.desc) {
+            (Some(slots), false) => Box::new(slots.iter().map(|&slot| &self.entries[slot])),
+            (Some(slots), true) => Box::new(slots.iter().rev().map(|&slot| &self.entries[slot])),
+            (None, false) => Box::new(self.entries.iter()),
+            (None, true) => Box::new(self.entries.iter().rev()),
         };
         let hits = hits.filter(|e| keep(e));
         let (page, total) = if end <= TOP_K_MAX {
