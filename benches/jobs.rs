@@ -3,60 +3,22 @@
 //! requests/s, plus the time to open the store (index load) and the process RSS. The HTML jobs
 //! page and dashboard are measured the same way.
 //!
+//! This is the in-process view (the bench and the server share a process, one request at a
+//! time); `benches/load.rs` measures the real binary under concurrent load.
+//!
 //! Run: `cargo bench --bench jobs` (JOBS=N to change the store size).
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use alchemist::model::{Explanation, JobId, JobState};
-use alchemist::store::{Job, Store};
+use alchemist::store::Store;
+use common::report::Report;
+use common::{ms, percentile};
 
 const REQUESTS: usize = 300;
 
-fn job(i: u64) -> Job {
-    let status = JobState::ALL[(i % 8) as usize];
-    Job {
-        id: JobId(0),
-        input_path: PathBuf::from(format!(
-            "/media/library/Show {:03}/Season {:02}/Episode {:05} - Title.mkv",
-            i % 700,
-            i % 12,
-            i
-        )),
-        output_path: None,
-        temp_path: None,
-        status,
-        priority: (i % 5) as i32,
-        progress: 0.0,
-        attempt_count: 1,
-        created_at: 1_700_000_000_000 + i as i64,
-        updated_at: 1_700_000_000_000 + (i * 7 % 100_000) as i64,
-        archived: false,
-        input_size: 100_000_000 + i * 1_337,
-        input_mtime_ns: 0,
-        input_inode: i,
-        output_size: None,
-        folder_id: Some(1),
-        decision_action: Some("transcode".into()),
-        decision: Some(
-            Explanation::new(
-                "transcode_recommended",
-                "The video will be re-encoded from H.264 to HEVC.",
-                "A sentence of detail as real decisions carry.",
-            )
-            .with("bitrate", 4_000_000),
-        ),
-        failure: None,
-        metadata: None,
-        encode_stats: None,
-        next_log_seq: 0,
-        retry_at: None,
-        auto_retries: 0,
-    }
-}
-
+/// This process's resident set size, KiB (the server runs in it).
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -68,16 +30,12 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
-
 fn main() {
     let n: u64 = std::env::var("JOBS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let mut report = Report::new("jobs", "Job list, in-process, sequential requests");
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     {
@@ -85,13 +43,13 @@ fn main() {
         let started = Instant::now();
         for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
             store
-                .insert_jobs_bulk(chunk.iter().map(|&i| job(i)).collect())
+                .insert_jobs_bulk(chunk.iter().map(|&i| common::sample_job(i)).collect())
                 .expect("insert");
         }
-        println!(
-            "inserted {n} jobs in {:.2} s",
+        report.line(&format!(
+            "- inserted {n} jobs in {:.2} s",
             started.elapsed().as_secs_f64()
-        );
+        ));
         alchemist::auth::Auth::new(store, 30)
             .create_user("admin", "benchmark password")
             .expect("admin");
@@ -99,31 +57,33 @@ fn main() {
     let size = std::fs::metadata(data.join(alchemist::store::DB_FILE))
         .map(|m| m.len())
         .unwrap_or(0);
-    println!(
-        "redb file: {:.1} MiB ({} bytes/job)",
+    report.line(&format!(
+        "- redb file: {:.1} MiB ({} bytes/job)",
         size as f64 / 1048576.0,
         size / n.max(1)
-    );
+    ));
     let rss_before = rss_kib();
     let started = Instant::now();
     drop(Store::open(&data).expect("reopen"));
-    println!(
-        "store open with {n} jobs (index load): {:.0} ms",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    report.line(&format!(
+        "- store open with {n} jobs (index load): {:.0} ms",
+        ms(started.elapsed())
+    ));
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async move {
+    runtime.block_on(async {
         let server = common::BenchServer::start(&data, "benchmark password").await;
         let (http, base, token) = (&server.http, server.base.as_str(), server.token.as_str());
-        println!(
-            "process RSS with {n} jobs loaded: {:.1} MiB (before open: {:.1} MiB)",
+        report.line(&format!(
+            "- bench process RSS with {n} jobs loaded: {:.1} MiB (before open: {:.1} MiB)",
             rss_kib() as f64 / 1024.0,
             rss_before as f64 / 1024.0
-        );
-        println!();
-        println!("| query (50 per page, {n} jobs) | matches | p50 ms | p99 ms | mean ms | req/s |");
-        println!("|---|---|---|---|---|---|");
+        ));
+        report.line("");
+        report.line(&format!(
+            "| query (50 per page, {n} jobs) | matches | p50 ms | p99 ms | mean ms | req/s |"
+        ));
+        report.line("|---|---|---|---|---|---|");
         let queries = [
             ("default (updated_at)", "/api/jobs"),
             ("status=failed", "/api/jobs?status=failed"),
@@ -173,14 +133,15 @@ fn main() {
             let total = wall.elapsed();
             times.sort();
             let mean = total / REQUESTS as u32;
-            println!(
+            report.line(&format!(
                 "| {name} | {matches} | {:.2} | {:.2} | {:.2} | {:.0} |",
-                percentile(&times, 0.5).as_secs_f64() * 1000.0,
-                percentile(&times, 0.99).as_secs_f64() * 1000.0,
-                mean.as_secs_f64() * 1000.0,
+                ms(percentile(&times, 0.5)),
+                ms(percentile(&times, 0.99)),
+                ms(mean),
                 REQUESTS as f64 / total.as_secs_f64()
-            );
+            ));
         }
         server.stop().await;
     });
+    report.finish();
 }

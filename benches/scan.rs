@@ -1,9 +1,10 @@
-//! Library scan benchmark: a generated library of FILES (default 2,000) real, tiny video files
-//! in 100 folders; the real server on a loopback port with the engine paused. Prints the first
-//! scan (every file new), an unchanged rescan (one index lookup per file, no ffprobe), and the
-//! cold probe of every file through `alchemist plan`'s parallel prober (bounded by cores).
+//! Library scan benchmark: generated libraries (2,000 and 10,000 files by default) of real,
+//! tiny video files in 100 folders; the server in-process on a loopback port with the engine
+//! paused. Prints the first scan (every file new), unchanged rescans (one index lookup per
+//! file, no ffprobe), and, for the first library, the cold probe of its first 300 files through
+//! `alchemist plan`'s parallel prober (bounded by cores).
 //!
-//! Run: `cargo bench --bench scan` (FILES=N to change the library size).
+//! Run: `cargo bench --bench scan` (FILES=2000,10000 to change the library sizes).
 
 mod common;
 
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use alchemist::media::plan::{EncodeSettings, Profile};
 use alchemist::model::CpuEncoder;
 use alchemist::store::Store;
+use common::report::{Report, verdict};
 
 const PASSWORD: &str = "benchmark password";
 
@@ -75,14 +77,56 @@ async fn scan(http: &reqwest::Client, base: &str, token: &str) -> Duration {
     }
 }
 
+/// The cold probe spawns ffprobe per file (about 50 ms of CPU each): it runs on the first
+/// library only, on this many files, to keep the whole bench within minutes on two cores.
+const PROBE_FILES: usize = 300;
+
 fn main() {
-    let files: usize = std::env::var("FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
+    let sizes: Vec<usize> = std::env::var("FILES")
+        .unwrap_or_else(|_| "2000,10000".into())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    let mut report = Report::new("scan", "Library scan");
+    report.line("| files | first scan s | unchanged rescan s | rescan again s | rescan files/s | rescan of 10k ≤ 2 s |");
+    report.line("|---|---|---|---|---|---|");
+    let mut probe_line = None;
+    for (k, &files) in sizes.iter().enumerate() {
+        let (first, again, third, probe) = run(files, k == 0);
+        let target = if files >= 10_000 {
+            verdict(again.as_secs_f64() * 10_000.0 / files as f64, 2.0)
+        } else {
+            "-"
+        };
+        report.line(&format!(
+            "| {files} | {:.3} | {:.3} | {:.3} | {:.0} | {target} |",
+            first.as_secs_f64(),
+            again.as_secs_f64(),
+            third.as_secs_f64(),
+            files as f64 / again.as_secs_f64()
+        ));
+        if let Some((n, d)) = probe {
+            probe_line = Some(format!(
+                "Cold ffprobe + plan of {n} files through `alchemist plan`'s prober ({} cores): \
+                 {:.2} s, {:.0} files/s.",
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                d.as_secs_f64(),
+                n as f64 / d.as_secs_f64()
+            ));
+        }
+    }
+    if let Some(line) = probe_line {
+        report.line("");
+        report.line(&line);
+    }
+    report.finish();
+}
+
+/// One library of `files`: first scan, two unchanged rescans and, if `probe`, the cold probe.
+fn run(files: usize, probe: bool) -> (Duration, Duration, Duration, Option<(usize, Duration)>) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let paths = make_library(tmp.path(), files);
+    let mut paths = make_library(tmp.path(), files);
     println!(
         "generated {files} files in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -110,36 +154,25 @@ fn main() {
         let first = scan(http, base, token).await;
         let again = scan(http, base, token).await;
         let third = scan(http, base, token).await;
-        println!("| {files} files | seconds | files/s |");
-        println!("|---|---|---|");
-        for (name, d) in [
-            ("first scan", first),
-            ("unchanged rescan", again),
-            ("unchanged rescan (again)", third),
-        ] {
-            println!(
-                "| {name} | {:.3} | {:.0} |",
-                d.as_secs_f64(),
-                files as f64 / d.as_secs_f64()
-            );
-        }
-        let profile = Profile::from_settings(&EncodeSettings {
-            encoder: CpuEncoder::Libx265,
-            crf: None,
-            preset: None,
-            threads: 0,
-        });
-        let t = Instant::now();
-        let reports =
-            alchemist::media::report::plan_paths(Path::new("ffprobe"), &profile, paths).await;
-        let d = t.elapsed();
-        assert!(reports.iter().all(|r| r.action != "error"));
-        println!(
-            "| cold ffprobe + plan of every file ({} cores) | {:.3} | {:.0} |",
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-            d.as_secs_f64(),
-            files as f64 / d.as_secs_f64()
-        );
+        let probed = if probe {
+            paths.truncate(PROBE_FILES);
+            let n = paths.len();
+            let profile = Profile::from_settings(&EncodeSettings {
+                encoder: CpuEncoder::Libx265,
+                crf: None,
+                preset: None,
+                threads: 0,
+            });
+            let t = Instant::now();
+            let reports =
+                alchemist::media::report::plan_paths(Path::new("ffprobe"), &profile, paths).await;
+            let d = t.elapsed();
+            assert!(reports.iter().all(|r| r.action != "error"));
+            Some((n, d))
+        } else {
+            None
+        };
         server.stop().await;
-    });
+        (first, again, third, probed)
+    })
 }

@@ -1,8 +1,20 @@
-//! What both benchmarks share: the real server on a loopback port over an existing data dir,
-//! logged in as the admin, with the engine paused so nothing is encoded while measuring.
+//! What the benchmarks share: the server in-process on a loopback port over an existing data
+//! dir, logged in as the admin, with the engine paused so nothing is encoded while measuring
+//! ([`BenchServer`]); the real binary as a child process ([`proc::ProcServer`]); the results
+//! file ([`report`]); the generated job rows and small statistics helpers.
 
-use std::path::Path;
+// Each bench binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+pub mod media;
+pub mod proc;
+pub mod report;
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use alchemist::model::{Explanation, JobId, JobState};
+use alchemist::store::Job;
 
 use tokio_util::sync::CancellationToken;
 
@@ -56,4 +68,80 @@ impl BenchServer {
         self.shutdown.cancel();
         let _ = self.task.await;
     }
+}
+
+/// Job number `i` of a generated store: statuses cycle through every state, 700 shows of 12
+/// seasons, a decision with an explanation as real jobs carry.
+pub fn sample_job(i: u64) -> Job {
+    let status = JobState::ALL[(i % 8) as usize];
+    Job {
+        id: JobId(0),
+        input_path: PathBuf::from(format!(
+            "/media/library/Show {:03}/Season {:02}/Episode {:05} - Title.mkv",
+            i % 700,
+            i % 12,
+            i
+        )),
+        output_path: None,
+        temp_path: None,
+        status,
+        priority: (i % 5) as i32,
+        progress: 0.0,
+        attempt_count: 1,
+        created_at: 1_700_000_000_000 + i as i64,
+        updated_at: 1_700_000_000_000 + (i * 7 % 100_000) as i64,
+        archived: false,
+        input_size: 100_000_000 + i * 1_337,
+        input_mtime_ns: 0,
+        input_inode: i,
+        output_size: None,
+        folder_id: Some(1),
+        decision_action: Some("transcode".into()),
+        decision: Some(
+            Explanation::new(
+                "transcode_recommended",
+                "The video will be re-encoded from H.264 to HEVC.",
+                "A sentence of detail as real decisions carry.",
+            )
+            .with("bitrate", 4_000_000),
+        ),
+        failure: None,
+        metadata: None,
+        encode_stats: None,
+        next_log_seq: 0,
+        retry_at: None,
+        auto_retries: 0,
+    }
+}
+
+/// A data dir at `data` with `n` generated jobs and the admin `admin`/`password`.
+pub fn make_store(data: &Path, n: u64, password: &str) {
+    let store = alchemist::store::Store::open(data).expect("open");
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
+        store
+            .insert_jobs_bulk(chunk.iter().map(|&i| sample_job(i)).collect())
+            .expect("insert");
+    }
+    alchemist::auth::Auth::new(store, 30)
+        .create_user("admin", password)
+        .expect("admin");
+}
+
+/// The value at fraction `p` of `sorted` (nearest rank).
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+/// The median of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
