@@ -57,6 +57,7 @@ pub async fn run(
         engine_shutdown.clone(),
     )
     .await?;
+    crate::board::start(&config.board, &engine);
     for path in &config.libraries {
         match engine.add_folder(path.clone(), true).await {
             Ok(folder) => tracing::info!(path = %folder.path.display(), "library folder added"),

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
+pub mod board;
+pub use board::BoardSettings;
+
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 /// Default data directory, relative to the working directory.
@@ -35,6 +38,9 @@ pub struct FileConfig {
     pub transcode: TranscodeFile,
     pub session_days: Option<u32>,
     pub scan_on_start: Option<bool>,
+    /// `[board]`: status LED and temperature sensor; absent = off.
+    #[serde(default)]
+    pub board: board::BoardFile,
 }
 
 /// `[transcode]` table: hot-reloadable encode settings.
@@ -93,6 +99,8 @@ pub struct Config {
     /// Wait before the first automatic retry; `None` = the engine's default.
     /// From [`RETRY_BASE_ENV`] only.
     pub retry_base: Option<Duration>,
+    /// Board I/O (`[board]`); off unless configured.
+    pub board: BoardSettings,
 }
 
 /// Why a configuration was refused.
@@ -130,6 +138,7 @@ impl Config {
             scan_on_start: true,
             config_file: None,
             retry_base: None,
+            board: BoardSettings::default(),
         }
     }
 
@@ -196,6 +205,7 @@ impl Config {
         if let Some(scan) = file.scan_on_start {
             config.scan_on_start = scan;
         }
+        config.board = board::board_settings(&file.board)?;
         Ok(config)
     }
 }
