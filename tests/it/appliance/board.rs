@@ -10,13 +10,17 @@ use std::time::Duration;
 use crate::qemu::Guest;
 use crate::qemu::images;
 
+/// Set to run the board steps in the x86_64 first boot. Opt-in for now: the last run got as
+/// far as the LED staying low while the job ran (see the branch `board` report).
+pub const ENABLE_ENV: &str = "ALCHEMIST_TEST_BOARD";
+
 /// The LED's line on the simulated chip.
 pub const LED_LINE: u32 = 3;
 
 /// Modules inserted at boot by the test hook, in order (from image/modules).
 pub fn modules() -> Vec<PathBuf> {
     let dir = images::modules_x86_64();
-    ["irq_sim.ko", "gpio-sim.ko", "i2c-dev.ko"]
+    ["configfs.ko", "irq_sim.ko", "gpio-sim.ko", "i2c-dev.ko"]
         .iter()
         .map(|m| dir.join(m))
         .collect()
