@@ -90,6 +90,7 @@ pub async fn run_with(
         engine_shutdown.clone(),
     )
     .await?;
+    crate::board::start(&config.board, &engine);
     for path in &config.libraries {
         match engine.add_folder(path.clone(), true).await {
             Ok(folder) => tracing::info!(path = %folder.path.display(), "library folder added"),

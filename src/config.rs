@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
+pub mod board;
+pub use board::BoardSettings;
+
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 /// Default data directory, relative to the working directory.
@@ -35,6 +38,9 @@ pub struct FileConfig {
     pub transcode: TranscodeFile,
     pub session_days: Option<u32>,
     pub scan_on_start: Option<bool>,
+    /// `[board]`: status LED and temperature sensor; absent = off.
+    #[serde(default)]
+    pub board: board::BoardFile,
     /// `[tls]`: serve HTTPS on `listen` with this certificate and key.
     pub tls: Option<TlsFile>,
 }
@@ -108,6 +114,8 @@ pub struct Config {
     /// Wait before the first automatic retry; `None` = the engine's default.
     /// From [`RETRY_BASE_ENV`] only.
     pub retry_base: Option<Duration>,
+    /// Board I/O (`[board]`); off unless configured.
+    pub board: BoardSettings,
     /// HTTPS on `listen` when set.
     pub tls: Option<TlsSettings>,
 }
@@ -156,6 +164,7 @@ impl Config {
             scan_on_start: true,
             config_file: None,
             retry_base: None,
+            board: BoardSettings::default(),
             tls: None,
         }
     }
@@ -223,6 +232,7 @@ impl Config {
         if let Some(scan) = file.scan_on_start {
             config.scan_on_start = scan;
         }
+        config.board = board::board_settings(&file.board)?;
         config.tls = tls_settings(overrides, file.tls.as_ref(), config.listen)?;
         Ok(config)
     }

@@ -56,6 +56,12 @@ pub enum Event {
         seconds: f64,
     },
     Engine(EngineStatus),
+    /// The board's thermal guard paused or resumed the engine.
+    Thermal {
+        sensor: &'static str,
+        celsius: f64,
+        action: &'static str,
+    },
 }
 
 impl Event {
@@ -70,6 +76,7 @@ impl Event {
             Event::ScanStarted { .. } => "scan_started",
             Event::ScanCompleted { .. } => "scan_completed",
             Event::Engine(_) => "engine",
+            Event::Thermal { .. } => "thermal",
         }
     }
 
@@ -110,6 +117,11 @@ impl Event {
                 seconds,
             } => json!({"found": found, "queued": queued, "skipped": skipped, "seconds": seconds}),
             Event::Engine(status) => serde_json::to_value(status).unwrap_or_default(),
+            Event::Thermal {
+                sensor,
+                celsius,
+                action,
+            } => json!({"sensor": sensor, "celsius": celsius, "action": action}),
         }
     }
 }

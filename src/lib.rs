@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth; // passwords, sessions, API tokens, throttling
+pub mod board; // status LED and thermal guard through linux-embedded-hal; off unless configured
 pub mod config; // one config source: TOML file + ALCHEMIST_* env + CLI, validated
 pub mod engine; // job state machine, dispatch, modes, pause/drain, scanner, recovery
 pub mod events; // the Event enum and the broadcast bus with a replay ring

@@ -99,6 +99,8 @@ struct Inner {
     scanning: AtomicBool,
     scan_seen: AtomicU64,
     scan_queued: AtomicU64,
+    /// Last board sensor reading (`crate::board::thermal`), shown with the temperatures.
+    board_temperature: Mutex<Option<(&'static str, f64)>>,
 }
 
 /// Handle to the engine. Cheap to clone.
@@ -157,6 +159,7 @@ impl Engine {
                 scanning: AtomicBool::new(false),
                 scan_seen: AtomicU64::new(0),
                 scan_queued: AtomicU64::new(0),
+                board_temperature: Mutex::new(None),
             }),
         };
         engine.recover_replacements().await?;
@@ -282,13 +285,25 @@ impl Engine {
 
     /// Apply a run-state command, persist it, signal ffmpeg processes and publish the status.
     pub async fn command(&self, command: EngineCommand) -> Result<EngineStatus, EngineError> {
+        self.command_with_reason(command, None).await
+    }
+
+    /// `command`, with the pause reason given by the caller (the thermal guard) instead of
+    /// "paused by the user".
+    pub async fn command_with_reason(
+        &self,
+        command: EngineCommand,
+        reason: Option<String>,
+    ) -> Result<EngineStatus, EngineError> {
         let _control = self.inner.control.lock().await;
         let (state, pids) = {
             let mut core = self.core();
             let before = core.state.run_state;
             core.state.run_state = state::transition(before, command);
             core.paused_reason = match (command, core.state.run_state) {
-                (EngineCommand::Pause, _) => Some("paused by the user".into()),
+                (EngineCommand::Pause, _) => {
+                    Some(reason.unwrap_or_else(|| "paused by the user".into()))
+                }
                 (EngineCommand::Drain, EngineRunState::Draining) => {
                     Some("draining: active jobs finish, nothing new starts".into())
                 }
@@ -340,6 +355,35 @@ impl Engine {
         self.inner.events.publish(Event::Engine(status.clone()));
         self.inner.wake.notify_one();
         Ok(status)
+    }
+
+    /// Run a background task tracked like the engine's own: at shutdown `stop` is cancelled
+    /// and the engine waits for the task to end.
+    pub fn spawn_tracked<F, Fut>(&self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let stop = self.inner.shutdown.clone();
+        self.inner.tasks.spawn(task(stop));
+    }
+
+    /// Record (or clear) the board temperature sensor's last reading.
+    pub fn set_board_temperature(&self, reading: Option<(&'static str, f64)>) {
+        *self
+            .inner
+            .board_temperature
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = reading;
+    }
+
+    /// The board temperature sensor's last reading, if it has one.
+    pub fn board_temperature(&self) -> Option<(&'static str, f64)> {
+        *self
+            .inner
+            .board_temperature
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Stop all work for shutdown: active jobs are killed and go back to the queue.

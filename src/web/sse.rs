@@ -36,7 +36,7 @@ fn lagged(skipped: u64) -> SseEvent {
 }
 
 /// Event stream (SSE). Event names: status, progress, decision, log, config_updated,
-/// scan_started, scan_completed, engine, lagged.
+/// scan_started, scan_completed, engine, thermal, lagged.
 #[utoipa::path(
     get, path = "/events", tag = "events",
     params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event id")),

@@ -174,7 +174,7 @@ pub async fn resources(State(state): State<AppState>) -> ApiResult<Json<Resource
 pub async fn sample_resources(state: &AppState) -> ApiResult<Resources> {
     let monitor = state.monitor.clone();
     let uptime = state.started.elapsed().as_secs();
-    let sample = tokio::task::spawn_blocking(move || {
+    let mut sample = tokio::task::spawn_blocking(move || {
         monitor
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -182,5 +182,12 @@ pub async fn sample_resources(state: &AppState) -> ApiResult<Resources> {
     })
     .await
     .map_err(ApiError::internal)?;
+    // The board's LM75 is read over i2c-dev, not hwmon, so sysinfo does not list it.
+    if let Some((sensor, celsius)) = state.engine.board_temperature() {
+        sample.temperatures.push(crate::web::monitor::Temperature {
+            sensor: sensor.to_string(),
+            celsius,
+        });
+    }
     Ok(sample)
 }

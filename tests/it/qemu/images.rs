@@ -95,7 +95,10 @@ pub fn build_arch(release: Option<&str>, out: &Path, arch: &str) {
 pub fn modules_x86_64() -> PathBuf {
     static BUILD: OnceLock<()> = OnceLock::new();
     let dir = out_dir().join("modules-x86_64");
-    if !dir.join("vicodec.ko").is_file() || !dir.join("videodev.ko").is_file() {
+    if !dir.join("vicodec.ko").is_file()
+        || !dir.join("videodev.ko").is_file()
+        || !dir.join("configfs.ko").is_file()
+    {
         BUILD.get_or_init(|| {
             let out = Command::new("bash")
                 .arg(repo().join("image/modules"))
