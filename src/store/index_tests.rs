@@ -1,0 +1,174 @@
+//! Tests of the in-memory job list index: filters, search over the path arena, paging paths.
+
+use super::*;
+use std::path::PathBuf;
+
+fn job(id: u64, status: JobState, path: &str, updated: i64) -> Job {
+    Job {
+        id: JobId(id),
+        input_path: PathBuf::from(path),
+        output_path: None,
+        temp_path: None,
+        status,
+        priority: 0,
+        progress: 0.0,
+        attempt_count: 0,
+        created_at: id as i64,
+        updated_at: updated,
+        archived: false,
+        input_size: id * 10,
+        input_mtime_ns: 0,
+        input_inode: 0,
+        output_size: None,
+        folder_id: None,
+        decision_action: None,
+        decision: None,
+        failure: None,
+        metadata: None,
+        encode_stats: None,
+        next_log_seq: 0,
+        retry_at: None,
+        auto_retries: 0,
+    }
+}
+
+#[test]
+fn filters_searches_sorts_and_pages() {
+    let mut idx = JobIndex::default();
+    for i in 1..=30 {
+        let st = if i % 3 == 0 {
+            JobState::Failed
+        } else {
+            JobState::Queued
+        };
+        idx.put(&job(i, st, &format!("/Media/Show {i}.mkv"), 100 - i as i64));
+    }
+    let q = JobQuery {
+        statuses: Some(vec![JobState::Failed]),
+        ..Default::default()
+    };
+    let (ids, total) = idx.query(&q);
+    assert_eq!(total, 10);
+    // updated_at ascending: highest id first.
+    assert_eq!(ids.first(), Some(&JobId(30)));
+
+    let q = JobQuery {
+        search: Some("SHOW 1".into()),
+        sort: SortKey::Size,
+        desc: true,
+        limit: 3,
+        page: 2,
+        ..Default::default()
+    };
+    let (ids, total) = idx.query(&q);
+    // "show 1", "show 10".."show 19" = 11 matches; sizes desc: 19,18,17 | 16,15,14
+    assert_eq!(total, 11);
+    assert_eq!(ids, vec![JobId(16), JobId(15), JobId(14)]);
+
+    let q = JobQuery {
+        page: 99,
+        ..Default::default()
+    };
+    assert_eq!(idx.query(&q), (vec![], 30));
+}
+
+#[test]
+fn one_pass_and_selection_pages_match_a_full_sort() {
+    let mut idx = JobIndex::default();
+    // Many equal keys, so the id tie-break decides the order.
+    for i in 1..=3000u64 {
+        let mut j = job(
+            i,
+            JobState::ALL[(i % 8) as usize],
+            &format!("/m/{}", i % 97),
+            0,
+        );
+        j.priority = (i % 7) as i32;
+        j.updated_at = (i * 7919 % 101) as i64;
+        idx.put(&j);
+    }
+    for sort in [SortKey::UpdatedAt, SortKey::InputPath, SortKey::Priority] {
+        for desc in [false, true] {
+            let everything = idx.query(&JobQuery {
+                sort,
+                desc,
+                limit: 3000,
+                ..Default::default()
+            });
+            assert_eq!(everything.1, 3000);
+            let mut expected: Vec<&Entry> = idx.entries.iter().collect();
+            expected.sort_by(|a, b| {
+                let ord = match sort {
+                    SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+                    SortKey::InputPath => idx.path(a).cmp(idx.path(b)),
+                    _ => a.priority.cmp(&b.priority),
+                }
+                .then(a.id.cmp(&b.id));
+                if desc { ord.reverse() } else { ord }
+            });
+            let expected: Vec<JobId> = expected.iter().map(|e| JobId(e.id)).collect();
+            assert_eq!(
+                everything.0, expected,
+                "selection path, {sort:?} desc={desc}"
+            );
+            // Pages 1..=60 of 50 cross TOP_K_MAX (2048): both paths must agree.
+            for page in [1, 2, 7, 40, 41, 42, 60, 61] {
+                let (ids, total) = idx.query(&JobQuery {
+                    sort,
+                    desc,
+                    limit: 50,
+                    page,
+                    ..Default::default()
+                });
+                assert_eq!(total, 3000);
+                let from = ((page - 1) * 50).min(3000);
+                let to = (from + 50).min(3000);
+                assert_eq!(ids, expected[from..to], "page {page}, {sort:?} desc={desc}");
+            }
+        }
+    }
+}
+
+#[test]
+fn search_handles_renamed_paths_and_boundaries() {
+    let mut idx = JobIndex::default();
+    let mut a = job(1, JobState::Queued, "/m/Alpha.mkv", 1);
+    idx.put(&a);
+    idx.put(&job(2, JobState::Queued, "/m/beta.mkv", 2));
+    let search = |idx: &JobIndex, s: &str| {
+        let q = JobQuery {
+            search: Some(s.into()),
+            ..Default::default()
+        };
+        idx.query(&q).0
+    };
+    assert_eq!(search(&idx, "ALPHA"), vec![JobId(1)]);
+    assert_eq!(search(&idx, ".mkv"), vec![JobId(1), JobId(2)]);
+    // No match across the boundary of two paths.
+    assert!(search(&idx, "mkv/m").is_empty());
+    a.input_path = "/m/gamma.mkv".into();
+    idx.put(&a);
+    assert!(search(&idx, "alpha").is_empty(), "the old path is stale");
+    assert_eq!(search(&idx, "gamma"), vec![JobId(1)]);
+    for i in 0..20_000u64 {
+        a.input_path = format!("/m/renamed-{i}-{}.mkv", "x".repeat(60)).into();
+        idx.put(&a);
+    }
+    assert!(idx.garbage < idx.arena.len(), "compaction ran");
+    assert_eq!(search(&idx, "renamed-19999-"), vec![JobId(1)]);
+    assert_eq!(search(&idx, "beta"), vec![JobId(2)]);
+}
+
+#[test]
+fn queue_position_follows_priority_then_age() {
+    let mut idx = JobIndex::default();
+    let mut a = job(1, JobState::Queued, "/a", 0);
+    let b = job(2, JobState::Queued, "/b", 0);
+    idx.put(&a);
+    idx.put(&b);
+    assert_eq!(idx.queue_position(JobId(2)), Some(2));
+    a.priority = -1;
+    idx.put(&a);
+    assert_eq!(idx.queue_position(JobId(2)), Some(1));
+    assert_eq!(idx.queue_position(JobId(1)), Some(2));
+}
