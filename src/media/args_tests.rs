@@ -20,7 +20,8 @@ fn golden(plan: &Plan) -> Vec<String> {
     .collect()
 }
 
-fn words(s: &str) -> Vec<String> {
+/// A golden vector written as one space-separated string.
+pub(in crate::media) fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
 

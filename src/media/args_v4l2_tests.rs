@@ -4,6 +4,7 @@
 //! source bit rate on an NV12-only device), the bit-rate formula, and the refusals.
 
 use super::*;
+use crate::media::args::tests::words;
 use crate::media::plan::{ContainerChoice, OutputContainer};
 use crate::model::CpuEncoder;
 
@@ -33,10 +34,6 @@ fn golden(plan: &Plan, opts: &V4l2Options) -> Vec<String> {
     .into_iter()
     .map(|a| a.into_string().unwrap())
     .collect()
-}
-
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_string).collect()
 }
 
 #[test]

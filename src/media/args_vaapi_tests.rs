@@ -3,6 +3,7 @@
 //! H.264 in low-power mode, AV1 with QVBR), plus the refusals.
 
 use super::*;
+use crate::media::args::tests::words;
 use crate::media::plan::{ContainerChoice, OutputContainer};
 use crate::model::CpuEncoder;
 
@@ -30,10 +31,6 @@ fn golden(plan: &Plan, opts: &VaapiOptions) -> Vec<String> {
     .into_iter()
     .map(|a| a.into_string().unwrap())
     .collect()
-}
-
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_string).collect()
 }
 
 #[test]
