@@ -364,13 +364,7 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
 
     // First boot: the console shows the HTTPS address and the admin's one-time password.
     // A bulky MPEG-4 source: the H.264 output is clearly smaller, so the savings checks pass.
-    // Board I/O in the guest is opt-in until it passes here (see `board`).
-    let with_board = std::env::var_os(board::ENABLE_ENV).is_some();
-    let mut guest = if with_board {
-        boot_x86_board(&disk, crate::clips::mpeg4_clip())
-    } else {
-        boot_x86(&disk, Some(crate::clips::mpeg4_clip()), &[])
-    };
+    let mut guest = boot_x86_board(&disk, crate::clips::mpeg4_clip());
     // The health probe also answers on plain HTTP (port 80), so the wait needs no certificate.
     let to_http = guest.wait_http("/api/health", BOOT_TIMEOUT);
     let mut api = Api::new(&mut guest);
@@ -421,29 +415,30 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
 
     // Fast settings (TCG is slow), then a real transcode of a clip on /data.
     guest.run("printf '\\n[transcode]\\nencoder = \"libx264\"\\npreset = \"ultrafast\"\\n' >> /data/alchemist/alchemist.toml");
-    guest.run("cp /mnt/test/clip.mkv /data/media/clip.mkv && sync");
 
     // Board I/O: a status LED on a gpio-sim line and an LM75 on i2c-stub, configured in
     // [board]; board settings are read at start, so the service is restarted.
     let board_started = Instant::now();
-    let devices = with_board.then(|| board::create(&mut guest));
-    if let Some(devices) = &devices {
-        guest.run(&format!(
-            "printf '{}' >> /data/alchemist/alchemist.toml",
-            devices.toml.replace('\n', "\\n")
-        ));
-        guest.run(
+    let devices = board::create(&mut guest);
+    guest.run(&format!(
+        "printf '{}' >> /data/alchemist/alchemist.toml",
+        devices.toml.replace('\n', "\\n")
+    ));
+    guest.run(
         "old=$(cat /run/alchemist.pid); kill $old; while kill -0 $old 2>/dev/null; do sleep 0.1; done",
     );
-        guest.wait_http("/api/ready", BOOT_TIMEOUT);
-        // A fresh client: the pooled connection went with the old process; the session stays.
-        api = Api {
-            token: api.token.take(),
-            ..Api::new(&mut guest)
-        };
-        board::wait_led(&mut guest, devices, 0, Duration::from_secs(10));
-    }
+    guest.wait_http("/api/ready", BOOT_TIMEOUT);
+    // A fresh client: the pooled connection went with the old process; the session stays.
+    api = Api {
+        token: api.token.take(),
+        ..Api::new(&mut guest)
+    };
+    board::wait_line_held(&mut guest, Duration::from_secs(30));
+    board::wait_led(&mut guest, &devices, 0, Duration::from_secs(10));
     let mut board_time = board_started.elapsed();
+    // The clip arrives after the restart: a server starting with it in place would scan it at
+    // once, and its job could end before the LED is watched.
+    guest.run("cp /mnt/test/clip.mkv /data/media/clip.mkv && sync");
     let folders = api.get("/api/library/folders");
     assert!(folders.to_string().contains("/data/media"), "{folders}");
     std::thread::sleep(Duration::from_secs(3)); // the config file is polled every 2 s
@@ -453,26 +448,24 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     // The LED lights while the job encodes. Meanwhile the LM75 reads 78.5 °C: the thermal guard
     // pauses the engine (ffmpeg is suspended) with its note, and resumes it at 60 °C.
     let board_started = Instant::now();
-    if let Some(devices) = &devices {
-        board::wait_led(&mut guest, devices, 1, TRANSCODE_TIMEOUT);
-        board::set_celsius(&mut guest, devices, 78.5);
-        let paused = wait_engine(&api, "paused by the thermal guard", |s| {
-            s["status"] == "paused"
-        });
-        assert_eq!(
-            paused["paused_reason"], "thermal: 78.5 °C above 75 °C",
-            "{paused:#}"
-        );
-        let resources = api.get("/api/system/resources");
-        let lm75 = resources["temperatures"]
-            .as_array()
-            .and_then(|t| t.iter().find(|t| t["sensor"] == "board-lm75"))
-            .unwrap_or_else(|| panic!("no board sensor in {resources:#}"));
-        assert_eq!(lm75["celsius"], 78.5);
-        board::set_celsius(&mut guest, devices, 60.0);
-        let resumed = wait_engine(&api, "resumed", |s| s["status"] == "running");
-        assert!(resumed["paused_reason"].is_null(), "{resumed:#}");
-    }
+    board::wait_led(&mut guest, &devices, 1, TRANSCODE_TIMEOUT);
+    board::set_celsius(&mut guest, &devices, 78.5);
+    let paused = wait_engine(&api, "paused by the thermal guard", |s| {
+        s["status"] == "paused"
+    });
+    assert_eq!(
+        paused["paused_reason"], "thermal: 78.5 °C above 75 °C",
+        "{paused:#}"
+    );
+    let resources = api.get("/api/system/resources");
+    let lm75 = resources["temperatures"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["sensor"] == "board-lm75"))
+        .unwrap_or_else(|| panic!("no board sensor in {resources:#}"));
+    assert_eq!(lm75["celsius"], 78.5);
+    board::set_celsius(&mut guest, &devices, 60.0);
+    let resumed = wait_engine(&api, "resumed", |s| s["status"] == "running");
+    assert!(resumed["paused_reason"].is_null(), "{resumed:#}");
     board_time += board_started.elapsed();
     let job = loop {
         let jobs = api.get("/api/jobs");
@@ -502,16 +495,12 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
         started.elapsed().as_secs_f64()
     ));
     let board_started = Instant::now();
-    if let Some(devices) = &devices {
-        board::wait_led(&mut guest, devices, 0, Duration::from_secs(30));
-    }
+    board::wait_led(&mut guest, &devices, 0, Duration::from_secs(30));
     board_time += board_started.elapsed();
-    if with_board {
-        figure(&format!(
-            "x86_64 in-guest board I/O (gpio-sim LED, i2c-stub LM75, service restart): {:.1} s",
-            board_time.as_secs_f64()
-        ));
-    }
+    figure(&format!(
+        "x86_64 in-guest board I/O (gpio-sim LED, i2c-stub LM75, service restart): {:.1} s",
+        board_time.as_secs_f64()
+    ));
     let id = job["id"].as_u64().expect("job id");
     let details = api.get(&format!("/api/jobs/{id}/details"));
     assert_eq!(details["job"]["status"], "completed", "{details:#}");

@@ -10,10 +10,6 @@ use std::time::Duration;
 use crate::qemu::Guest;
 use crate::qemu::images;
 
-/// Set to run the board steps in the x86_64 first boot. Opt-in for now: the last run got as
-/// far as the LED staying low while the job ran (see the branch `board` report).
-pub const ENABLE_ENV: &str = "ALCHEMIST_TEST_BOARD";
-
 /// The LED's line on the simulated chip.
 pub const LED_LINE: u32 = 3;
 
@@ -82,20 +78,57 @@ pub fn create(guest: &mut Guest) -> Devices {
     }
 }
 
-/// Wait in the guest until the LED line reads `value`; panics with the log otherwise.
+/// Wait in the guest until the LED line reads `value`; panics with what the guest knows
+/// otherwise. The deadline is the guest's clock: under TCG a shell loop iteration costs far
+/// more than its `sleep`.
 pub fn wait_led(guest: &mut Guest, d: &Devices, value: u8, timeout: Duration) {
-    let tenths = timeout.as_millis() / 100;
     let (rc, out) = guest.exec(
         &format!(
-            "i=0; while [ \"$(cat {v})\" != {value} ]; do i=$((i+1)); [ $i -gt {tenths} ] && exit 1; sleep 0.1; done",
+            "end=$(($(date +%s) + {secs})); \
+             while [ \"$(cat {v})\" != {value} ]; do [ $(date +%s) -gt $end ] && exit 1; sleep 0.1; done",
+            secs = timeout.as_secs(),
             v = d.led_value
         ),
-        timeout + Duration::from_secs(30),
+        timeout + Duration::from_secs(60),
     );
     if rc != 0 {
-        let log = guest.run("tail -n 30 /var/log/alchemist.log");
-        panic!("the LED line did not become {value}: {out}\n{log}");
+        panic!(
+            "the LED line did not become {value}: {out}\n{}",
+            diagnose(guest)
+        );
     }
+}
+
+/// Wait until the server holds the LED line: the kernel lists it under its consumer label.
+pub fn wait_line_held(guest: &mut Guest, timeout: Duration) {
+    let (rc, out) = guest.exec(
+        &format!(
+            "grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug; \
+             end=$(($(date +%s) + {secs})); \
+             until grep -q 'alchemist-led' /sys/kernel/debug/gpio; do [ $(date +%s) -gt $end ] && exit 1; sleep 0.2; done; \
+             grep 'alchemist-led' /sys/kernel/debug/gpio",
+            secs = timeout.as_secs()
+        ),
+        timeout + Duration::from_secs(60),
+    );
+    assert!(
+        rc == 0 && out.contains("out"),
+        "the server did not take the LED line as an output: {out}\n{}",
+        diagnose(guest)
+    );
+}
+
+/// What the guest says about the board devices and the server, for a failure message.
+pub fn diagnose(guest: &mut Guest) -> String {
+    let (_, out) = guest.exec(
+        "grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug; \
+         echo '--- /sys/kernel/debug/gpio'; cat /sys/kernel/debug/gpio; \
+         echo '--- board config'; grep -A3 '^\\[board\\]' /data/alchemist/alchemist.toml; \
+         echo '--- processes'; ps | grep -v ' \\[' ; \
+         echo '--- /var/log/alchemist.log'; tail -n 60 /var/log/alchemist.log",
+        Duration::from_secs(60),
+    );
+    out
 }
 
 /// Write the LM75 temperature register (an SMBus word: LSB first on the wire, the LM75's
