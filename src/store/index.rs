@@ -99,6 +99,8 @@ pub struct JobIndex {
     starts: Vec<(usize, usize)>,
     /// Arena bytes no entry points at any more.
     garbage: usize,
+    /// Non-archived jobs per state, kept up to date by `put` (the engine status asks often).
+    counts: [u64; 8],
 }
 
 impl JobIndex {
@@ -127,6 +129,12 @@ impl JobIndex {
             }
         };
         let e = &mut self.entries[slot];
+        if e.path_len != usize::MAX && !e.archived {
+            self.counts[e.status.code() as usize] -= 1;
+        }
+        if !job.archived {
+            self.counts[job.status.code() as usize] += 1;
+        }
         e.status = job.status;
         e.archived = job.archived;
         e.priority = job.priority;
@@ -176,11 +184,7 @@ impl JobIndex {
 
     /// Counts per state of non-archived jobs.
     pub fn counts(&self) -> [u64; 8] {
-        let mut counts = [0u64; 8];
-        for e in self.entries.iter().filter(|e| !e.archived) {
-            counts[e.status.code() as usize] += 1;
-        }
-        counts
+        self.counts
     }
 
     /// Slots of entries whose path contains `needle` (already lower-cased), in arena order.

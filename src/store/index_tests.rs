@@ -172,3 +172,38 @@ fn queue_position_follows_priority_then_age() {
     assert_eq!(idx.queue_position(JobId(2)), Some(1));
     assert_eq!(idx.queue_position(JobId(1)), Some(2));
 }
+
+#[test]
+fn counts_follow_state_and_archive_changes() {
+    let states = [
+        JobState::Queued,
+        JobState::Analyzing,
+        JobState::Encoding,
+        JobState::Completed,
+        JobState::Failed,
+        JobState::Skipped,
+    ];
+    let mut idx = JobIndex::default();
+    // A deterministic walk of inserts, state changes and archive toggles over 40 jobs.
+    let mut seed = 7u64;
+    for step in 0..2_000u64 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let id = (seed >> 33) % 40;
+        let mut j = job(
+            id,
+            states[((seed >> 20) % states.len() as u64) as usize],
+            &format!("/m/{id}.mkv"),
+            step as i64,
+        );
+        j.archived = (seed >> 40) % 5 == 0;
+        idx.put(&j);
+        let mut recount = [0u64; 8];
+        for e in idx.entries.iter().filter(|e| !e.archived) {
+            recount[e.status.code() as usize] += 1;
+        }
+        assert_eq!(idx.counts(), recount, "after step {step}");
+    }
+    assert_eq!(idx.len(), 40);
+}
