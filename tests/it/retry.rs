@@ -17,6 +17,7 @@ use crate::engine_e2e::{
     post, sha256, start_scan,
 };
 use crate::faults::Tmpfs;
+use crate::pages::{get_page, select};
 use crate::support::TestServer;
 
 /// The shortened wait before the first retry (then ×5 per retry).
@@ -227,6 +228,22 @@ async fn a_cancel_drops_a_scheduled_retry() {
         .wait_job(&token, id, SHORT_JOB, |j| j["status"] == "failed")
         .await;
     assert_retry_scheduled(&d, "disk_full", 2, Duration::from_secs(60));
+    // The pages say when the retry will run, in the list and on the job's page.
+    let retry_at = d["job"]["retry_at"].as_str().unwrap().replace('T', " ");
+    let retry_note = |doc: &scraper::Html| {
+        select(doc, &format!("[data-retry-job=\"{id}\"]"))
+            .first()
+            .map(|e| e.text().collect::<String>())
+    };
+    let (_, list) = get_page(&server, "/jobs", &token).await;
+    let note = retry_note(&list).expect("the jobs list shows the pending retry");
+    assert!(
+        note.contains(&retry_at[..16]) && note.contains("(run 2)"),
+        "{note}"
+    );
+    let (_, page) = get_page(&server, &format!("/jobs/{id}"), &token).await;
+    let note = retry_note(&page).expect("the job page shows the pending retry");
+    assert!(note.contains(&retry_at[..19]), "{note} vs {retry_at}");
     let (status, _) = post(
         &server,
         &token,
@@ -242,6 +259,8 @@ async fn a_cancel_drops_a_scheduled_retry() {
     );
     assert!(d["job"]["retry_at"].is_null(), "{d:#}");
     assert!(d["job"]["retry_attempt"].is_null(), "{d:#}");
+    let (_, list) = get_page(&server, "/jobs", &token).await;
+    assert!(retry_note(&list).is_none(), "no retry shown after a cancel");
     assert!(
         log_lines(&d)
             .iter()
