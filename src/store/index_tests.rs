@@ -197,7 +197,7 @@ fn counts_follow_state_and_archive_changes() {
             &format!("/m/{id}.mkv"),
             step as i64,
         );
-        j.archived = (seed >> 40) % 5 == 0;
+        j.archived = (seed >> 40).is_multiple_of(5);
         idx.put(&j);
         let mut recount = [0u64; 8];
         for e in idx.entries.iter().filter(|e| !e.archived) {
