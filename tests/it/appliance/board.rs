@@ -78,54 +78,56 @@ pub fn create(guest: &mut Guest) -> Devices {
     }
 }
 
-/// Wait in the guest until the LED line reads `value`; panics with what the guest knows
-/// otherwise. The deadline is the guest's clock: under TCG a shell loop iteration costs far
-/// more than its `sleep`.
-pub fn wait_led(guest: &mut Guest, d: &Devices, value: u8, timeout: Duration) {
-    let (rc, out) = guest.exec(
+/// Mounts debugfs (for `/sys/kernel/debug/gpio`) unless it is there.
+const DEBUGFS: &str =
+    "grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug";
+
+/// Run the shell `condition` in the guest until it holds or `timeout` passes on the guest's
+/// clock (under TCG a shell loop iteration costs far more than its `sleep`); whether it held.
+fn wait_until(guest: &mut Guest, condition: &str, timeout: Duration) -> bool {
+    let (rc, _) = guest.exec(
         &format!(
             "end=$(($(date +%s) + {secs})); \
-             while [ \"$(cat {v})\" != {value} ]; do [ $(date +%s) -gt $end ] && exit 1; sleep 0.1; done",
-            secs = timeout.as_secs(),
-            v = d.led_value
+             until {condition}; do [ $(date +%s) -gt $end ] && exit 1; sleep 0.1; done",
+            secs = timeout.as_secs()
         ),
         timeout + Duration::from_secs(60),
     );
-    if rc != 0 {
+    rc == 0
+}
+
+/// Wait in the guest until the LED line reads `value`; panics with what the guest knows
+/// otherwise.
+pub fn wait_led(guest: &mut Guest, d: &Devices, value: u8, timeout: Duration) {
+    let condition = format!("[ \"$(cat {})\" = {value} ]", d.led_value);
+    if !wait_until(guest, &condition, timeout) {
+        panic!("the LED line did not become {value}\n{}", diagnose(guest));
+    }
+}
+
+/// Wait until the server holds the LED line as an output: the kernel lists it under its
+/// consumer label.
+pub fn wait_line_held(guest: &mut Guest, timeout: Duration) {
+    guest.run(DEBUGFS);
+    let held = "grep 'alchemist-led' /sys/kernel/debug/gpio | grep -q ' out '";
+    if !wait_until(guest, held, timeout) {
         panic!(
-            "the LED line did not become {value}: {out}\n{}",
+            "the server did not take the LED line as an output\n{}",
             diagnose(guest)
         );
     }
 }
 
-/// Wait until the server holds the LED line: the kernel lists it under its consumer label.
-pub fn wait_line_held(guest: &mut Guest, timeout: Duration) {
-    let (rc, out) = guest.exec(
-        &format!(
-            "grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug; \
-             end=$(($(date +%s) + {secs})); \
-             until grep -q 'alchemist-led' /sys/kernel/debug/gpio; do [ $(date +%s) -gt $end ] && exit 1; sleep 0.2; done; \
-             grep 'alchemist-led' /sys/kernel/debug/gpio",
-            secs = timeout.as_secs()
-        ),
-        timeout + Duration::from_secs(60),
-    );
-    assert!(
-        rc == 0 && out.contains("out"),
-        "the server did not take the LED line as an output: {out}\n{}",
-        diagnose(guest)
-    );
-}
-
 /// What the guest says about the board devices and the server, for a failure message.
 pub fn diagnose(guest: &mut Guest) -> String {
     let (_, out) = guest.exec(
-        "grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug; \
+        &format!(
+            "{DEBUGFS}; \
          echo '--- /sys/kernel/debug/gpio'; cat /sys/kernel/debug/gpio; \
          echo '--- board config'; grep -A3 '^\\[board\\]' /data/alchemist/alchemist.toml; \
          echo '--- processes'; ps | grep -v ' \\[' ; \
-         echo '--- /var/log/alchemist.log'; tail -n 60 /var/log/alchemist.log",
+         echo '--- /var/log/alchemist.log'; tail -n 60 /var/log/alchemist.log"
+        ),
         Duration::from_secs(60),
     );
     out
