@@ -21,17 +21,7 @@ const PASSWORD: &str = "benchmark password";
 /// One 0.2 s 64×64 H.264 clip, copied into every slot of the library.
 fn make_library(root: &Path, files: usize) -> Vec<PathBuf> {
     let clip = root.join("clip.mp4");
-    let ok = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg("testsrc2=size=64x64:rate=25:duration=0.2")
+    let ok = common::media::ffmpeg_lavfi("testsrc2=size=64x64:rate=25:duration=0.2")
         .args(["-c:v", "libx264", "-preset", "ultrafast"])
         .arg(&clip)
         .status()

@@ -14,21 +14,27 @@ const POLL: Duration = Duration::from_millis(50);
 /// A job that takes longer than this has hung: a bench failure, not a figure.
 const JOB_LIMIT: Duration = Duration::from_secs(900);
 
+/// A quiet, overwriting ffmpeg command whose first input is the lavfi `source`.
+pub fn ffmpeg_lavfi(source: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+    ])
+    .arg(source);
+    cmd
+}
+
 /// `seconds` of 640×360 `testsrc2` at 25 fps with a sine tone, as near-lossless MPEG-4 Part 2
 /// in Matroska: libx265 makes it much smaller, so the engine transcodes it rather than
 /// skipping it for too little saving.
 pub fn make_clip(path: &Path, seconds: u32) {
-    let ok = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("testsrc2=size=640x360:rate=25:duration={seconds}"))
+    let ok = ffmpeg_lavfi(&format!("testsrc2=size=640x360:rate=25:duration={seconds}"))
         .args(["-f", "lavfi", "-i"])
         .arg(format!(
             "sine=frequency=440:sample_rate=48000:duration={seconds}"

@@ -73,28 +73,20 @@ impl BenchServer {
 /// Job number `i` of a generated store: statuses cycle through every state, 700 shows of 12
 /// seasons, a decision with an explanation as real jobs carry.
 pub fn sample_job(i: u64) -> Job {
-    let status = JobState::ALL[(i % 8) as usize];
+    let path = PathBuf::from(format!(
+        "/media/library/Show {:03}/Season {:02}/Episode {:05} - Title.mkv",
+        i % 700,
+        i % 12,
+        i
+    ));
     Job {
-        id: JobId(0),
-        input_path: PathBuf::from(format!(
-            "/media/library/Show {:03}/Season {:02}/Episode {:05} - Title.mkv",
-            i % 700,
-            i % 12,
-            i
-        )),
-        output_path: None,
-        temp_path: None,
-        status,
+        status: JobState::ALL[(i % 8) as usize],
         priority: (i % 5) as i32,
-        progress: 0.0,
         attempt_count: 1,
         created_at: 1_700_000_000_000 + i as i64,
         updated_at: 1_700_000_000_000 + (i * 7 % 100_000) as i64,
-        archived: false,
         input_size: 100_000_000 + i * 1_337,
-        input_mtime_ns: 0,
         input_inode: i,
-        output_size: None,
         folder_id: Some(1),
         decision_action: Some("transcode".into()),
         decision: Some(
@@ -105,12 +97,7 @@ pub fn sample_job(i: u64) -> Job {
             )
             .with("bitrate", 4_000_000),
         ),
-        failure: None,
-        metadata: None,
-        encode_stats: None,
-        next_log_seq: 0,
-        retry_at: None,
-        auto_retries: 0,
+        ..Job::queued(JobId(0), path, 0)
     }
 }
 

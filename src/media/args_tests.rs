@@ -21,6 +21,11 @@ fn golden(plan: &Plan) -> Vec<String> {
 }
 
 /// A golden vector written as one space-separated string.
+/// An argument vector as strings, for comparing with [`words`].
+pub(in crate::media) fn strings(args: Vec<std::ffi::OsString>) -> Vec<String> {
+    args.into_iter().map(|a| a.into_string().unwrap()).collect()
+}
+
 pub(in crate::media) fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }

@@ -4,7 +4,7 @@
 //! source bit rate on an NV12-only device), the bit-rate formula, and the refusals.
 
 use super::*;
-use crate::media::args::tests::words;
+use crate::media::args::tests::{strings, words};
 use crate::media::plan::{ContainerChoice, OutputContainer};
 use crate::model::CpuEncoder;
 
@@ -24,16 +24,15 @@ fn opts(width: u32, height: u32, fps: f64, formats: &[&str], align: u32) -> V4l2
 }
 
 fn golden(plan: &Plan, opts: &V4l2Options) -> Vec<String> {
-    build_v4l2_args(
-        plan,
-        Path::new("/media/in.mkv"),
-        Path::new("/media/.out.mkv.alchemist-tmp-7"),
-        opts,
+    strings(
+        build_v4l2_args(
+            plan,
+            Path::new("/media/in.mkv"),
+            Path::new("/media/.out.mkv.alchemist-tmp-7"),
+            opts,
+        )
+        .unwrap(),
     )
-    .unwrap()
-    .into_iter()
-    .map(|a| a.into_string().unwrap())
-    .collect()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! H.264 in low-power mode, AV1 with QVBR), plus the refusals.
 
 use super::*;
-use crate::media::args::tests::words;
+use crate::media::args::tests::{strings, words};
 use crate::media::plan::{ContainerChoice, OutputContainer};
 use crate::model::CpuEncoder;
 
@@ -21,16 +21,15 @@ fn opts(rate_control: RateControl, low_power: bool) -> VaapiOptions {
 }
 
 fn golden(plan: &Plan, opts: &VaapiOptions) -> Vec<String> {
-    build_vaapi_args(
-        plan,
-        Path::new("/media/in.mkv"),
-        Path::new("/media/.out.mkv.alchemist-tmp-7"),
-        opts,
+    strings(
+        build_vaapi_args(
+            plan,
+            Path::new("/media/in.mkv"),
+            Path::new("/media/.out.mkv.alchemist-tmp-7"),
+            opts,
+        )
+        .unwrap(),
     )
-    .unwrap()
-    .into_iter()
-    .map(|a| a.into_string().unwrap())
-    .collect()
 }
 
 #[test]

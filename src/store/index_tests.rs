@@ -5,30 +5,11 @@ use std::path::PathBuf;
 
 fn job(id: u64, status: JobState, path: &str, updated: i64) -> Job {
     Job {
-        id: JobId(id),
-        input_path: PathBuf::from(path),
-        output_path: None,
-        temp_path: None,
         status,
-        priority: 0,
-        progress: 0.0,
-        attempt_count: 0,
         created_at: id as i64,
         updated_at: updated,
-        archived: false,
         input_size: id * 10,
-        input_mtime_ns: 0,
-        input_inode: 0,
-        output_size: None,
-        folder_id: None,
-        decision_action: None,
-        decision: None,
-        failure: None,
-        metadata: None,
-        encode_stats: None,
-        next_log_seq: 0,
-        retry_at: None,
-        auto_retries: 0,
+        ..Job::queued(JobId(id), PathBuf::from(path), 0)
     }
 }
 

@@ -163,30 +163,11 @@ impl Store {
                     None => {
                         let id = JobId(Store::next_id(txn, "next_job_id")?);
                         let job = Job {
-                            id,
-                            input_path: f.path.clone(),
-                            output_path: None,
-                            temp_path: None,
-                            status: JobState::Queued,
-                            priority: 0,
-                            progress: 0.0,
-                            attempt_count: 0,
-                            created_at: now,
-                            updated_at: now,
-                            archived: false,
                             input_size: f.size,
                             input_mtime_ns: f.mtime_ns,
                             input_inode: f.inode,
-                            output_size: None,
                             folder_id: f.folder_id,
-                            decision_action: None,
-                            decision: None,
-                            failure: None,
-                            metadata: None,
-                            encode_stats: None,
-                            next_log_seq: 0,
-                            retry_at: None,
-                            auto_retries: 0,
+                            ..Job::queued(id, f.path.clone(), now)
                         };
                         put_job(txn, None, &job)?;
                         out.push(ScanOutcome::Queued(id));

@@ -102,6 +102,37 @@ pub struct Job {
 impl Versioned for Job {}
 
 impl Job {
+    /// A new queued job for `input_path`, created at `now` (ms), with nothing known about it
+    /// yet: the one place that spells out a fresh job's fields.
+    pub fn queued(id: JobId, input_path: PathBuf, now: i64) -> Job {
+        Job {
+            id,
+            input_path,
+            output_path: None,
+            temp_path: None,
+            status: JobState::Queued,
+            priority: 0,
+            progress: 0.0,
+            attempt_count: 0,
+            created_at: now,
+            updated_at: now,
+            archived: false,
+            input_size: 0,
+            input_mtime_ns: 0,
+            input_inode: 0,
+            output_size: None,
+            folder_id: None,
+            decision_action: None,
+            decision: None,
+            failure: None,
+            metadata: None,
+            encode_stats: None,
+            next_log_seq: 0,
+            retry_at: None,
+            auto_retries: 0,
+        }
+    }
+
     /// Whether the job waits for an automatic retry (and so belongs in `RETRY_SCHEDULE`).
     pub fn retry_due_at(&self) -> Option<i64> {
         self.retry_at
