@@ -51,7 +51,7 @@ fn main() {
             started.elapsed().as_secs_f64()
         ));
         alchemist::auth::Auth::new(store, 30)
-            .create_user("admin", "benchmark password")
+            .create_user_blocking("admin", "benchmark password")
             .expect("admin");
     }
     let size = std::fs::metadata(data.join(alchemist::store::DB_FILE))

@@ -125,7 +125,7 @@ fn run(files: usize, probe: bool) -> (Duration, Duration, Duration, Option<(usiz
     {
         let store = Store::open(&data).expect("open");
         alchemist::auth::Auth::new(store, 30)
-            .create_user("admin", PASSWORD)
+            .create_user_blocking("admin", PASSWORD)
             .expect("admin");
     }
     let lib = std::fs::canonicalize(tmp.path().join("lib")).unwrap();

@@ -7,13 +7,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, ListenerExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
-use crate::config::{Config, changed_keys, read_file, transcode_settings};
+use crate::config::{Config, LiveSettings, changed_keys, read_file, transcode_settings};
 use crate::engine::{Engine, EngineConfig, FolderError};
 use crate::events::{Event, EventBus};
+use crate::model::LogLevel;
 use crate::store::{Store, StoreError};
 use crate::tls::{TlsError, TlsListener};
 
@@ -90,11 +93,11 @@ pub async fn run_with(
         engine_shutdown.clone(),
     )
     .await?;
-    crate::board::start(&config.board, &engine);
+    let board = crate::board::start(&config.board, &engine);
     for path in &config.libraries {
-        match engine.add_folder(path.clone(), true).await {
-            Ok(folder) => tracing::info!(path = %folder.path.display(), "library folder added"),
-            Err(FolderError::Store(StoreError::Conflict(_))) => {}
+        match engine.folders.add(path.clone(), true, None).await {
+            Ok(folder) => tracing::info!(path = %folder.path, "library folder added"),
+            Err(FolderError::Exists(_)) => {}
             Err(e) => {
                 return Err(AppError::Folder {
                     path: path.clone(),
@@ -106,22 +109,22 @@ pub async fn run_with(
     if let Some(file) = config.config_file.clone() {
         tokio::spawn(watch_config(
             file,
-            engine.clone(),
+            engine.settings.clone(),
             events.clone(),
             shutdown.clone(),
         ));
     }
     if config.scan_on_start {
-        engine.start_scan();
+        engine.scanner.start();
     }
-    let auth = Auth::new(store.clone(), config.session_days);
-    let app = crate::web::router(
-        store.clone(),
-        engine.clone(),
-        auth,
-        shutdown.clone(),
-        tls.is_some(),
-    );
+    let app = crate::web::router(crate::web::Services {
+        store: store.clone(),
+        engine: engine.clone(),
+        auth: Auth::new(store.clone(), config.session_days),
+        board,
+        shutdown: shutdown.clone(),
+        secure_cookies: tls.is_some(),
+    });
     let served = serve(app, listeners, tls, &config, shutdown).await;
     engine.shutdown().await;
     served
@@ -136,32 +139,17 @@ async fn serve(
     config: &Config,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
-    use axum::serve::ListenerExt;
     let addr = listeners.main.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "serving");
-    let stop = shutdown.clone();
     let main = async {
         match tls {
-            // `tap_io` also gives the connections their `ConnectInfo<SocketAddr>`.
+            // `tap_io` gives the TLS connections their `ConnectInfo<SocketAddr>`.
             Some(tls) => {
-                axum::serve(
-                    TlsListener::new(listeners.main, tls)?.tap_io(|_| {}),
-                    app.clone()
-                        .into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
+                let tls = TlsListener::new(listeners.main, tls)?.tap_io(|_| {});
+                serve_on(tls, app.clone(), &shutdown).await
             }
-            None => {
-                axum::serve(
-                    listeners.main,
-                    app.clone()
-                        .into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-            }
+            None => serve_on(listeners.main, app.clone(), &shutdown).await,
         }
     };
     let redirect = async {
@@ -170,13 +158,7 @@ async fn serve(
         };
         tracing::info!(addr = %plain.local_addr()?, "redirecting plain HTTP to HTTPS");
         let router = crate::web::https_redirect(app.clone(), addr.port());
-        let stop = shutdown.clone();
-        axum::serve(
-            plain,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+        serve_on(plain, router, &shutdown).await
     };
     let (main, redirect) = tokio::join!(main, redirect);
     main?;
@@ -184,10 +166,30 @@ async fn serve(
     Ok(())
 }
 
+/// Serve `app` on `listener` (plain TCP or TLS) until `stop`, ending gracefully. Handlers
+/// get the client's address as `ConnectInfo<SocketAddr>`.
+async fn serve_on<L>(
+    listener: L,
+    app: axum::Router,
+    stop: &CancellationToken,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+    for<'a> SocketAddr: Connected<IncomingStream<'a, L>>,
+{
+    let stop = stop.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await
+}
+
 /// Reload hot settings when the config file changes; publish `config_updated`.
 async fn watch_config(
     path: PathBuf,
-    engine: Engine,
+    settings: LiveSettings,
     events: EventBus,
     shutdown: CancellationToken,
 ) {
@@ -206,9 +208,9 @@ async fn watch_config(
         let parsed = read_file(&path).and_then(|f| transcode_settings(&f.transcode));
         match parsed {
             Ok(new) => {
-                let keys = changed_keys(&engine.transcode_settings(), &new);
+                let keys = changed_keys(&settings.get(), &new);
                 if !keys.is_empty() {
-                    engine.set_transcode_settings(new);
+                    settings.set(new);
                     tracing::info!(?keys, "config file reloaded");
                     events.publish(Event::ConfigUpdated { keys });
                 }
@@ -217,7 +219,7 @@ async fn watch_config(
                 tracing::warn!(error = %e, "config file changed but is invalid; keeping the old settings");
                 events.publish(Event::Log {
                     job_id: None,
-                    level: "warning",
+                    level: LogLevel::Warning,
                     message: format!("config file not applied: {e}"),
                 });
             }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{EngineStatus, Explanation, JobId, JobState};
+use crate::model::{EngineStatus, Explanation, JobId, JobState, LogLevel};
 
 /// How many past events a reconnecting client can catch up on. At the progress rate limit
 /// (2/s per job) this covers several minutes of a busy engine.
@@ -40,7 +40,7 @@ pub enum Event {
     },
     Log {
         job_id: Option<JobId>,
-        level: &'static str,
+        level: LogLevel,
         message: String,
     },
     ConfigUpdated {
@@ -126,12 +126,15 @@ impl Event {
     }
 }
 
-/// An event as sent: id, name and serialized data (serialized once, shared by all clients).
+/// An event as sent: id, name and serialized data (serialized once, shared by all SSE clients),
+/// and the event itself for subscribers inside the server (the engine's workers wake on it).
 #[derive(Debug, Clone, Serialize)]
 pub struct Envelope {
     pub id: u64,
     pub name: &'static str,
     pub data: String,
+    #[serde(skip)]
+    pub event: Event,
 }
 
 struct Ring {
@@ -180,6 +183,7 @@ impl EventBus {
             id: ring.next_id,
             name: event.name(),
             data,
+            event,
         });
         ring.next_id += 1;
         if ring.events.len() == REPLAY_CAPACITY {
@@ -227,7 +231,7 @@ mod tests {
     fn log(n: usize) -> Event {
         Event::Log {
             job_id: None,
-            level: "info",
+            level: LogLevel::Info,
             message: format!("m{n}"),
         }
     }

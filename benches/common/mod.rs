@@ -110,7 +110,7 @@ pub fn make_store(data: &Path, n: u64, password: &str) {
             .expect("insert");
     }
     alchemist::auth::Auth::new(store, 30)
-        .create_user("admin", password)
+        .create_user_blocking("admin", password)
         .expect("admin");
 }
 

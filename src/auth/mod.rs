@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
+use crate::model::rfc3339;
 use crate::store::{AccessLevel, ApiToken, Store, StoreError};
 pub use throttle::Throttle;
 
@@ -53,6 +56,10 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error("password hashing failed")]
     Hash,
+    #[error("token {0} does not exist")]
+    TokenNotFound(u64),
+    #[error("the authentication task failed: {0}")]
+    Task(String),
 }
 
 /// A fresh secret and the hash under which it is stored.
@@ -119,7 +126,32 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// Authentication service: blocking methods (Argon2 and redb), call from `spawn_blocking`.
+/// An API token as the API and the tokens page show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: u64,
+    pub name: String,
+    pub access_level: AccessLevel,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<ApiToken> for TokenView {
+    fn from(t: ApiToken) -> Self {
+        TokenView {
+            id: t.id,
+            name: t.name,
+            access_level: t.access_level,
+            created_at: rfc3339(t.created_at),
+            last_used_at: t.last_used_at.map(rfc3339),
+            revoked_at: t.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// Authentication service. Its work is blocking (Argon2 and redb); the async methods run it on
+/// the blocking pool, the way `Store::call` does.
 #[derive(Clone)]
 pub struct Auth {
     store: Store,
@@ -157,8 +189,27 @@ impl Auth {
         self.session_ttl_ms / 1000
     }
 
+    /// Run blocking auth work from async code.
+    async fn call<T, F>(&self, f: F) -> Result<T, AuthError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Auth) -> Result<T, AuthError> + Send + 'static,
+    {
+        let auth = self.clone();
+        tokio::task::spawn_blocking(move || f(&auth))
+            .await
+            .map_err(|e| AuthError::Task(e.to_string()))?
+    }
+
     /// Create a user (first-run admin, console command).
-    pub fn create_user(&self, username: &str, password: &str) -> Result<(), AuthError> {
+    pub async fn create_user(&self, username: &str, password: &str) -> Result<(), AuthError> {
+        let (username, password) = (username.to_string(), password.to_string());
+        self.call(move |a| a.create_user_blocking(&username, &password))
+            .await
+    }
+
+    /// [`Auth::create_user`] for the console and tests: blocking, never from async code.
+    pub fn create_user_blocking(&self, username: &str, password: &str) -> Result<(), AuthError> {
         validate_username(username)?;
         validate_password(password)?;
         let phc = hash_password(password)?;
@@ -167,7 +218,18 @@ impl Auth {
     }
 
     /// Check credentials and open a session; returns the session token.
-    pub fn login(
+    pub async fn login(
+        &self,
+        client: IpAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<String, AuthError> {
+        let (username, password) = (username.to_string(), password.to_string());
+        self.call(move |a| a.login_now(client, &username, &password))
+            .await
+    }
+
+    fn login_now(
         &self,
         client: IpAddr,
         username: &str,
@@ -196,14 +258,27 @@ impl Auth {
         Ok(secret.plaintext)
     }
 
-    pub fn logout(&self, token: &str) -> Result<(), AuthError> {
-        self.store.delete_session(&sha256(token))?;
+    /// End a session; streams opened with it end too.
+    pub async fn logout(&self, token: &str) -> Result<(), AuthError> {
+        let hash = sha256(token);
+        self.call(move |a| Ok(a.store.delete_session(&hash)?))
+            .await?;
         self.revoked();
         Ok(())
     }
 
     /// Resolve a presented token: a session first, then an API token.
-    pub fn authenticate(
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        via_cookie: bool,
+    ) -> Result<Option<Principal>, AuthError> {
+        let token = token.to_string();
+        self.call(move |a| a.authenticate_now(&token, via_cookie))
+            .await
+    }
+
+    fn authenticate_now(
         &self,
         token: &str,
         via_cookie: bool,
@@ -242,8 +317,39 @@ impl Auth {
         Ok(())
     }
 
-    /// Create an API token; returns its record and the plaintext (shown once).
-    pub fn create_token(
+    /// Create an API token; returns its view and the plaintext (shown once).
+    pub async fn create_token(
+        &self,
+        name: &str,
+        level: AccessLevel,
+    ) -> Result<(TokenView, String), AuthError> {
+        let name = name.to_string();
+        let (token, plaintext) = self
+            .call(move |a| a.create_token_blocking(&name, level))
+            .await?;
+        Ok((token.into(), plaintext))
+    }
+
+    /// API tokens, newest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenView>, AuthError> {
+        let tokens = self.call(|a| Ok(a.store.list_tokens()?)).await?;
+        Ok(tokens.into_iter().map(TokenView::from).collect())
+    }
+
+    /// Revoke a token: it stops working at once, and event streams opened with it end.
+    pub async fn revoke_token(&self, id: u64) -> Result<(), AuthError> {
+        self.call(move |a| match a.store.revoke_token(id) {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound) => Err(AuthError::TokenNotFound(id)),
+            Err(e) => Err(e.into()),
+        })
+        .await?;
+        self.revoked();
+        Ok(())
+    }
+
+    /// [`Auth::create_token`] for tests: blocking, never from async code.
+    pub fn create_token_blocking(
         &self,
         name: &str,
         level: AccessLevel,

@@ -11,11 +11,14 @@ use std::time::{Duration, Instant};
 use embedded_hal::digital::OutputPin;
 use linux_embedded_hal::CdevPin;
 use linux_embedded_hal::gpio_cdev::{Chip, LineRequestFlags};
-use tokio::sync::broadcast::error::RecvError;
+use std::sync::Arc;
+
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::board::LedSettings;
-use crate::events::EventBus;
+use crate::engine::Worker;
+use crate::events::{Envelope, Event, EventBus};
 use crate::model::JobState;
 
 /// How long the error pattern shows after a job failed: long enough to be noticed by someone
@@ -117,20 +120,6 @@ impl LedTracker {
 }
 
 /// `(job_id, status)` from a `status` event's data, if it is one.
-fn parse_status(name: &str, data: &str) -> Option<(u64, JobState)> {
-    if name != "status" {
-        return None;
-    }
-    #[derive(serde::Deserialize)]
-    struct Status {
-        job_id: u64,
-        status: JobState,
-    }
-    serde_json::from_str::<Status>(data)
-        .ok()
-        .map(|s| (s.job_id, s.status))
-}
-
 fn open(settings: &LedSettings) -> Result<CdevPin, String> {
     let mut chip = Chip::new(&settings.chip).map_err(|e| e.to_string())?;
     let line = chip.get_line(settings.line).map_err(|e| e.to_string())?;
@@ -155,58 +144,101 @@ fn set(pin: &mut CdevPin, value: u8) -> Result<(), String> {
     result.map_err(|e| e.to_string())
 }
 
-/// Drive the LED until `stop`. Device errors are logged once and retried with backoff.
-pub async fn run(settings: LedSettings, events: EventBus, stop: CancellationToken) {
-    let mut rx = events.subscribe(None).rx;
-    let mut tracker = LedTracker::default();
-    let mut backoff = super::Backoff::default();
-    let mut pin: Option<CdevPin> = None;
-    let mut shown: Option<u8> = None;
-    let mut retry_at = Instant::now();
-    let epoch = Instant::now();
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            received = rx.recv() => match received {
-                Ok(envelope) => {
-                    if let Some((id, status)) = parse_status(envelope.name, &envelope.data) {
-                        tracker.job_status(id, status, Instant::now());
-                    }
-                }
-                Err(RecvError::Lagged(_)) => tracker.reset(),
-                Err(RecvError::Closed) => break,
-            },
-            _ = tokio::time::sleep(TICK) => {}
+/// The LED worker: wakes on job `status` events and on a tick fine enough for the blink,
+/// and sets the line when the pattern says so. Device errors are logged once and retried with
+/// backoff. Dropped at shutdown, it leaves the LED dark.
+pub struct LedWorker {
+    settings: LedSettings,
+    events: broadcast::Receiver<Arc<Envelope>>,
+    tracker: LedTracker,
+    backoff: super::Backoff,
+    pin: Option<CdevPin>,
+    shown: Option<u8>,
+    retry_at: Instant,
+    epoch: Instant,
+}
+
+impl LedWorker {
+    pub fn new(settings: LedSettings, events: &EventBus) -> LedWorker {
+        LedWorker {
+            settings,
+            events: events.subscribe(None).rx,
+            tracker: LedTracker::default(),
+            backoff: super::Backoff::default(),
+            pin: None,
+            shown: None,
+            retry_at: Instant::now(),
+            epoch: Instant::now(),
         }
+    }
+}
+
+impl Worker for LedWorker {
+    fn name(&self) -> &'static str {
+        "status LED"
+    }
+
+    async fn work(&mut self, _stop: &CancellationToken) {
         let now = Instant::now();
-        if pin.is_none() && now >= retry_at {
-            match open(&settings) {
+        if self.pin.is_none() && now >= self.retry_at {
+            match open(&self.settings) {
                 Ok(p) => {
-                    backoff.succeeded("status LED", &settings.chip.display().to_string());
-                    pin = Some(p);
-                    shown = None;
+                    self.backoff
+                        .succeeded("status LED", &self.settings.chip.display().to_string());
+                    self.pin = Some(p);
+                    self.shown = None;
                 }
-                Err(e) => {
-                    retry_at = now + backoff.failed("status LED", &e);
-                }
+                Err(e) => self.retry_at = now + self.backoff.failed("status LED", &e),
             }
         }
-        let Some(p) = pin.as_mut() else { continue };
-        let lit = tracker.mode(now).pattern().level(now - epoch);
-        let value = line_value(lit, settings.active_low);
-        if shown != Some(value) {
+        let Some(p) = self.pin.as_mut() else { return };
+        let lit = self.tracker.mode(now).pattern().level(now - self.epoch);
+        let value = line_value(lit, self.settings.active_low);
+        if self.shown != Some(value) {
             match set(p, value) {
-                Ok(()) => shown = Some(value),
+                Ok(()) => self.shown = Some(value),
                 Err(e) => {
-                    retry_at = now + backoff.failed("status LED", &e);
-                    pin = None;
+                    self.retry_at = now + self.backoff.failed("status LED", &e);
+                    self.pin = None;
                 }
             }
         }
     }
-    // Leave the LED dark when the server stops.
-    if let Some(p) = pin.as_mut() {
-        let _ = set(p, line_value(false, settings.active_low));
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            received = self.events.recv() => match received {
+                Ok(envelope) => {
+                    if let Event::Status { job_id, status, .. } = envelope.event {
+                        self.tracker.job_status(job_id.0, status, Instant::now());
+                    }
+                }
+                Err(RecvError::Lagged(_)) => self.tracker.reset(),
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            },
+            _ = tokio::time::sleep(TICK) => {}
+        }
+    }
+
+    fn status(&self) -> String {
+        let mode = self.tracker.mode(Instant::now());
+        match &self.pin {
+            Some(_) => format!(
+                "{mode:?} on {} line {}",
+                self.settings.chip.display(),
+                self.settings.line
+            ),
+            None => format!("{} unavailable; retrying", self.settings.chip.display()),
+        }
+    }
+}
+
+impl Drop for LedWorker {
+    /// Leave the LED dark when the server stops.
+    fn drop(&mut self) {
+        if let Some(p) = self.pin.as_mut() {
+            let _ = set(p, line_value(false, self.settings.active_low));
+        }
     }
 }
 
@@ -255,18 +287,5 @@ mod tests {
         assert_eq!(line_value(false, false), 0);
         assert_eq!(line_value(true, true), 0);
         assert_eq!(line_value(false, true), 1);
-    }
-
-    #[test]
-    fn status_events_are_parsed() {
-        assert_eq!(
-            parse_status(
-                "status",
-                r#"{"job_id":4,"status":"encoding","previous":"analyzing"}"#
-            ),
-            Some((4, JobState::Encoding))
-        );
-        assert_eq!(parse_status("progress", r#"{"job_id":4}"#), None);
-        assert_eq!(parse_status("status", "{}"), None);
     }
 }

@@ -1,16 +1,35 @@
 //! NAS board I/O through linux-embedded-hal: the status LED on a GPIO line (`led`) and the
 //! thermal guard on an LM75-compatible I2C sensor (`thermal`). The only code that touches GPIO
-//! or I2C. Both parts are off unless `[board]` configures them; both run as tasks tracked by
-//! the engine, so they stop at shutdown, and a missing or failing device is logged once and
-//! retried with backoff: the server never stops because of the board.
+//! or I2C. Both parts are off unless `[board]` configures them; both run as engine workers, so
+//! they stop at shutdown, and a missing or failing device is logged once and retried with
+//! backoff: the server never stops because of the board. [`Board`] holds what the board tells
+//! the rest of the program (the sensor's last reading).
 
 pub mod led;
 pub mod thermal;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::BoardSettings;
 use crate::engine::Engine;
+
+/// Handle to the board's state. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Board {
+    temperature: Arc<Mutex<Option<(&'static str, f64)>>>,
+}
+
+impl Board {
+    /// The temperature sensor's last reading (sensor name, °C), if it has one.
+    pub fn temperature(&self) -> Option<(&'static str, f64)> {
+        *self.temperature.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_temperature(&self, reading: Option<(&'static str, f64)>) {
+        *self.temperature.lock().unwrap_or_else(|p| p.into_inner()) = reading;
+    }
+}
 
 /// First wait after a device error; doubled up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -18,12 +37,14 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// minute.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Start the configured board tasks on the engine's tracker.
-pub fn start(settings: &BoardSettings, engine: &Engine) {
+/// Start the configured board workers on the engine.
+pub fn start(settings: &BoardSettings, engine: &Engine) -> Board {
+    let board = Board::default();
     if let Some(led) = settings.led.clone() {
         tracing::info!(chip = %led.chip.display(), line = led.line, "status LED on");
-        let events = engine.events().clone();
-        engine.spawn_tracked(move |stop| led::run(led, events, stop));
+        engine
+            .workers
+            .spawn(led::LedWorker::new(led, engine.events()));
     }
     if let Some(thermal) = settings.thermal.clone() {
         tracing::info!(
@@ -33,9 +54,10 @@ pub fn start(settings: &BoardSettings, engine: &Engine) {
             resume_below_c = thermal.resume_below_c,
             "thermal guard on"
         );
-        let handle = engine.clone();
-        engine.spawn_tracked(move |stop| thermal::run(thermal, handle, stop));
+        let guard = thermal::ThermalGuard::new(thermal, engine.clone(), board.clone());
+        engine.workers.spawn(guard);
     }
+    board
 }
 
 /// Exponential backoff that logs the first failure of a run of failures, not every retry.

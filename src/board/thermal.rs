@@ -11,9 +11,9 @@ use linux_embedded_hal::I2cdev;
 use linux_embedded_hal::i2cdev::core::I2CDevice;
 use tokio_util::sync::CancellationToken;
 
+use super::Board;
 use crate::config::board::ThermalSettings;
-use crate::engine::Engine;
-use crate::engine::state::EngineCommand;
+use crate::engine::{Engine, EngineCommand, Worker};
 use crate::events::Event;
 use crate::model::EngineRunState;
 
@@ -113,59 +113,105 @@ impl Sensor {
     }
 }
 
-/// Read the sensor every `interval` and act until `stop`. Device errors are logged once and
-/// retried with backoff; the server never stops because of the sensor.
-pub async fn run(settings: ThermalSettings, engine: Engine, stop: CancellationToken) {
-    let mut backoff = super::Backoff::default();
-    let mut sensor: Option<Sensor> = None;
-    let mut wait = Duration::ZERO;
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(wait) => {}
+/// The thermal guard worker: reads the sensor every `interval` (longer after an error) and
+/// pauses or resumes the engine. Device errors are logged once and retried with backoff; the
+/// server never stops because of the sensor.
+pub struct ThermalGuard {
+    settings: ThermalSettings,
+    engine: Engine,
+    board: Board,
+    backoff: super::Backoff,
+    sensor: Option<Sensor>,
+    wait: Duration,
+}
+
+impl ThermalGuard {
+    pub fn new(settings: ThermalSettings, engine: Engine, board: Board) -> ThermalGuard {
+        ThermalGuard {
+            settings,
+            engine,
+            board,
+            backoff: super::Backoff::default(),
+            sensor: None,
+            wait: Duration::ZERO,
         }
-        wait = settings.interval;
-        // Two small ioctls on a character device: done inline, not worth a blocking thread.
-        let reading = match sensor.as_mut() {
+    }
+
+    /// The sensor's reading, opening it first when needed.
+    fn read(&mut self) -> Result<f64, String> {
+        match self.sensor.as_mut() {
             Some(s) => s.read(),
-            None => Sensor::open(&settings).and_then(|s| sensor.insert(s).read()),
-        };
-        let celsius = match reading {
+            None => Sensor::open(&self.settings).and_then(|s| self.sensor.insert(s).read()),
+        }
+    }
+}
+
+impl Worker for ThermalGuard {
+    fn name(&self) -> &'static str {
+        "thermal guard"
+    }
+
+    async fn work(&mut self, _stop: &CancellationToken) {
+        let settings = &self.settings;
+        self.wait = settings.interval;
+        // Two small ioctls on a character device: done inline, not worth a blocking thread.
+        let celsius = match self.read() {
             Ok(c) => {
-                backoff.succeeded("temperature sensor", &settings.i2c.display().to_string());
+                let bus = self.settings.i2c.display().to_string();
+                self.backoff.succeeded("temperature sensor", &bus);
                 c
             }
             Err(e) => {
-                sensor = None;
-                engine.set_board_temperature(None);
-                wait = backoff
+                self.sensor = None;
+                self.board.set_temperature(None);
+                self.wait = self
+                    .backoff
                     .failed("temperature sensor", &e)
-                    .max(settings.interval);
-                continue;
+                    .max(self.settings.interval);
+                return;
             }
         };
-        engine.set_board_temperature(Some((SENSOR_NAME, celsius)));
-        let status = engine.status();
+        self.board.set_temperature(Some((SENSOR_NAME, celsius)));
+        let status = self.engine.status();
         let view = EngineView {
             run_state: status.status,
             paused_reason: status.paused_reason.as_deref(),
         };
-        let (command, reason, action) = match decide(celsius, &settings, view) {
-            Action::Nothing => continue,
+        let (command, reason, action) = match decide(celsius, &self.settings, view) {
+            Action::Nothing => return,
             Action::Pause { reason } => (EngineCommand::Pause, Some(reason), "pause"),
             Action::Resume => (EngineCommand::Resume, None, "resume"),
         };
         tracing::warn!(celsius, action, "thermal guard");
-        engine.events().publish(Event::Thermal {
+        self.engine.events().publish(Event::Thermal {
             sensor: SENSOR_NAME,
             celsius,
             action,
         });
-        if let Err(e) = engine.command_with_reason(command, reason).await {
+        if let Err(e) = self.engine.command_with_reason(command, reason).await {
             tracing::warn!(error = %e, action, "thermal guard could not change the engine");
         }
     }
-    engine.set_board_temperature(None);
+
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.wait).await;
+    }
+
+    fn status(&self) -> String {
+        match self.board.temperature() {
+            Some((_, c)) => format!(
+                "{c:.1} °C; pauses above {} °C, resumes below {} °C",
+                self.settings.pause_above_c, self.settings.resume_below_c
+            ),
+            None => format!("{} unavailable; retrying", self.settings.i2c.display()),
+        }
+    }
+}
+
+impl Drop for ThermalGuard {
+    fn drop(&mut self) {
+        self.board.set_temperature(None);
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,9 @@
 
 use crate::model::{EngineMode, EngineRunState};
 
+/// Largest accepted override of the concurrent jobs or the threads per job.
+pub const MAX_OVERRIDE: u32 = 256;
+
 /// A request that changes whether the engine starts new work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineCommand {

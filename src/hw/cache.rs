@@ -1,30 +1,36 @@
 //! Reuse of a previous detection. Test encodes take seconds (SVT-AV1 start-up, a VAAPI driver
-//! per node), so the result is kept in the store's generic settings table under
-//! [`SETTING_KEY`] together with a fingerprint of what it depends on: the ffmpeg build (its
-//! `-version` line), every render node with its bus, PCI ids and kernel driver, and a forced
-//! `LIBVA_DRIVER_NAME`. A new ffmpeg, a GPU added, removed or moved to another driver changes
-//! the fingerprint and the next detection probes again. A libva driver package upgrade alone
-//! does not; re-probing on demand (`alchemist probe`) covers that.
+//! per node), so the caller keeps the result (the engine, in the store) as a [`Record`] together
+//! with a fingerprint of what it depends on: the ffmpeg build (its `-version` line), every
+//! render node with its bus, PCI ids and kernel driver, and a forced `LIBVA_DRIVER_NAME`. A new
+//! ffmpeg, a GPU added, removed or moved to another driver changes the fingerprint and the next
+//! detection probes again. A libva driver package upgrade alone does not; re-probing on demand
+//! (`alchemist probe`) covers that. This module decides; it stores nothing itself.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::discover::{RenderNode, Roots};
-use super::step::{self, Step};
+use super::probe_log::{self, Step};
 use super::{Capabilities, preflight, probe};
-use crate::store::Store;
 
-/// Settings key of the cached capabilities.
-pub const SETTING_KEY: &str = "hw.capabilities";
 /// Bumped when `Capabilities` changes shape in a way old records cannot be read as.
 const RECORD_VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
-struct Record {
+/// A detection result as kept between starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
     version: u32,
     fingerprint: String,
     capabilities: Capabilities,
+}
+
+/// What [`detect_reusing`] found.
+#[derive(Debug)]
+pub struct Detected {
+    pub caps: Capabilities,
+    /// A new result to keep for the next start; `None` when the kept one was reused.
+    pub to_store: Option<Record>,
 }
 
 /// What a detection result depends on, as readable text (it is shown in the probe log).
@@ -45,17 +51,12 @@ pub fn fingerprint(version_line: Option<&str>, nodes: &[RenderNode]) -> String {
     )
 }
 
-/// [`detect_cached_with`] on the system's /dev/dri and /sys/class/drm.
-pub async fn detect_cached(ffmpeg: &Path, store: &Store) -> Capabilities {
-    detect_cached_with(ffmpeg, &Roots::system(), store).await
-}
-
-/// Reuse the stored capabilities when the fingerprint matches; otherwise detect and store.
-/// Store errors are logged and cost only a re-probe.
-pub async fn detect_cached_with(ffmpeg: &Path, roots: &Roots, store: &Store) -> Capabilities {
+/// Reuse `kept` when its fingerprint matches this machine's; otherwise detect, and return the
+/// new result to keep.
+pub async fn detect_reusing(ffmpeg: &Path, roots: &Roots, kept: Option<Record>) -> Detected {
     let mut pre = preflight(ffmpeg, roots).await;
-    let cached = load(store).await;
-    if let Some(record) = cached
+    let old_fingerprint = kept.as_ref().map(|r| r.fingerprint.clone());
+    if let Some(record) = kept.filter(|r| r.version == RECORD_VERSION)
         && record.fingerprint == pre.fingerprint
     {
         let mut caps = record.capabilities;
@@ -71,16 +72,26 @@ pub async fn detect_cached_with(ffmpeg: &Path, roots: &Roots, store: &Store) -> 
         log.append(&mut caps.probe_log);
         caps.probe_log = log;
         caps.from_cache = true;
-        return caps;
+        return Detected {
+            caps,
+            to_store: None,
+        };
     }
-    let why = match load_fingerprint(store).await {
+    let why = match old_fingerprint {
         Some(old) => format!("fingerprint changed from `{old}` to `{}`", pre.fingerprint),
         None => format!("no earlier probe stored; fingerprint `{}`", pre.fingerprint),
     };
     note(&mut pre.log, false, why);
     let caps = probe(ffmpeg, roots, pre).await;
-    save(store, &caps).await;
-    caps
+    let to_store = Some(Record {
+        version: RECORD_VERSION,
+        fingerprint: caps.fingerprint.clone(),
+        capabilities: Capabilities {
+            from_cache: false,
+            ..caps.clone()
+        },
+    });
+    Detected { caps, to_store }
 }
 
 fn note(log: &mut Vec<super::ProbeLogEntry>, ok: bool, text: String) {
@@ -89,57 +100,7 @@ fn note(log: &mut Vec<super::ProbeLogEntry>, ok: bool, text: String) {
         device: None,
         name: "fingerprint".into(),
     };
-    step::note(log, s, ok, text);
-}
-
-async fn load(store: &Store) -> Option<Record> {
-    let store = store.clone();
-    let value = tokio::task::spawn_blocking(move || store.setting(SETTING_KEY))
-        .await
-        .ok()?;
-    match value {
-        Ok(Some(v)) => serde_json::from_value::<Record>(v)
-            .ok()
-            .filter(|r| r.version == RECORD_VERSION),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read cached capabilities");
-            None
-        }
-    }
-}
-
-async fn load_fingerprint(store: &Store) -> Option<String> {
-    let store = store.clone();
-    let v = tokio::task::spawn_blocking(move || store.setting(SETTING_KEY))
-        .await
-        .ok()?
-        .ok()??;
-    v.get("fingerprint")?.as_str().map(str::to_string)
-}
-
-async fn save(store: &Store, caps: &Capabilities) {
-    let record = Record {
-        version: RECORD_VERSION,
-        fingerprint: caps.fingerprint.clone(),
-        capabilities: Capabilities {
-            from_cache: false,
-            ..caps.clone()
-        },
-    };
-    let value = match serde_json::to_value(&record) {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot encode capabilities");
-            return;
-        }
-    };
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || store.set_setting(SETTING_KEY, &value)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot store capabilities"),
-        Err(e) => tracing::warn!(error = %e, "capability store task failed"),
-    }
+    probe_log::note(log, s, ok, text);
 }
 
 #[cfg(test)]
@@ -181,17 +142,27 @@ mod tests {
         assert!(fingerprint(None, &[]).contains("render nodes: none"));
     }
 
+    /// Detect as the engine does between starts: `kept` is the record as JSON (the store does
+    /// not interpret it), replaced when detection returns a new one.
+    async fn detect(roots: &Roots, kept: &mut Option<serde_json::Value>) -> Capabilities {
+        let record = kept.clone().map(|v| serde_json::from_value(v).unwrap());
+        let d = detect_reusing(Path::new("/usr/bin/ffmpeg"), roots, record).await;
+        if let Some(r) = d.to_store {
+            *kept = Some(serde_json::to_value(r).unwrap());
+        }
+        d.caps
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reused_while_the_fingerprint_matches() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(&tmp.path().join("data")).unwrap();
+        let mut kept = None;
         let roots = Roots {
             sys_class_drm: tmp.path().join("sys"),
             dev_dri: tmp.path().join("dri"),
             dev: tmp.path().join("dev"),
         };
-        let ffmpeg = Path::new("/usr/bin/ffmpeg");
-        let first = detect_cached_with(ffmpeg, &roots, &store).await;
+        let first = detect(&roots, &mut kept).await;
         assert!(!first.from_cache);
         assert!(
             first
@@ -200,7 +171,7 @@ mod tests {
                 .any(|e| e.step == "test_encode:libx265")
         );
 
-        let second = detect_cached_with(ffmpeg, &roots, &store).await;
+        let second = detect(&roots, &mut kept).await;
         assert!(second.from_cache);
         assert_eq!(second.cpu_encoders, first.cpu_encoders);
         assert_eq!(second.probed_at, first.probed_at);
@@ -224,7 +195,7 @@ mod tests {
         // A render node appears: the cache is invalid and the node gets probed.
         std::fs::create_dir_all(&roots.dev_dri).unwrap();
         std::fs::write(roots.dev_dri.join("renderD128"), b"").unwrap();
-        let third = detect_cached_with(ffmpeg, &roots, &store).await;
+        let third = detect(&roots, &mut kept).await;
         assert!(!third.from_cache);
         let miss = third
             .probe_log

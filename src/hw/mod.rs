@@ -13,15 +13,16 @@ mod cache;
 mod classify;
 mod discover;
 mod parse;
+mod probe_log;
 mod report;
 mod select;
-mod step;
 mod v4l2;
 mod v4l2_abi;
 mod v4l2_encode;
 mod v4l2_probe;
 mod v4l2_sys;
 mod vaapi;
+mod view;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -33,7 +34,7 @@ use utoipa::ToSchema;
 use crate::model::{CpuEncoder, VideoCodec};
 
 pub use crate::model::{Backend, RateControl};
-pub use cache::{SETTING_KEY, detect_cached, detect_cached_with, fingerprint};
+pub use cache::{Detected, Record, detect_reusing, fingerprint};
 pub use classify::{DriverInfo, Failure, Problem, classify, parse_driver, parse_supported_rc};
 pub use discover::{NodeAccess, RenderNode, Roots, render_nodes};
 pub use parse::{parse_encoders, parse_hwaccels, parse_version, version_line};
@@ -44,6 +45,7 @@ pub use select::{
 pub use v4l2::{FrameSizes, PixelFormat, Role, V4l2Device, V4l2Encoder, V4l2Summary};
 pub use v4l2_encode::{EncodeError, EncodeProblem, TestEncode};
 pub use vaapi::{VAAPI_ENCODERS, VaapiDevice, VaapiEncoder};
+pub use view::{BackendView, CodecSupport, HardwareView, view};
 
 /// `-version`, `-encoders` and `-hwaccels` answer instantly; anything slower means a broken
 /// binary.
@@ -147,7 +149,7 @@ struct Preflight {
 
 async fn preflight(ffmpeg: &Path, roots: &Roots) -> Preflight {
     let mut log = Vec::new();
-    let out = step::run(
+    let out = probe_log::run(
         &mut log,
         ffmpeg,
         cpu_step("version"),
@@ -170,13 +172,13 @@ async fn preflight(ffmpeg: &Path, roots: &Roots) -> Preflight {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let discover = step::Step {
+    let discover = probe_log::Step {
         backend: "vaapi",
         device: None,
         name: "discover".into(),
     };
     // Finding no node is an answer, not a failure; the reason says what it means.
-    step::note(&mut log, discover, true, listing);
+    probe_log::note(&mut log, discover, true, listing);
     let dev = roots.dev.clone();
     // Opening a video node is a syscall into its driver: keep it off the async workers.
     let video = tokio::task::spawn_blocking(move || v4l2::describe_nodes(&dev))
@@ -211,7 +213,7 @@ async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capabilities {
     } = pre;
     let mut cpu_encoders = Vec::new();
     let mut vaapi = VaapiSummary::default();
-    let listed = step::run(
+    let listed = probe_log::run(
         &mut log,
         ffmpeg,
         cpu_step("encoders"),
@@ -230,7 +232,7 @@ async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capabilities {
             continue;
         }
         let step_name = format!("test_encode:{}", encoder.as_str());
-        let verified = step::run(
+        let verified = probe_log::run(
             &mut log,
             ffmpeg,
             cpu_step(&step_name),
@@ -245,7 +247,7 @@ async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capabilities {
             verified,
         });
     }
-    let hwaccels = step::run(
+    let hwaccels = probe_log::run(
         &mut log,
         ffmpeg,
         cpu_step("hwaccels"),
@@ -282,7 +284,7 @@ async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capabilities {
         ffmpeg_version: version_text.as_deref().and_then(parse_version),
         cpu_encoders,
         probe_log: log,
-        probed_at: step::now_rfc3339(),
+        probed_at: probe_log::now_rfc3339(),
         hwaccels,
         vaapi,
         v4l2,
@@ -313,17 +315,17 @@ async fn probe_v4l2(log: &mut Vec<ProbeLogEntry>, dev: &Path) -> V4l2Summary {
             V4L2_PROBE_TIMEOUT.as_secs()
         ),
     };
-    let s = step::Step {
+    let s = probe_log::Step {
         backend: "v4l2m2m",
         device: None,
         name: "probe".into(),
     };
-    step::note(log, s, false, why);
+    probe_log::note(log, s, false, why);
     V4l2Summary::default()
 }
 
-fn cpu_step(name: &str) -> step::Step<'static> {
-    step::Step {
+fn cpu_step(name: &str) -> probe_log::Step<'static> {
+    probe_log::Step {
         backend: "cpu",
         device: None,
         name: name.to_string(),

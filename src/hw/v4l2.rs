@@ -198,7 +198,7 @@ pub struct V4l2Device {
 }
 
 impl V4l2Device {
-    /// The raw fourccs its OUTPUT queue takes: `media::args_v4l2::V4l2Options::input_formats`.
+    /// The raw fourccs its OUTPUT queue takes: `media::args::V4l2Options::input_formats`.
     pub fn raw_formats(&self) -> Vec<String> {
         self.output_formats
             .iter()

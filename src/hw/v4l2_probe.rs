@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::ProbeLogEntry;
-use super::step;
+use super::probe_log;
 use super::v4l2::{
     DEVICE_BUDGET, FMT_FLAG_COMPRESSED, FrameSizes, NodeInfo, PixelFormat, Role, V4l2Device, c_str,
     classify_node, fourcc, fourcc_str, is_coded, m2m_kind, queue_types, video_nodes,
@@ -33,7 +33,7 @@ pub fn probe_all(dev: &Path, log: &mut Vec<ProbeLogEntry>) -> Vec<V4l2Device> {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    step::note(log, v4l2_step(None, "discover"), true, listing);
+    probe_log::note(log, v4l2_step(None, "discover"), true, listing);
     nodes.iter().map(|p| probe_node(p, log)).collect()
 }
 
@@ -48,8 +48,8 @@ pub fn describe_nodes(dev: &Path) -> Vec<String> {
         .collect()
 }
 
-fn v4l2_step<'a>(device: Option<&'a str>, name: &str) -> step::Step<'a> {
-    step::Step {
+fn v4l2_step<'a>(device: Option<&'a str>, name: &str) -> probe_log::Step<'a> {
+    probe_log::Step {
         backend: "v4l2m2m",
         device,
         name: name.to_string(),
@@ -63,7 +63,7 @@ fn probe_node(path: &Path, log: &mut Vec<ProbeLogEntry>) -> V4l2Device {
         Ok(info) => info,
         Err(e) => {
             let why = format!("cannot query {shown}: {e}");
-            step::note(log, v4l2_step(Some(&shown), "querycap"), false, why.clone());
+            probe_log::note(log, v4l2_step(Some(&shown), "querycap"), false, why.clone());
             return V4l2Device {
                 path: shown,
                 driver: String::new(),
@@ -81,7 +81,7 @@ fn probe_node(path: &Path, log: &mut Vec<ProbeLogEntry>) -> V4l2Device {
         }
     };
     let mut device = classify_node(&info);
-    step::note(
+    probe_log::note(
         log,
         v4l2_step(Some(&shown), "querycap"),
         true,
@@ -96,7 +96,7 @@ fn probe_node(path: &Path, log: &mut Vec<ProbeLogEntry>) -> V4l2Device {
             Ok(t) => t.describe(),
             Err(p) => format!("{}: {}", p.code(), p.detail()),
         };
-        step::note(log, v4l2_step(Some(&shown), &name), result.is_ok(), text);
+        probe_log::note(log, v4l2_step(Some(&shown), &name), result.is_ok(), text);
         match result {
             Ok(t) => {
                 enc.verified = true;

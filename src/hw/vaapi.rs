@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::ProbeLogEntry;
 use super::classify::{Failure, Problem, classify, parse_driver};
 use super::discover::RenderNode;
-use super::step::{self, Step};
+use super::probe_log::{self, Step};
 use crate::model::{RateControl, VideoCodec};
 
 /// The VAAPI encoders we probe, in the order the probe runs them.
@@ -183,7 +183,7 @@ pub async fn verify_device(
         device: Some(&path),
         name,
     };
-    let init = step::run(
+    let init = probe_log::run(
         log,
         ffmpeg,
         step("driver".into()),
@@ -291,7 +291,7 @@ async fn run_attempt(
         name,
     };
     let args = test_encode_args(path, encoder, attempt);
-    let out = step::run(log, ffmpeg, step, &args, TEST_ENCODE_TIMEOUT).await;
+    let out = probe_log::run(log, ffmpeg, step, &args, TEST_ENCODE_TIMEOUT).await;
     classify(&out.stderr, out.ok, access)
 }
 

@@ -7,15 +7,10 @@
 //! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
 
 pub mod args;
-pub mod args_v4l2;
-pub mod args_vaapi;
-pub mod catalog;
-pub mod decode;
 pub mod normalize;
 pub mod paths;
 pub mod plan;
 pub mod probe;
-pub mod profile;
 pub mod progress;
 pub mod reasons;
 pub mod report;

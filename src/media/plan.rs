@@ -10,15 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{CpuEncoder, Explanation, VideoCodec};
 
-pub use super::profile::{
-    Capabilities, ContainerChoice, EncodeSettings, InvalidSettings, Profile, default_crf,
-    default_preset,
-};
 pub use super::reasons::SkipReason;
 use super::reasons::{bpp_threshold, video_bitrate};
 pub use super::streams::{AudioAction, AudioTrack, OutputContainer, SubtitleAction, SubtitleTrack};
 use super::streams::{choose_container, plan_audio, plan_subtitles};
 use super::{MediaInfo, VideoStream};
+pub use crate::profiles::{
+    Capabilities, ContainerChoice, EncodeSettings, InvalidSettings, Profile, default_crf,
+    default_preset,
+};
 
 /// Containers a remux is not needed for when the profile leaves the choice open.
 const GOOD_CONTAINERS: [&str; 4] = ["matroska", "mov", "mp4", "m4v"];

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::media::normalize::normalize;
-use crate::media::profile::OriginalPolicy;
 use crate::media::reasons::{bpp_threshold, resolution_scale};
+use crate::profiles::OriginalPolicy;
 
 fn fixture(name: &str) -> MediaInfo {
     let path = format!(

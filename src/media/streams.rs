@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::profile::ContainerChoice;
 use super::{AudioStream, MediaInfo};
+use crate::profiles::ContainerChoice;
 
 /// The container the output is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::codec::{decode, encode};
 use super::index::JobQuery;
-use super::records::{EncodeResult, Job};
+use super::records::{Attempt, EncodeResult, Job};
 use super::tables::*;
 use super::{Result, Store, StoreError};
 use crate::model::{JobEvent, JobId, JobState, now_ms};
@@ -105,6 +105,29 @@ pub(super) fn apply(job: &mut Job, event: JobEvent) -> Result<JobState> {
         .map_err(|e| StoreError::Conflict(e.to_string()))?;
     job.updated_at = now_ms().max(job.updated_at);
     Ok(previous)
+}
+
+/// How a run ended, for [`Store::finish_run`]: the state-machine event, the field changes
+/// that go with it, and a completed encode's result.
+pub struct RunEnd {
+    event: JobEvent,
+    edit: Box<dyn FnOnce(&mut Job) + Send>,
+    result: Option<EncodeResult>,
+}
+
+impl RunEnd {
+    pub fn new(event: JobEvent, edit: impl FnOnce(&mut Job) + Send + 'static) -> RunEnd {
+        RunEnd {
+            event,
+            edit: Box::new(edit),
+            result: None,
+        }
+    }
+
+    pub fn with_result(mut self, result: EncodeResult) -> RunEnd {
+        self.result = Some(result);
+        self
+    }
 }
 
 impl Store {
@@ -312,21 +335,27 @@ impl Store {
         })
     }
 
-    /// Complete a job and record its encode result, daily bucket and totals atomically.
-    pub fn complete_job(
-        &self,
-        id: JobId,
-        result: EncodeResult,
-        edit: impl FnOnce(&mut Job),
-    ) -> Result<(Job, JobState)> {
+    /// Record the end of a run in one transaction: its attempt, the job's end state and
+    /// fields (`end`), and for a completed encode its result with the day's bucket and the
+    /// totals, for a failure the day's failure count.
+    pub fn finish_run(&self, id: JobId, attempt: &Attempt, end: RunEnd) -> Result<(Job, JobState)> {
         self.write_jobs(|txn, changed| {
+            txn.open_table(ATTEMPTS)?
+                .insert((id.0, attempt.number), encode(attempt).as_slice())?;
             let old = load(txn, id)?;
             let mut job = old.clone();
-            let previous = apply(&mut job, JobEvent::Complete)?;
-            job.progress = 100.0;
-            edit(&mut job);
+            let previous = apply(&mut job, end.event)?;
+            if end.event == JobEvent::Complete {
+                job.progress = 100.0;
+            }
+            (end.edit)(&mut job);
             put_job(txn, Some(&old), &job)?;
-            Store::record_result(txn, &result)?;
+            if let Some(result) = &end.result {
+                Store::record_result(txn, result)?;
+            }
+            if end.event == JobEvent::Fail {
+                Store::count_failure(txn)?;
+            }
             changed.push(job.clone());
             Ok((job, previous))
         })

@@ -5,19 +5,19 @@ use super::jobs::load;
 use super::records::{Attempt, LogLine};
 use super::tables::*;
 use super::{Result, Store};
-use crate::model::{JobId, now_ms, rfc3339};
+use crate::model::{JobId, LogLevel, now_ms, rfc3339};
 
 /// Most log lines kept per job; older ones are dropped as new ones arrive.
 pub const MAX_LOG_LINES: u64 = 500;
 
 impl Store {
     /// Append a log line to a job, keeping the newest `MAX_LOG_LINES`.
-    pub fn append_log(&self, id: JobId, level: &str, message: &str) -> Result<()> {
-        self.append_logs(id, &[(level.to_string(), message.to_string())])
+    pub fn append_log(&self, id: JobId, level: LogLevel, message: &str) -> Result<()> {
+        self.append_logs(id, &[(level, message.to_string())])
     }
 
     /// Append several log lines in one transaction.
-    pub fn append_logs(&self, id: JobId, lines: &[(String, String)]) -> Result<()> {
+    pub fn append_logs(&self, id: JobId, lines: &[(LogLevel, String)]) -> Result<()> {
         if lines.is_empty() {
             return Ok(());
         }
@@ -29,7 +29,7 @@ impl Store {
             for (level, message) in lines {
                 let line = LogLine {
                     at: at.clone(),
-                    level: level.clone(),
+                    level: *level,
                     message: message.chars().take(4096).collect(),
                 };
                 logs.insert((id.0, job.next_log_seq), encode(&line).as_slice())?;
@@ -56,14 +56,6 @@ impl Store {
         }
         out.reverse();
         Ok(out)
-    }
-
-    pub fn add_attempt(&self, id: JobId, attempt: &Attempt) -> Result<()> {
-        self.write(|txn| {
-            txn.open_table(ATTEMPTS)?
-                .insert((id.0, attempt.number), encode(attempt).as_slice())?;
-            Ok(())
-        })
     }
 
     pub fn attempts(&self, id: JobId) -> Result<Vec<Attempt>> {

@@ -8,13 +8,15 @@
 
 mod batch;
 mod codec;
+mod folders;
 mod index;
 mod jobs;
 mod logs;
-mod misc;
+mod probe_cache;
 mod profiles;
 pub mod records;
 mod retries;
+mod settings;
 mod stats;
 mod tables;
 mod trash;
@@ -26,7 +28,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use index::{JobQuery, SortKey};
-pub use jobs::{ScanOutcome, ScannedFile, StatusCounts};
+pub use jobs::{RunEnd, ScanOutcome, ScannedFile, StatusCounts};
 pub use profiles::FolderProfile;
 pub use records::*;
 pub use stats::{Aggregated, CodecSavings, DailyEntry, Savings};

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::codec::{Versioned, path_bytes};
-use crate::model::{EngineMode, EngineRunState, Explanation, JobId, JobState};
+use crate::model::{
+    AttemptOutcome, Backend, EngineMode, EngineRunState, Explanation, JobId, JobState, LogLevel,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
@@ -58,7 +60,7 @@ pub struct EncodeStats {
     pub encode_speed: f64,
     pub avg_bitrate_kbps: f64,
     pub encoder: String,
-    pub backend: String,
+    pub backend: Backend,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,7 +146,7 @@ impl Job {
 pub struct LogLine {
     /// RFC 3339 UTC.
     pub at: String,
-    pub level: String,
+    pub level: LogLevel,
     pub message: String,
 }
 impl Versioned for LogLine {}
@@ -155,8 +157,7 @@ pub struct Attempt {
     pub number: u32,
     pub started_at: String,
     pub finished_at: String,
-    /// completed, skipped, failed, cancelled or interrupted.
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
     pub failure_code: Option<String>,
     pub encoder: Option<String>,
     pub input_size_bytes: u64,

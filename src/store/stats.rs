@@ -107,9 +107,9 @@ impl Store {
         Ok(())
     }
 
-    /// Count a failed attempt in today's bucket.
-    pub fn record_failure(&self) -> Result<()> {
-        self.write(|txn| Store::bump_day(txn, day_number(now_ms()), |b| b.jobs_failed += 1))
+    /// Count a failed attempt in today's bucket (inside the caller's txn).
+    pub(super) fn count_failure(txn: &WriteTransaction) -> Result<()> {
+        Store::bump_day(txn, day_number(now_ms()), |b| b.jobs_failed += 1)
     }
 
     pub fn aggregated(&self) -> Result<Aggregated> {

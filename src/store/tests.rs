@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::model::{JobEvent, JobId, JobState, now_ms};
+use crate::model::{AttemptOutcome, JobEvent, JobId, JobState, LogLevel, now_ms, rfc3339};
 
 fn file(path: &str, size: u64) -> ScannedFile {
     ScannedFile {
@@ -107,8 +107,8 @@ fn batch_restart_is_all_or_nothing_and_archive_refuses_active() {
 fn logs_keep_the_newest_lines() {
     let (_dir, store) = open();
     store.upsert_scanned(&[file("/m/a.mkv", 1)]).unwrap();
-    let lines: Vec<(String, String)> = (0..logs::MAX_LOG_LINES + 20)
-        .map(|i| ("info".to_string(), format!("line {i}")))
+    let lines: Vec<(LogLevel, String)> = (0..logs::MAX_LOG_LINES + 20)
+        .map(|i| (LogLevel::Info, format!("line {i}")))
         .collect();
     store.append_logs(JobId(1), &lines).unwrap();
     let kept = store.job_logs(JobId(1), 1000).unwrap();
@@ -165,7 +165,20 @@ fn completion_records_stats_that_archiving_keeps() {
         encode_seconds: 2.5,
         completed_at: now_ms(),
     };
-    store.complete_job(job.id, result, |_| {}).unwrap();
+    let attempt = Attempt {
+        number: 1,
+        started_at: rfc3339(now_ms()),
+        finished_at: rfc3339(now_ms()),
+        outcome: AttemptOutcome::Completed,
+        failure_code: None,
+        encoder: Some("libx265".into()),
+        input_size_bytes: 1000,
+        output_size_bytes: Some(400),
+        wall_seconds: 2.5,
+    };
+    let end = RunEnd::new(JobEvent::Complete, |_| {}).with_result(result);
+    store.finish_run(job.id, &attempt, end).unwrap();
+    assert_eq!(store.attempts(job.id).unwrap(), vec![attempt]);
     let agg = store.aggregated().unwrap();
     assert_eq!(
         (agg.total_input_bytes, agg.total_savings_bytes),

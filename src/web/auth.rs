@@ -101,20 +101,12 @@ pub async fn check(
             "Log in or send an Authorization: Bearer token.",
         ));
     };
-    let auth = state.auth.clone();
-    let principal = match tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie))
-        .await
-    {
-        Ok(Ok(Some(p))) => p,
-        Ok(Ok(None)) => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "AUTH_INVALID_TOKEN",
-                "The session has ended or the token is not valid (revoked, expired or unknown).",
-            ));
-        }
-        Ok(Err(e)) => return Err(ApiError::from(e)),
-        Err(e) => return Err(ApiError::internal(e)),
+    let Some(principal) = state.auth.authenticate(&token, via_cookie).await? else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "AUTH_INVALID_TOKEN",
+            "The session has ended or the token is not valid (revoked, expired or unknown).",
+        ));
     };
     if is_mutation(method) {
         if !principal.full_access() {

@@ -11,7 +11,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
-use crate::engine::{EngineError, EnqueueError, ProfileError};
+use crate::engine::{EngineError, EnqueueError, FolderError};
+use crate::profiles::ProfileError;
 use crate::store::StoreError;
 
 tokio::task_local! {
@@ -153,6 +154,10 @@ impl From<AuthError> for ApiError {
             AuthError::Invalid(msg) => ApiError::bad_request("VALIDATION_FAILED", msg),
             AuthError::Store(e) => e.into(),
             AuthError::Hash => ApiError::internal("password hashing failed"),
+            AuthError::TokenNotFound(id) => {
+                ApiError::not_found("API_TOKEN_NOT_FOUND", format!("Token {id} does not exist."))
+            }
+            AuthError::Task(e) => ApiError::internal(e),
         }
     }
 }
@@ -197,6 +202,22 @@ impl From<EnqueueError> for ApiError {
             EnqueueError::Unsupported => ApiError::bad_request("ENQUEUE_UNSUPPORTED_TYPE", msg),
             EnqueueError::OwnFile => ApiError::bad_request("ENQUEUE_OWN_FILE", msg),
             EnqueueError::Engine(e) => e.into(),
+        }
+    }
+}
+
+impl From<FolderError> for ApiError {
+    fn from(e: FolderError) -> Self {
+        match e {
+            FolderError::Invalid(msg) => ApiError::bad_request("FOLDER_INVALID", msg),
+            e @ FolderError::UnknownProfile(_) => {
+                ApiError::bad_request("FOLDER_PROFILE_UNKNOWN", e.to_string())
+            }
+            FolderError::Exists(msg) => ApiError::new(StatusCode::CONFLICT, "FOLDER_EXISTS", msg),
+            FolderError::NotFound(id) => {
+                ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist."))
+            }
+            FolderError::Store(e) => e.into(),
         }
     }
 }

@@ -7,16 +7,16 @@ mod api;
 mod auth;
 pub mod error;
 mod extract;
-mod monitor;
 mod pages;
+mod query;
 mod redirect;
 mod sse;
 
 pub use redirect::https_redirect;
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -27,7 +27,9 @@ use futures_util::FutureExt;
 use utoipa::OpenApi;
 
 use crate::auth::Auth;
+use crate::board::Board;
 use crate::engine::Engine;
+use crate::resources::{ResourceMonitor, Resources, Temperature};
 use crate::store::Store;
 use error::{ApiError, REQUEST};
 
@@ -40,13 +42,38 @@ pub struct AppState {
     pub store: Store,
     pub engine: Engine,
     pub auth: Auth,
-    pub started: Instant,
+    pub board: Board,
+    pub resources: ResourceMonitor,
     /// Cancelled when the server shuts down; long-lived responses (SSE) end with it.
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Served over TLS: the session cookie gets `Secure`.
     pub secure_cookies: bool,
     openapi_json: Arc<str>,
-    monitor: Arc<Mutex<monitor::Monitor>>,
+}
+
+/// What the application is built from.
+pub struct Services {
+    pub store: Store,
+    pub engine: Engine,
+    pub auth: Auth,
+    pub board: Board,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// Served over HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// A resource sample with the board's sensor; shared by the API and the system page.
+    pub async fn sample_resources(&self) -> Resources {
+        let board = self
+            .board
+            .temperature()
+            .map(|(sensor, celsius)| Temperature {
+                sensor: sensor.to_string(),
+                celsius,
+            });
+        self.resources.sample(board.into_iter().collect()).await
+    }
 }
 
 #[derive(OpenApi)]
@@ -134,25 +161,19 @@ fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// Build the application router; `secure_cookies` when it is served over HTTPS.
-pub fn router(
-    store: Store,
-    engine: Engine,
-    auth: Auth,
-    shutdown: tokio_util::sync::CancellationToken,
-    secure_cookies: bool,
-) -> Router {
+/// Build the application router.
+pub fn router(services: Services) -> Router {
     let doc = openapi();
     let openapi_json: Arc<str> = doc.to_json().unwrap_or_default().into();
     let state = AppState {
-        store,
-        engine,
-        auth,
-        started: Instant::now(),
-        shutdown,
-        secure_cookies,
+        store: services.store,
+        engine: services.engine,
+        auth: services.auth,
+        board: services.board,
+        resources: ResourceMonitor::new(),
+        shutdown: services.shutdown,
+        secure_cookies: services.secure_cookies,
         openapi_json,
-        monitor: Arc::new(Mutex::new(monitor::Monitor::new())),
     };
     let require_auth = middleware::from_fn_with_state(state.clone(), auth::require_auth);
     let (public, _) = api::public_routes().split_for_parts();
@@ -258,10 +279,18 @@ async fn request_context(req: Request, next: Next) -> Response {
     response.into_response()
 }
 
+/// A random id; without the system's randomness, one that is still unique in this process
+/// and unlikely to repeat across restarts (the start time and a counter).
 fn new_request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut bytes = [0u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        return format!("{:x}", Instant::now().elapsed().as_nanos());
+    if getrandom::fill(&mut bytes).is_ok() {
+        return hex::encode(bytes);
     }
-    hex::encode(bytes)
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{since_epoch:x}-{:x}-{n:x}", std::process::id())
 }

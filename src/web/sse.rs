@@ -98,11 +98,9 @@ async fn credential_revoked(auth: Auth, credential: Option<(String, bool)>) {
     };
     let mut revocations = auth.revocations();
     while revocations.changed().await.is_ok() {
-        let (auth, token) = (auth.clone(), token.clone());
-        let still_valid =
-            tokio::task::spawn_blocking(move || auth.authenticate(&token, via_cookie)).await;
+        let still_valid = auth.authenticate(&token, via_cookie).await;
         // A store error ends the stream too: the client reconnects and is checked afresh.
-        if !matches!(still_valid, Ok(Ok(Some(_)))) {
+        if !matches!(still_valid, Ok(Some(_))) {
             return;
         }
     }

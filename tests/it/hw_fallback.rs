@@ -47,7 +47,7 @@ async fn a_failing_vaapi_encode_is_done_again_on_the_cpu() {
     // A verified HEVC encoder on a render node this machine does not have.
     {
         let store = alchemist::store::Store::open(&data_dir).unwrap();
-        let mut record = store.setting(alchemist::hw::SETTING_KEY).unwrap().unwrap();
+        let mut record = store.capability_record().unwrap().unwrap();
         let vaapi = &mut record["capabilities"]["vaapi"];
         vaapi["listed_encoders"] = json!(["hevc_vaapi"]);
         vaapi["unavailable_reason"] = Value::Null;
@@ -60,9 +60,7 @@ async fn a_failing_vaapi_encode_is_done_again_on_the_cpu() {
                           "low_power": false, "ten_bit": false, "rate_control": "icq",
                           "failure": null}]
         }]);
-        store
-            .set_setting(alchemist::hw::SETTING_KEY, &record)
-            .unwrap();
+        store.set_capability_record(&record).unwrap();
     }
 
     // Second start: the cached record is reused and HEVC goes to VAAPI.

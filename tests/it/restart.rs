@@ -316,7 +316,10 @@ async fn graceful_stop_puts_the_active_job_back_in_the_queue() {
     assert_eq!(stored.progress, 0.0);
     assert_eq!(stored.temp_path, None);
     assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].outcome, "interrupted");
+    assert_eq!(
+        attempts[0].outcome,
+        alchemist::model::AttemptOutcome::Interrupted
+    );
     assert!(
         logs.iter()
             .all(|l| !l.message.contains("interrupted by a restart")),

@@ -28,7 +28,8 @@ pub struct TestServer {
 pub fn create_admin(data_dir: &Path) {
     let store = alchemist::store::Store::open(data_dir).expect("open store");
     let auth = alchemist::auth::Auth::new(store, 30);
-    auth.create_user(ADMIN, PASSWORD).expect("create admin");
+    auth.create_user_blocking(ADMIN, PASSWORD)
+        .expect("create admin");
 }
 
 impl TestServer {

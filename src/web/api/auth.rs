@@ -46,10 +46,7 @@ pub async fn login(
             "Username or password too long.",
         ));
     }
-    let auth = state.auth.clone();
-    let token = tokio::task::spawn_blocking(move || auth.login(ip, &body.username, &body.password))
-        .await
-        .map_err(ApiError::internal)??;
+    let token = state.auth.login(ip, &body.username, &body.password).await?;
     let cookie = session_cookie(
         Some(&token),
         state.auth.session_ttl_secs(),
@@ -74,10 +71,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         return Err(cross_origin());
     }
     if let Some((token, _)) = presented {
-        let auth = state.auth.clone();
-        tokio::task::spawn_blocking(move || auth.logout(&token))
-            .await
-            .map_err(ApiError::internal)??;
+        state.auth.logout(&token).await?;
     }
     let mut response = Json(StatusOk { status: "ok" }).into_response();
     response.headers_mut().insert(

@@ -5,14 +5,12 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::engine::state::EngineCommand;
+use crate::engine::EngineCommand;
+use crate::engine::state::MAX_OVERRIDE;
 use crate::model::{EngineMode, EngineStatus};
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::ApiJson;
-
-/// Largest accepted override (jobs or threads).
-pub const MAX_OVERRIDE: i64 = 256;
 
 /// Current state, mode and limits.
 #[utoipa::path(get, path = "/engine/status", tag = "engine", responses((status = 200, body = EngineStatus)))]
@@ -54,7 +52,7 @@ fn override_value(name: &str, v: Option<i64>) -> Result<u32, ApiError> {
             "VALIDATION_FAILED",
             format!("`{name}` must not be negative (0 = no override)"),
         )),
-        n if n > MAX_OVERRIDE => Err(ApiError::bad_request(
+        n if n > i64::from(MAX_OVERRIDE) => Err(ApiError::bad_request(
             "VALIDATION_FAILED",
             format!("`{name}` must be at most {MAX_OVERRIDE}"),
         )),

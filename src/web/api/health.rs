@@ -24,7 +24,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
-        uptime_seconds: state.started.elapsed().as_secs(),
+        uptime_seconds: state.resources.uptime_seconds(),
     })
 }
 
@@ -38,10 +38,7 @@ pub struct Ready {
     responses((status = 200, body = Ready),
               (status = 503, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Ready>> {
-    let store = state.store.clone();
-    let ok = tokio::task::spawn_blocking(move || store.ping())
-        .await
-        .unwrap_or(false);
+    let ok = state.store.call(|s| Ok(s.ping())).await.unwrap_or(false);
     if ok {
         Ok(Json(Ready { ready: true }))
     } else {

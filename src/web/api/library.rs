@@ -7,31 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::OkBody;
-use crate::engine::{FolderError, ScanStatus};
-use crate::store::{LibraryFolder, StoreError};
+use crate::engine::{FolderView, ScanStatus};
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{ApiJson, ApiPath};
-
-#[derive(Serialize, ToSchema)]
-pub struct FolderView {
-    pub id: u64,
-    pub path: String,
-    pub recursive: bool,
-    /// The folder's encoding profile; `null` is `default` (the configuration).
-    pub profile: Option<String>,
-}
-
-impl From<LibraryFolder> for FolderView {
-    fn from(f: LibraryFolder) -> Self {
-        FolderView {
-            id: f.id,
-            path: f.path.to_string_lossy().into_owned(),
-            recursive: f.recursive,
-            profile: f.profile,
-        }
-    }
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,8 +40,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 /// Library folders.
 #[utoipa::path(get, path = "/library/folders", tag = "library", responses((status = 200, body = Vec<FolderView>)))]
 pub async fn folders(State(state): State<AppState>) -> ApiResult<Json<Vec<FolderView>>> {
-    let folders = state.store.call(|s| s.folders()).await?;
-    Ok(Json(folders.into_iter().map(FolderView::from).collect()))
+    Ok(Json(state.engine.folders.list().await?))
 }
 
 /// Add a folder; it must exist and be a directory.
@@ -75,46 +53,12 @@ pub async fn add_folder(
     ApiJson(body): ApiJson<AddFolder>,
 ) -> ApiResult<(StatusCode, Json<FolderView>)> {
     let recursive = body.recursive.unwrap_or(true);
-    let folder = add(&state, &body.path, recursive, body.profile).await?;
-    Ok((StatusCode::CREATED, Json(folder)))
-}
-
-/// Validate and add a folder; shared by the API and the library page.
-pub async fn add(
-    state: &AppState,
-    path: &str,
-    recursive: bool,
-    profile: Option<String>,
-) -> ApiResult<FolderView> {
     let folder = state
         .engine
-        .add_folder_with_profile(std::path::PathBuf::from(path), recursive, profile)
-        .await
-        .map_err(|e| match e {
-            FolderError::Invalid(msg) => ApiError::bad_request("FOLDER_INVALID", msg),
-            e @ FolderError::UnknownProfile(_) => {
-                ApiError::bad_request("FOLDER_PROFILE_UNKNOWN", e.to_string())
-            }
-            FolderError::Store(StoreError::Conflict(msg)) => {
-                ApiError::new(StatusCode::CONFLICT, "FOLDER_EXISTS", msg)
-            }
-            FolderError::Store(e) => e.into(),
-        })?;
-    Ok(folder.into())
-}
-
-/// Remove a folder; shared by the API and the library page.
-pub async fn remove(state: &AppState, id: u64) -> ApiResult<()> {
-    state
-        .store
-        .call(move |s| s.remove_folder(id))
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist."))
-            }
-            other => other.into(),
-        })
+        .folders
+        .add(body.path.into(), recursive, body.profile)
+        .await?;
+    Ok((StatusCode::CREATED, Json(folder)))
 }
 
 /// Remove a folder from the library (files and jobs stay).
@@ -126,7 +70,7 @@ pub async fn remove_folder(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
 ) -> ApiResult<Json<OkBody>> {
-    remove(&state, id).await?;
+    state.engine.folders.remove(id).await?;
     Ok(Json(OkBody::OK))
 }
 
@@ -147,14 +91,13 @@ pub async fn update_folder(
             "Give `profile`: a profile name, or null for the default.",
         ));
     };
-    let folder = state.engine.set_folder_profile(id, profile).await?;
-    Ok(Json(folder.into()))
+    Ok(Json(state.engine.folders.set_profile(id, profile).await?))
 }
 
 /// Scan progress.
 #[utoipa::path(get, path = "/library/scan", tag = "library", responses((status = 200, body = ScanStatus)))]
 pub async fn scan_status(State(state): State<AppState>) -> Json<ScanStatus> {
-    Json(state.engine.scan_status())
+    Json(state.engine.scanner.status())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -166,6 +109,6 @@ pub struct ScanStarted {
 /// Start a scan of every folder (202). Emits scan_started, then scan_completed.
 #[utoipa::path(post, path = "/library/scan", tag = "library", responses((status = 202, body = ScanStarted)))]
 pub async fn start_scan(State(state): State<AppState>) -> (StatusCode, Json<ScanStarted>) {
-    let started = state.engine.start_scan();
+    let started = state.engine.scanner.start();
     (StatusCode::ACCEPTED, Json(ScanStarted { started }))
 }

@@ -71,6 +71,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(system::hardware))
         .routes(routes!(system::probe_log))
         .routes(routes!(system::resources))
+        .routes(routes!(system::workers))
         .routes(routes!(library::folders, library::add_folder))
         .routes(routes!(library::remove_folder, library::update_folder))
         .routes(routes!(profiles::list, profiles::create))

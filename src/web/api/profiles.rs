@@ -9,10 +9,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::OkBody;
-use crate::engine::ProfileEntry;
-use crate::media::catalog::ProfileFields;
-use crate::media::profile::ContainerChoice;
 use crate::model::{CpuEncoder, OriginalPolicy};
+use crate::profiles::{ContainerChoice, ProfileEntry, ProfileFields};
 use crate::web::AppState;
 use crate::web::error::ApiResult;
 use crate::web::extract::{ApiJson, ApiPath};
@@ -63,7 +61,7 @@ const PROBLEM: &str = "application/problem+json";
 #[utoipa::path(get, path = "/profiles", tag = "profiles", operation_id = "list_profiles",
     responses((status = 200, body = Vec<ProfileEntry>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<ProfileEntry>>> {
-    Ok(Json(state.engine.profiles().await?))
+    Ok(Json(state.engine.profiles.list().await?))
 }
 
 /// Create a custom profile.
@@ -78,7 +76,8 @@ pub async fn create(
     let fields = body.fields();
     let entry = state
         .engine
-        .create_profile(body.name, body.base, fields)
+        .profiles
+        .create(body.name, body.base, fields)
         .await?;
     Ok((StatusCode::CREATED, Json(entry)))
 }
@@ -92,7 +91,7 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<ProfileEntry>> {
-    Ok(Json(state.engine.profile(&name).await?))
+    Ok(Json(state.engine.profiles.get(&name).await?))
 }
 
 /// Replace the fields of a custom profile: `encoder` is required, fields not given take their
@@ -108,7 +107,7 @@ pub async fn replace(
     ApiPath(name): ApiPath<String>,
     ApiJson(fields): ApiJson<ProfileFields>,
 ) -> ApiResult<Json<ProfileEntry>> {
-    Ok(Json(state.engine.replace_profile(name, fields).await?))
+    Ok(Json(state.engine.profiles.replace(name, fields).await?))
 }
 
 /// Delete a custom profile no folder uses (409 `PROFILE_IN_USE` otherwise).
@@ -121,6 +120,6 @@ pub async fn delete(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<OkBody>> {
-    state.engine.delete_profile(name).await?;
+    state.engine.profiles.delete(name).await?;
     Ok(Json(OkBody::OK))
 }

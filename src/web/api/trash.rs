@@ -45,7 +45,7 @@ impl From<TrashEntry> for TrashView {
 /// Every replaced original and where it stands.
 #[utoipa::path(get, path = "/trash", tag = "library", responses((status = 200, body = Vec<TrashView>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<TrashView>>> {
-    let entries = state.engine.trash_list().await?;
+    let entries = state.store.call(|s| s.trash_list()).await?;
     Ok(Json(entries.into_iter().map(TrashView::from).collect()))
 }
 
@@ -59,7 +59,7 @@ pub async fn restore(
     State(state): State<AppState>,
     ApiPath(job_id): ApiPath<u64>,
 ) -> ApiResult<Json<TrashView>> {
-    match state.engine.restore_original(job_id).await? {
+    match crate::engine::originals::restore(&state.store, job_id).await? {
         None => Err(ApiError::not_found(
             "TRASH_NOT_FOUND",
             format!("Job {job_id} has no replaced original."),

@@ -10,11 +10,11 @@ use minijinja::value::Serde;
 use super::form::Form;
 use super::render;
 use super::{PageError, chart};
-use crate::engine::state::EngineCommand;
+use crate::engine::EngineCommand;
+use crate::engine::state::MAX_OVERRIDE;
 use crate::model::{EngineMode, JobState};
 use crate::store::JobQuery;
 use crate::web::AppState;
-use crate::web::api::jobs::job_view;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiPath;
 
@@ -43,7 +43,10 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> 
             ))
         })
         .await?;
-    let running: Vec<_> = running.into_iter().map(|j| job_view(state, j)).collect();
+    let running: Vec<_> = running
+        .into_iter()
+        .map(|j| state.engine.jobs.view(j))
+        .collect();
     let counts = state.store.status_counts();
     let queue: Vec<(&str, u64)> = JobState::ALL
         .iter()
@@ -60,7 +63,7 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> 
             totals => Serde(totals),
             daily => Serde(chart::daily(&daily)),
             codecs => Serde(chart::by_codec(&savings.by_codec)),
-            scan => Serde(state.engine.scan_status()),
+            scan => Serde(state.engine.scanner.status()),
         },
     )
 }
@@ -117,7 +120,7 @@ fn override_field(form: &Form, name: &str) -> Result<u32, PageError> {
         Some(v) => v
             .parse::<u32>()
             .ok()
-            .filter(|n| *n <= crate::web::api::engine::MAX_OVERRIDE as u32)
+            .filter(|n| *n <= MAX_OVERRIDE)
             .ok_or_else(|| {
                 PageError::new(
                     StatusCode::BAD_REQUEST,

@@ -1,6 +1,6 @@
 //! The jobs list (filter, search, sort, pages, multi-select actions, restart failed, clear
 //! completed) and the job page (media info, the decision in plain words, attempts, log tail,
-//! actions, priority). The list query is parsed by the API's own `ListParams`.
+//! actions, priority). The list query is parsed by the same `ListParams` as the API's.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -14,9 +14,9 @@ use super::render;
 use crate::engine::BatchAction;
 use crate::model::{JobId, JobState};
 use crate::web::AppState;
-use crate::web::api::jobs::{ListParams, job_view, load_details};
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiPath, ApiQuery};
+use crate::web::query::ListParams;
 
 /// Jobs per page.
 const PAGE_SIZE: &str = "50";
@@ -30,9 +30,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     params.limit = Some(PAGE_SIZE.to_string());
     let query = params.parse()?;
-    let q = query.clone();
-    let (jobs, total) = state.store.call(move |s| s.list_jobs(&q)).await?;
-    let jobs: Vec<_> = jobs.into_iter().map(|j| job_view(&state, j)).collect();
+    let (jobs, total) = state.engine.jobs.list(query.clone()).await?;
     let pages = total.div_ceil(query.limit).max(1);
     // Links keep the filter and change only the page.
     let keep: Vec<(&str, &str)> = [
@@ -102,6 +100,7 @@ pub async fn batch(State(state): State<AppState>, form: Form) -> Result<Response
     }
     state
         .engine
+        .jobs
         .batch(action, ids)
         .await
         .map_err(ApiError::from)?;
@@ -114,6 +113,7 @@ pub async fn restart_failed(
 ) -> Result<Response, PageError> {
     state
         .engine
+        .jobs
         .restart_failed()
         .await
         .map_err(ApiError::from)?;
@@ -126,6 +126,7 @@ pub async fn clear_completed(
 ) -> Result<Response, PageError> {
     state
         .engine
+        .jobs
         .clear_completed()
         .await
         .map_err(ApiError::from)?;
@@ -145,7 +146,13 @@ pub async fn detail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Response, PageError> {
-    let mut details = load_details(&state, JobId(id)).await?;
+    let id = JobId(id);
+    let mut details = state.engine.jobs.details(id).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => {
+            ApiError::not_found("JOB_NOT_FOUND", format!("Job {id} does not exist."))
+        }
+        other => other.into(),
+    })?;
     let skip = details.logs.len().saturating_sub(LOG_TAIL);
     details.logs.drain(..skip);
     render::page(
@@ -166,13 +173,13 @@ pub async fn action(
 ) -> Result<Response, PageError> {
     let job = JobId(id);
     match action.as_str() {
-        "cancel" => state.engine.cancel(job).await,
-        "restart" => state.engine.restart(job).await,
+        "cancel" => state.engine.jobs.cancel(job).await,
+        "restart" => state.engine.jobs.restart(job).await,
         "priority" => {
             let priority = form.require("priority")?.parse::<i32>().map_err(|_| {
                 PageError::new(StatusCode::BAD_REQUEST, "Priority must be a whole number.")
             })?;
-            state.engine.set_priority(job, priority).await
+            state.engine.jobs.set_priority(job, priority).await
         }
         _ => return Err(PageError::new(StatusCode::NOT_FOUND, "No such job action.")),
     }

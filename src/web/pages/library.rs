@@ -12,9 +12,8 @@ use minijinja::value::Serde;
 use super::PageError;
 use super::form::Form;
 use super::render;
-use crate::media::catalog::ProfileFields;
+use crate::profiles::ProfileFields;
 use crate::web::AppState;
-use crate::web::api::library::{FolderView, add, remove};
 use crate::web::error::ApiError;
 use crate::web::extract::ApiPath;
 
@@ -28,9 +27,8 @@ struct Retry {
 }
 
 async fn render_page(state: &AppState, retry: Retry) -> Result<Response, PageError> {
-    let folders = state.store.call(|s| s.folders()).await?;
-    let folders: Vec<FolderView> = folders.into_iter().map(FolderView::from).collect();
-    let profiles = state.engine.profiles().await.map_err(ApiError::from)?;
+    let folders = state.engine.folders.list().await?;
+    let profiles = state.engine.profiles.list().await.map_err(ApiError::from)?;
     render::page(
         state,
         "library.html",
@@ -38,7 +36,7 @@ async fn render_page(state: &AppState, retry: Retry) -> Result<Response, PageErr
         context! {
             folders => Serde(folders),
             profiles => Serde(profiles),
-            scan => Serde(state.engine.scan_status()),
+            scan => Serde(state.engine.scanner.status()),
             error => retry.folder_error,
             path => retry.path,
             profile_error => retry.profile_error,
@@ -79,10 +77,15 @@ pub async fn add_folder(State(state): State<AppState>, form: Form) -> Result<Res
     let path = form.get("path").unwrap_or("").to_string();
     let recursive = form.get("recursive").is_some();
     let profile = form.get("profile").map(str::to_string);
-    match add(&state, &path, recursive, profile).await {
+    match state
+        .engine
+        .folders
+        .add(path.clone().into(), recursive, profile)
+        .await
+    {
         Ok(_) => Ok(back()),
         Err(e) => {
-            refused(&state, e, |msg| Retry {
+            refused(&state, e.into(), |msg| Retry {
                 folder_error: Some(msg),
                 path,
                 ..Retry::default()
@@ -96,7 +99,12 @@ pub async fn remove_folder(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Response, PageError> {
-    remove(&state, id).await?;
+    state
+        .engine
+        .folders
+        .remove(id)
+        .await
+        .map_err(ApiError::from)?;
     Ok(back())
 }
 
@@ -107,7 +115,7 @@ pub async fn folder_profile(
     form: Form,
 ) -> Result<Response, PageError> {
     let profile = form.get("profile").map(str::to_string);
-    match state.engine.set_folder_profile(id, profile).await {
+    match state.engine.folders.set_profile(id, profile).await {
         Ok(_) => Ok(back()),
         Err(e) => {
             refused(&state, e.into(), |msg| Retry {
@@ -130,7 +138,8 @@ pub async fn create_profile(
             let base = form.get("base").map(str::to_string);
             state
                 .engine
-                .create_profile(name.clone(), base, fields)
+                .profiles
+                .create(name.clone(), base, fields)
                 .await
                 .map_err(ApiError::from)
         }
@@ -153,7 +162,7 @@ pub async fn delete_profile(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Response, PageError> {
-    match state.engine.delete_profile(name).await {
+    match state.engine.profiles.delete(name).await {
         Ok(()) => Ok(back()),
         Err(e) => {
             refused(&state, e.into(), |msg| Retry {
@@ -196,7 +205,7 @@ fn profile_fields(form: &Form) -> Result<ProfileFields, ApiError> {
 }
 
 pub async fn scan(State(state): State<AppState>, form: Form) -> Result<Response, PageError> {
-    state.engine.start_scan();
+    state.engine.scanner.start();
     let back = super::form::local_target(form.get("back"));
     Ok(Redirect::to(back).into_response())
 }

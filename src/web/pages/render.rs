@@ -1,6 +1,5 @@
-//! The template environment (read from `templates/` on disk in debug builds, so edits show on
-//! reload; embedded with `include_str!` in release builds), page rendering, and `PageError`,
-//! the HTML face of the API's error type.
+//! The template environment (every file under `templates/`, embedded at build time by
+//! `build.rs`), page rendering, and `PageError`, the HTML face of the API's error type.
 
 use std::sync::OnceLock;
 
@@ -10,49 +9,6 @@ use minijinja::{AutoEscape, Environment, Value, context};
 
 use crate::web::AppState;
 use crate::web::error::ApiError;
-
-/// Every template, embedded for release builds (debug builds read the same files from disk).
-#[cfg(not(debug_assertions))]
-const EMBEDDED: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../../templates/base.html")),
-    ("error.html", include_str!("../../../templates/error.html")),
-    (
-        "dashboard.html",
-        include_str!("../../../templates/dashboard.html"),
-    ),
-    (
-        "jobs/list.html",
-        include_str!("../../../templates/jobs/list.html"),
-    ),
-    (
-        "jobs/detail.html",
-        include_str!("../../../templates/jobs/detail.html"),
-    ),
-    (
-        "library.html",
-        include_str!("../../../templates/library.html"),
-    ),
-    (
-        "tokens.html",
-        include_str!("../../../templates/tokens.html"),
-    ),
-    (
-        "session/login.html",
-        include_str!("../../../templates/session/login.html"),
-    ),
-    (
-        "session/setup.html",
-        include_str!("../../../templates/session/setup.html"),
-    ),
-    (
-        "system/hardware.html",
-        include_str!("../../../templates/system/hardware.html"),
-    ),
-    (
-        "system/overview.html",
-        include_str!("../../../templates/system/overview.html"),
-    ),
-];
 
 fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -64,17 +20,9 @@ fn env() -> &'static Environment<'static> {
         env.add_filter("bytes", human_bytes);
         env.add_filter("duration", human_duration);
         env.add_filter("f1", |v: f64| format!("{v:.1}"));
-        #[cfg(debug_assertions)]
-        env.set_loader(minijinja::path_loader(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/templates"
-        )));
-        #[cfg(not(debug_assertions))]
-        for (name, source) in EMBEDDED {
-            if let Err(e) = env.add_template(name, source) {
-                tracing::error!(template = name, error = %e, "template does not parse");
-            }
-        }
+        // A template that does not parse panics here; `every_template_is_embedded_and_parses`
+        // fails first.
+        minijinja_embed::load_templates!(&mut env);
         env
     })
 }
@@ -189,6 +137,21 @@ impl IntoResponse for PageError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_is_embedded_and_parses() {
+        let env = env();
+        let names: Vec<&str> = env.templates().map(|(name, _)| name).collect();
+        for page in [
+            "base.html",
+            "dashboard.html",
+            "jobs/list.html",
+            "system/overview.html",
+        ] {
+            assert!(names.contains(&page), "{page} not embedded: {names:?}");
+        }
+        assert!(names.iter().all(|n| n.ends_with(".html")), "{names:?}");
+    }
 
     #[test]
     fn human_units() {

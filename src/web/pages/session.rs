@@ -85,12 +85,7 @@ pub async fn login(
             "Username or password too long.",
         ));
     }
-    let auth = state.auth.clone();
-    let user = username.clone();
-    let result = tokio::task::spawn_blocking(move || auth.login(ip, &user, &password))
-        .await
-        .map_err(PageError::internal)?;
-    let token = match result {
+    let token = match state.auth.login(ip, &username, &password).await {
         Ok(token) => token,
         Err(e @ (AuthError::InvalidCredentials | AuthError::RateLimited { .. })) => {
             let err = ApiError::from(e);
@@ -122,11 +117,7 @@ pub async fn logout(
 ) -> Result<Response, PageError> {
     refuse_cross_origin(&headers)?;
     if let Some((token, _)) = presented_token(&headers) {
-        let auth = state.auth.clone();
-        tokio::task::spawn_blocking(move || auth.logout(&token))
-            .await
-            .map_err(PageError::internal)?
-            .map_err(ApiError::from)?;
+        state.auth.logout(&token).await.map_err(ApiError::from)?;
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
@@ -183,12 +174,7 @@ pub async fn setup(
     let error = if Some(password.as_str()) != form.raw("password_repeat") {
         Some("The two passwords differ.".to_string())
     } else {
-        let auth = state.auth.clone();
-        let user = username.clone();
-        match tokio::task::spawn_blocking(move || auth.create_user(&user, &password))
-            .await
-            .map_err(PageError::internal)?
-        {
+        match state.auth.create_user(&username, &password).await {
             Ok(()) => None,
             Err(AuthError::Invalid(msg)) => Some(msg),
             Err(e) => return Err(ApiError::from(e).into()),

@@ -8,32 +8,33 @@ use minijinja::value::Serde;
 
 use super::PageError;
 use super::render;
+use crate::hw;
 use crate::web::AppState;
-use crate::web::api::system::{hardware_view, sample_resources};
 
 pub async fn hardware(State(state): State<AppState>) -> Result<Response, PageError> {
-    let probe_log = state
-        .engine
-        .capabilities()
-        .map(|c| c.probe_log)
+    let caps = state.engine.capabilities();
+    let probe_log = caps
+        .as_ref()
+        .map(|c| c.probe_log.clone())
         .unwrap_or_default();
     render::page(
         &state,
         "system/hardware.html",
         "hardware",
-        context! { hw => Serde(hardware_view(&state)), probe_log => Serde(probe_log) },
+        context! { hw => Serde(hw::view(caps.as_deref())), probe_log => Serde(probe_log) },
     )
 }
 
 pub async fn overview(State(state): State<AppState>) -> Result<Response, PageError> {
-    let resources = sample_resources(&state).await?;
+    let resources = state.sample_resources().await;
     render::page(
         &state,
         "system/overview.html",
         "system",
         context! {
             r => Serde(resources),
-            uptime => state.started.elapsed().as_secs(),
+            uptime => state.resources.uptime_seconds(),
+            workers => Serde(state.engine.worker_statuses()),
         },
     )
 }

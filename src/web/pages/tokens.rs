@@ -12,7 +12,6 @@ use super::form::Form;
 use super::render;
 use crate::store::AccessLevel;
 use crate::web::AppState;
-use crate::web::api::tokens::{TokenView, revoke_token};
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiPath, Caller};
 
@@ -44,8 +43,7 @@ async fn render_page(
     created: Option<(String, String)>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let tokens = state.store.call(|s| s.list_tokens()).await?;
-    let tokens: Vec<TokenView> = tokens.into_iter().map(TokenView::from).collect();
+    let tokens = state.auth.tokens().await.map_err(ApiError::from)?;
     let mut page = render::page(
         state,
         "tokens.html",
@@ -72,12 +70,12 @@ pub async fn create(
         Some("full_access") => AccessLevel::FullAccess,
         _ => AccessLevel::ReadOnly,
     };
-    let auth = state.auth.clone();
-    let n = name.clone();
-    let result = tokio::task::spawn_blocking(move || auth.create_token(&n, level))
+    match state
+        .auth
+        .create_token(&name, level)
         .await
-        .map_err(PageError::internal)?;
-    match result.map_err(ApiError::from) {
+        .map_err(ApiError::from)
+    {
         Ok((_, plaintext)) => render_page(&state, Some((name, plaintext)), None).await,
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
             let mut page = render_page(&state, None, Some(e.detail)).await?;
@@ -93,6 +91,6 @@ pub async fn revoke(
     _: FullAccess,
     ApiPath(id): ApiPath<u64>,
 ) -> Result<Response, PageError> {
-    revoke_token(&state, id).await?;
+    state.auth.revoke_token(id).await.map_err(ApiError::from)?;
     Ok(Redirect::to("/tokens").into_response())
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use alchemist::media::args::build_args;
 use alchemist::media::normalize::normalize;
 use alchemist::media::plan::{Decision, plan};
-use alchemist::media::profile::{Capabilities, Profile};
+use alchemist::profiles::{Capabilities, Profile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -127,7 +127,7 @@ async fn sigkill_during_write_bursts_loses_no_acknowledged_job() {
             })
             .unwrap();
         let auth = alchemist::auth::Auth::new(store, 30);
-        auth.create_token("crash test", AccessLevel::FullAccess)
+        auth.create_token_blocking("crash test", AccessLevel::FullAccess)
             .unwrap()
             .1
     };

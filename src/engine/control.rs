@@ -1,0 +1,185 @@
+//! The engine's run state (running, paused, draining), its mode and overrides, and why it is
+//! paused. Owned by [`Control`]: every change is persisted, applied to the running ffmpeg
+//! processes (SIGSTOP on pause, SIGCONT on anything that runs again) and published as an
+//! `engine` event, in the order the changes were made. The pure transitions and limits are in
+//! `state`.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::EngineError;
+use super::dispatch::Slots;
+use super::hardware::Hardware;
+use super::state::{self, EngineCommand};
+use crate::events::{Event, EventBus};
+use crate::model::{EngineMode, EngineRunState, EngineStatus, JobState};
+use crate::store::{EngineState, Store};
+
+/// Handle to the run state. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Control {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    current: Mutex<Current>,
+    /// Held from a change until it is persisted and published, so concurrent changes (a pause
+    /// racing the end of a drain) reach the store and subscribers in the order they were made.
+    serial: tokio::sync::Mutex<()>,
+    store: Store,
+    events: EventBus,
+    slots: Slots,
+    hardware: Hardware,
+    cores: u32,
+}
+
+struct Current {
+    state: EngineState,
+    paused_reason: Option<String>,
+}
+
+impl Control {
+    /// The state persisted by the last run.
+    pub async fn load(
+        store: Store,
+        events: EventBus,
+        slots: Slots,
+        hardware: Hardware,
+        cores: u32,
+    ) -> Result<Control, EngineError> {
+        let state = store.call(|s| s.engine_state()).await?;
+        Ok(Control {
+            inner: Arc::new(Inner {
+                current: Mutex::new(Current {
+                    paused_reason: (state.run_state != EngineRunState::Running)
+                        .then(|| "paused before the last shutdown".to_string()),
+                    state,
+                }),
+                serial: tokio::sync::Mutex::new(()),
+                store,
+                events,
+                slots,
+                hardware,
+                cores,
+            }),
+        })
+    }
+
+    fn current(&self) -> MutexGuard<'_, Current> {
+        self.inner.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn run_state(&self) -> EngineRunState {
+        self.current().state.run_state
+    }
+
+    pub fn mode(&self) -> EngineMode {
+        self.current().state.mode
+    }
+
+    /// ffmpeg `-threads` per job chosen by the owner; 0 lets ffmpeg decide.
+    pub fn threads(&self) -> u32 {
+        self.current().state.threads_override
+    }
+
+    /// How many jobs may run at once now.
+    pub fn limit(&self) -> u32 {
+        let s = &self.current().state;
+        self.limit_of(s)
+    }
+
+    fn limit_of(&self, s: &EngineState) -> u32 {
+        state::concurrent_limit(
+            s.mode,
+            self.inner.cores,
+            self.inner.hardware.sessions(),
+            s.concurrent_jobs_override,
+        )
+    }
+
+    pub fn status(&self) -> EngineStatus {
+        let queued = self.inner.store.status_counts().get(JobState::Queued);
+        let active = self.inner.slots.len() as u64;
+        let current = self.current();
+        let s = &current.state;
+        EngineStatus {
+            status: s.run_state,
+            mode: s.mode,
+            concurrent_limit: self.limit_of(s),
+            threads: s.threads_override,
+            is_manual_override: s.concurrent_jobs_override > 0 || s.threads_override > 0,
+            active_jobs: active,
+            queued_jobs: queued,
+            paused_reason: match s.run_state {
+                EngineRunState::Running => None,
+                _ => current.paused_reason.clone(),
+            },
+        }
+    }
+
+    /// Apply a run-state command; `reason` replaces "paused by the user" (the thermal guard).
+    pub async fn command(
+        &self,
+        command: EngineCommand,
+        reason: Option<String>,
+    ) -> Result<EngineStatus, EngineError> {
+        let _serial = self.inner.serial.lock().await;
+        let state = {
+            let mut current = self.current();
+            let before = current.state.run_state;
+            current.state.run_state = state::transition(before, command);
+            current.paused_reason = match (command, current.state.run_state) {
+                (EngineCommand::Pause, _) => {
+                    Some(reason.unwrap_or_else(|| "paused by the user".into()))
+                }
+                (EngineCommand::Drain, EngineRunState::Draining) => {
+                    Some("draining: active jobs finish, nothing new starts".into())
+                }
+                (EngineCommand::DrainFinished, _) => Some("drain finished".into()),
+                (_, EngineRunState::Running) => None,
+                (_, _) => current.paused_reason.clone(),
+            };
+            current.state.clone()
+        };
+        // Suspended on pause, continued on anything that runs again (resume, drain).
+        let paused = state.run_state == EngineRunState::Paused;
+        for pid in self.inner.slots.set_suspended(paused) {
+            let result = if paused {
+                crate::process::suspend(pid)
+            } else {
+                crate::process::resume(pid)
+            };
+            if let Err(e) = result {
+                tracing::warn!(pid, error = %e, "could not signal ffmpeg");
+            }
+        }
+        self.persist_and_publish(state).await
+    }
+
+    /// Change mode and overrides (0 = no override).
+    pub async fn set_mode(
+        &self,
+        mode: EngineMode,
+        concurrent_jobs_override: u32,
+        threads_override: u32,
+    ) -> Result<EngineStatus, EngineError> {
+        let _serial = self.inner.serial.lock().await;
+        let state = {
+            let mut current = self.current();
+            current.state.mode = mode;
+            current.state.concurrent_jobs_override = concurrent_jobs_override;
+            current.state.threads_override = threads_override;
+            current.state.clone()
+        };
+        self.persist_and_publish(state).await
+    }
+
+    async fn persist_and_publish(&self, state: EngineState) -> Result<EngineStatus, EngineError> {
+        self.inner
+            .store
+            .call(move |s| s.set_engine_state(&state))
+            .await?;
+        let status = self.status();
+        self.inner.events.publish(Event::Engine(status.clone()));
+        Ok(status)
+    }
+}

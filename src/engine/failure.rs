@@ -1,0 +1,414 @@
+//! Why a job's run failed: one [`Failure`] variant per cause, each with a stable `code()` (the
+//! wire codes the API, the pages and statistics share), `is_transient()` (whether another
+//! attempt may get past it; the retrier's only input) and `explain()` for the user, the way
+//! `media::reasons` does for skips. Causes are classified from measurements, never from
+//! ffmpeg's text: the source's identity (size, mtime, inode) before and after, and the free
+//! space left where the temp file lives. Also the free-space guard run before an encode.
+
+use std::io;
+use std::os::unix::fs::MetadataExt;
+
+use crate::media::probe::ProbeError;
+use crate::media::run::RunError;
+use crate::media::verify::VerifyError;
+use crate::model::Explanation;
+
+/// Below this much free space after a failed write, the failure is the disk being full.
+pub const DISK_FULL_FREE_BYTES: u64 = 1024 * 1024;
+/// Free space kept in reserve beyond the estimate (filesystem metadata, logs, the store).
+pub const SPACE_RESERVE_BYTES: u64 = 1024 * 1024;
+
+/// Signals that kill an ffmpeg from outside rather than from a bug on this input: SIGKILL is
+/// what the kernel's OOM killer sends, SIGTERM an operator or a service manager. A crash
+/// (SIGSEGV, SIGABRT, SIGBUS...) would repeat on the same input, so it is permanent.
+const OUTSIDE_SIGNALS: [i32; 2] = [libc::SIGKILL, libc::SIGTERM];
+
+/// What identifies one version of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub inode: u64,
+}
+
+impl FileId {
+    pub fn of(meta: &std::fs::Metadata) -> FileId {
+        FileId {
+            size: meta.len(),
+            mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+            inode: meta.ino(),
+        }
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The path now names a directory or special file.
+    NotAFile,
+    /// The source could not be looked at when the run began.
+    SourceGone(io::Error),
+    /// The source could not be opened for reading.
+    Unopenable(io::Error),
+    /// The source disappeared while it was encoded.
+    SourceVanished,
+    /// The source is another version of the file than the one encoded.
+    SourceChanged {
+        before: FileId,
+        after: FileId,
+    },
+    Probe(ProbeError),
+    /// Clearly not room for the output before the encode started.
+    NoRoom {
+        free: u64,
+        needed: u64,
+        source: u64,
+    },
+    /// The disk filled while ffmpeg wrote: `cause` is how ffmpeg's failure looked.
+    DiskFilled {
+        free: u64,
+        cause: Box<Failure>,
+    },
+    /// ffmpeg could not start, or stopped with an error or a signal.
+    Encoder(RunError),
+    Verify(VerifyError),
+    /// fsync or rename of the verified output failed.
+    Promote(io::Error),
+    /// Our own bookkeeping failed (the store, an impossible plan).
+    Internal {
+        summary: &'static str,
+        detail: String,
+    },
+}
+
+impl Failure {
+    /// The stable wire code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::NotAFile => "not_a_file",
+            Failure::SourceGone(_) | Failure::SourceVanished => "source_missing",
+            Failure::Unopenable(e) => match e.kind() {
+                io::ErrorKind::PermissionDenied => "permission_denied",
+                io::ErrorKind::NotFound => "source_missing",
+                _ => "source_unreadable",
+            },
+            Failure::SourceChanged { .. } => "source_changed",
+            Failure::Probe(_) => "probe_failed",
+            Failure::NoRoom { .. } | Failure::DiskFilled { .. } => "disk_full",
+            Failure::Encoder(_) => "encoder_failed",
+            Failure::Verify(_) => "verify_failed",
+            Failure::Promote(e) if e.raw_os_error() == Some(libc::ENOSPC) => "disk_full",
+            Failure::Promote(_) => "promote_failed",
+            Failure::Internal { .. } => "internal_error",
+        }
+    }
+
+    /// Whether another attempt may get past it: space may be freed, a copy in progress ends,
+    /// an I/O hiccup passes, an ffmpeg killed from outside (OOM killer, an operator) may not be
+    /// killed again. A broken, missing or unreadable file, a failed verification or an encoder
+    /// error would fail the same way again, so a broken file cannot loop.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Failure::NoRoom { .. }
+            | Failure::DiskFilled { .. }
+            | Failure::SourceChanged { .. }
+            | Failure::Promote(_)
+            | Failure::Internal { .. } => true,
+            Failure::Encoder(RunError::Failed {
+                signal: Some(signal),
+                ..
+            }) => OUTSIDE_SIGNALS.contains(signal),
+            _ => false,
+        }
+    }
+
+    /// What the user reads, with the measured numbers.
+    pub fn explain(&self) -> Explanation {
+        let code = self.code();
+        match self {
+            Failure::NotAFile => Explanation::new(
+                code,
+                "The source is not a regular file.",
+                "The path now names a directory or special file; nothing was done.",
+            ),
+            Failure::SourceGone(e) => Explanation::new(
+                code,
+                "The source file could not be found.",
+                format!(
+                    "Reading the file's metadata failed: {e}. It may have been moved or deleted."
+                ),
+            ),
+            Failure::Unopenable(e) => {
+                let summary = match code {
+                    "permission_denied" => "The server may not read this file.",
+                    "source_missing" => "The source file could not be found.",
+                    _ => "The source file could not be opened.",
+                };
+                Explanation::new(
+                    code,
+                    summary,
+                    format!("Opening it for reading failed: {e}. Nothing was done; fix the file's permissions or ownership and restart the job."),
+                )
+                .with("os_error", e.raw_os_error().unwrap_or(0))
+            }
+            Failure::SourceVanished => Explanation::new(
+                code,
+                "The source disappeared during the encode.",
+                "The file was moved or deleted while it was being encoded; the output was \
+                 discarded.",
+            ),
+            Failure::SourceChanged { before, after } => Explanation::new(
+                code,
+                "The source changed during the encode.",
+                "The file's size, modification time or inode changed while it was being \
+                 encoded (it is probably still being copied or written); the output was \
+                 discarded. Scan again once the file is complete.",
+            )
+            .with("size_before", before.size)
+            .with("size_after", after.size)
+            .with("inode_before", before.inode)
+            .with("inode_after", after.inode),
+            Failure::Probe(e) => e.explanation(),
+            Failure::NoRoom {
+                free,
+                needed,
+                source,
+            } => Explanation::new(
+                code,
+                "There is not enough free space to encode this file.",
+                format!(
+                    "{free} bytes are free beside the source; the encode may need up to \
+                     {needed} bytes. Nothing was started and the source is untouched."
+                ),
+            )
+            .with("free_bytes", *free)
+            .with("needed_bytes", *needed)
+            .with("source_bytes", *source),
+            Failure::DiskFilled { free, cause } => {
+                let cause = cause.explain();
+                let mut e = Explanation::new(
+                    code,
+                    "The disk filled up during the encode.",
+                    format!(
+                        "Only {free} bytes were free beside the source when ffmpeg stopped; the partial \
+                         output was removed and the source is untouched. {}",
+                        cause.detail
+                    ),
+                )
+                .with("free_bytes", *free);
+                for (k, v) in cause.measured {
+                    e.measured.entry(k).or_insert(v);
+                }
+                e
+            }
+            Failure::Encoder(e) => e.explanation(),
+            Failure::Verify(e) => e.explanation(),
+            Failure::Promote(e) => Explanation::new(
+                code,
+                "The verified output could not be put in place.",
+                format!("Syncing or renaming the temp file failed: {e}. The source is untouched."),
+            ),
+            Failure::Internal { summary, detail } => {
+                Explanation::new(code, *summary, detail.clone())
+            }
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Failure {
+        Failure::Internal {
+            summary: "The job could not be recorded.",
+            detail: format!("The store reported: {e}"),
+        }
+    }
+}
+
+/// `Some` when the source is gone or is no longer the file that was encoded.
+pub fn source_check(before: FileId, now: Option<FileId>) -> Option<Failure> {
+    match now {
+        None => Some(Failure::SourceVanished),
+        Some(after) if after != before => Some(Failure::SourceChanged { before, after }),
+        Some(_) => None,
+    }
+}
+
+/// What a failed encode was, given what was measured after it: a full disk first (it explains
+/// a changed source too), then a changed source, else ffmpeg's own failure.
+pub fn classify(
+    ffmpeg: Failure,
+    before: FileId,
+    now: Option<FileId>,
+    free: Option<u64>,
+) -> Failure {
+    if let Some(free) = free.filter(|f| *f < DISK_FULL_FREE_BYTES) {
+        return Failure::DiskFilled {
+            free,
+            cause: Box::new(ffmpeg),
+        };
+    }
+    source_check(before, now).unwrap_or(ffmpeg)
+}
+
+/// `Some` when there is clearly not room for the output: it may be as large as the source less
+/// the minimum saving (bigger outputs are abandoned), plus a reserve.
+pub fn space_guard(free_bytes: u64, source_size: u64, min_saving_percent: u8) -> Option<Failure> {
+    let keep = 100u64.saturating_sub(u64::from(min_saving_percent.min(100)));
+    let needed = source_size * keep / 100 + SPACE_RESERVE_BYTES;
+    (free_bytes < needed).then_some(Failure::NoRoom {
+        free: free_bytes,
+        needed,
+        source: source_size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: FileId = FileId {
+        size: 100,
+        mtime_ns: 5,
+        inode: 7,
+    };
+
+    fn ffmpeg(signal: Option<i32>) -> Failure {
+        Failure::Encoder(RunError::Failed {
+            exit_code: signal.is_none().then_some(1),
+            signal,
+            stderr_tail: vec!["ffmpeg said no".into()],
+        })
+    }
+
+    #[test]
+    fn unchanged_source_keeps_ffmpegs_failure() {
+        let f = classify(ffmpeg(None), ID, Some(ID), Some(1 << 30));
+        assert_eq!(f.code(), "encoder_failed");
+        assert_eq!(
+            classify(ffmpeg(None), ID, Some(ID), None).code(),
+            "encoder_failed"
+        );
+    }
+
+    #[test]
+    fn full_disk_wins_and_keeps_ffmpegs_numbers() {
+        let e = classify(ffmpeg(None), ID, Some(ID), Some(4096)).explain();
+        assert_eq!(e.code, "disk_full");
+        assert_eq!(e.measured["free_bytes"], 4096);
+        assert_eq!(e.measured["exit_code"], 1);
+    }
+
+    #[test]
+    fn vanished_and_changed_sources() {
+        assert_eq!(
+            classify(ffmpeg(None), ID, None, None).code(),
+            "source_missing"
+        );
+        for changed in [
+            FileId { size: 101, ..ID },
+            FileId { mtime_ns: 6, ..ID },
+            FileId { inode: 8, ..ID },
+        ] {
+            assert_eq!(
+                classify(ffmpeg(None), ID, Some(changed), None).code(),
+                "source_changed"
+            );
+            assert!(source_check(ID, Some(changed)).is_some());
+        }
+        assert!(source_check(ID, Some(ID)).is_none());
+    }
+
+    #[test]
+    fn open_failures_are_told_apart() {
+        let open = |errno| Failure::Unopenable(io::Error::from_raw_os_error(errno));
+        let denied = open(libc::EACCES).explain();
+        assert_eq!(denied.code, "permission_denied");
+        assert_eq!(denied.measured["os_error"], libc::EACCES);
+        assert_eq!(open(libc::ENOENT).code(), "source_missing");
+        assert_eq!(open(libc::EIO).code(), "source_unreadable");
+    }
+
+    #[test]
+    fn space_guard_uses_the_minimum_saving() {
+        let mb = 1024 * 1024;
+        assert!(
+            space_guard(10 * mb, 10 * mb, 10).is_none(),
+            "9 + 1 MiB fits in 10"
+        );
+        let e = space_guard(9 * mb, 10 * mb, 10).unwrap().explain();
+        assert_eq!(e.code, "disk_full");
+        assert_eq!(e.measured["needed_bytes"], 10 * mb);
+    }
+
+    #[test]
+    fn passing_faults_are_transient_and_broken_files_are_not() {
+        let enospc = Failure::Promote(io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(enospc.code(), "disk_full");
+        let transient = [
+            space_guard(0, 10, 0).unwrap(),
+            classify(ffmpeg(None), ID, Some(ID), Some(0)),
+            Failure::SourceChanged {
+                before: ID,
+                after: FileId { size: 1, ..ID },
+            },
+            Failure::Promote(io::Error::from_raw_os_error(libc::EIO)),
+            enospc,
+            Failure::Internal {
+                summary: "s",
+                detail: "d".into(),
+            },
+            ffmpeg(Some(libc::SIGKILL)),
+            ffmpeg(Some(libc::SIGTERM)),
+        ];
+        for f in &transient {
+            assert!(f.is_transient(), "{f:?}");
+        }
+        let permanent = [
+            Failure::NotAFile,
+            Failure::SourceVanished,
+            Failure::SourceGone(io::Error::from_raw_os_error(libc::ENOENT)),
+            Failure::Unopenable(io::Error::from_raw_os_error(libc::EACCES)),
+            Failure::Probe(ProbeError::NoFormat),
+            Failure::Verify(VerifyError::DecodeNotRun("x".into())),
+            ffmpeg(None),
+            ffmpeg(Some(libc::SIGSEGV)),
+            ffmpeg(Some(libc::SIGABRT)),
+            Failure::Encoder(RunError::Spawn(io::Error::from(io::ErrorKind::NotFound))),
+        ];
+        for f in &permanent {
+            assert!(!f.is_transient(), "{f:?}");
+        }
+    }
+
+    /// The codes are API: every variant keeps the one it had as a string literal.
+    #[test]
+    fn wire_codes_are_unchanged() {
+        let codes: Vec<&str> = [
+            Failure::NotAFile,
+            Failure::SourceVanished,
+            Failure::Probe(ProbeError::NoFormat),
+            Failure::Verify(VerifyError::DecodeNotRun("x".into())),
+            ffmpeg(None),
+            Failure::Promote(io::Error::from_raw_os_error(libc::EIO)),
+            Failure::Internal {
+                summary: "s",
+                detail: "d".into(),
+            },
+        ]
+        .iter()
+        .map(Failure::code)
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "not_a_file",
+                "source_missing",
+                "probe_failed",
+                "verify_failed",
+                "encoder_failed",
+                "promote_failed",
+                "internal_error"
+            ]
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! One job's run, as a free function over its [`JobContext`]: stat and open the source → probe
+//! (cached) → decide with the profile of the job's folder → encode into a temp file beside the
+//! source (hardware first when verified, the CPU after a hardware failure of its own) → check
+//! the result's size and the source → verify → fsync + rename to `<stem>.alchemist.<ext>` →
+//! keep, replace or delete the original. Each stage returns `Result<_, Stop>` and the run reads
+//! top to bottom with `?`; the source is only read until its output is verified. Every way out
+//! leaves no partial file behind and is recorded by `finish`, in one store call.
+
+mod backend;
+mod encode;
+mod finish;
+mod stages;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use super::Tools;
+use super::dispatch::{Slot, StopReason};
+use super::failure::Failure;
+use super::ledger::Ledger;
+use crate::hw::Capabilities;
+use crate::model::{Explanation, JobId, LogLevel, VerifyMode, now_ms};
+use crate::process::Priority;
+use crate::profiles::Profiles;
+use crate::store::{EncodeStats, Job, StoreError};
+
+/// Everything one run needs, fixed when the dispatcher claims the job.
+pub(crate) struct JobContext {
+    pub job: Job,
+    pub slot: Slot,
+    pub ledger: Ledger,
+    pub tools: Tools,
+    pub profiles: Profiles,
+    /// Detected capabilities when the job was claimed; `None` until detection finished.
+    pub caps: Option<Arc<Capabilities>>,
+    /// ffmpeg `-threads` chosen by the owner (0: the profile's).
+    pub threads: u32,
+    pub priority: Priority,
+    pub verify: VerifyMode,
+    /// Wait before the first automatic retry.
+    pub retry_base: Duration,
+}
+
+impl JobContext {
+    fn id(&self) -> JobId {
+        self.job.id
+    }
+
+    async fn log(&self, level: LogLevel, message: impl Into<String>) {
+        self.ledger.log(self.id(), level, message).await;
+    }
+
+    /// `Err` once the run's token is cancelled: by the user, or by a shutdown (the job then goes
+    /// back to the queue).
+    fn check_stop(&self) -> Result<(), Stop> {
+        if !self.slot.cancel_token().is_cancelled() {
+            return Ok(());
+        }
+        Err(match self.slot.stop_reason() {
+            Some(StopReason::Shutdown) => Stop::Interrupted,
+            _ => Stop::Cancelled,
+        })
+    }
+}
+
+/// Why a run ended before completing.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// Nothing worth doing (the plan, or the output's size).
+    Skip(Explanation),
+    Fail(Failure),
+    Cancelled,
+    /// The server is shutting down: the job goes back to the queue.
+    Interrupted,
+}
+
+impl From<Failure> for Stop {
+    fn from(f: Failure) -> Stop {
+        Stop::Fail(f)
+    }
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Stop {
+        Stop::Fail(e.into())
+    }
+}
+
+/// A completed run.
+pub(crate) struct Completed {
+    pub output: PathBuf,
+    pub output_size: u64,
+    pub stats: EncodeStats,
+    pub codec: String,
+}
+
+/// What the run did so far, for the attempt record and the clean-up.
+struct Progress {
+    started_ms: i64,
+    started: Instant,
+    /// The encoder tried last.
+    encoder: Option<String>,
+    /// The temp file, until it is promoted.
+    temp: Option<PathBuf>,
+}
+
+/// Run a claimed job to its end state and free its slot. Never panics on bad input: every
+/// problem becomes the job's end state. Traced in a span that carries the job id.
+pub(crate) async fn run(ctx: JobContext) {
+    let span = tracing::info_span!("job", id = %ctx.job.id);
+    async move {
+        let mut progress = Progress {
+            started_ms: now_ms(),
+            started: Instant::now(),
+            encoder: None,
+            temp: None,
+        };
+        let end = stages::pipeline(&ctx, &mut progress).await;
+        if let Some(temp) = &progress.temp
+            && end.is_err()
+        {
+            remove_temp(temp);
+        }
+        if let Err(e) = finish::record(&ctx, end, &progress).await {
+            tracing::error!(error = %e, "could not record the end of a job");
+        }
+        ctx.slot.release();
+    }
+    .instrument(span)
+    .await
+}
+
+/// Remove one of our temp files; a missing file is fine.
+pub(crate) fn remove_temp(path: &std::path::Path) {
+    if !crate::media::paths::is_own_file(path) {
+        tracing::error!(path = %path.display(), "refusing to remove a file that is not ours");
+        return;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => tracing::info!(path = %path.display(), "removed partial output"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove partial output")
+        }
+    }
+}

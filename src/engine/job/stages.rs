@@ -1,0 +1,317 @@
+//! The stages of a run, in order, and [`pipeline`], which chains them with `?`. Each stage
+//! takes what the ones before it produced; only `decide` and `prepare` change the job's state
+//! (through the ledger), only `encode` runs ffmpeg, only `promote` and the originals policy
+//! move files.
+
+use std::path::{Path, PathBuf};
+
+use super::encode::{self, Encoded};
+use super::{Completed, JobContext, Progress, Stop};
+use crate::engine::failure::{self, Failure, FileId};
+use crate::engine::{originals, probes};
+use crate::events::Event;
+use crate::media::plan::{Decision, Plan};
+use crate::media::savings::{self, Verdict};
+use crate::media::verify::{self, decode::DecodeCheck};
+use crate::media::{MediaInfo, paths, plan};
+use crate::model::{JobEvent, LogLevel};
+use crate::profiles::Profile;
+use crate::store::EncodeStats;
+
+/// The source as the run found it.
+pub(super) struct Source {
+    pub path: PathBuf,
+    pub size: u64,
+    pub id: FileId,
+}
+
+/// What `decide` chose.
+pub(super) struct Planned {
+    pub plan: Plan,
+    pub profile: Profile,
+    event: JobEvent,
+    action: String,
+    explanation: crate::model::Explanation,
+    metadata: Option<serde_json::Value>,
+}
+
+/// The whole run, stage by stage.
+pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Completed, Stop> {
+    let input = &ctx.job.input_path;
+    ctx.log(LogLevel::Info, format!("analysing {}", input.display()))
+        .await;
+    let source = open_source(input).await?;
+    let info = probes::cached(ctx.ledger.store(), &ctx.tools.ffprobe, input, source.id)
+        .await
+        .map_err(Failure::Probe)?;
+    ctx.check_stop()?;
+    let planned = decide(ctx, &info).await?;
+    let (output, temp) = prepare(ctx, &source, &planned, run).await?;
+    let encoded = encode::encode(ctx, &planned, &info, &source, &temp, run).await?;
+    ctx.check_stop()?;
+    check_output(&planned, &source, &temp)?;
+    let verified = verify(ctx, &planned.plan, &info, &temp).await?;
+    ctx.check_stop()?;
+    let output_size = promote(&temp, &output).await?;
+    run.temp = None;
+    ctx.log(
+        LogLevel::Info,
+        format!("verified and saved as {}", output.display()),
+    )
+    .await;
+    let output = originals::apply_policy(
+        &ctx.ledger,
+        ctx.id(),
+        ctx.job.attempt_count,
+        input,
+        output,
+        planned.profile.original,
+    )
+    .await;
+    let duration = verified.duration.max(info.duration);
+    Ok(completed(
+        &source,
+        &planned,
+        encoded,
+        output,
+        output_size,
+        duration,
+    ))
+}
+
+/// The source must still be there, be a regular file, and be readable.
+async fn open_source(input: &Path) -> Result<Source, Failure> {
+    let path = input.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Err(Failure::NotAFile),
+            Err(e) => return Err(Failure::SourceGone(e)),
+        };
+        std::fs::File::open(&path).map_err(Failure::Unopenable)?;
+        Ok(Source {
+            size: meta.len(),
+            id: FileId::of(&meta),
+            path,
+        })
+    })
+    .await
+    .map_err(|e| Failure::Internal {
+        summary: "The source could not be looked at.",
+        detail: e.to_string(),
+    })?
+}
+
+/// Plan with the profile of the job's folder; a skip is recorded and ends the run.
+async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
+    let id = ctx.id();
+    let (profile_name, mut profile) = ctx.profiles.for_folder(ctx.job.folder_id).await;
+    if ctx.threads > 0 {
+        profile.threads = ctx.threads;
+    }
+    ctx.log(LogLevel::Info, format!("profile: {profile_name}"))
+        .await;
+    let caps = crate::engine::hardware::planner_capabilities(ctx.caps.as_deref());
+    let decision = plan::plan(info, &profile, &caps);
+    let explanation = decision.explanation();
+    ctx.ledger.events().publish(Event::Decision {
+        job_id: id,
+        action: decision.action(),
+        explanation: explanation.clone(),
+    });
+    ctx.log(
+        LogLevel::Info,
+        format!("decision: {} ({})", decision.action(), explanation.summary),
+    )
+    .await;
+    let action = decision.action().to_string();
+    let metadata = serde_json::to_value(info).ok();
+    let (plan, event) = match decision {
+        Decision::Skip(reason) => {
+            let why = reason.explanation();
+            ctx.ledger
+                .store()
+                .call(move |s| {
+                    s.update_job(id, |j| {
+                        j.metadata = metadata;
+                        j.decision = Some(why);
+                        j.decision_action = Some(action);
+                        Ok(())
+                    })
+                })
+                .await?;
+            return Err(Stop::Skip(explanation));
+        }
+        Decision::Remux(plan) => (plan, JobEvent::StartRemux),
+        Decision::Transcode(plan) => (plan, JobEvent::StartEncode),
+    };
+    Ok(Planned {
+        plan,
+        profile,
+        event,
+        action,
+        explanation,
+        metadata,
+    })
+}
+
+/// Check there is room, name the output and its temp file, and move the job to encoding (or
+/// remuxing).
+async fn prepare(
+    ctx: &JobContext,
+    source: &Source,
+    planned: &Planned,
+    run: &mut Progress,
+) -> Result<(PathBuf, PathBuf), Stop> {
+    let min_saving = planned.profile.min_saving_percent;
+    if let Some(free) = source
+        .path
+        .parent()
+        .and_then(|d| crate::process::free_bytes(d).ok())
+        && let Some(why) = failure::space_guard(free, source.size, min_saving)
+    {
+        return Err(why.into());
+    }
+    let output = paths::output_path(&source.path, planned.plan.container);
+    let temp = paths::temp_path(&output, ctx.id());
+    run.temp = Some(temp.clone());
+    super::remove_temp(&temp);
+    let id = ctx.id();
+    let (event, out, tmp) = (planned.event, output.clone(), temp.clone());
+    let (metadata, why, action) = (
+        planned.metadata.clone(),
+        planned.explanation.clone(),
+        planned.action.clone(),
+    );
+    ctx.ledger
+        .apply(move |s| {
+            s.transition_job(id, event, |j| {
+                j.metadata = metadata;
+                j.decision = Some(why);
+                j.decision_action = Some(action);
+                j.output_path = Some(out);
+                j.temp_path = Some(tmp);
+            })
+        })
+        .await?;
+    Ok((output, temp))
+}
+
+/// After the encode: a fast encode can finish between two progress checks, so judge the final
+/// size too; and the output only stands for the source it was made from.
+fn check_output(planned: &Planned, source: &Source, temp: &Path) -> Result<(), Stop> {
+    let min_saving = planned.profile.min_saving_percent;
+    if planned.plan.video.is_some()
+        && let Ok(written) = std::fs::metadata(temp).map(|m| m.len())
+        && let Verdict::Abort {
+            projected_bytes,
+            limit_bytes,
+        } = savings::project(1.0, written, source.size, min_saving)
+    {
+        return Err(Stop::Skip(savings::explain(
+            1.0,
+            written,
+            source.size,
+            projected_bytes,
+            limit_bytes,
+            min_saving,
+        )));
+    }
+    let now = std::fs::metadata(&source.path).ok().map(|m| FileId::of(&m));
+    match failure::source_check(source.id, now) {
+        Some(why) => Err(why.into()),
+        None => Ok(()),
+    }
+}
+
+/// The temp file is what the plan asked for and decodes.
+async fn verify(
+    ctx: &JobContext,
+    plan: &Plan,
+    info: &MediaInfo,
+    temp: &Path,
+) -> Result<MediaInfo, Failure> {
+    let Some(codec) = plan.target_codec() else {
+        return Err(Failure::Internal {
+            summary: "The plan names no known output codec.",
+            detail: format!("Output codec `{}`.", plan.output_codec),
+        });
+    };
+    let expect = verify::Expect {
+        duration: info.duration,
+        codec,
+        audio_streams: plan.audio.len(),
+        subtitle_streams: plan.subtitles.len(),
+        decode: DecodeCheck::from_mode(ctx.verify),
+    };
+    verify::verify_planned(&ctx.tools.ffprobe, &ctx.tools.ffmpeg, temp, &expect)
+        .await
+        .map_err(Failure::Verify)
+}
+
+/// fsync the temp file, rename it over the final name, fsync the directory. Returns the size.
+async fn promote(temp: &Path, output: &Path) -> Result<u64, Failure> {
+    let (temp, output) = (temp.to_path_buf(), output.to_path_buf());
+    tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+        let file = std::fs::File::open(&temp)?;
+        file.sync_all()?;
+        let size = file.metadata()?.len();
+        drop(file);
+        std::fs::rename(&temp, &output)?;
+        if let Some(dir) = output.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(size)
+    })
+    .await
+    .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
+    .map_err(Failure::Promote)
+}
+
+/// The figures of a completed run.
+fn completed(
+    source: &Source,
+    planned: &Planned,
+    encoded: Encoded,
+    output: PathBuf,
+    output_size: u64,
+    duration: f64,
+) -> Completed {
+    let input_size = source.size;
+    let seconds = encoded.seconds;
+    Completed {
+        output,
+        output_size,
+        codec: planned.plan.target_codec().map_or_else(
+            || planned.plan.output_codec.clone(),
+            |c| c.as_str().to_string(),
+        ),
+        stats: EncodeStats {
+            input_size_bytes: input_size,
+            output_size_bytes: output_size,
+            compression_ratio: if input_size > 0 {
+                1.0 - output_size as f64 / input_size as f64
+            } else {
+                0.0
+            },
+            encode_time_seconds: seconds,
+            encode_speed: if seconds > 0.0 {
+                duration / seconds
+            } else {
+                0.0
+            },
+            avg_bitrate_kbps: if duration > 0.0 {
+                output_size as f64 * 8.0 / duration / 1000.0
+            } else {
+                0.0
+            },
+            encoder: encoded.encoder,
+            backend: encoded.backend,
+        },
+    }
+}

@@ -1,0 +1,139 @@
+//! Pure construction of the ffmpeg argument vector for a [`Plan`], one file per backend (`cpu`,
+//! `vaapi`, `v4l2`), all on the skeleton here (`assemble`), so stream handling is identical
+//! whatever encodes the video. Arguments are data, never a shell string, and paths stay `OsStr`
+//! so any filename works. The vector is the
+//! whole command after the program name, except `-loglevel level+info`, which
+//! `ffmpeg_sidecar::command::FfmpegCommand::new_with_path` always puts first; `-y`/`-nostdin`
+//! here stop it from appending `-n`. Golden tests compare whole vectors.
+
+mod cpu;
+mod v4l2;
+mod vaapi;
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+
+use super::plan::{AudioAction, OutputContainer, Plan, SubtitleAction, VideoEncode};
+
+pub use cpu::build_args;
+pub use v4l2::{V4l2Options, build_v4l2_args};
+pub use vaapi::{VaapiOptions, build_vaapi_args};
+
+/// `path` as an ffmpeg URL. The `file:` protocol prefix stops ffmpeg from reading a leading
+/// `-` as an option or `name:` as another protocol (`concat:`, `http:`); nothing is escaped.
+pub fn file_url(path: &Path) -> OsString {
+    let mut url = OsString::from("file:");
+    url.push(path.as_os_str());
+    url
+}
+
+/// The command skeleton every backend shares: `global` options before the input (hardware
+/// device set-up), the stream mapping, `video` for the encoder part, then audio, subtitles,
+/// metadata and the muxer, so stream handling is identical whatever encodes the video.
+pub(super) fn assemble(
+    plan: &Plan,
+    input: &Path,
+    output: &Path,
+    global: &[OsString],
+    video: impl FnOnce(&mut Args, &VideoEncode),
+) -> Vec<OsString> {
+    let mut a = Args(Vec::new());
+    a.push(["-hide_banner", "-nostdin", "-y"]);
+    a.0.extend_from_slice(global);
+    if plan.video.is_none() {
+        // AVI and raw streams often lack presentation timestamps; a copy needs them.
+        a.push(["-fflags", "+genpts"]);
+    }
+    a.push(["-i"]);
+    a.0.push(file_url(input));
+
+    // 0:V skips cover pictures stored as video streams (MP4 "attached pic").
+    a.push(["-map", "0:V:0"]);
+    for track in &plan.audio {
+        a.push(["-map"]);
+        a.owned(format!("0:a:{}", track.input_index));
+    }
+    for track in &plan.subtitles {
+        a.push(["-map"]);
+        a.owned(format!("0:s:{}", track.input_index));
+    }
+    if plan.attachments {
+        a.push(["-map", "0:t?"]);
+    }
+
+    match &plan.video {
+        None => a.push(["-c:v", "copy"]),
+        Some(v) => video(&mut a, v),
+    }
+    if plan.output_codec == "hevc" && plan.container == OutputContainer::Mp4 {
+        // Apple players only accept HEVC in MP4 tagged hvc1 (ffmpeg defaults to hev1).
+        a.push(["-tag:v", "hvc1"]);
+    }
+    for (out, track) in plan.audio.iter().enumerate() {
+        a.owned(format!("-c:a:{out}"));
+        match track.action {
+            AudioAction::Copy => a.push(["copy"]),
+            AudioAction::Opus(rate) | AudioAction::Aac(rate) => {
+                a.push([if matches!(track.action, AudioAction::Opus(_)) {
+                    "libopus"
+                } else {
+                    "aac"
+                }]);
+                a.owned(format!("-b:a:{out}"));
+                a.owned(rate.to_string());
+            }
+        }
+    }
+    for (out, track) in plan.subtitles.iter().enumerate() {
+        a.owned(format!("-c:s:{out}"));
+        a.push([match track.action {
+            SubtitleAction::Copy => "copy",
+            SubtitleAction::ToSrt => "srt",
+            SubtitleAction::ToMovText => "mov_text",
+        }]);
+    }
+    if plan.attachments {
+        a.push(["-c:t", "copy"]);
+    }
+
+    a.push(["-map_metadata", "0", "-map_chapters", "0"]);
+    if plan.threads > 0 {
+        a.push(["-threads"]);
+        a.owned(plan.threads.to_string());
+    }
+    if plan.container == OutputContainer::Mp4 {
+        a.push(["-movflags", "+faststart"]);
+    }
+    a.push(["-f", plan.container.muxer()]);
+    a.0.push(file_url(output));
+    a.0
+}
+
+/// The source's colour tags, written on the output so HDR stays HDR (every backend).
+pub(super) fn colour_args(a: &mut Args, v: &VideoEncode) {
+    if let Some(c) = &v.colour {
+        for (flag, value) in [
+            ("-color_primaries", &c.primaries),
+            ("-color_trc", &c.transfer),
+            ("-colorspace", &c.space),
+        ] {
+            if let Some(value) = value {
+                a.push([flag]);
+                a.owned(value.clone());
+            }
+        }
+    }
+}
+
+/// An argument vector under construction.
+pub(super) struct Args(pub(super) Vec<OsString>);
+
+impl Args {
+    pub(super) fn push<const N: usize>(&mut self, items: [&str; N]) {
+        self.0
+            .extend(items.iter().map(|s| OsStr::new(s).to_owned()));
+    }
+    pub(super) fn owned(&mut self, s: String) {
+        self.0.push(s.into());
+    }
+}

@@ -1,0 +1,20 @@
+//! Encoding profiles, in one place: what a [`Profile`] is and the encoder [`Capabilities`] the
+//! planner may rely on (`profile`, pure), the catalogue's rules (names, presets, the fields an
+//! edit may change, `catalog`, pure), and the [`Profiles`] service that lists, stores and
+//! resolves them (`service`: the configuration's `default`, the built-in presets and custom
+//! profiles in the store, and which one a library folder's job runs with). The planner reads
+//! the pure parts; the engine and the web layer use the service.
+
+mod catalog;
+mod profile;
+mod service;
+
+pub use catalog::{
+    DEFAULT_PROFILE, InvalidProfile, MAX_BPP_FACTOR, MAX_MIN_SAVING_PERCENT, MAX_NAME_LEN,
+    ProfileFields, ProfileSource, check_name,
+};
+pub use profile::{
+    Capabilities, ContainerChoice, DEFAULT_MIN_SAVING_PERCENT, EncodeSettings, InvalidSettings,
+    OriginalPolicy, Profile, default_crf, default_preset,
+};
+pub use service::{ProfileEntry, ProfileError, Profiles, folder_ref};

@@ -1,0 +1,298 @@
+//! The profiles service. Three kinds of profile share one namespace: `default` (the
+//! configuration's `[transcode]` section, so it follows config reloads), the built-in presets,
+//! and custom profiles kept in the store. All are listed; only custom ones change. Each job
+//! runs with the profile of its library folder, resolved when it starts.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::catalog::{DEFAULT_PROFILE, ProfileFields, ProfileSource, check_name};
+use super::profile::{EncodeSettings, Profile};
+use crate::config::LiveSettings;
+use crate::model::rfc3339;
+use crate::store::{FolderProfile, Store, StoreError, StoredProfile};
+
+/// Why a profile operation was refused; mapped to HTTP by `web`.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("profile `{0}` does not exist")]
+    NotFound(String),
+    #[error("a profile named `{0}` exists already")]
+    Exists(String),
+    #[error("profile `{0}` is built in and cannot be changed; create a custom profile from it")]
+    ReadOnly(String),
+    #[error("{0}")]
+    InUse(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("folder {0} does not exist")]
+    FolderNotFound(u64),
+    #[error("profile `{0}` does not exist; a folder can only use an existing profile")]
+    UnknownForFolder(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A profile as listed: where it comes from, whether it can change, and its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProfileEntry {
+    pub name: String,
+    pub source: ProfileSource,
+    /// A preset shipped with the program.
+    pub builtin: bool,
+    /// Only custom profiles can be changed or deleted through the API.
+    pub read_only: bool,
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// RFC 3339; custom profiles only.
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl ProfileEntry {
+    fn reserved(name: &str, source: ProfileSource, profile: Profile) -> ProfileEntry {
+        ProfileEntry {
+            name: name.to_string(),
+            source,
+            builtin: source == ProfileSource::Builtin,
+            read_only: true,
+            profile,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+
+    fn stored(record: StoredProfile) -> Result<ProfileEntry, ProfileError> {
+        let profile = serde_json::from_value(record.profile).map_err(|e| {
+            StoreError::Corrupt(format!("profile `{}` is unreadable: {e}", record.name))
+        })?;
+        Ok(ProfileEntry {
+            name: record.name,
+            source: ProfileSource::Custom,
+            builtin: false,
+            read_only: false,
+            profile,
+            created_at: Some(rfc3339(record.created_at)),
+            updated_at: Some(rfc3339(record.updated_at)),
+        })
+    }
+}
+
+/// A profile from a request's fields with nothing to start from: the encoder is required and
+/// every field not given takes its default.
+fn blank(fields: &ProfileFields) -> Result<Profile, ProfileError> {
+    let encoder = fields.encoder.ok_or_else(|| {
+        ProfileError::Invalid("`encoder` is required (or give `base` to start from)".into())
+    })?;
+    Ok(fields.apply(Profile::from_settings(&EncodeSettings {
+        encoder,
+        crf: None,
+        preset: None,
+        threads: 0,
+    })))
+}
+
+fn checked(profile: Profile) -> Result<serde_json::Value, ProfileError> {
+    profile
+        .validate()
+        .map_err(|e| ProfileError::Invalid(e.to_string()))?;
+    serde_json::to_value(&profile).map_err(|e| ProfileError::Invalid(e.to_string()))
+}
+
+/// How a folder refers to `name` (`None` and `default` both mean the default profile).
+pub fn folder_ref(name: Option<&str>) -> Result<Option<FolderProfile<'_>>, ProfileError> {
+    match name {
+        None | Some(DEFAULT_PROFILE) => Ok(None),
+        Some(n) if ProfileSource::of_reserved(n).is_some() => Ok(Some(FolderProfile::Reserved(n))),
+        Some(n) if check_name(n).is_ok() => Ok(Some(FolderProfile::Stored(n))),
+        Some(n) => Err(ProfileError::UnknownForFolder(n.to_string())),
+    }
+}
+
+/// Handle to the profiles. Cheap to clone.
+#[derive(Clone)]
+pub struct Profiles {
+    store: Store,
+    settings: LiveSettings,
+}
+
+impl Profiles {
+    pub fn new(store: Store, settings: LiveSettings) -> Profiles {
+        Profiles { store, settings }
+    }
+
+    /// `default`: the current `[transcode]` configuration.
+    pub fn default_profile(&self) -> Profile {
+        let s = self.settings.get();
+        Profile::from_config(
+            &EncodeSettings {
+                encoder: s.encoder,
+                crf: s.crf,
+                preset: s.preset,
+                threads: 0,
+            },
+            s.original,
+        )
+    }
+
+    fn reserved_entry(&self, name: &str) -> Option<ProfileEntry> {
+        match ProfileSource::of_reserved(name)? {
+            ProfileSource::Config => Some(ProfileEntry::reserved(
+                name,
+                ProfileSource::Config,
+                self.default_profile(),
+            )),
+            source => Profile::preset(name).map(|p| ProfileEntry::reserved(name, source, p)),
+        }
+    }
+
+    /// Every profile: `default`, the presets, then custom ones by name.
+    pub async fn list(&self) -> Result<Vec<ProfileEntry>, ProfileError> {
+        let stored = self.store.call(|s| s.profiles()).await?;
+        let mut out: Vec<ProfileEntry> = std::iter::once(DEFAULT_PROFILE)
+            .chain(Profile::PRESETS)
+            .filter_map(|n| self.reserved_entry(n))
+            .collect();
+        for record in stored {
+            out.push(ProfileEntry::stored(record)?);
+        }
+        Ok(out)
+    }
+
+    pub async fn get(&self, name: &str) -> Result<ProfileEntry, ProfileError> {
+        if let Some(entry) = self.reserved_entry(name) {
+            return Ok(entry);
+        }
+        let key = name.to_string();
+        match self.store.call(move |s| s.profile(&key)).await? {
+            Some(record) => ProfileEntry::stored(record),
+            None => Err(ProfileError::NotFound(name.to_string())),
+        }
+    }
+
+    /// Create a custom profile from `base` (any profile) or from scratch, with `fields` over it.
+    pub async fn create(
+        &self,
+        name: String,
+        base: Option<String>,
+        fields: ProfileFields,
+    ) -> Result<ProfileEntry, ProfileError> {
+        check_name(&name).map_err(|e| ProfileError::Invalid(e.to_string()))?;
+        if ProfileSource::of_reserved(&name).is_some() {
+            return Err(ProfileError::Exists(name));
+        }
+        let profile = match base {
+            Some(base) => match self.get(&base).await {
+                Ok(entry) => fields.apply(entry.profile),
+                Err(ProfileError::NotFound(_)) => {
+                    return Err(ProfileError::Invalid(format!(
+                        "base profile `{base}` does not exist"
+                    )));
+                }
+                Err(e) => return Err(e),
+            },
+            None => blank(&fields)?,
+        };
+        let value = checked(profile)?;
+        let record = self
+            .store
+            .call(move |s| s.insert_profile(&name, value))
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => ProfileError::Exists(e.to_string()),
+                other => other.into(),
+            })?;
+        ProfileEntry::stored(record)
+    }
+
+    /// Replace every field of a custom profile (fields not given take their defaults).
+    pub async fn replace(
+        &self,
+        name: String,
+        fields: ProfileFields,
+    ) -> Result<ProfileEntry, ProfileError> {
+        if ProfileSource::of_reserved(&name).is_some() {
+            return Err(ProfileError::ReadOnly(name));
+        }
+        if check_name(&name).is_err() {
+            return Err(ProfileError::NotFound(name));
+        }
+        let value = checked(blank(&fields)?)?;
+        let key = name.clone();
+        let record = self
+            .store
+            .call(move |s| s.replace_profile(&key, value))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ProfileError::NotFound(name),
+                other => other.into(),
+            })?;
+        ProfileEntry::stored(record)
+    }
+
+    /// Delete a custom profile no folder uses.
+    pub async fn delete(&self, name: String) -> Result<(), ProfileError> {
+        if ProfileSource::of_reserved(&name).is_some() {
+            return Err(ProfileError::ReadOnly(name));
+        }
+        let key = name.clone();
+        self.store
+            .call(move |s| s.delete_profile(&key))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ProfileError::NotFound(name),
+                StoreError::Conflict(msg) => ProfileError::InUse(msg),
+                other => other.into(),
+            })
+    }
+
+    /// The profile for a job of folder `folder_id`, with its name. Falls back to `default`
+    /// (with a warning) when the folder or its profile vanished since the job was queued.
+    pub async fn for_folder(&self, folder_id: Option<u64>) -> (String, Profile) {
+        let default = || (DEFAULT_PROFILE.to_string(), self.default_profile());
+        let Some(id) = folder_id else {
+            return default();
+        };
+        let name = match self.store.call(move |s| s.folder(id)).await {
+            Ok(Some(folder)) => folder.profile,
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(folder = id, error = %e, "folder unreadable; default profile");
+                None
+            }
+        };
+        let Some(name) = name else {
+            return default();
+        };
+        match self.get(&name).await {
+            Ok(entry) => (entry.name, entry.profile),
+            Err(e) => {
+                tracing::warn!(folder = id, profile = %name, error = %e, "default profile used");
+                default()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_refer_to_profiles_by_kind() {
+        assert_eq!(folder_ref(None).unwrap(), None);
+        assert_eq!(folder_ref(Some("default")).unwrap(), None);
+        assert_eq!(
+            folder_ref(Some("balanced")).unwrap(),
+            Some(FolderProfile::Reserved("balanced"))
+        );
+        assert_eq!(
+            folder_ref(Some("mine")).unwrap(),
+            Some(FolderProfile::Stored("mine"))
+        );
+        assert!(matches!(
+            folder_ref(Some("Not OK")),
+            Err(ProfileError::UnknownForFolder(_))
+        ));
+    }
+}
