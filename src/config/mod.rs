@@ -12,9 +12,13 @@ use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
 pub mod board;
 mod live;
+mod transcode;
 
 pub use board::BoardSettings;
 pub use live::LiveSettings;
+pub use transcode::{
+    DEFAULT_TRASH_DAYS, TranscodeFile, TranscodeSettings, changed_keys, transcode_settings,
+};
 
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -58,21 +62,6 @@ pub struct TlsFile {
     pub http_listen: Option<String>,
 }
 
-/// `[transcode]` table: hot-reloadable encode settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TranscodeFile {
-    pub encoder: Option<String>,
-    pub crf: Option<u8>,
-    pub preset: Option<String>,
-    /// `keep` (default), `replace` or `delete`.
-    pub original: Option<String>,
-    /// Days a replaced original stays in `.alchemist-trash/` (default 30).
-    pub trash_days: Option<u32>,
-    /// How much of each output is decoded before promotion: `sample` (default), `full`, `off`.
-    pub verify: Option<String>,
-}
-
 /// Values given on the command line or in the environment (already merged by clap).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -84,20 +73,6 @@ pub struct Overrides {
     pub tls_key: Option<PathBuf>,
     pub http_listen: Option<String>,
 }
-
-/// Encode settings that may change while running (config file edits).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TranscodeSettings {
-    pub encoder: CpuEncoder,
-    pub crf: Option<u8>,
-    pub preset: Option<String>,
-    pub original: OriginalPolicy,
-    pub trash_days: u32,
-    pub verify: VerifyMode,
-}
-
-/// How long replaced originals are kept when the config does not say.
-pub const DEFAULT_TRASH_DAYS: u32 = 30;
 
 /// The validated configuration the program runs with.
 #[derive(Debug, Clone, PartialEq)]
@@ -293,55 +268,6 @@ fn tls_settings(
     }))
 }
 
-/// Validate the `[transcode]` table.
-pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, ConfigError> {
-    let encoder = match &t.encoder {
-        Some(name) => name.parse().map_err(|message| ConfigError::Invalid {
-            key: "transcode.encoder",
-            message,
-        })?,
-        None => CpuEncoder::Libx265,
-    };
-    if let Some(crf) = t.crf
-        && crf > 63
-    {
-        return Err(ConfigError::Invalid {
-            key: "transcode.crf",
-            message: "must be between 0 and 63".into(),
-        });
-    }
-    if let Some(preset) = &t.preset
-        && (preset.is_empty() || !preset.chars().all(|c| c.is_ascii_alphanumeric()))
-    {
-        return Err(ConfigError::Invalid {
-            key: "transcode.preset",
-            message: "must be a plain word or number such as `medium` or `8`".into(),
-        });
-    }
-    let original = match &t.original {
-        Some(p) => p.parse().map_err(|message| ConfigError::Invalid {
-            key: "transcode.original",
-            message,
-        })?,
-        None => OriginalPolicy::Keep,
-    };
-    let verify = match &t.verify {
-        Some(v) => v.parse().map_err(|message| ConfigError::Invalid {
-            key: "transcode.verify",
-            message,
-        })?,
-        None => VerifyMode::Sample,
-    };
-    Ok(TranscodeSettings {
-        verify,
-        encoder,
-        crf: t.crf,
-        preset: t.preset.clone(),
-        original,
-        trash_days: t.trash_days.unwrap_or(DEFAULT_TRASH_DAYS),
-    })
-}
-
 /// Parse [`RETRY_BASE_ENV`]: whole milliseconds, at least 1. Pure.
 pub fn retry_base(value: Option<&str>) -> Result<Option<Duration>, ConfigError> {
     let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
@@ -371,30 +297,6 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 /// Parse config text. Pure.
 pub fn parse(text: &str) -> Result<FileConfig, String> {
     toml::from_str(text).map_err(|e| e.message().to_string())
-}
-
-/// Names of the hot-reloadable keys that differ between two settings.
-pub fn changed_keys(old: &TranscodeSettings, new: &TranscodeSettings) -> Vec<String> {
-    let mut keys = Vec::new();
-    if old.encoder != new.encoder {
-        keys.push("transcode.encoder".to_string());
-    }
-    if old.crf != new.crf {
-        keys.push("transcode.crf".to_string());
-    }
-    if old.preset != new.preset {
-        keys.push("transcode.preset".to_string());
-    }
-    if old.original != new.original {
-        keys.push("transcode.original".to_string());
-    }
-    if old.trash_days != new.trash_days {
-        keys.push("transcode.trash_days".to_string());
-    }
-    if old.verify != new.verify {
-        keys.push("transcode.verify".to_string());
-    }
-    keys
 }
 
 #[cfg(test)]

@@ -1,10 +1,7 @@
-//! Table tests for `plan` over recorded ffprobe JSON (tests/fixtures/ffprobe, see its README),
-//! plus the bits-per-pixel model and settings validation.
+//! Table tests for `plan` over recorded ffprobe JSON (tests/fixtures/ffprobe, see its README).
 
 use super::*;
 use crate::media::normalize::normalize;
-use crate::media::reasons::{bpp_threshold, resolution_scale};
-use crate::profiles::OriginalPolicy;
 
 fn fixture(name: &str) -> MediaInfo {
     let path = format!(
@@ -372,50 +369,4 @@ fn bpp_explanation_carries_the_numbers() {
         assert!(e.measured.contains_key(key), "{key} in {:?}", e.measured);
     }
     assert_eq!(e.measured["bitrate_estimated"], true);
-}
-
-#[test]
-fn bpp_model() {
-    assert!((resolution_scale(1920, 1080) - 1.0).abs() < 1e-9);
-    assert_eq!(resolution_scale(320, 240), 2.0, "clamped");
-    assert_eq!(resolution_scale(7680, 4320), 0.5, "clamped");
-    assert!(resolution_scale(1280, 720) > 1.2 && resolution_scale(1280, 720) < 1.3);
-    // MPEG-2 needs twice H.264's bits; HEVC needs fewer.
-    let h264 = bpp_threshold(Hevc, "h264", 1920, 1080, 1.0);
-    assert!((h264 - 0.05).abs() < 1e-9);
-    assert!((bpp_threshold(Hevc, "mpeg2video", 1920, 1080, 1.0) - 0.1).abs() < 1e-9);
-    assert!(bpp_threshold(Av1, "hevc", 1920, 1080, 1.0) < h264);
-    assert_eq!(bpp_threshold(Hevc, "h264", 1920, 1080, 0.0), 0.0);
-}
-
-#[test]
-fn presets_exist_and_differ() {
-    for name in Profile::PRESETS {
-        assert!(Profile::preset(name).is_some(), "{name}");
-    }
-    assert_eq!(
-        Profile::preset("space_saver").unwrap().original,
-        OriginalPolicy::Replace
-    );
-    assert!(Profile::preset("nope").is_none());
-}
-
-#[test]
-fn settings_validation() {
-    let mut s = EncodeSettings {
-        encoder: Hevc,
-        crf: Some(52),
-        preset: None,
-        threads: 0,
-    };
-    assert!(matches!(s.validate(), Err(InvalidSettings::Crf { .. })));
-    s.crf = Some(28);
-    assert!(s.validate().is_ok());
-    s.preset = Some("fastest".into());
-    assert!(matches!(s.validate(), Err(InvalidSettings::Preset { .. })));
-    s.encoder = Av1;
-    s.preset = Some("13".into());
-    assert!(s.validate().is_ok());
-    s.preset = Some("14".into());
-    assert!(s.validate().is_err());
 }

@@ -266,3 +266,23 @@ impl SkipReason {
 fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::CpuEncoder::{Libsvtav1 as Av1, Libx265 as Hevc};
+
+    #[test]
+    fn bpp_model() {
+        assert!((resolution_scale(1920, 1080) - 1.0).abs() < 1e-9);
+        assert_eq!(resolution_scale(320, 240), 2.0, "clamped");
+        assert_eq!(resolution_scale(7680, 4320), 0.5, "clamped");
+        assert!(resolution_scale(1280, 720) > 1.2 && resolution_scale(1280, 720) < 1.3);
+        // MPEG-2 needs twice H.264's bits; HEVC needs fewer.
+        let h264 = bpp_threshold(Hevc, "h264", 1920, 1080, 1.0);
+        assert!((h264 - 0.05).abs() < 1e-9);
+        assert!((bpp_threshold(Hevc, "mpeg2video", 1920, 1080, 1.0) - 0.1).abs() < 1e-9);
+        assert!(bpp_threshold(Av1, "hevc", 1920, 1080, 1.0) < h264);
+        assert_eq!(bpp_threshold(Hevc, "h264", 1920, 1080, 0.0), 0.0);
+    }
+}

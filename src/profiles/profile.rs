@@ -228,3 +228,41 @@ impl Capabilities {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CpuEncoder::{Libsvtav1 as Av1, Libx265 as Hevc};
+
+    #[test]
+    fn presets_exist_and_differ() {
+        for name in Profile::PRESETS {
+            assert!(Profile::preset(name).is_some(), "{name}");
+        }
+        assert_eq!(
+            Profile::preset("space_saver").unwrap().original,
+            OriginalPolicy::Replace
+        );
+        assert!(Profile::preset("nope").is_none());
+    }
+
+    #[test]
+    fn settings_validation() {
+        let mut s = EncodeSettings {
+            encoder: Hevc,
+            crf: Some(52),
+            preset: None,
+            threads: 0,
+        };
+        assert!(matches!(s.validate(), Err(InvalidSettings::Crf { .. })));
+        s.crf = Some(28);
+        assert!(s.validate().is_ok());
+        s.preset = Some("fastest".into());
+        assert!(matches!(s.validate(), Err(InvalidSettings::Preset { .. })));
+        s.encoder = Av1;
+        s.preset = Some("13".into());
+        assert!(s.validate().is_ok());
+        s.preset = Some("14".into());
+        assert!(s.validate().is_err());
+    }
+}

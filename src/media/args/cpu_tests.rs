@@ -3,12 +3,12 @@
 //! conversion, attachments) plus hand-made plans for every encoder and container.
 
 use super::*;
-use crate::media::plan::{OutputContainer, SubtitleAction};
-use std::ffi::OsStr;
 use crate::media::normalize::normalize;
 use crate::media::plan::{
     Capabilities, ContainerChoice, Decision, EncodeSettings, Profile, SubtitleTrack, plan,
 };
+use crate::media::plan::{OutputContainer, SubtitleAction};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 fn golden(plan: &Plan) -> Vec<String> {
