@@ -3,12 +3,9 @@
 //! plain-HTTP redirect listener) until shutdown, then stop the engine so interrupted jobs go
 //! back to the queue.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, ListenerExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +15,8 @@ use crate::engine::{Engine, EngineConfig, FolderError};
 use crate::events::{Event, EventBus};
 use crate::model::LogLevel;
 use crate::store::{Store, StoreError};
-use crate::tls::{TlsError, TlsListener};
+use crate::serve::Limits;
+use crate::tls::TlsError;
 
 /// How often the config file is checked for hand edits.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
@@ -131,7 +129,7 @@ pub async fn run_with(
 }
 
 /// Serve `app` on the main listener (over TLS when `tls` is set) and, when given, the redirect
-/// router on the plain-HTTP one, until shutdown; both end gracefully.
+/// router on the plain-HTTP one, until shutdown, under the `[security]` limits.
 async fn serve(
     app: axum::Router,
     listeners: Listeners,
@@ -141,49 +139,46 @@ async fn serve(
 ) -> Result<(), AppError> {
     let addr = listeners.main.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(%addr, scheme, data_dir = %config.data_dir.display(), "serving");
-    let main = async {
-        match tls {
-            // `tap_io` gives the TLS connections their `ConnectInfo<SocketAddr>`.
-            Some(tls) => {
-                let tls = TlsListener::new(listeners.main, tls)?.tap_io(|_| {});
-                serve_on(tls, app.clone(), &shutdown).await
-            }
-            None => serve_on(listeners.main, app.clone(), &shutdown).await,
+    let fd_limit = match crate::process::raise_fd_limit() {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            1024
         }
     };
+    let security = &config.security;
+    let limits = Limits {
+        max_connections: security.max_connections(fd_limit),
+        max_per_client: security.max_connections_per_client,
+        header_timeout: security.header_timeout,
+        handshake_timeout: security.handshake_timeout,
+    };
+    tracing::info!(
+        %addr,
+        scheme,
+        data_dir = %config.data_dir.display(),
+        max_connections = limits.max_connections,
+        "serving"
+    );
+    let main = crate::serve::serve(
+        listeners.main,
+        tls,
+        app.clone(),
+        limits.clone(),
+        shutdown.clone(),
+    );
     let redirect = async {
         let Some(plain) = listeners.http_redirect else {
             return Ok(());
         };
         tracing::info!(addr = %plain.local_addr()?, "redirecting plain HTTP to HTTPS");
         let router = crate::web::https_redirect(app.clone(), addr.port());
-        serve_on(plain, router, &shutdown).await
+        crate::serve::serve(plain, None, router, limits.clone(), shutdown.clone()).await
     };
     let (main, redirect) = tokio::join!(main, redirect);
     main?;
     redirect?;
     Ok(())
-}
-
-/// Serve `app` on `listener` (plain TCP or TLS) until `stop`, ending gracefully. Handlers
-/// get the client's address as `ConnectInfo<SocketAddr>`.
-async fn serve_on<L>(
-    listener: L,
-    app: axum::Router,
-    stop: &CancellationToken,
-) -> std::io::Result<()>
-where
-    L: axum::serve::Listener<Addr = SocketAddr>,
-    for<'a> SocketAddr: Connected<IncomingStream<'a, L>>,
-{
-    let stop = stop.clone();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { stop.cancelled().await })
-    .await
 }
 
 /// Reload hot settings when the config file changes; publish `config_updated`.

@@ -16,7 +16,8 @@ pub mod media; // probe → normalize → plan → args → run → verify
 pub mod model; // shared vocabulary: job states, codecs, explanations
 pub mod process; // the only code that spawns, suspends and kills child processes
 pub mod profiles; // encoding profiles: what they are, their rules, and the service that resolves them
-pub mod resources; // live telemetry: CPU, memory, GPU busy, temperatures, uptime
+pub mod resources;
+pub mod serve; // the server loop: connection limits, TLS handshakes, header timeouts // live telemetry: CPU, memory, GPU busy, temperatures, uptime
 pub mod store; // the only code that touches redb
 pub mod tls; // HTTPS: rustls config from PEM files, TLS listener, first-boot certificate
 pub mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI // wiring: open the store, start the engine, serve until shutdown

@@ -12,10 +12,12 @@ use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
 pub mod board;
 mod live;
+mod security;
 mod transcode;
 
 pub use board::BoardSettings;
 pub use live::LiveSettings;
+pub use security::{SecurityFile, SecuritySettings, security_settings};
 pub use transcode::{
     DEFAULT_TRASH_DAYS, TranscodeFile, TranscodeSettings, changed_keys, transcode_settings,
 };
@@ -50,6 +52,9 @@ pub struct FileConfig {
     pub board: board::BoardFile,
     /// `[tls]`: serve HTTPS on `listen` with this certificate and key.
     pub tls: Option<TlsFile>,
+    /// `[security]`: allowed host names, library roots, connection and login limits.
+    #[serde(default)]
+    pub security: SecurityFile,
 }
 
 /// `[tls]` table. `cert` and `key` come together; `http_listen` adds a plain-HTTP listener
@@ -96,6 +101,7 @@ pub struct Config {
     pub board: BoardSettings,
     /// HTTPS on `listen` when set.
     pub tls: Option<TlsSettings>,
+    pub security: SecuritySettings,
 }
 
 /// Validated `[tls]` settings (the files are read when the server starts).
@@ -144,6 +150,7 @@ impl Config {
             retry_base: None,
             board: BoardSettings::default(),
             tls: None,
+            security: SecuritySettings::default(),
         }
     }
 
@@ -212,6 +219,7 @@ impl Config {
         }
         config.board = board::board_settings(&file.board)?;
         config.tls = tls_settings(overrides, file.tls.as_ref(), config.listen)?;
+        config.security = security_settings(&file.security)?;
         Ok(config)
     }
 }

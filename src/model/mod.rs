@@ -2,6 +2,7 @@
 //! `Explanation` that carries every decision and failure. Plain data with serde and OpenAPI
 //! schemas; nothing here does I/O, so `store`, `media`, `engine` and `web` can all depend on it.
 
+mod client;
 mod engine;
 mod job;
 mod media;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use client::ClientKey;
 pub use engine::{EngineMode, EngineRunState, EngineStatus};
 pub use job::{AttemptOutcome, InvalidTransition, JobEvent, JobId, JobState, LogLevel};
 pub use media::{Backend, CpuEncoder, OriginalPolicy, RateControl, VerifyMode, VideoCodec};

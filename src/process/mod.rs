@@ -140,6 +140,20 @@ pub async fn output(program: &Path, args: &[OsString], timeout: Duration) -> io:
     }
 }
 
+/// Raise this process's soft limit of open files to its hard limit (a NAS serving many
+/// clients needs more than the usual 1,024) and return the limit now in force.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(hard) = limit.maximum
+        && limit.current.is_some_and(|soft| soft < hard)
+    {
+        limit.current = Some(hard);
+        setrlimit(Resource::Nofile, limit.clone()).map_err(io::Error::from)?;
+    }
+    Ok(limit.current.unwrap_or(u64::MAX))
+}
+
 /// Bytes available to this (unprivileged-equivalent) process on the filesystem holding `path`.
 pub fn free_bytes(path: &std::path::Path) -> io::Result<u64> {
     use std::os::unix::ffi::OsStrExt;

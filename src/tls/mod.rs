@@ -1,11 +1,10 @@
 //! HTTPS for the appliance: loading the configured certificate and key into a rustls server
 //! configuration (the `ring` provider, chosen explicitly rather than through a process-wide
-//! default), a listener that does TLS handshakes off the accept path (`listener`), and the
+//! default; `serve` runs the handshakes), and the
 //! first-boot self-signed certificate that `alchemist tls init` writes (`cert`). Errors name
 //! the file at fault, because the usual cause is a wrong path or a swapped cert and key.
 
 mod cert;
-mod listener;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +13,6 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 pub use cert::{CertRequest, default_hostname, init_self_signed};
-pub use listener::TlsListener;
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
