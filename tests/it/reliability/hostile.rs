@@ -12,8 +12,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{RawAnswer, Rng, assert_problem, raw};
-use crate::engine_e2e::{library, sha256};
-use crate::openapi::{document, operations};
+use crate::api::openapi::{document, operations};
+use crate::engine::e2e::{library, sha256};
 use crate::support::TestServer;
 
 /// Path segments put where a path parameter goes.
@@ -591,7 +591,7 @@ async fn symlinks_and_traversal_cannot_leave_the_library() {
     // A scan sees the two real files only: no symlink is queued or followed, and the loop
     // does not hang it.
     let mut sse = server.events(token, None).await;
-    crate::engine_e2e::start_scan(server, token).await;
+    crate::engine::e2e::start_scan(server, token).await;
     let (done, _) = sse
         .until(std::time::Duration::from_secs(30), |e| {
             e.event == "scan_completed"
@@ -609,7 +609,7 @@ async fn symlinks_and_traversal_cannot_leave_the_library() {
     let real = lib.join("real.mkv");
     let inner = lib.join("sub/inner.mkv");
     assert_eq!(paths, vec![real.to_str().unwrap(), inner.to_str().unwrap()]);
-    let real_id = crate::engine_e2e::job_id_by_name(server, token, "real.mkv").await;
+    let real_id = crate::engine::e2e::job_id_by_name(server, token, "real.mkv").await;
 
     // Enqueue: the real path decides. Whatever resolves outside is refused (403; 404 for what
     // does not exist inside); a symlink inside the library to a file inside it is the same job.
@@ -696,7 +696,7 @@ async fn symlinks_and_traversal_cannot_leave_the_library() {
         assert!((400..500).contains(&status), "{p:.80}: {status}");
     }
     // A second scan agrees, and the symlink targets are untouched.
-    crate::engine_e2e::start_scan(server, token).await;
+    crate::engine::e2e::start_scan(server, token).await;
     let (done, _) = sse
         .until(std::time::Duration::from_secs(30), |e| {
             e.event == "scan_completed"

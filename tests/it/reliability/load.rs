@@ -14,10 +14,10 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
 use super::Rng;
-use crate::api_shapes::{check_engine_status, check_job};
-use crate::clips::{copy_into, h264_clip, hevc_clip, mpeg4_clip};
-use crate::engine_e2e::{library, sha256};
+use crate::api::shapes::{check_engine_status, check_job};
+use crate::engine::e2e::{library, sha256};
 use crate::support::TestServer;
+use crate::support::clips::{copy_into, h264_clip, hevc_clip, mpeg4_clip};
 
 const CLIENTS: usize = 16;
 const SUBSCRIBERS: usize = 4;

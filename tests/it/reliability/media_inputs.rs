@@ -14,9 +14,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Rng;
-use crate::clips::{generate, h264_clip, hevc_clip, mpeg4_clip};
-use crate::engine_e2e::{library, sha256, temp_files, video_codec};
+use crate::engine::e2e::{library, sha256, temp_files, video_codec};
 use crate::support::TestServer;
+use crate::support::clips::{generate, h264_clip, hevc_clip, mpeg4_clip};
 
 /// All jobs end within this on a busy 2-core machine.
 const ALL_DONE: Duration = Duration::from_secs(240);
@@ -183,7 +183,7 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
     let ignored_sums: Vec<String> = inputs.ignored.iter().map(|p| sha256(p)).collect();
     server.add_folder(&token, &lib).await;
     let mut sse = server.events(&token, None).await;
-    crate::engine_e2e::start_scan(&server, &token).await;
+    crate::engine::e2e::start_scan(&server, &token).await;
     let (done, _) = sse
         .until(Duration::from_secs(30), |e| e.event == "scan_completed")
         .await;
@@ -246,7 +246,7 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
 
     // Nothing is retried: a rescan queues nothing, and after a dispatcher tick every job is
     // as it was.
-    crate::engine_e2e::start_scan(&server, &token).await;
+    crate::engine::e2e::start_scan(&server, &token).await;
     let (done, _) = sse
         .until(Duration::from_secs(30), |e| e.event == "scan_completed")
         .await;

@@ -9,6 +9,7 @@
 mod auth_abuse;
 mod crash;
 mod hostile;
+mod kill;
 mod load;
 mod media_inputs;
 

@@ -9,7 +9,7 @@ use alchemist::model::OriginalPolicy;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::api_errors::problem;
+use crate::api::errors::problem;
 use crate::support::TestServer;
 
 pub(crate) async fn send(

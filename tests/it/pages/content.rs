@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use scraper::{Html, Selector};
 use serde_json::Value;
 
-use crate::pages::{
+use crate::pages::session::{
     HOSTILE, PAGES, assert_no_injected_script, get_page, has, post_form, same_origin, select, text,
 };
 use crate::support::TestServer;
@@ -19,7 +19,11 @@ async fn hostile_library(server: &TestServer) -> (String, u64) {
     let lib = server.tmp.path().join("lib<i>x</i>");
     let dir = lib.join("<script>alert(1)<");
     std::fs::create_dir_all(&dir).unwrap();
-    crate::clips::copy_into(&dir, crate::clips::h264_clip(), "script>.mkv".as_ref());
+    crate::support::clips::copy_into(
+        &dir,
+        crate::support::clips::h264_clip(),
+        "script>.mkv".as_ref(),
+    );
     server.add_folder(&token, &lib).await;
     let r = server
         .post_json("/api/library/scan", &token, Value::Null)

@@ -11,14 +11,14 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::clips::{copy_into, h264_clip, long_h264_clip};
-use crate::engine_e2e::{
+use crate::engine::e2e::{
     LONG_JOB, PROMPT, SHORT_JOB, details, enqueue, events_until_status, job_id_by_name, library,
     post, sha256, start_scan,
 };
-use crate::faults::Tmpfs;
-use crate::pages::{get_page, select};
+use crate::engine::faults::Tmpfs;
+use crate::pages::session::{get_page, select};
 use crate::support::TestServer;
+use crate::support::clips::{copy_into, h264_clip, long_h264_clip};
 
 /// The shortened wait before the first retry (then ×5 per retry).
 const BASE: Duration = Duration::from_secs(1);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::api_errors::{header, problem, problem_any};
+use crate::api::errors::{header, problem, problem_any};
 use crate::support::TestServer;
 
 /// Expected JSON type of a field.

@@ -9,10 +9,10 @@ use alchemist::model::{CpuEncoder, OriginalPolicy};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::clips::{copy_into, h264_clip};
-use crate::engine_e2e::{SHORT_JOB, dir_names, enqueue, sha256, video_codec};
-use crate::profiles::{add_folder, folder, ok, send};
+use crate::engine::e2e::{SHORT_JOB, dir_names, enqueue, sha256, video_codec};
+use crate::profiles::api::{add_folder, folder, ok, send};
 use crate::support::TestServer;
+use crate::support::clips::{copy_into, h264_clip};
 
 /// The job's log messages.
 fn logs(details: &Value) -> Vec<String> {

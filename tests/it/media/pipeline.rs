@@ -19,7 +19,7 @@ use alchemist::model::{CpuEncoder, JobId};
 use alchemist::process::{self, Priority};
 use tokio_util::sync::CancellationToken;
 
-use crate::clips::{copy_into, ffmpeg, ffprobe, h264_clip, hevc_clip, long_h264_clip};
+use crate::support::clips::{copy_into, ffmpeg, ffprobe, h264_clip, hevc_clip, long_h264_clip};
 
 /// A cancelled encode must be gone well within this, even on a busy 2-core CI machine.
 const PROMPT: Duration = Duration::from_secs(3);

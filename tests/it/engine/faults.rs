@@ -11,11 +11,11 @@ use std::process::Command;
 use alchemist::model::CpuEncoder;
 use reqwest::Method;
 
-use crate::clips::{copy_into, long_h264_clip};
-use crate::engine_e2e::{
+use crate::engine::e2e::{
     LONG_JOB, PROMPT, SHORT_JOB, details, enqueue, events_until_status, library, sha256, temp_files,
 };
 use crate::support::TestServer;
+use crate::support::clips::{copy_into, long_h264_clip};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encode_that_would_grow_is_stopped_early_and_skipped() {
@@ -45,7 +45,7 @@ async fn encode_that_would_grow_is_stopped_early_and_skipped() {
     );
     assert_eq!(sha256(&input), before);
     assert_eq!(
-        crate::engine_e2e::dir_names(&lib),
+        crate::engine::e2e::dir_names(&lib),
         vec!["small.mp4"],
         "no output, no temp file"
     );
@@ -177,11 +177,11 @@ async fn zero_byte_and_truncated_files_end_once_with_reasons() {
     std::fs::write(lib.join("cut.mp4"), &bytes[..bytes.len() * 2 / 5]).unwrap();
     server.add_folder(&token, &lib).await;
     let mut sse = server.events(&token, None).await;
-    crate::engine_e2e::start_scan(&server, &token).await;
+    crate::engine::e2e::start_scan(&server, &token).await;
     let (done, _) = sse.until(PROMPT, |e| e.event == "scan_completed").await;
     assert_eq!(done.data["queued"], 2, "{}", done.data);
     for name in ["empty.mkv", "cut.mp4"] {
-        let id = crate::engine_e2e::job_id_by_name(&server, &token, name).await;
+        let id = crate::engine::e2e::job_id_by_name(&server, &token, name).await;
         let d = server
             .wait_job(&token, id, SHORT_JOB, |j| {
                 j["status"] == "failed" || j["status"] == "skipped"
@@ -197,11 +197,11 @@ async fn zero_byte_and_truncated_files_end_once_with_reasons() {
         assert_eq!(d["job"]["attempt_count"], 1, "{name}");
     }
     // A rescan does not queue them again.
-    crate::engine_e2e::start_scan(&server, &token).await;
+    crate::engine::e2e::start_scan(&server, &token).await;
     let (done, _) = sse.until(PROMPT, |e| e.event == "scan_completed").await;
     assert_eq!(done.data["queued"], 0, "{}", done.data);
     assert_eq!(
-        crate::engine_e2e::dir_names(&lib),
+        crate::engine::e2e::dir_names(&lib),
         vec!["cut.mp4", "empty.mkv"],
         "nothing written"
     );

@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
-use crate::clips::{copy_into, ffprobe, h264_clip, hevc_clip};
+use crate::support::clips::{copy_into, ffprobe, h264_clip, hevc_clip};
 
 const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 

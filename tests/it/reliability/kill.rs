@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use alchemist::model::JobState;
 use alchemist::store::{JobQuery, Store};
 
-use crate::clips::{copy_into, ffmpeg, ffprobe, h264_clip};
-use crate::engine_e2e::{sha256, video_codec};
+use crate::engine::e2e::{sha256, video_codec};
+use crate::support::clips::{copy_into, ffmpeg, ffprobe, h264_clip};
 
 const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 const KILLS: usize = 32;

@@ -168,13 +168,13 @@ async fn admin_journey_in_chromium() {
     let lib = server.tmp.path().join("movies");
     std::fs::create_dir_all(&lib).unwrap();
     // 8 s of 640x360: a few seconds of encoding, long enough to see the bar move.
-    let clip = crate::clips::generate(
+    let clip = crate::support::clips::generate(
         "browser-h264.mp4",
         "-f lavfi -i testsrc2=size=640x360:rate=25:duration=8 \
          -f lavfi -i sine=frequency=440:sample_rate=48000:duration=8 \
          -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest -f mp4",
     );
-    crate::clips::copy_into(&lib, &clip, "holiday <2024>.mp4".as_ref());
+    crate::support::clips::copy_into(&lib, &clip, "holiday <2024>.mp4".as_ref());
     let profile = tempfile::tempdir().unwrap();
     let driver = start_driver().await;
     let c = browser(&driver, profile.path()).await;

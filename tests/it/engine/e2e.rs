@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::clips::{copy_into, ffprobe, h264_clip, hevc_clip};
+use crate::support::clips::{copy_into, ffprobe, h264_clip, hevc_clip};
 use crate::support::{SseEvent, SseReader, TestServer};
 
 /// Upper bound for a job on a 2-second clip, including a busy 2-core CI machine.

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::clips::{copy_into, ffmpeg, ffprobe, long_h264_clip};
-use crate::engine_control::scan_long_clip;
-use crate::engine_e2e::{
+use crate::engine::control::scan_long_clip;
+use crate::engine::e2e::{
     LONG_JOB, PROMPT, dir_names, eventually, ffmpeg_pids, is_dead, library, mp4_temp_path,
     proc_state, sha256, temp_files, video_codec,
 };
+use crate::support::clips::{copy_into, ffmpeg, ffprobe, long_h264_clip};
 use crate::support::{ADMIN, PASSWORD, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_alchemist");

@@ -6,7 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api_errors::{header, problem_any};
+use crate::api::errors::{header, problem_any};
 use crate::support::TestServer;
 
 /// Routes that answer without credentials.

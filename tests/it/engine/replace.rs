@@ -11,11 +11,11 @@ use alchemist::model::{CpuEncoder, JobId, OriginalPolicy};
 use alchemist::store::{ScannedFile, Store, TrashState};
 use serde_json::json;
 
-use crate::clips::{copy_into, h264_clip};
-use crate::engine_e2e::{
+use crate::engine::e2e::{
     SHORT_JOB, dir_names, enqueue, events_until_status, library, post, sha256, video_codec,
 };
 use crate::support::TestServer;
+use crate::support::clips::{copy_into, h264_clip};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replace_trashes_the_original_after_the_output_and_restore_brings_it_back() {

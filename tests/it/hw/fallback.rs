@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::clips::{copy_into, h264_clip};
 use crate::support::TestServer;
+use crate::support::clips::{copy_into, h264_clip};
 
 async fn hardware(server: &TestServer, token: &str) -> Value {
     server.get_json("/api/system/hardware", token).await

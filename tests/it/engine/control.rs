@@ -10,12 +10,12 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::clips::{copy_into, h264_clip, long_h264_clip};
-use crate::engine_e2e::{
+use crate::engine::e2e::{
     LONG_JOB, PROMPT, SHORT_JOB, details, dir_names, enqueue, events_until_status, eventually,
     ffmpeg_pids, is_status, job_id_by_name, library, mp4_temp_path, post, proc_nice, proc_state,
     sha256, start_scan, status_changes, temp_files, video_codec,
 };
+use crate::support::clips::{copy_into, h264_clip, long_h264_clip};
 use crate::support::{SseReader, TestServer};
 
 /// A long encode in flight: its job, files and ffmpeg process.

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod clips;
+pub mod qemu;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -55,8 +58,8 @@ impl TestServer {
     ) -> TestServer {
         let mut config = Config::defaults(&data_dir);
         config.scan_on_start = false;
-        config.ffmpeg = crate::clips::ffmpeg().to_path_buf();
-        config.ffprobe = crate::clips::ffprobe().to_path_buf();
+        config.ffmpeg = crate::support::clips::ffmpeg().to_path_buf();
+        config.ffprobe = crate::support::clips::ffprobe().to_path_buf();
         edit(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::qemu::images::{self, Built};
-use crate::qemu::{Arch, Boot, Guest, GuestSpec};
-use crate::tls::Https;
+use crate::server::tls::Https;
+use crate::support::qemu::images::{self, Built};
+use crate::support::qemu::{Arch, Boot, Guest, GuestSpec};
 
 mod board;
 
@@ -91,7 +91,7 @@ fn static_binaries_have_no_interpreter_and_aarch64_runs_under_qemu_user() {
         figure(&format!("binary {}: {size} bytes", b.parts.display()));
     }
     // The aarch64 binary serves HTTP under user-mode emulation.
-    let qemu = crate::qemu::firmware(
+    let qemu = crate::support::qemu::firmware(
         &["/usr/bin/qemu-aarch64-static"],
         "qemu-user-static (bash .ci/dev test installs it)",
     );
@@ -114,7 +114,7 @@ fn static_binaries_have_no_interpreter_and_aarch64_runs_under_qemu_user() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut ok = false;
     while Instant::now() < deadline {
-        if crate::qemu::http_get_status(port, "/api/health") == Some(200) {
+        if crate::support::qemu::http_get_status(port, "/api/health") == Some(200) {
             ok = true;
             break;
         }
@@ -364,7 +364,7 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
 
     // First boot: the console shows the HTTPS address and the admin's one-time password.
     // A bulky MPEG-4 source: the H.264 output is clearly smaller, so the savings checks pass.
-    let mut guest = boot_x86_board(&disk, crate::clips::mpeg4_clip());
+    let mut guest = boot_x86_board(&disk, crate::support::clips::mpeg4_clip());
     // The health probe also answers on plain HTTP (port 80), so the wait needs no certificate.
     let to_http = guest.wait_http("/api/health", BOOT_TIMEOUT);
     let mut api = Api::new(&mut guest);
@@ -384,7 +384,7 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     let password = console_password(&console);
     // Everything but the probes on port 80 is redirected to HTTPS.
     assert_eq!(
-        crate::qemu::http_get_status(guest.port, "/login"),
+        crate::support::qemu::http_get_status(guest.port, "/login"),
         Some(308)
     );
     api.login(&password);

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use scraper::Html;
 
-use crate::pages::{get_page, has, post_form, same_origin, select};
+use crate::pages::session::{get_page, has, post_form, same_origin, select};
 use crate::support::TestServer;
 
 #[tokio::test]
