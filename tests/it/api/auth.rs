@@ -8,9 +8,9 @@ use std::time::Duration;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::api::errors::{header, problem};
-use crate::api::openapi::{document, operations};
-use crate::api::shapes::{T, check};
+use crate::support::api::{header, problem};
+use crate::support::openapi::{document, operations};
+use crate::support::shapes::{T, check, time_of};
 use crate::support::{ADMIN, PASSWORD, TestServer};
 
 async fn login_as(server: &TestServer, username: &str, password: &str) -> Response {
@@ -350,8 +350,8 @@ async fn api_tokens_are_created_listed_used_and_revoked() {
     };
     for id in [ro_id, full_id] {
         let t = find(id);
-        let used = crate::api::shapes::time_of(&t["last_used_at"]);
-        assert!(used >= crate::api::shapes::time_of(&t["created_at"]), "{t}");
+        let used = time_of(&t["last_used_at"]);
+        assert!(used >= time_of(&t["created_at"]), "{t}");
     }
     assert!(find(tmp_id)["last_used_at"].is_null());
 
@@ -380,7 +380,7 @@ async fn api_tokens_are_created_listed_used_and_revoked() {
         .iter()
         .find(|t| t["id"] == ro_id)
         .unwrap();
-    crate::api::shapes::time_of(&revoked["revoked_at"]);
+    time_of(&revoked["revoked_at"]);
     // The full-access token still works; unknown ids are 404.
     let r = server
         .bearer(Method::DELETE, "/api/settings/api-tokens/999", &full)

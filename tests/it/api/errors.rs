@@ -1,86 +1,13 @@
 //! Error responses: whatever rejects a request (the JSON, path and query extractors, the
 //! router's fallbacks, authentication, handlers), the answer is an `application/problem+json`
 //! document with every member and a stable code, never a 5xx and never a plain-text rejection,
-//! and no detail mentions the data dir. `problem` is the shared checker of the API tests.
+//! and no detail mentions the data dir.
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
 use crate::support::TestServer;
-
-/// A response header as text ("" when absent).
-pub fn header(resp: &Response, name: &str) -> String {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
-
-/// Check that `resp` is a complete problem document with `status`; `code` is checked when
-/// given. Returns the body.
-pub async fn problem_any(resp: Response, status: u16, code: Option<&str>) -> Value {
-    let path = resp.url().path().to_string();
-    let got = resp.status().as_u16();
-    let content_type = header(&resp, "content-type");
-    let request_id = header(&resp, "x-request-id");
-    let text = resp.text().await.unwrap();
-    let answer = Answer {
-        status: got,
-        content_type,
-        request_id,
-        text,
-    };
-    check_problem(&path, answer, status, code)
-}
-
-/// What `check_problem` looks at.
-struct Answer {
-    status: u16,
-    content_type: String,
-    request_id: String,
-    text: String,
-}
-
-fn check_problem(path: &str, answer: Answer, status: u16, code: Option<&str>) -> Value {
-    let Answer {
-        status: got,
-        content_type,
-        request_id,
-        text,
-    } = answer;
-    assert_eq!(got, status, "{path}: status (body: {text})");
-    assert_eq!(
-        content_type, "application/problem+json",
-        "{path}: content type (body: {text})"
-    );
-    let body: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"));
-    for member in ["type", "title", "detail", "code", "request_id"] {
-        assert!(
-            body[member].as_str().is_some_and(|s| !s.is_empty()),
-            "{path}: problem member `{member}` missing or empty: {body}"
-        );
-    }
-    assert_eq!(body["status"], json!(status), "{path}: {body}");
-    assert_eq!(body["instance"], json!(path), "{path}: instance: {body}");
-    assert_eq!(
-        body["request_id"],
-        json!(request_id),
-        "{path}: request_id is the X-Request-Id header"
-    );
-    let stable = body["code"].as_str().unwrap();
-    assert!(
-        stable
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
-        "{path}: code `{stable}` is not SCREAMING_SNAKE"
-    );
-    if let Some(code) = code {
-        assert_eq!(stable, code, "{path}: code (body: {body})");
-    }
-    body
-}
+use crate::support::api::{Answer, check_problem, header, problem};
 
 /// One HTTP/1.1 exchange on a fresh connection, written by hand so the test controls exactly
 /// what is sent (a `Content-Length` without its body, a chunked body cut short). Returns the
@@ -154,11 +81,6 @@ async fn raw_exchange(
         text: body.to_string(),
     };
     (answer, headers)
-}
-
-/// `problem_any` with a code.
-pub async fn problem(resp: Response, status: u16, code: &str) -> Value {
-    problem_any(resp, status, Some(code)).await
 }
 
 /// Send `body` as JSON (or raw bytes with `content_type`) with a Bearer token.

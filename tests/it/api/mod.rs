@@ -1,7 +1,7 @@
 //! The HTTP API's contract: auth, problem documents, shapes, OpenAPI, schema fuzzing.
 
 mod auth;
-pub mod errors;
-pub mod openapi;
+mod errors;
+mod openapi;
 mod schema_fuzz;
-pub mod shapes;
+mod shapes;

@@ -1,22 +1,13 @@
 //! The OpenAPI document and the router agree: every documented operation is served (also under
 //! `/api/v1`), every route of the API reference is documented, plausible undocumented routes
 //! are not served, and `alchemist openapi` prints the document the server publishes.
-//! `operations` is shared with the auth tests, which enumerate routes from the document.
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::api::errors::{header, problem_any};
 use crate::support::TestServer;
-
-/// Routes that answer without credentials.
-pub const PUBLIC: &[(&str, &str)] = &[
-    ("POST", "/api/auth/login"),
-    ("POST", "/api/auth/logout"),
-    ("GET", "/api/health"),
-    ("GET", "/api/ready"),
-    ("GET", "/api/openapi.json"),
-];
+use crate::support::api::{header, problem_any};
+use crate::support::openapi::{document, operations};
 
 /// The API reference (`api-reference.txt`) plus the routes CONTRACT.md and later issues add.
 const REFERENCE: &[(&str, &str)] = &[
@@ -66,59 +57,6 @@ const REFERENCE: &[(&str, &str)] = &[
     ("DELETE", "/api/profiles/{name}"),
     ("PATCH", "/api/library/folders/{id}"),
 ];
-
-/// One documented operation.
-#[derive(Debug, Clone)]
-pub struct Operation {
-    pub method: Method,
-    /// As documented, e.g. `/api/jobs/{id}/details`.
-    pub template: String,
-    /// With every path parameter set to 1.
-    pub path: String,
-}
-
-impl Operation {
-    pub fn is_public(&self) -> bool {
-        PUBLIC
-            .iter()
-            .any(|(m, p)| *m == self.method.as_str() && *p == self.template)
-    }
-}
-
-/// Every operation of an OpenAPI document, in document order.
-pub fn operations(doc: &Value) -> Vec<Operation> {
-    let paths = doc["paths"].as_object().expect("paths");
-    let mut out = Vec::new();
-    for (template, item) in paths {
-        for (method, _) in item.as_object().expect("path item") {
-            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let path = template
-                .split('/')
-                .map(|seg| if seg.starts_with('{') { "1" } else { seg })
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push(Operation {
-                method,
-                template: template.clone(),
-                path,
-            });
-        }
-    }
-    out
-}
-
-/// The published document.
-pub async fn document(server: &TestServer) -> Value {
-    let r = server
-        .http
-        .get(server.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(header(&r, "content-type").starts_with("application/json"));
-    r.json().await.unwrap()
-}
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).
 async fn served(server: &TestServer, token: &str, method: Method, path: &str) -> bool {

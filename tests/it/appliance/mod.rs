@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::server::tls::Https;
+use crate::support::https::Https;
 use crate::support::qemu::images::{self, Built};
 use crate::support::qemu::{Arch, Boot, Guest, GuestSpec};
 

@@ -4,71 +4,21 @@
 //! priority then age; drain lets the active job finish and then pauses; modes, overrides and
 //! their validation; the engine state survives a restart.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::engine::e2e::{
-    LONG_JOB, PROMPT, SHORT_JOB, details, dir_names, enqueue, events_until_status, eventually,
-    ffmpeg_pids, is_status, job_id_by_name, library, mp4_temp_path, post, proc_nice, proc_state,
-    sha256, start_scan, status_changes, temp_files, video_codec,
-};
+use crate::support::api::post;
 use crate::support::clips::{copy_into, h264_clip, long_h264_clip};
-use crate::support::{SseReader, TestServer};
-
-/// A long encode in flight: its job, files and ffmpeg process.
-pub(crate) struct InFlight {
-    pub(crate) id: u64,
-    pub(crate) source: PathBuf,
-    pub(crate) temp: PathBuf,
-    pub(crate) pid: u32,
-}
-
-/// Wait until job `id` on `source` encodes and ffmpeg has reported progress; find its process.
-pub(crate) async fn in_flight(sse: &mut SseReader, id: u64, source: &Path) -> InFlight {
-    events_until_status(sse, id, "encoding", SHORT_JOB).await;
-    sse.until(LONG_JOB, |e| {
-        e.event == "progress" && e.data["job_id"] == id
-    })
-    .await;
-    let temp = mp4_temp_path(source, id);
-    let pid = eventually(
-        PROMPT,
-        "the ffmpeg process writing the temp file",
-        async || match ffmpeg_pids(&temp)[..] {
-            [pid] => Some(pid),
-            _ => None,
-        },
-    )
-    .await;
-    eventually(PROMPT, "the temp file", async || {
-        temp.exists().then_some(())
-    })
-    .await;
-    InFlight {
-        id,
-        source: source.to_path_buf(),
-        temp,
-        pid,
-    }
-}
-
-/// Scan a library holding only the long clip and wait until it encodes.
-pub(crate) async fn scan_long_clip(
-    server: &TestServer,
-    token: &str,
-    sse: &mut SseReader,
-) -> InFlight {
-    let lib = library(server.tmp.path());
-    let source = copy_into(&lib, long_h264_clip(), "long.mp4".as_ref());
-    server.add_folder(token, &lib).await;
-    start_scan(server, token).await;
-    let (queued, _) = sse.until(PROMPT, |e| e.event == "status").await;
-    let id = queued.data["job_id"].as_u64().unwrap();
-    in_flight(sse, id, &source).await
-}
+use crate::support::files::{dir_names, library, sha256, temp_files, video_codec};
+use crate::support::jobs::{
+    details, enqueue, in_flight, job_id_by_name, scan_long_clip, start_scan,
+};
+use crate::support::procs::{is_running, is_stopped, proc_nice, proc_state};
+use crate::support::sse::{SseReader, events_until_status, is_about, is_status, status_changes};
+use crate::support::wait::DISPATCH_TICK;
+use crate::support::{LONG_JOB, PROMPT, SHORT_JOB, TestServer, wait_until};
 
 async fn engine_status(server: &TestServer, token: &str) -> Value {
     server.get_json("/api/engine/status", token).await
@@ -76,20 +26,12 @@ async fn engine_status(server: &TestServer, token: &str) -> Value {
 
 /// Read events for `window`; return the progress events of job `id` among them.
 async fn progress_during(sse: &mut SseReader, id: u64, window: Duration) -> Vec<f64> {
-    let until = tokio::time::Instant::now() + window;
-    let mut out = Vec::new();
-    loop {
-        let left = until.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() {
-            return out;
-        }
-        if let Some(e) = sse.next(left).await
-            && e.event == "progress"
-            && e.data["job_id"] == id
-        {
-            out.push(e.data["percent"].as_f64().unwrap());
-        }
-    }
+    sse.during(window)
+        .await
+        .into_iter()
+        .filter(|e| e.event == "progress" && e.data["job_id"] == id)
+        .map(|e| e.data["percent"].as_f64().unwrap())
+        .collect()
 }
 
 fn assert_problem(status: u16, body: &Value, expected_status: u16, code: &str) {
@@ -112,21 +54,20 @@ async fn pause_stops_ffmpeg_and_resume_continues_it() {
     assert_eq!(body["status"], "paused");
     assert_eq!(body["active_jobs"], 1);
     assert!(body["paused_reason"].is_string(), "{body}");
-    eventually(PROMPT, "ffmpeg to be stopped (state T)", async || {
-        (proc_state(job.pid) == Some('T')).then_some(())
+    wait_until(PROMPT, "ffmpeg to be stopped (state T)", async || {
+        is_stopped(job.pid)
     })
     .await;
 
     // Whatever ffmpeg wrote before it stopped is parsed within moments; after that there is
     // no progress at all while paused.
-    eventually(
+    wait_until(
         Duration::from_secs(15),
-        "progress events to stop",
+        "a second without progress events",
         async || {
             progress_during(&mut sse, job.id, Duration::from_secs(1))
                 .await
                 .is_empty()
-                .then_some(())
         },
     )
     .await;
@@ -150,10 +91,7 @@ async fn pause_stops_ffmpeg_and_resume_continues_it() {
     assert_eq!(code, 200);
     assert_eq!(body["status"], "running");
     assert!(body["paused_reason"].is_null());
-    eventually(PROMPT, "ffmpeg to run again", async || {
-        matches!(proc_state(job.pid), Some('R' | 'S' | 'D')).then_some(())
-    })
-    .await;
+    wait_until(PROMPT, "ffmpeg to run again", async || is_running(job.pid)).await;
     let (next, _) = sse
         .until(LONG_JOB, |e| {
             e.event == "progress"
@@ -197,8 +135,8 @@ async fn cancel_kills_ffmpeg_and_removes_the_partial_output() {
         "encoding",
         "cancelled from encoding"
     );
-    eventually(PROMPT, "ffmpeg to be gone", async || {
-        proc_state(job.pid).is_none().then_some(())
+    wait_until(PROMPT, "ffmpeg to be gone", async || {
+        proc_state(job.pid).is_none()
     })
     .await;
     assert!(!job.temp.exists(), "the partial output is removed");
@@ -512,17 +450,11 @@ async fn drain_finishes_the_active_job_then_pauses() {
     // Paused meanwhile, a drain lets the suspended encode finish too.
     let (code, body) = post(&server, &token, "/api/engine/pause", json!({})).await;
     assert_eq!((code, &body["status"]), (200, &json!("paused")));
-    eventually(PROMPT, "ffmpeg to be stopped", async || {
-        (proc_state(job.pid) == Some('T')).then_some(())
-    })
-    .await;
+    wait_until(PROMPT, "ffmpeg to be stopped", async || is_stopped(job.pid)).await;
     let (code, body) = post(&server, &token, "/api/engine/drain", json!({})).await;
     assert_eq!(code, 200);
     assert_eq!(body["status"], "draining");
-    eventually(PROMPT, "ffmpeg to run again", async || {
-        matches!(proc_state(job.pid), Some('R' | 'S' | 'D')).then_some(())
-    })
-    .await;
+    wait_until(PROMPT, "ffmpeg to run again", async || is_running(job.pid)).await;
 
     let events = events_until_status(&mut sse, long, "completed", LONG_JOB).await;
     assert!(
@@ -543,16 +475,10 @@ async fn drain_finishes_the_active_job_then_pauses() {
     assert_eq!(video_codec(&lib.join("long.alchemist.mp4")), "hevc");
 
     // The queued job stays queued across a dispatcher tick.
-    let quiet = tokio::time::Instant::now() + Duration::from_millis(2500);
-    loop {
-        let left = quiet.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if let Some(e) = sse.next(left).await {
-            assert!(e.data["job_id"] != short, "{e:?}");
-        }
-    }
+    sse.assert_quiet(DISPATCH_TICK, "the queued job was touched", |e| {
+        is_about(e, short)
+    })
+    .await;
     let d = details(&server, &token, short).await;
     assert_eq!(d["job"]["status"], "queued");
     assert_eq!(d["job"]["attempt_count"], 0);

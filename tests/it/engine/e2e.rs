@@ -2,229 +2,18 @@
 //! clip, the SSE stream shows every step (scan, decision, status changes, progress), and the
 //! result is checked on disk (HEVC output, untouched source, no temp files), in the job details
 //! and in the statistics. Also: unchanged rescans, already-HEVC sources, files ffprobe cannot
-//! read, directories with video names and `Last-Event-ID` replay. The helpers at the top are
-//! shared with `engine_control` and `restart`.
-
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+//! read, directories with video names and `Last-Event-ID` replay.
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::support::clips::{copy_into, ffprobe, h264_clip, hevc_clip};
-use crate::support::{SseEvent, SseReader, TestServer};
-
-/// Upper bound for a job on a 2-second clip, including a busy 2-core CI machine.
-pub(crate) const SHORT_JOB: Duration = Duration::from_secs(60);
-/// Upper bound for the 20-second clip (about 7 s of libx265 on an idle machine).
-pub(crate) const LONG_JOB: Duration = Duration::from_secs(180);
-/// Upper bound for things that should happen at once (a signal, a state change).
-pub(crate) const PROMPT: Duration = Duration::from_secs(10);
-
-/// Poll `f` every 50 ms until it returns `Some`, or panic after `timeout`.
-pub(crate) async fn eventually<T>(
-    timeout: Duration,
-    what: &str,
-    mut f: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A fresh library folder inside the server's temp dir (canonical, as the engine stores it).
-pub(crate) fn library(tmp: &Path) -> PathBuf {
-    let dir = tmp.join("lib");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::canonicalize(dir).unwrap()
-}
-
-pub(crate) fn sha256(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
-}
-
-/// The codec of the first video stream, as ffprobe reports it.
-pub(crate) fn video_codec(path: &Path) -> String {
-    let out = std::process::Command::new(ffprobe())
-        .args(["-v", "error", "-select_streams", "v:0"])
-        .args(["-show_entries", "stream=codec_name", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "ffprobe {path:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Sorted names of the entries of `dir`.
-pub(crate) fn dir_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-/// Our temp files (`.*.alchemist-tmp-<id>`) in `dir`.
-pub(crate) fn temp_files(dir: &Path) -> Vec<String> {
-    dir_names(dir)
-        .into_iter()
-        .filter(|n| n.starts_with('.') && n.contains(".alchemist-tmp-"))
-        .collect()
-}
-
-/// The temp file the engine writes for job `id` on `input` (an MP4 source, MP4 output).
-pub(crate) fn mp4_temp_path(input: &Path, id: u64) -> PathBuf {
-    let stem = input.file_stem().unwrap().to_string_lossy();
-    input.with_file_name(format!(".{stem}.alchemist.mp4.alchemist-tmp-{id}"))
-}
-
-/// Pids of running `ffmpeg` processes with an argument containing `needle`.
-pub(crate) fn ffmpeg_pids(needle: &Path) -> Vec<u32> {
-    let needle = needle.as_os_str().as_bytes();
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let mut args = cmdline.split(|b| *b == 0);
-        let is_ffmpeg = args.next().is_some_and(|a0| {
-            Path::new(OsStr::from_bytes(a0)).file_name() == Some("ffmpeg".as_ref())
-        });
-        if is_ffmpeg && args.any(|a| a.windows(needle.len()).any(|w| w == needle)) {
-            pids.push(pid);
-        }
-    }
-    pids
-}
-
-/// Fields of `/proc/<pid>/stat` after the command name: [0] is the state letter.
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    Some(after.split(' ').map(str::to_string).collect())
-}
-
-/// The state letter of a process (`R`, `S`, `T` stopped, `Z` zombie...), `None` when gone.
-pub(crate) fn proc_state(pid: u32) -> Option<char> {
-    stat_fields(pid)?.first()?.chars().next()
-}
-
-/// The nice value of a process.
-pub(crate) fn proc_nice(pid: u32) -> Option<i64> {
-    stat_fields(pid)?.get(16)?.parse().ok()
-}
-
-/// Gone, or a zombie nobody reaped yet: either way it runs no more.
-pub(crate) fn is_dead(pid: u32) -> bool {
-    matches!(proc_state(pid), None | Some('Z' | 'X'))
-}
-
-pub(crate) async fn start_scan(server: &TestServer, token: &str) {
-    let r = server
-        .post_json("/api/library/scan", token, json!({}))
-        .await;
-    assert_eq!(r.status(), 202, "scan");
-}
-
-pub(crate) async fn details(server: &TestServer, token: &str, id: u64) -> Value {
-    server
-        .get_json(&format!("/api/jobs/{id}/details"), token)
-        .await
-}
-
-/// POST with an empty JSON body; returns status and JSON body.
-pub(crate) async fn post(
-    server: &TestServer,
-    token: &str,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let r = server.post_json(path, token, body).await;
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-/// The id of the job whose input file is named `name`.
-pub(crate) async fn job_id_by_name(server: &TestServer, token: &str, name: &str) -> u64 {
-    let jobs = server
-        .get_json(&format!("/api/jobs?search={name}&limit=200"), token)
-        .await;
-    let matches: Vec<u64> = jobs
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|j| Path::new(j["input_path"].as_str().unwrap()).file_name() == Some(name.as_ref()))
-        .map(|j| j["id"].as_u64().unwrap())
-        .collect();
-    assert_eq!(matches.len(), 1, "one job for {name}: {jobs:#}");
-    matches[0]
-}
-
-/// Queue one file through `POST /api/jobs/enqueue`; returns the job id.
-pub(crate) async fn enqueue(server: &TestServer, token: &str, path: &Path) -> u64 {
-    let (status, body) = post(
-        server,
-        token,
-        "/api/jobs/enqueue",
-        json!({"path": path.to_str().unwrap()}),
-    )
-    .await;
-    assert_eq!(status, 200, "enqueue {path:?}: {body}");
-    assert_eq!(body["enqueued"], true);
-    body["id"].as_u64().unwrap()
-}
-
-pub(crate) fn is_status(ev: &SseEvent, id: u64, status: &str) -> bool {
-    ev.event == "status" && ev.data["job_id"] == id && ev.data["status"] == status
-}
-
-/// Read events until job `id` reaches `status`; returns everything read, that event last.
-pub(crate) async fn events_until_status(
-    sse: &mut SseReader,
-    id: u64,
-    status: &str,
-    timeout: Duration,
-) -> Vec<SseEvent> {
-    let (hit, mut seen) = sse.until(timeout, |e| is_status(e, id, status)).await;
-    seen.push(hit);
-    seen
-}
-
-/// `(status, previous)` of every status event of job `id`, in order.
-pub(crate) fn status_changes(events: &[SseEvent], id: u64) -> Vec<(String, Value)> {
-    events
-        .iter()
-        .filter(|e| e.event == "status" && e.data["job_id"] == id)
-        .map(|e| {
-            assert!(
-                e.data.as_object().unwrap().contains_key("previous"),
-                "status events carry `previous`: {e:?}"
-            );
-            (
-                e.data["status"].as_str().unwrap().to_string(),
-                e.data["previous"].clone(),
-            )
-        })
-        .collect()
-}
+use crate::support::api::post;
+use crate::support::clips::{copy_into, h264_clip, hevc_clip};
+use crate::support::files::{dir_names, library, sha256, temp_files, video_codec};
+use crate::support::jobs::{details, job_id_by_name, start_scan};
+use crate::support::sse::{SseEvent, events_until_status, is_about, is_status, status_changes};
+use crate::support::wait::DISPATCH_TICK;
+use crate::support::{PROMPT, SHORT_JOB, TestServer};
 
 fn today_utc() -> String {
     let d = time::OffsetDateTime::now_utc().date();
@@ -594,19 +383,10 @@ async fn unreadable_file_fails_once_and_directories_are_not_queued() {
         (done.data["queued"].as_u64(), done.data["skipped"].as_u64()),
         (Some(0), Some(1))
     );
-    let quiet_until = tokio::time::Instant::now() + Duration::from_millis(2500);
-    loop {
-        let left = quiet_until.saturating_duration_since(tokio::time::Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if let Some(ev) = sse.next(left).await {
-            assert!(
-                ev.data["job_id"] != id,
-                "the failed job was touched again: {ev:?}"
-            );
-        }
-    }
+    sse.assert_quiet(DISPATCH_TICK, "the failed job was touched again", |ev| {
+        is_about(ev, id)
+    })
+    .await;
     let d = details(&server, &token, id).await;
     assert_eq!(d["job"]["status"], "failed");
     assert_eq!(d["job"]["attempt_count"], 1);

@@ -1,21 +1,22 @@
 //! Faults with real ffmpeg and a real filesystem: an encode that would not save enough is
 //! stopped early and skipped with its projection; a library on a small tmpfs (mounted for the
-//! test, which needs root) ends in `disk_full` both before starting (free-space guard) and when
-//! the disk fills during the encode, with the original intact and the server still serving.
+//! test: it needs root, and fails saying so without it) ends in `disk_full` both before
+//! starting (free-space guard) and when the disk fills during the encode, with the original
+//! intact and the server still serving.
 
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use alchemist::model::CpuEncoder;
 use reqwest::Method;
 
-use crate::engine::e2e::{
-    LONG_JOB, PROMPT, SHORT_JOB, details, enqueue, events_until_status, library, sha256, temp_files,
-};
-use crate::support::TestServer;
 use crate::support::clips::{copy_into, long_h264_clip};
+use crate::support::files::{dir_names, library, sha256, temp_files};
+use crate::support::jobs::{details, enqueue, job_id_by_name, start_scan};
+use crate::support::sse::events_until_status;
+use crate::support::tmpfs::Tmpfs;
+use crate::support::{LONG_JOB, PROMPT, SHORT_JOB, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encode_that_would_grow_is_stopped_early_and_skipped() {
@@ -45,55 +46,11 @@ async fn encode_that_would_grow_is_stopped_early_and_skipped() {
     );
     assert_eq!(sha256(&input), before);
     assert_eq!(
-        crate::engine::e2e::dir_names(&lib),
+        dir_names(&lib),
         vec!["small.mp4"],
         "no output, no temp file"
     );
     server.stop().await;
-}
-
-/// A tmpfs mounted on `dir` for the life of the value (shared with the retry tests).
-pub(crate) struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    /// `None` when not root (mounting needs CAP_SYS_ADMIN).
-    pub(crate) fn mount(dir: &Path, bytes: u64) -> Option<Tmpfs> {
-        // Ask `id` rather than calling geteuid: no unsafe in tests.
-        let uid = Command::new("id").arg("-u").output().ok()?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            eprintln!("not root: the tmpfs full-disk test cannot mount and is not run");
-            return None;
-        }
-        std::fs::create_dir_all(dir).unwrap();
-        let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o"])
-            .arg(format!("size={bytes}"))
-            .arg("tmpfs")
-            .arg(dir)
-            .status()
-            .unwrap();
-        assert!(status.success(), "mount -t tmpfs failed as root");
-        Some(Tmpfs(dir.to_path_buf()))
-    }
-}
-
-impl Tmpfs {
-    /// Give the filesystem a new size (room freed, as far as the engine can tell).
-    pub(crate) fn resize(&self, bytes: u64) {
-        let status = Command::new("mount")
-            .args(["-o"])
-            .arg(format!("remount,size={bytes}"))
-            .arg(&self.0)
-            .status()
-            .unwrap();
-        assert!(status.success(), "remount of the tmpfs failed");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
 }
 
 /// Fill the filesystem holding `dir` until it refuses more.
@@ -115,9 +72,7 @@ async fn full_disk_ends_in_disk_full_with_the_original_intact() {
 
     // 1. Too little room to start: the free-space guard refuses before ffmpeg runs.
     let small = server.tmp.path().join("small");
-    let Some(_small) = Tmpfs::mount(&small, clip_size + 256 * 1024) else {
-        return;
-    };
+    let _small = Tmpfs::mount(&small, clip_size + 256 * 1024);
     let small = std::fs::canonicalize(&small).unwrap();
     let input = copy_into(&small, long_h264_clip(), OsStr::new("movie.mp4"));
     let before = sha256(&input);
@@ -138,7 +93,7 @@ async fn full_disk_ends_in_disk_full_with_the_original_intact() {
 
     // 2. Room to start, then something else fills the disk during the encode.
     let big = server.tmp.path().join("big");
-    let _big = Tmpfs::mount(&big, clip_size * 2 + 2 * 1024 * 1024).unwrap();
+    let _big = Tmpfs::mount(&big, clip_size * 2 + 2 * 1024 * 1024);
     let big = std::fs::canonicalize(&big).unwrap();
     let input = copy_into(&big, long_h264_clip(), OsStr::new("movie.mp4"));
     let before = sha256(&input);
@@ -177,11 +132,11 @@ async fn zero_byte_and_truncated_files_end_once_with_reasons() {
     std::fs::write(lib.join("cut.mp4"), &bytes[..bytes.len() * 2 / 5]).unwrap();
     server.add_folder(&token, &lib).await;
     let mut sse = server.events(&token, None).await;
-    crate::engine::e2e::start_scan(&server, &token).await;
+    start_scan(&server, &token).await;
     let (done, _) = sse.until(PROMPT, |e| e.event == "scan_completed").await;
     assert_eq!(done.data["queued"], 2, "{}", done.data);
     for name in ["empty.mkv", "cut.mp4"] {
-        let id = crate::engine::e2e::job_id_by_name(&server, &token, name).await;
+        let id = job_id_by_name(&server, &token, name).await;
         let d = server
             .wait_job(&token, id, SHORT_JOB, |j| {
                 j["status"] == "failed" || j["status"] == "skipped"
@@ -197,11 +152,11 @@ async fn zero_byte_and_truncated_files_end_once_with_reasons() {
         assert_eq!(d["job"]["attempt_count"], 1, "{name}");
     }
     // A rescan does not queue them again.
-    crate::engine::e2e::start_scan(&server, &token).await;
+    start_scan(&server, &token).await;
     let (done, _) = sse.until(PROMPT, |e| e.event == "scan_completed").await;
     assert_eq!(done.data["queued"], 0, "{}", done.data);
     assert_eq!(
-        crate::engine::e2e::dir_names(&lib),
+        dir_names(&lib),
         vec!["cut.mp4", "empty.mkv"],
         "nothing written"
     );

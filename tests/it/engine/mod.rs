@@ -1,8 +1,8 @@
 //! The engine end to end with real ffmpeg: jobs, control, faults, retries, restarts, replace.
 
-pub mod control;
-pub mod e2e;
-pub mod faults;
+mod control;
+mod e2e;
+mod faults;
 mod remux;
 mod replace;
 mod restart;

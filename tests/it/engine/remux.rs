@@ -4,11 +4,11 @@
 use std::ffi::OsStr;
 use std::process::Command;
 
-use crate::engine::e2e::{
-    SHORT_JOB, details, enqueue, events_until_status, library, sha256, video_codec,
-};
-use crate::support::TestServer;
 use crate::support::clips::ffmpeg;
+use crate::support::files::{library, sha256, video_codec};
+use crate::support::jobs::{details, enqueue};
+use crate::support::sse::events_until_status;
+use crate::support::{SHORT_JOB, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hevc_in_mpegts_is_remuxed_into_matroska() {

@@ -11,11 +11,12 @@ use alchemist::model::{CpuEncoder, JobId, OriginalPolicy};
 use alchemist::store::{ScannedFile, Store, TrashState};
 use serde_json::json;
 
-use crate::engine::e2e::{
-    SHORT_JOB, dir_names, enqueue, events_until_status, library, post, sha256, video_codec,
-};
-use crate::support::TestServer;
+use crate::support::api::post;
 use crate::support::clips::{copy_into, h264_clip};
+use crate::support::files::{dir_names, library, sha256, video_codec};
+use crate::support::jobs::enqueue;
+use crate::support::sse::events_until_status;
+use crate::support::{SHORT_JOB, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replace_trashes_the_original_after_the_output_and_restore_brings_it_back() {

@@ -9,15 +9,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::engine::control::scan_long_clip;
-use crate::engine::e2e::{
-    LONG_JOB, PROMPT, dir_names, eventually, ffmpeg_pids, is_dead, library, mp4_temp_path,
-    proc_state, sha256, temp_files, video_codec,
-};
+use crate::support::binary::{BIN, free_port, wait_ready};
 use crate::support::clips::{copy_into, ffmpeg, ffprobe, long_h264_clip};
-use crate::support::{ADMIN, PASSWORD, TestServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
+use crate::support::files::{dir_names, library, mp4_temp_path, sha256, temp_files, video_codec};
+use crate::support::jobs::scan_long_clip;
+use crate::support::procs::{ffmpeg_pids, is_dead, proc_state};
+use crate::support::{ADMIN, LONG_JOB, PASSWORD, PROMPT, TestServer, wait_until};
 
 /// The `alchemist serve` process this test started. Killed (by its pid) if the test fails.
 struct Served {
@@ -35,14 +32,6 @@ impl Drop for Served {
             let _ = self.child.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `alchemist admin create`, password on standard input.
@@ -95,19 +84,14 @@ impl Served {
             log,
             token: String::new(),
         };
-        let ready = served.base.clone() + "/api/ready";
-        let (child, http, log) = (&mut served.child, &served.http, &served.log);
-        eventually(
+        let log = served.log.clone();
+        let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+        wait_ready(
+            &mut served.child,
+            &served.http,
+            &served.base,
             Duration::from_secs(30),
-            "the server to be ready",
-            async || {
-                if let Ok(Some(status)) = child.try_wait() {
-                    let text = std::fs::read_to_string(log).unwrap_or_default();
-                    panic!("server exited with {status}: {text}");
-                }
-                let r = http.get(&ready).send().await.ok()?;
-                (r.status() == 200).then_some(())
-            },
+            log_text,
         )
         .await;
         let r = served
@@ -186,7 +170,7 @@ async fn sigkilled_server_requeues_the_interrupted_job_at_next_start() {
 
     // First run: the scan at start queues the clip and it starts encoding.
     let mut first = Served::start(&data_dir, &lib, "first.log").await;
-    let job = eventually(LONG_JOB, "the job to encode", async || {
+    let job = wait_until(LONG_JOB, "the job to encode", async || {
         first
             .only_job()
             .await
@@ -196,7 +180,7 @@ async fn sigkilled_server_requeues_the_interrupted_job_at_next_start() {
     let id = job["id"].as_u64().unwrap();
     let temp = mp4_temp_path(&source, id);
     assert!(temp.exists(), "the temp file is being written");
-    let pid = eventually(PROMPT, "the encoder process", async || {
+    let pid = wait_until(PROMPT, "the encoder process", async || {
         ffmpeg_pids(&temp).first().copied()
     })
     .await;
@@ -205,8 +189,8 @@ async fn sigkilled_server_requeues_the_interrupted_job_at_next_start() {
 
     first.child.kill().unwrap(); // SIGKILL: no shutdown code runs.
     first.child.wait().unwrap();
-    eventually(PROMPT, "ffmpeg to die with the server", async || {
-        is_dead(pid).then_some(())
+    wait_until(PROMPT, "ffmpeg to die with the server", async || {
+        is_dead(pid)
     })
     .await;
     assert!(temp.exists(), "nobody removed the temp file yet");
@@ -245,7 +229,7 @@ async fn sigkilled_server_requeues_the_interrupted_job_at_next_start() {
 
     // Resume: the job runs again from the start and completes.
     assert_eq!(second.post("/api/engine/resume").await["status"], "running");
-    let d = eventually(LONG_JOB, "the job to complete", async || {
+    let d = wait_until(LONG_JOB, "the job to complete", async || {
         let d = second.get(&format!("/api/jobs/{id}/details")).await;
         let status = d["job"]["status"].as_str().unwrap().to_string();
         assert!(
@@ -276,7 +260,7 @@ async fn sigkilled_server_requeues_the_interrupted_job_at_next_start() {
         .status()
         .unwrap();
     assert!(term.success());
-    let exit = eventually(Duration::from_secs(30), "the server to exit", async || {
+    let exit = wait_until(Duration::from_secs(30), "the server to exit", async || {
         second.child.try_wait().unwrap()
     })
     .await;

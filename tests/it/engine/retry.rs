@@ -4,21 +4,21 @@
 //! tmpfs fails `disk_full`, is retried once room is made and completes; a fault that persists
 //! stops after the maximum number of runs; broken files fail once and are never retried. The
 //! analyser fills the probe cache of a scanned library while the engine is paused, without
-//! dispatching a job.
+//! dispatching a job. The tmpfs tests need root (CI has it) and fail saying so without it.
 
 use std::ffi::OsStr;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::engine::e2e::{
-    LONG_JOB, PROMPT, SHORT_JOB, details, enqueue, events_until_status, job_id_by_name, library,
-    post, sha256, start_scan,
-};
-use crate::engine::faults::Tmpfs;
-use crate::pages::session::{get_page, select};
-use crate::support::TestServer;
+use crate::support::api::post;
 use crate::support::clips::{copy_into, h264_clip, long_h264_clip};
+use crate::support::files::{library, sha256};
+use crate::support::jobs::{details, enqueue, job_id_by_name, start_scan};
+use crate::support::pages::{get_page, select};
+use crate::support::sse::events_until_status;
+use crate::support::tmpfs::Tmpfs;
+use crate::support::{LONG_JOB, PROMPT, SHORT_JOB, TestServer};
 
 /// The shortened wait before the first retry (then ×5 per retry).
 const BASE: Duration = Duration::from_secs(1);
@@ -126,9 +126,7 @@ async fn full_disk_is_retried_once_room_is_made() {
     let clip_size = std::fs::metadata(h264_clip()).unwrap().len();
     let dir = server.tmp.path().join("small");
     // Too small for the output beside the source: the free-space guard refuses the encode.
-    let Some(disk) = Tmpfs::mount(&dir, clip_size + 128 * 1024) else {
-        return;
-    };
+    let disk = Tmpfs::mount(&dir, clip_size + 128 * 1024);
     let dir = std::fs::canonicalize(&dir).unwrap();
     let input = copy_into(&dir, h264_clip(), OsStr::new("clip.mp4"));
     let before = sha256(&input);
@@ -156,9 +154,7 @@ async fn a_fault_that_persists_stops_after_the_last_attempt() {
     let token = server.login().await;
     let clip_size = std::fs::metadata(h264_clip()).unwrap().len();
     let dir = server.tmp.path().join("full");
-    let Some(disk) = Tmpfs::mount(&dir, clip_size + 128 * 1024) else {
-        return;
-    };
+    let disk = Tmpfs::mount(&dir, clip_size + 128 * 1024);
     let dir = std::fs::canonicalize(&dir).unwrap();
     let input = copy_into(&dir, h264_clip(), OsStr::new("clip.mp4"));
     server.add_folder(&token, &dir).await;
@@ -217,9 +213,7 @@ async fn a_cancel_drops_a_scheduled_retry() {
     let token = server.login().await;
     let clip_size = std::fs::metadata(h264_clip()).unwrap().len();
     let dir = server.tmp.path().join("full");
-    let Some(disk) = Tmpfs::mount(&dir, clip_size + 128 * 1024) else {
-        return;
-    };
+    let disk = Tmpfs::mount(&dir, clip_size + 128 * 1024);
     let dir = std::fs::canonicalize(&dir).unwrap();
     let input = copy_into(&dir, h264_clip(), OsStr::new("clip.mp4"));
     server.add_folder(&token, &dir).await;

@@ -8,8 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::TestServer;
-
-const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
+use crate::support::binary::BIN;
 
 fn probe(args: &[&str]) -> (String, String) {
     let out = Command::new(BIN)

@@ -5,9 +5,8 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 
+use crate::support::binary::BIN;
 use crate::support::clips::{copy_into, ffprobe, h264_clip, hevc_clip};
-
-const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 
 #[test]
 fn plan_prints_decisions_and_encodes_nothing() {

@@ -8,10 +8,11 @@ use reqwest::{Method, StatusCode};
 use scraper::{Html, Selector};
 use serde_json::Value;
 
-use crate::pages::session::{
+use crate::support::TestServer;
+use crate::support::clips::{copy_into, h264_clip};
+use crate::support::pages::{
     HOSTILE, PAGES, assert_no_injected_script, get_page, has, post_form, same_origin, select, text,
 };
-use crate::support::TestServer;
 
 /// A library with the hostile name; returns the token and the job's id once it is done.
 async fn hostile_library(server: &TestServer) -> (String, u64) {
@@ -19,11 +20,7 @@ async fn hostile_library(server: &TestServer) -> (String, u64) {
     let lib = server.tmp.path().join("lib<i>x</i>");
     let dir = lib.join("<script>alert(1)<");
     std::fs::create_dir_all(&dir).unwrap();
-    crate::support::clips::copy_into(
-        &dir,
-        crate::support::clips::h264_clip(),
-        "script>.mkv".as_ref(),
-    );
+    copy_into(&dir, h264_clip(), "script>.mkv".as_ref());
     server.add_folder(&token, &lib).await;
     let r = server
         .post_json("/api/library/scan", &token, Value::Null)

@@ -3,4 +3,4 @@
 mod browser;
 mod content;
 mod profiles;
-pub mod session;
+mod session;

@@ -1,4 +1,4 @@
-//! The library page's profiles section (scraper-based, like `pages_content`): every profile
+//! The library page's profiles section (scraper-based, like `pages::content`): every profile
 //! listed with its kind, custom profiles created from a preset and deleted through forms, a
 //! profile select per folder, refusals shown beside the form, escaped, and cross-origin posts
 //! refused.
@@ -6,8 +6,8 @@
 use reqwest::StatusCode;
 use scraper::Html;
 
-use crate::pages::session::{get_page, has, post_form, same_origin, select};
 use crate::support::TestServer;
+use crate::support::pages::{get_page, has, post_form, same_origin, select};
 
 #[tokio::test]
 async fn library_profiles_section_and_folder_select() {

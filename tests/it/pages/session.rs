@@ -1,105 +1,12 @@
 //! The HTML admin pages, session side: signed-out visitors go to the login page, login and
 //! logout forms, cross-origin form posts are refused, first-run setup is offered only while no
-//! admin exists. Helpers (GET a page, POST a form, CSS queries) are shared with `pages_content`.
+//! admin exists.
 
-use std::time::Duration;
+use reqwest::StatusCode;
+use scraper::Html;
 
-use reqwest::{Method, StatusCode};
-use scraper::{Html, Selector};
-
+use crate::support::pages::{PAGES, get_page, has, no_redirects, post_form, same_origin, select};
 use crate::support::{ADMIN, PASSWORD, TestServer};
-
-/// Every signed-in page.
-pub const PAGES: &[&str] = &["/", "/jobs", "/library", "/hardware", "/tokens", "/system"];
-
-/// The hostile file name of the escaping test (a path: a file name cannot hold `/`).
-pub const HOSTILE: &str = "<script>alert(1)</script>.mkv";
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
-/// GET a page with the session cookie; returns status and parsed document.
-pub async fn get_page(server: &TestServer, path: &str, token: &str) -> (StatusCode, Html) {
-    let r = no_redirects()
-        .get(server.url(path))
-        .header("cookie", format!("alchemist_session={token}"))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    let ct = r
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = r.text().await.unwrap();
-    if status == StatusCode::OK {
-        assert!(ct.starts_with("text/html"), "{path}: content type {ct}");
-    }
-    (status, Html::parse_document(&body))
-}
-
-/// POST a form as a same-origin browser would; returns status and Location.
-pub async fn post_form(
-    server: &TestServer,
-    path: &str,
-    token: Option<&str>,
-    fields: &[(&str, &str)],
-    origin: &str,
-) -> (StatusCode, String, String) {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let mut req = no_redirects()
-        .request(Method::POST, server.url(path))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("origin", origin)
-        .body(body);
-    if let Some(t) = token {
-        req = req.header("cookie", format!("alchemist_session={t}"));
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, location, r.text().await.unwrap())
-}
-
-pub fn same_origin(server: &TestServer) -> String {
-    server.base.clone()
-}
-
-pub fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
-    doc.select(&Selector::parse(css).unwrap()).collect()
-}
-
-pub fn has(doc: &Html, css: &str) -> bool {
-    !select(doc, css).is_empty()
-}
-
-pub fn text(doc: &Html) -> String {
-    doc.root_element().text().collect::<Vec<_>>().join("")
-}
-
-/// Only our own script, never one from data.
-pub fn assert_no_injected_script(doc: &Html, page: &str) {
-    for s in select(doc, "script") {
-        assert_eq!(
-            s.value().attr("src"),
-            Some("/static/app.js"),
-            "{page}: unexpected script element {}",
-            s.html()
-        );
-    }
-}
 
 #[tokio::test]
 async fn signed_out_visitors_go_to_login() {

@@ -1,37 +1,14 @@
 //! Encoding profiles through the API: `/api/profiles` (default from the configuration,
 //! read-only presets, custom profiles created, replaced and deleted with validation) and each
-//! folder's profile (`POST`/`PATCH /api/library/folders`). `profiles_engine` runs them. The
-//! helpers here are shared with it.
-
-use std::path::{Path, PathBuf};
+//! folder's profile (`POST`/`PATCH /api/library/folders`). `profiles::engine` runs them.
 
 use alchemist::model::OriginalPolicy;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::api::errors::problem;
 use crate::support::TestServer;
-
-pub(crate) async fn send(
-    server: &TestServer,
-    token: &str,
-    method: Method,
-    path: impl AsRef<str>,
-    body: Value,
-) -> Response {
-    server
-        .bearer(method, path.as_ref(), token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-pub(crate) async fn ok(r: Response, status: u16) -> Value {
-    let url = r.url().to_string();
-    assert_eq!(r.status().as_u16(), status, "{url}");
-    r.json().await.unwrap()
-}
+use crate::support::api::{add_folder_with_profile, ok, problem, send};
+use crate::support::files::folder;
 
 fn names(list: &Value) -> Vec<&str> {
     list.as_array()
@@ -39,23 +16,6 @@ fn names(list: &Value) -> Vec<&str> {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect()
-}
-
-/// A canonical directory `name` in the server's temp dir.
-pub(crate) fn folder(server: &TestServer, name: &str) -> PathBuf {
-    let dir = server.tmp.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::canonicalize(dir).unwrap()
-}
-
-pub(crate) async fn add_folder(
-    server: &TestServer,
-    token: &str,
-    path: &Path,
-    profile: Value,
-) -> Response {
-    let body = json!({"path": path.to_str().unwrap(), "profile": profile});
-    send(server, token, Method::POST, "/api/library/folders", body).await
 }
 
 #[tokio::test]
@@ -246,15 +206,23 @@ async fn profiles_are_listed_created_validated_and_builtins_are_read_only() {
     // Folders: a profile when added, changed with PATCH, shown in the folder view.
     let a = folder(&server, "a");
     let b = folder(&server, "b");
-    let fa = ok(add_folder(&server, &token, &a, json!("films")).await, 201).await;
+    let fa = ok(
+        add_folder_with_profile(&server, &token, &a, json!("films")).await,
+        201,
+    )
+    .await;
     assert_eq!(fa["profile"], "films");
     problem(
-        add_folder(&server, &token, &b, json!("ghost")).await,
+        add_folder_with_profile(&server, &token, &b, json!("ghost")).await,
         400,
         "FOLDER_PROFILE_UNKNOWN",
     )
     .await;
-    let fb = ok(add_folder(&server, &token, &b, Value::Null).await, 201).await;
+    let fb = ok(
+        add_folder_with_profile(&server, &token, &b, Value::Null).await,
+        201,
+    )
+    .await;
     assert!(fb["profile"].is_null(), "{fb}");
     let listed = server.get_json("/api/library/folders", &token).await;
     assert_eq!(

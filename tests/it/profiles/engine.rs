@@ -9,10 +9,11 @@ use alchemist::model::{CpuEncoder, OriginalPolicy};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::engine::e2e::{SHORT_JOB, dir_names, enqueue, sha256, video_codec};
-use crate::profiles::api::{add_folder, folder, ok, send};
-use crate::support::TestServer;
+use crate::support::api::{add_folder_with_profile, ok, send};
 use crate::support::clips::{copy_into, h264_clip};
+use crate::support::files::{dir_names, folder, sha256, video_codec};
+use crate::support::jobs::enqueue;
+use crate::support::{SHORT_JOB, TestServer};
 
 /// The job's log messages.
 fn logs(details: &Value) -> Vec<String> {
@@ -52,14 +53,18 @@ async fn each_folder_is_encoded_with_its_own_profile() {
         folder(&server, "big"),
         folder(&server, "trash"),
     );
-    ok(add_folder(&server, &token, &plain, Value::Null).await, 201).await;
     ok(
-        add_folder(&server, &token, &big, json!("big-only")).await,
+        add_folder_with_profile(&server, &token, &plain, Value::Null).await,
         201,
     )
     .await;
     ok(
-        add_folder(&server, &token, &trash, json!("trash")).await,
+        add_folder_with_profile(&server, &token, &big, json!("big-only")).await,
+        201,
+    )
+    .await;
+    ok(
+        add_folder_with_profile(&server, &token, &trash, json!("trash")).await,
         201,
     )
     .await;

@@ -16,9 +16,9 @@ use alchemist::model::{EngineRunState, JobId, JobState};
 use alchemist::store::{AccessLevel, EngineState, Store};
 use serde_json::{Value, json};
 
-use super::Rng;
+use crate::support::binary::{BIN, free_port};
+use crate::support::rng::Rng;
 
-const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 const CYCLES: usize = 100;
 /// New files enqueued per cycle, by `CLIENTS` concurrent clients.
 const FILES_PER_CYCLE: usize = 24;
@@ -31,14 +31,6 @@ struct Acks {
     enqueued: BTreeMap<PathBuf, u64>,
     /// id → priorities in the order they were sent, and how many of them were acknowledged.
     priorities: BTreeMap<u64, (Vec<i32>, usize)>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn serve(data: &Path, config: &Path, port: u16) -> Child {

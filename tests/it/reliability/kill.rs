@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use alchemist::model::JobState;
 use alchemist::store::{JobQuery, Store};
 
-use crate::engine::e2e::{sha256, video_codec};
+use crate::support::binary::BIN;
 use crate::support::clips::{copy_into, ffmpeg, ffprobe, h264_clip};
+use crate::support::files::{sha256, video_codec};
 
-const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 const KILLS: usize = 32;
 const FILES: [&str; 5] = ["a.mp4", "b c.mp4", "d 'q'.mp4", "e\"f.mp4", "g.mp4"];
 

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use super::Rng;
-use crate::api::shapes::{check_engine_status, check_job};
-use crate::engine::e2e::{library, sha256};
 use crate::support::TestServer;
 use crate::support::clips::{copy_into, h264_clip, hevc_clip, mpeg4_clip};
+use crate::support::files::{library, sha256};
+use crate::support::rng::Rng;
+use crate::support::shapes::{check_engine_status, check_job};
 
 const CLIENTS: usize = 16;
 const SUBSCRIBERS: usize = 4;

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::Rng;
-use crate::engine::e2e::{library, sha256, temp_files, video_codec};
 use crate::support::TestServer;
 use crate::support::clips::{generate, h264_clip, hevc_clip, mpeg4_clip};
+use crate::support::files::{library, sha256, temp_files, video_codec};
+use crate::support::jobs::start_scan;
+use crate::support::rng::Rng;
 
 /// All jobs end within this on a busy 2-core machine.
 const ALL_DONE: Duration = Duration::from_secs(240);
@@ -183,7 +184,7 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
     let ignored_sums: Vec<String> = inputs.ignored.iter().map(|p| sha256(p)).collect();
     server.add_folder(&token, &lib).await;
     let mut sse = server.events(&token, None).await;
-    crate::engine::e2e::start_scan(&server, &token).await;
+    start_scan(&server, &token).await;
     let (done, _) = sse
         .until(Duration::from_secs(30), |e| e.event == "scan_completed")
         .await;
@@ -246,7 +247,7 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
 
     // Nothing is retried: a rescan queues nothing, and after a dispatcher tick every job is
     // as it was.
-    crate::engine::e2e::start_scan(&server, &token).await;
+    start_scan(&server, &token).await;
     let (done, _) = sse
         .until(Duration::from_secs(30), |e| e.event == "scan_completed")
         .await;

@@ -5,9 +5,8 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::binary::BIN;
 use crate::support::{PASSWORD, TestServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 
 fn admin_create(data_dir: &std::path::Path, user: &str, stdin: &str) -> std::process::Output {
     let mut child = Command::new(BIN)

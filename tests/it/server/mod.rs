@@ -2,4 +2,4 @@
 
 mod cli;
 mod smoke;
-pub mod tls;
+mod tls;

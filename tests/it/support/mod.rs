@@ -1,304 +1,35 @@
-//! Test harness: a real server on an ephemeral loopback port with a temp data dir, an admin
-//! account, and small HTTP helpers (cookie or Bearer auth, JSON, SSE reading).
+//! Every helper the integration tests share, one module per kind. Tests import from here, never
+//! from each other: an area's folder holds only its tests and what no other area needs.
+//!
+//! - `server`: the real server on 127.0.0.1:0 with a temp data dir (`TestServer`)
+//! - `wait`: `wait_until` and the time bounds every wait uses
+//! - `sse`: the event stream, events of a job, quiet windows
+//! - `api`, `shapes`, `openapi`: requests, problem documents, response shapes, the routes
+//! - `jobs`: scans, enqueues, job details, a long encode in flight
+//! - `pages`: the HTML pages without JavaScript
+//! - `clips`, `files`, `procs`: generated media, files on disk, processes in /proc
+//! - `binary`: the `alchemist` binary run as a process
+//! - `https`, `raw`: an HTTPS client trusting one certificate, raw HTTP/1.1 exchanges
+//! - `rng`, `tmpfs`: a seeded RNG, a small disk to fill (needs root)
+//! - `qemu`: the appliance boot tests' harness
 
-#![allow(dead_code)]
-
+pub mod api;
+pub mod binary;
 pub mod clips;
+pub mod files;
+pub mod https;
+pub mod jobs;
+pub mod openapi;
+pub mod pages;
+pub mod procs;
 pub mod qemu;
+pub mod raw;
+pub mod rng;
+pub mod server;
+pub mod shapes;
+pub mod sse;
+pub mod tmpfs;
+pub mod wait;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use alchemist::config::Config;
-use reqwest::{Method, RequestBuilder, Response};
-use serde_json::Value;
-use tokio_util::sync::CancellationToken;
-
-pub const ADMIN: &str = "admin";
-pub const PASSWORD: &str = "correct horse battery";
-
-/// A running server. Dropping it does not stop it; call `stop`.
-pub struct TestServer {
-    pub base: String,
-    pub data_dir: PathBuf,
-    pub tmp: tempfile::TempDir,
-    pub http: reqwest::Client,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// Create the admin in a data dir before the server opens it.
-pub fn create_admin(data_dir: &Path) {
-    let store = alchemist::store::Store::open(data_dir).expect("open store");
-    let auth = alchemist::auth::Auth::new(store, 30);
-    auth.create_user(ADMIN, PASSWORD).expect("create admin");
-}
-
-impl TestServer {
-    /// Start with defaults: admin created, no scan on start.
-    pub async fn start() -> TestServer {
-        Self::start_with(|_| {}).await
-    }
-
-    pub async fn start_with(edit: impl FnOnce(&mut Config)) -> TestServer {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data_dir = tmp.path().join("data");
-        let dir = data_dir.clone();
-        tokio::task::spawn_blocking(move || create_admin(&dir))
-            .await
-            .unwrap();
-        Self::start_in(tmp, data_dir, edit).await
-    }
-
-    /// Start on an existing data dir (restart tests).
-    pub async fn start_in(
-        tmp: tempfile::TempDir,
-        data_dir: PathBuf,
-        edit: impl FnOnce(&mut Config),
-    ) -> TestServer {
-        let mut config = Config::defaults(&data_dir);
-        config.scan_on_start = false;
-        config.ffmpeg = crate::support::clips::ffmpeg().to_path_buf();
-        config.ffprobe = crate::support::clips::ffprobe().to_path_buf();
-        edit(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let task = tokio::spawn(async move {
-            alchemist::run(config, listener, stop)
-                .await
-                .expect("server run");
-        });
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let server = TestServer {
-            base,
-            data_dir,
-            tmp,
-            http,
-            shutdown,
-            task,
-        };
-        server.wait_ready().await;
-        server
-    }
-
-    async fn wait_ready(&self) {
-        for _ in 0..200 {
-            if let Ok(r) = self.http.get(self.url("/api/ready")).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("server did not become ready");
-    }
-
-    /// Stop gracefully and return the temp dir (so a restart can reuse it).
-    pub async fn stop(self) -> (tempfile::TempDir, PathBuf) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("server stops within 30 s")
-            .expect("server task");
-        (self.tmp, self.data_dir)
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// Log in; returns the session token (usable as cookie or Bearer).
-    pub async fn login(&self) -> String {
-        let r = self
-            .http
-            .post(self.url("/api/auth/login"))
-            .json(&serde_json::json!({"username": ADMIN, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "login failed");
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .expect("set-cookie")
-            .to_str()
-            .unwrap()
-            .to_string();
-        cookie
-            .strip_prefix("alchemist_session=")
-            .and_then(|r| r.split(';').next())
-            .expect("session cookie")
-            .to_string()
-    }
-
-    /// A request authenticated with a Bearer token.
-    pub fn bearer(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
-        self.http
-            .request(method, self.url(path))
-            .header("authorization", format!("Bearer {token}"))
-    }
-
-    /// A request authenticated with the session cookie (as a browser would, same origin).
-    pub fn cookie(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
-        self.http
-            .request(method, self.url(path))
-            .header("cookie", format!("alchemist_session={token}"))
-    }
-
-    pub async fn get_json(&self, path: &str, token: &str) -> Value {
-        let r = self.bearer(Method::GET, path, token).send().await.unwrap();
-        assert_eq!(r.status(), 200, "GET {path}");
-        r.json().await.unwrap()
-    }
-
-    pub async fn post_json(&self, path: &str, token: &str, body: Value) -> Response {
-        self.bearer(Method::POST, path, token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Add a library folder; returns its id.
-    pub async fn add_folder(&self, token: &str, path: &Path) -> u64 {
-        let r = self
-            .post_json(
-                "/api/library/folders",
-                token,
-                serde_json::json!({"path": path.to_str().unwrap()}),
-            )
-            .await;
-        assert_eq!(r.status(), 201, "add folder");
-        r.json::<Value>().await.unwrap()["id"].as_u64().unwrap()
-    }
-
-    /// Poll a job until `pred` holds on its JSON, or panic after `timeout`.
-    pub async fn wait_job(
-        &self,
-        token: &str,
-        id: u64,
-        timeout: Duration,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let d = self
-                .get_json(&format!("/api/jobs/{id}/details"), token)
-                .await;
-            if pred(&d["job"]) {
-                return d;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!("job {id} did not reach the expected state: {d:#}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// Open the event stream.
-    pub async fn events(&self, token: &str, last_event_id: Option<u64>) -> SseReader {
-        let mut req = self
-            .bearer(Method::GET, "/api/events", token)
-            .timeout(Duration::from_secs(600));
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id.to_string());
-        }
-        let resp = req.send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        SseReader {
-            resp,
-            buf: String::new(),
-        }
-    }
-}
-
-/// One parsed SSE event.
-#[derive(Debug, Clone)]
-pub struct SseEvent {
-    pub id: Option<u64>,
-    pub event: String,
-    pub data: Value,
-}
-
-pub struct SseReader {
-    resp: Response,
-    buf: String,
-}
-
-impl SseReader {
-    /// Next event (comments skipped), or `None` after `timeout`.
-    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(pos) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..pos + 2).collect();
-                let mut ev = SseEvent {
-                    id: None,
-                    event: "message".into(),
-                    data: Value::Null,
-                };
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        ev.id = v.trim().parse().ok();
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        ev.event = v.trim().to_string();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if data.is_empty() && ev.id.is_none() {
-                    continue; // keep-alive comment
-                }
-                ev.data = serde_json::from_str(&data).unwrap_or(Value::String(data));
-                return Some(ev);
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            match tokio::time::timeout(left, self.resp.chunk()).await {
-                Ok(Ok(Some(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
-                _ => return None,
-            }
-        }
-    }
-
-    /// Whether the server ends the stream within `timeout` (events on the way are skipped).
-    pub async fn ended(&mut self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match tokio::time::timeout(left, self.resp.chunk()).await {
-                Ok(Ok(Some(_))) => continue,
-                Ok(Ok(None)) | Ok(Err(_)) => return true,
-                Err(_) => return false,
-            }
-        }
-    }
-
-    /// Read events until one satisfies `pred`; returns it and everything seen before.
-    pub async fn until(
-        &mut self,
-        timeout: Duration,
-        pred: impl Fn(&SseEvent) -> bool,
-    ) -> (SseEvent, Vec<SseEvent>) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let Some(ev) = self.next(left).await else {
-                panic!("no matching event within {timeout:?}; seen: {seen:#?}");
-            };
-            if pred(&ev) {
-                return (ev, seen);
-            }
-            seen.push(ev);
-        }
-    }
-}
+pub use server::{ADMIN, PASSWORD, TestServer, create_admin};
+pub use wait::{LONG_JOB, PROMPT, SHORT_JOB, wait_until};
