@@ -9,9 +9,10 @@ use std::time::Duration;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use crate::support::TestServer;
 use crate::support::api::{header, problem, problem_any};
 use crate::support::shapes::{T, check, check_engine_status, check_job, time_of};
+use crate::support::wait::DETECTION;
+use crate::support::{PROMPT, TestServer, wait_until};
 
 /// GET with a Bearer token; 200 expected. Returns the response for header checks.
 async fn get(server: &TestServer, path: &str, token: &str) -> Response {
@@ -142,19 +143,16 @@ async fn engine_routes_return_the_status_object() {
     let s = post_ok(&server, "/api/engine/drain", &token, json!({})).await;
     check_engine_status(&s);
     assert!(["draining", "paused"].contains(&s["status"].as_str().unwrap()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let s = wait_until(PROMPT, "the drain to end (paused)", async || {
         let s = server.get_json("/api/engine/status", &token).await;
         if s["status"] == "paused" {
-            assert!(s["paused_reason"].is_string());
-            break;
+            Ok(s)
+        } else {
+            Err(s)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "drain never ended: {s}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    assert!(s["paused_reason"].is_string());
 
     let s = post_ok(
         &server,
@@ -274,9 +272,8 @@ async fn system_routes_have_the_documented_shapes() {
     let server = TestServer::start().await;
     let token = server.login().await;
 
-    // Detection runs in the background: poll until it has finished.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    let hw = loop {
+    // Detection runs in the background: wait until it has finished.
+    let hw = wait_until(DETECTION, "hardware detection to finish", async || {
         let hw = server.get_json("/api/system/hardware", &token).await;
         check(
             &hw,
@@ -287,12 +284,13 @@ async fn system_routes_have_the_documented_shapes() {
                 ("probed_at", T::OptTime),
             ],
         );
-        if !hw["probed_at"].is_null() {
-            break hw;
+        if hw["probed_at"].is_null() {
+            Err(hw)
+        } else {
+            Ok(hw)
         }
-        assert!(tokio::time::Instant::now() < deadline, "never probed: {hw}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     let backends = hw["backends"].as_array().unwrap();
     assert!(!backends.is_empty(), "{hw}");
     for b in backends {
@@ -496,17 +494,17 @@ async fn library_folders_and_scans() {
     };
     assert_eq!(library.scan().await, (3, 3, 0));
     let (server, token) = (&library.server, &library.token);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let st = wait_until(PROMPT, "the scan status to say it ended", async || {
         let st = server.get_json("/api/library/scan", token).await;
         if st["running"] == false {
-            assert_eq!(st["files_seen"], 3);
-            assert_eq!(st["files_queued"], 3);
-            break;
+            Ok(st)
+        } else {
+            Err(st)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{st}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
+    assert_eq!(st["files_seen"], 3);
+    assert_eq!(st["files_queued"], 3);
     // Unchanged files are skipped by a rescan.
     assert_eq!(library.scan().await, (3, 0, 3));
 

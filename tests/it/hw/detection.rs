@@ -3,12 +3,12 @@
 //! the API and hardware page carry the VAAPI fields.
 
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::TestServer;
 use crate::support::binary::BIN;
+use crate::support::wait::DETECTION;
+use crate::support::{TestServer, wait_until};
 
 fn probe(args: &[&str]) -> (String, String) {
     let out = Command::new(BIN)
@@ -133,15 +133,15 @@ fn probe_without_ffmpeg_still_exits_zero() {
 async fn api_and_page_show_why_there_are_no_devices() {
     let server = TestServer::start().await;
     let token = server.login().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    let hw = loop {
+    let hw = wait_until(DETECTION, "hardware detection to finish", async || {
         let hw = server.get_json("/api/system/hardware", &token).await;
-        if !hw["probed_at"].is_null() {
-            break hw;
+        if hw["probed_at"].is_null() {
+            Err(hw)
+        } else {
+            Ok(hw)
         }
-        assert!(tokio::time::Instant::now() < deadline, "never probed: {hw}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert_eq!(hw["vaapi_devices"], Value::Array(vec![]));
     let reason = hw["vaapi_unavailable_reason"].as_str().unwrap();
     assert!(reason.contains("no render node"), "{reason}");

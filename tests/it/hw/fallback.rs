@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::TestServer;
 use crate::support::clips::{copy_into, h264_clip};
+use crate::support::wait::DETECTION;
+use crate::support::{TestServer, wait_until};
 
 async fn hardware(server: &TestServer, token: &str) -> Value {
     server.get_json("/api/system/hardware", token).await
@@ -22,15 +23,11 @@ async fn until_hardware(
     what: &str,
     pred: impl Fn(&Value) -> bool,
 ) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
+    wait_until(DETECTION, what, async || {
         let hw = hardware(server, token).await;
-        if pred(&hw) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{what}: {hw:#}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        if pred(&hw) { Ok(()) } else { Err(hw) }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,7 +35,7 @@ async fn a_failing_vaapi_encode_is_done_again_on_the_cpu() {
     // First start: real detection, stored with its fingerprint.
     let server = TestServer::start().await;
     let token = server.login().await;
-    until_hardware(&server, &token, "detection finished", |hw| {
+    until_hardware(&server, &token, "detection to finish", |hw| {
         !hw["probed_at"].is_null()
     })
     .await;
@@ -68,7 +65,7 @@ async fn a_failing_vaapi_encode_is_done_again_on_the_cpu() {
     // Second start: the cached record is reused and HEVC goes to VAAPI.
     let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
     let token = server.login().await;
-    until_hardware(&server, &token, "VAAPI selected for HEVC", |hw| {
+    until_hardware(&server, &token, "VAAPI to be selected for HEVC", |hw| {
         hw["selected"]["hevc"] == "vaapi"
     })
     .await;

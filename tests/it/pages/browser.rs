@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN, PASSWORD, TestServer};
+use crate::support::{ADMIN, PASSWORD, PROMPT, TestServer, wait_until};
 
 /// chromedriver, started by this test on a free loopback port in a process group of its own,
 /// so that on drop the group (chromedriver and the Chromium it started) is killed even when
@@ -49,15 +49,13 @@ async fn start_driver() -> Driver {
         url: format!("http://127.0.0.1:{port}"),
     };
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
-            && r.status() == 200
-        {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not start");
+    let status = format!("{}/status", driver.url);
+    wait_until(PROMPT, "chromedriver to answer", async || {
+        let r = http.get(&status).send().await;
+        r.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    driver
 }
 
 async fn browser(driver: &Driver, profile: &Path) -> Client {
@@ -123,7 +121,7 @@ async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
-/// Poll `script` until `pred` holds on its value.
+/// Wait until `pred` holds on the value of `script`; returns that value.
 async fn until(
     c: &Client,
     what: &str,
@@ -131,15 +129,11 @@ async fn until(
     script: &str,
     pred: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
+    wait_until(Duration::from_secs(secs), what, async || {
         let v = js(c, script).await;
-        if pred(&v) {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what}: last value {v}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        if pred(&v) { Ok(v) } else { Err(v) }
+    })
+    .await
 }
 
 fn shots_dir() -> PathBuf {
@@ -197,7 +191,7 @@ async fn admin_journey_in_chromium() {
     submit(&c, "#pause").await;
     until(
         &c,
-        "the engine shows paused",
+        "the engine to show paused",
         10,
         "const s = document.querySelector('#engine-status'); return s ? s.textContent : ''",
         |v| v == "paused",
@@ -226,12 +220,18 @@ async fn admin_journey_in_chromium() {
     submit(&c, "#scan-now").await;
     let jobs = "return document.querySelectorAll('[data-status-job]').length";
     c.goto(&format!("{base}/jobs")).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while js(&c, jobs).await.as_u64() == Some(0) {
-        assert!(Instant::now() < deadline, "the scan found no job");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        c.refresh().await.unwrap();
-    }
+    wait_until(
+        Duration::from_secs(30),
+        "the scan to find the job",
+        async || {
+            if js(&c, jobs).await.as_u64() == Some(0) {
+                c.refresh().await.unwrap();
+                return false;
+            }
+            true
+        },
+    )
+    .await;
 
     // Dashboard: resume, then watch without reloading.
     c.goto(&base).await.unwrap();
@@ -251,10 +251,10 @@ async fn admin_journey_in_chromium() {
         "const p = document.querySelector('#running [data-progress-job]'); return p ? p.value : null",
         |v| v.as_f64().is_some_and(|p| p > 0.0 && p < 100.0)).await;
     let first = first.as_f64().unwrap();
-    until(&c, "the progress bar moves", 60,
+    until(&c, "the progress bar to move", 60,
         "const p = document.querySelector('#running [data-progress-job]'); return p ? p.value : 100",
         |v| v.as_f64().is_some_and(|p| p > first)).await;
-    until(&c, "the job completes", 120,
+    until(&c, "the job to complete", 120,
         "const c = [...document.querySelectorAll('#queue dt')].find(d => d.textContent === 'completed'); return c ? c.nextElementSibling.textContent.trim() : ''",
         |v| v.as_str() == Some("1")).await;
     assert_eq!(
@@ -267,7 +267,7 @@ async fn admin_journey_in_chromium() {
     let badge = "const b = document.querySelector('#engine-badge'); return b ? b.textContent : ''";
     for (action, want) in [("pause", "engine paused"), ("resume", "engine running")] {
         js(&c, &format!("fetch('/api/engine/{action}', {{method: 'POST', credentials: 'same-origin'}}); return null")).await;
-        until(&c, &format!("the badge shows `{want}`"), 10, badge, |v| {
+        until(&c, &format!("the badge to show `{want}`"), 10, badge, |v| {
             v == want
         })
         .await;
@@ -303,7 +303,7 @@ async fn admin_journey_in_chromium() {
         .unwrap();
     assert!(plaintext.starts_with("alc_"), "{plaintext}");
     submit(&c, "#tokens button.danger").await;
-    until(&c, "the token shows as revoked", 10,
+    until(&c, "the token to show as revoked", 10,
         "const t = document.querySelector('#tokens'); return !!t && t.textContent.includes('revoked')",
         |v| v == &json!(true)).await;
     assert!(!c.source().await.unwrap().contains(&plaintext));

@@ -2,17 +2,15 @@
 //! expected content and forms (parsed with `scraper`), a hostile file name appears as text
 //! everywhere, and every form post works and answers with a redirect.
 
-use std::time::Duration;
-
 use reqwest::{Method, StatusCode};
 use scraper::{Html, Selector};
 use serde_json::Value;
 
-use crate::support::TestServer;
 use crate::support::clips::{copy_into, h264_clip};
 use crate::support::pages::{
     HOSTILE, PAGES, assert_no_injected_script, get_page, has, post_form, same_origin, select, text,
 };
+use crate::support::{SHORT_JOB, TestServer, wait_until};
 
 /// A library with the hostile name; returns the token and the job's id once it is done.
 async fn hostile_library(server: &TestServer) -> (String, u64) {
@@ -26,24 +24,21 @@ async fn hostile_library(server: &TestServer) -> (String, u64) {
         .post_json("/api/library/scan", &token, Value::Null)
         .await;
     assert_eq!(r.status(), 202);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    let job = wait_until(SHORT_JOB, "the job to end", async || {
         let jobs = server.get_json("/api/jobs", &token).await;
-        if let Some(job) = jobs.as_array().and_then(|a| a.first())
-            && matches!(
-                job["status"].as_str(),
-                Some("completed" | "skipped" | "failed")
-            )
-        {
-            assert!(job["input_path"].as_str().unwrap().ends_with(HOSTILE));
-            return (token, job["id"].as_u64().unwrap());
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "job not done: {jobs:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let first = jobs.as_array().and_then(|a| a.first()).cloned();
+        first
+            .filter(|j| {
+                matches!(
+                    j["status"].as_str(),
+                    Some("completed" | "skipped" | "failed")
+                )
+            })
+            .ok_or(jobs)
+    })
+    .await;
+    assert!(job["input_path"].as_str().unwrap().ends_with(HOSTILE));
+    (token, job["id"].as_u64().unwrap())
 }
 
 #[tokio::test]

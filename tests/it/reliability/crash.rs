@@ -16,7 +16,7 @@ use alchemist::model::{EngineRunState, JobId, JobState};
 use alchemist::store::{AccessLevel, EngineState, Store};
 use serde_json::{Value, json};
 
-use crate::support::binary::{BIN, free_port};
+use crate::support::binary::{BIN, free_port, wait_ready};
 use crate::support::rng::Rng;
 
 const CYCLES: usize = 100;
@@ -150,19 +150,10 @@ async fn sigkill_during_write_bursts_loses_no_acknowledged_job() {
         let base = format!("http://127.0.0.1:{port}");
         let mut child = serve(&data, &config, port);
         // Ready: the store is open and the server answers.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = http.get(format!("{base}/api/ready")).send().await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "cycle {cycle}: server not ready");
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "cycle {cycle}: server exited at start (store did not open?)"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_ready(&mut child, &http, &base, Duration::from_secs(30), || {
+            format!("cycle {cycle}: did the store not open? (its output is not kept)")
+        })
+        .await;
         let tasks: Vec<_> = files
             .chunks(FILES_PER_CYCLE / CLIENTS)
             .enumerate()

@@ -19,20 +19,11 @@ use alchemist::store::{JobQuery, Store};
 use crate::support::binary::BIN;
 use crate::support::clips::{copy_into, ffmpeg, ffprobe, h264_clip};
 use crate::support::files::{sha256, video_codec};
+use crate::support::rng::Rng;
+use crate::support::wait_until;
 
 const KILLS: usize = 32;
 const FILES: [&str; 5] = ["a.mp4", "b c.mp4", "d 'q'.mp4", "e\"f.mp4", "g.mp4"];
-
-/// Small xorshift so the kill points differ per run but a failing seed can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn serve(data: &Path, config: &Path) -> Child {
     Command::new(BIN)
@@ -108,8 +99,8 @@ fn check_library(lib: &Path, data: &Path, originals: &BTreeMap<PathBuf, String>)
     temps
 }
 
-#[test]
-fn sigkill_at_random_points_never_harms_the_library() {
+#[tokio::test]
+async fn sigkill_at_random_points_never_harms_the_library() {
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let lib = tmp.path().join("lib");
@@ -141,7 +132,7 @@ fn sigkill_at_random_points_never_harms_the_library() {
         .as_nanos() as u64
         | 1;
     eprintln!("kill test seed {seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut with_temp = 0;
     let mut states_at_kill: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..KILLS {
@@ -153,7 +144,8 @@ fn sigkill_at_random_points_never_harms_the_library() {
         } else {
             80 + rng.next() % 900
         };
-        std::thread::sleep(Duration::from_millis(ms));
+        // The kill point itself: a random moment, by design (not a wait for anything).
+        tokio::time::sleep(Duration::from_millis(ms)).await;
         child.kill().unwrap();
         child.wait().unwrap();
         if check_library(&lib, &data, &originals) > 0 {
@@ -180,17 +172,22 @@ fn sigkill_at_random_points_never_harms_the_library() {
 
     // A last run finishes the work; then it is stopped cleanly.
     let mut child = serve(&data, &config);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let done = originals
-            .keys()
-            .all(|p| p.exists() && video_codec(p) == "hevc");
-        if done {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the last run did not finish");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_until(
+        Duration::from_secs(90),
+        "the last run to replace every original",
+        async || {
+            let left: Vec<_> = originals
+                .keys()
+                .filter(|p| !(p.exists() && video_codec(p) == "hevc"))
+                .collect();
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("not yet HEVC: {left:?}"))
+            }
+        },
+    )
+    .await;
     // SIGTERM: a graceful stop.
     Command::new("kill")
         .arg(child.id().to_string())

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::binary::BIN;
 use crate::support::https::Https;
-use crate::support::{ADMIN, PASSWORD, create_admin};
+use crate::support::{ADMIN, PASSWORD, PROMPT, create_admin, wait_until};
 
 fn tls_init(dir: &Path, hostname: &str) -> std::process::Output {
     Command::new(BIN)
@@ -109,15 +109,10 @@ async fn tls_init_writes_once_and_the_server_answers_https_with_a_secure_cookie(
 
     // Trusting only the generated certificate, by each kind of name it carries.
     let https = Https::new(addr, &cert_pem, "nas-test.local");
-    let mut health = None;
-    for _ in 0..200 {
-        if let Ok(r) = https.request("GET", "/api/health", &[], None).await {
-            health = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let health = health.expect("HTTPS /api/health answers");
+    let health = wait_until(PROMPT, "HTTPS /api/health to answer", async || {
+        https.request("GET", "/api/health", &[], None).await
+    })
+    .await;
     assert_eq!(health.status, 200, "{}", health.text());
     assert_eq!(health.json()["status"], "ok");
     for name in ["nas-test", "localhost", "127.0.0.1", "192.0.2.7"] {

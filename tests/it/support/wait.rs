@@ -13,6 +13,8 @@ pub const PROMPT: Duration = Duration::from_secs(10);
 pub const SHORT_JOB: Duration = Duration::from_secs(60);
 /// A job on the 20-second clip (about 7 s of libx265 on an idle machine).
 pub const LONG_JOB: Duration = Duration::from_secs(180);
+/// Hardware detection in the background (a test encode with every encoder ffmpeg lists).
+pub const DETECTION: Duration = Duration::from_secs(120);
 /// Longer than the dispatcher's idle tick (2 s, `engine::dispatch`): a job that nothing
 /// touches within this window is not picked up again by a tick. Absence can only be shown over
 /// a window; `SseReader::assert_quiet` fails at the first event instead of sleeping it out.
