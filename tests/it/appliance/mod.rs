@@ -441,7 +441,13 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot_and_update() 
     guest.run("cp /mnt/test/clip.mkv /data/media/clip.mkv && sync");
     let folders = api.get("/api/library/folders");
     assert!(folders.to_string().contains("/data/media"), "{folders}");
-    std::thread::sleep(Duration::from_secs(3)); // the config file is polled every 2 s
+    // The fast settings appended above are in effect: the restarted service read the file.
+    let default = api.get("/api/profiles/default");
+    assert_eq!(
+        (&default["encoder"], &default["preset"]),
+        (&json!("libx264"), &json!("ultrafast")),
+        "{default:#}"
+    );
     let (s, v) = api.call("POST", "/api/library/scan", None);
     assert_eq!(s, 202, "scan: {v}");
     let started = Instant::now();

@@ -73,6 +73,19 @@ fn assert_retry_scheduled(d: &Value, code: &str, attempt: u64, base: Duration) {
     );
 }
 
+/// Absence of a retry: for `window` (longer than the backoff a retry would wait), none of the
+/// jobs `ids` is queued or run again. The stream is opened here, so only what happens from now
+/// on counts, and the first such event fails the test at once.
+async fn assert_no_new_run(server: &TestServer, token: &str, ids: &[u64], window: Duration) {
+    let mut sse = server.events(token, None).await;
+    sse.assert_quiet(window, "a job that should not be retried ran again", |e| {
+        e.event == "status"
+            && e.data["status"] != "failed"
+            && ids.iter().any(|id| e.data["job_id"] == *id)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_changed_during_the_encode_is_retried_and_completes() {
     let server = server(BASE).await;
@@ -179,7 +192,7 @@ async fn a_fault_that_persists_stops_after_the_last_attempt() {
         log_lines(&d)
     );
     // Longer than the next backoff would have been (25 × 0.2 s): nothing more happens.
-    tokio::time::sleep(base * 30).await;
+    assert_no_new_run(&server, &token, &[id], base * 30).await;
     let d = details(&server, &token, id).await;
     assert_eq!(d["job"]["attempt_count"], MAX_ATTEMPTS);
     assert_eq!(outcomes(&d), ["failed"; 4]);
@@ -199,7 +212,7 @@ async fn a_fault_that_persists_stops_after_the_last_attempt() {
         })
         .await;
     assert!(d["job"]["retry_at"].is_null(), "{d:#}");
-    tokio::time::sleep(base * 30).await;
+    assert_no_new_run(&server, &token, &[id], base * 30).await;
     let d = details(&server, &token, id).await;
     assert_eq!(d["job"]["attempt_count"], 2 * MAX_ATTEMPTS, "{d:#}");
     server.stop().await;
@@ -298,7 +311,7 @@ async fn broken_files_fail_once_and_are_never_retried() {
         ids.push(id);
     }
     // Well past the first backoff: still one attempt each.
-    tokio::time::sleep(BASE * 3).await;
+    assert_no_new_run(&server, &token, &ids, BASE * 3).await;
     for id in ids {
         let d = details(&server, &token, id).await;
         assert_eq!(d["job"]["status"], "failed");

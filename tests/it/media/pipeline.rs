@@ -5,9 +5,8 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alchemist::media::args::build_args;
 use alchemist::media::paths::{is_own_file, output_path, temp_path};
@@ -17,12 +16,16 @@ use alchemist::media::run::{RunError, RunEvent, RunOptions, RunSummary, run_ffmp
 use alchemist::media::verify::verify;
 use alchemist::model::{CpuEncoder, JobId};
 use alchemist::process::{self, Priority};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::clips::{copy_into, ffmpeg, ffprobe, h264_clip, hevc_clip, long_h264_clip};
+use crate::support::procs::is_stopped;
+use crate::support::{PROMPT, wait_until};
 
 /// A cancelled encode must be gone well within this, even on a busy 2-core CI machine.
-const PROMPT: Duration = Duration::from_secs(3);
+const CANCEL_WITHIN: Duration = Duration::from_secs(3);
 
 fn settings(encoder: CpuEncoder, preset: &str) -> EncodeSettings {
     EncodeSettings {
@@ -207,22 +210,22 @@ async fn missing_files_and_binaries_are_errors() {
     assert!(events.is_empty());
 }
 
-/// A long encode on its own thread, with events forwarded to the test thread.
+/// A long encode on its own thread, with events forwarded to the test.
 struct Running {
     cancel: CancellationToken,
-    events: mpsc::Receiver<RunEvent>,
-    done: mpsc::Receiver<Result<RunSummary, RunError>>,
+    events: mpsc::UnboundedReceiver<RunEvent>,
+    done: oneshot::Receiver<Result<RunSummary, RunError>>,
     pid: u32,
 }
 
 impl Running {
-    fn start(dir: &Path) -> Running {
+    async fn start(dir: &Path) -> Running {
         let input = copy_into(dir, long_h264_clip(), OsStr::new("long.mp4"));
         let plan = Plan::simple(CpuEncoder::Libx265, OutputContainer::Mkv, 28, "medium");
         let args = build_args(&plan, &input, &dir.join("out.mkv"));
         let cancel = CancellationToken::new();
-        let (event_tx, events) = mpsc::channel();
-        let (done_tx, done) = mpsc::channel();
+        let (event_tx, mut events) = mpsc::unbounded_channel();
+        let (done_tx, done) = oneshot::channel();
         let token = cancel.clone();
         thread::spawn(move || {
             let result = run_ffmpeg(&opts(20.0), args, &token, &mut |e| {
@@ -230,8 +233,8 @@ impl Running {
             });
             let _ = done_tx.send(result);
         });
-        let pid = match events.recv_timeout(Duration::from_secs(30)) {
-            Ok(RunEvent::Started { pid }) => pid,
+        let pid = match timeout(Duration::from_secs(30), events.recv()).await {
+            Ok(Some(RunEvent::Started { pid })) => pid,
             other => panic!("first event must be Started, got {other:?}"),
         };
         Running {
@@ -243,25 +246,27 @@ impl Running {
     }
 
     /// Wait for the next progress event.
-    fn next_progress(&self, within: Duration) -> f64 {
+    async fn next_progress(&mut self, within: Duration) -> f64 {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(RunEvent::Progress(p)) => return p.percent,
-                Ok(_) => continue,
-                Err(e) => panic!("no progress within {within:?}: {e}"),
+            match timeout(left, self.events.recv()).await {
+                Ok(Some(RunEvent::Progress(p))) => return p.percent,
+                Ok(Some(_)) => continue,
+                other => panic!("no progress within {within:?}: {other:?}"),
             }
         }
     }
 
     /// Progress events that arrive within `window`.
-    fn progress_during(&self, window: Duration) -> usize {
+    async fn progress_during(&mut self, window: Duration) -> usize {
         let deadline = Instant::now() + window;
         let mut count = 0;
-        while let Ok(e) = self
-            .events
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        while let Ok(Some(e)) = timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            self.events.recv(),
+        )
+        .await
         {
             count += usize::from(matches!(e, RunEvent::Progress(_)));
         }
@@ -269,34 +274,34 @@ impl Running {
     }
 
     /// Cancel and return how long `run_ffmpeg` took to give up, with its result.
-    fn cancel(self) -> (Duration, Result<RunSummary, RunError>, u32) {
+    async fn cancel(self) -> (Duration, Result<RunSummary, RunError>, u32) {
         let started = Instant::now();
         self.cancel.cancel();
-        let result = self
-            .done
-            .recv_timeout(Duration::from_secs(30))
-            .expect("run_ffmpeg returned");
+        let result = timeout(Duration::from_secs(30), self.done)
+            .await
+            .expect("run_ffmpeg returned")
+            .expect("the encode thread sent its result");
         (started.elapsed(), result, self.pid)
     }
 }
 
 fn assert_cancelled_promptly(elapsed: Duration, result: Result<RunSummary, RunError>, pid: u32) {
     assert!(matches!(result, Err(RunError::Cancelled)), "{result:?}");
-    assert!(elapsed < PROMPT, "cancel took {elapsed:?}");
+    assert!(elapsed < CANCEL_WITHIN, "cancel took {elapsed:?}");
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),
         "ffmpeg {pid} was not reaped"
     );
 }
 
-#[test]
-fn cancel_mid_encode_is_prompt() {
+#[tokio::test]
+async fn cancel_mid_encode_is_prompt() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path());
+    let mut run = Running::start(dir.path()).await;
     let mut percents = Vec::new();
     while percents.len() < 3 {
         // x265 buffers frames before its first packet; count from the first real position.
-        let percent = run.next_progress(Duration::from_secs(20));
+        let percent = run.next_progress(Duration::from_secs(20)).await;
         if percent > 0.0 || !percents.is_empty() {
             percents.push(percent);
         }
@@ -310,27 +315,36 @@ fn cancel_mid_encode_is_prompt() {
         *percents.last().unwrap() < 100.0,
         "clip too short for this test: {percents:?}"
     );
-    let (elapsed, result, pid) = run.cancel();
+    let (elapsed, result, pid) = run.cancel().await;
     assert_cancelled_promptly(elapsed, result, pid);
 }
 
-#[test]
-fn pause_stops_progress_and_cancel_while_paused_is_prompt() {
+#[tokio::test]
+async fn pause_stops_progress_and_cancel_while_paused_is_prompt() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Running::start(dir.path());
-    run.next_progress(Duration::from_secs(20));
+    let mut run = Running::start(dir.path()).await;
+    run.next_progress(Duration::from_secs(20)).await;
     process::suspend(run.pid).unwrap();
-    // Let lines already in the pipe drain, then expect silence.
-    run.progress_during(Duration::from_millis(700));
+    // Lines already in the pipe are read within moments; then there is no progress at all.
+    wait_until(
+        Duration::from_secs(15),
+        "half a second without progress after SIGSTOP",
+        async || run.progress_during(Duration::from_millis(500)).await == 0,
+    )
+    .await;
     assert_eq!(
-        run.progress_during(Duration::from_millis(1500)),
+        run.progress_during(Duration::from_millis(1500)).await,
         0,
         "progress while paused"
     );
     process::resume(run.pid).unwrap();
-    run.next_progress(Duration::from_secs(10));
+    run.next_progress(Duration::from_secs(10)).await;
     process::suspend(run.pid).unwrap();
-    thread::sleep(Duration::from_millis(300));
-    let (elapsed, result, pid) = run.cancel();
+    let pid = run.pid;
+    wait_until(PROMPT, "ffmpeg to be stopped (state T)", async || {
+        is_stopped(pid)
+    })
+    .await;
+    let (elapsed, result, pid) = run.cancel().await;
     assert_cancelled_promptly(elapsed, result, pid);
 }

@@ -17,6 +17,7 @@ use crate::support::clips::{generate, h264_clip, hevc_clip, mpeg4_clip};
 use crate::support::files::{library, sha256, temp_files, video_codec};
 use crate::support::jobs::start_scan;
 use crate::support::rng::Rng;
+use crate::support::wait::DISPATCH_TICK;
 use crate::support::{TestServer, wait_until};
 
 /// All jobs end within this on a busy 2-core machine.
@@ -253,7 +254,10 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
         .until(Duration::from_secs(30), |e| e.event == "scan_completed")
         .await;
     assert_eq!(done.data["queued"], 0, "{}", done.data);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    sse.assert_quiet(DISPATCH_TICK, "a job was touched again", |e| {
+        e.data["job_id"].is_u64()
+    })
+    .await;
     let again = all_jobs(&server, &token).await;
     for (path, job) in &jobs {
         let now = &again[path];

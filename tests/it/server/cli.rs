@@ -2,6 +2,7 @@
 //! with flags, environment and a config file, and hot reload of the config file.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -25,6 +26,20 @@ fn admin_create(data_dir: &std::path::Path, user: &str, stdin: &str) -> std::pro
         .write_all(stdin.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Rewrite the config file as an editor would, with a modification time 10 s after the last
+/// one: the server notices a change by its mtime, so the edit is seen whatever the file
+/// system's timestamp granularity, without waiting for the clock to move on.
+fn edit(file: &Path, text: &str) {
+    let before = std::fs::metadata(file).unwrap().modified().unwrap();
+    std::fs::write(file, text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(before + Duration::from_secs(10))
+        .unwrap();
 }
 
 #[test]
@@ -93,9 +108,7 @@ async fn editing_the_config_file_publishes_config_updated() {
     let server = TestServer::start_in(tmp, data, move |c| c.config_file = Some(f)).await;
     let token = server.login().await;
     let mut events = server.events(&token, None).await;
-    // A different mtime granularity-proof edit: wait a moment, then rewrite.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    std::fs::write(&file, "[transcode]\nencoder = \"libx264\"\ncrf = 30\n").unwrap();
+    edit(&file, "[transcode]\nencoder = \"libx264\"\ncrf = 30\n");
     let (ev, _) = events
         .until(Duration::from_secs(15), |e| e.event == "config_updated")
         .await;
@@ -107,7 +120,7 @@ async fn editing_the_config_file_publishes_config_updated() {
         .collect();
     assert_eq!(keys, vec!["transcode.encoder", "transcode.crf"]);
     // An invalid edit is reported and the running settings stay.
-    std::fs::write(&file, "[transcode]\nencoder = \"magic\"\n").unwrap();
+    edit(&file, "[transcode]\nencoder = \"magic\"\n");
     let (ev, _) = events
         .until(Duration::from_secs(15), |e| e.event == "log")
         .await;
