@@ -130,3 +130,40 @@ pub fn check_problem(path: &str, answer: Answer, status: u16, code: Option<&str>
 pub async fn problem(resp: Response, status: u16, code: &str) -> Value {
     problem_any(resp, status, Some(code)).await
 }
+
+/// GET with a Bearer token; 200 expected. Returns the response for header checks.
+pub async fn get_ok(server: &TestServer, path: &str, token: &str) -> Response {
+    let r = server
+        .bearer(Method::GET, path, token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "GET {path}");
+    r
+}
+
+/// POST a JSON body; 200 expected. Returns the JSON answer.
+pub async fn post_ok(server: &TestServer, path: &str, token: &str, body: Value) -> Value {
+    let r = server.post_json(path, token, body).await;
+    assert_eq!(r.status(), 200, "POST {path}");
+    r.json().await.unwrap()
+}
+
+/// The job list: body and `X-Total-Count`.
+pub async fn jobs(server: &TestServer, token: &str, query: &str) -> (Vec<Value>, u64) {
+    let r = get_ok(server, &format!("/api/jobs?{query}"), token).await;
+    let total = header(&r, "x-total-count")
+        .parse()
+        .expect("X-Total-Count header");
+    let body: Value = r.json().await.unwrap();
+    let list = body
+        .as_array()
+        .unwrap_or_else(|| panic!("a bare array: {body}"))
+        .clone();
+    (list, total)
+}
+
+/// The ids of a job list, in order.
+pub fn ids(list: &[Value]) -> Vec<u64> {
+    list.iter().map(|j| j["id"].as_u64().unwrap()).collect()
+}

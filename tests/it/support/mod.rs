@@ -6,6 +6,7 @@
 //! - `sse`: the event stream, events of a job, quiet windows
 //! - `api`, `shapes`, `openapi`: requests, problem documents, response shapes, the routes
 //! - `jobs`: scans, enqueues, job details, a long encode in flight
+//! - `library`: a paused server with a scanned library of fake files
 //! - `pages`: the HTML pages without JavaScript
 //! - `clips`, `files`, `procs`: generated media, files on disk, processes in /proc
 //! - `binary`: the `alchemist` binary run as a process
@@ -19,6 +20,7 @@ pub mod clips;
 pub mod files;
 pub mod https;
 pub mod jobs;
+pub mod library;
 pub mod openapi;
 pub mod pages;
 pub mod procs;
