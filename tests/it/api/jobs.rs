@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::api::{get_ok, header, ids, jobs, post_ok, problem, problem_any};
+use crate::support::api::{get_ok, header, ids, job_list, post_ok, problem, problem_any};
 use crate::support::library::{fake_files, paused_library};
 use crate::support::shapes::{T, check, check_job, time_of};
 
@@ -13,7 +13,7 @@ use crate::support::shapes::{T, check, check_job, time_of};
 async fn job_routes_have_the_documented_shapes() {
     let lib = paused_library(6).await;
     let (server, token) = (&lib.server, lib.token.as_str());
-    let (list, total) = jobs(server, token, "").await;
+    let (list, total) = job_list(server, token, "").await;
     assert_eq!((list.len(), total), (6, 6));
     list.iter().for_each(check_job);
     let id = list[0]["id"].as_u64().unwrap();
@@ -116,7 +116,7 @@ async fn job_routes_have_the_documented_shapes() {
     assert_eq!(c, json!({"count": 3}));
     let c = post_ok(server, "/api/jobs/clear-completed", token, json!({})).await;
     assert_eq!(c, json!({"count": 0}));
-    let (_, queued) = jobs(server, token, "status=queued").await;
+    let (_, queued) = job_list(server, token, "status=queued").await;
     assert_eq!(queued, 6);
 
     // Enqueue: inside a library folder 200, outside 403 (also through `..` or a symlink).
@@ -164,7 +164,7 @@ async fn job_routes_have_the_documented_shapes() {
         )
         .await;
     problem_any(r, 400, None).await;
-    assert_eq!(jobs(server, token, "").await.1, 7);
+    assert_eq!(job_list(server, token, "").await.1, 7);
 
     // /metrics: Prometheus text, behind authentication.
     let r = server
@@ -198,7 +198,7 @@ async fn job_list_filters_sorts_and_pages() {
     const N: usize = 55;
     let lib = paused_library(N).await;
     let (server, token) = (&lib.server, lib.token.as_str());
-    let (all, total) = jobs(server, token, "limit=200").await;
+    let (all, total) = job_list(server, token, "limit=200").await;
     assert_eq!((all.len(), total), (N, N as u64));
     all.iter().for_each(check_job);
     let all_ids = ids(&all);
@@ -223,23 +223,23 @@ async fn job_list_filters_sorts_and_pages() {
     )
     .await;
     assert_eq!(c["count"], cancelled.len());
-    let (all, _) = jobs(server, token, "limit=200").await;
+    let (all, _) = job_list(server, token, "limit=200").await;
 
     // Status filter (comma list).
-    let (list, total) = jobs(server, token, "status=cancelled&limit=200").await;
+    let (list, total) = job_list(server, token, "status=cancelled&limit=200").await;
     let mut got = ids(&list);
     got.sort();
     assert_eq!(got, cancelled);
     assert_eq!(total, cancelled.len() as u64);
     assert!(list.iter().all(|j| j["status"] == "cancelled"));
-    let (list, total) = jobs(server, token, "status=queued&limit=200").await;
+    let (list, total) = job_list(server, token, "status=queued&limit=200").await;
     assert_eq!(total as usize, N - cancelled.len());
     assert!(list.iter().all(|j| j["status"] == "queued"));
-    let (_, total) = jobs(server, token, "status=queued,cancelled").await;
+    let (_, total) = job_list(server, token, "status=queued,cancelled").await;
     assert_eq!(total as usize, N);
-    let (_, total) = jobs(server, token, "status=cancelled,%20queued").await;
+    let (_, total) = job_list(server, token, "status=cancelled,%20queued").await;
     assert_eq!(total as usize, N);
-    let (list, total) = jobs(server, token, "status=failed,completed").await;
+    let (list, total) = job_list(server, token, "status=failed,completed").await;
     assert_eq!((list.len(), total), (0, 0));
     for bad in ["status=bogus", "status=queued,bogus"] {
         let r = server
@@ -252,7 +252,7 @@ async fn job_list_filters_sorts_and_pages() {
 
     // Search: case-insensitive substring of the path.
     for needle in ["ALPHA", "season 1/", "BeTa 1", "zz-nothing"] {
-        let (list, total) = jobs(
+        let (list, total) = job_list(
             server,
             token,
             &format!("search={}&limit=200", needle.replace(' ', "%20")),
@@ -275,7 +275,7 @@ async fn job_list_filters_sorts_and_pages() {
         assert_eq!(got, expected, "search {needle}");
         assert_eq!(total as usize, expected.len());
     }
-    assert_eq!(jobs(server, token, "search=ALPHA").await.1, 10);
+    assert_eq!(job_list(server, token, "search=ALPHA").await.1, 10);
 
     // Every sort key, both directions: the whole order, ties broken by id.
     type Key = fn(&Value) -> (i128, String);
@@ -305,7 +305,7 @@ async fn job_list_filters_sorts_and_pages() {
             "{name}: the fixture must make the order meaningful"
         );
         for desc in [false, true] {
-            let (list, total) = jobs(
+            let (list, total) = job_list(
                 server,
                 token,
                 &format!("sort_by={name}&sort_desc={desc}&limit=200"),
@@ -320,16 +320,17 @@ async fn job_list_filters_sorts_and_pages() {
         }
     }
     // The default order is updated_at ascending.
-    let (list, _) = jobs(server, token, "limit=200").await;
-    let (by_updated, _) = jobs(server, token, "sort_by=updated_at&limit=200").await;
+    let (list, _) = job_list(server, token, "limit=200").await;
+    let (by_updated, _) = job_list(server, token, "sort_by=updated_at&limit=200").await;
     assert_eq!(ids(&list), ids(&by_updated));
 
     // Pages do not overlap, cover everything in order, and the total stays the same.
-    let (reference, _) = jobs(server, token, "sort_by=size&limit=200").await;
+    let (reference, _) = job_list(server, token, "sort_by=size&limit=200").await;
     let mut paged = Vec::new();
     let pages = N.div_ceil(7);
     for page in 1..=pages {
-        let (list, total) = jobs(server, token, &format!("sort_by=size&limit=7&page={page}")).await;
+        let (list, total) =
+            job_list(server, token, &format!("sort_by=size&limit=7&page={page}")).await;
         assert_eq!(total as usize, N, "page {page}");
         let expected = if page < pages { 7 } else { N - 7 * (pages - 1) };
         assert_eq!(list.len(), expected, "page {page}");
@@ -337,7 +338,7 @@ async fn job_list_filters_sorts_and_pages() {
     }
     assert_eq!(paged, ids(&reference));
     let after = format!("sort_by=size&limit=7&page={}", pages + 1);
-    let (list, total) = jobs(server, token, &after).await;
+    let (list, total) = job_list(server, token, &after).await;
     assert_eq!((list.len(), total as usize), (0, N));
     // Filters, sort and pages combine.
     let queued: Vec<u64> = ids(&reference)
@@ -345,7 +346,7 @@ async fn job_list_filters_sorts_and_pages() {
         .filter(|id| !cancelled.contains(id))
         .rev()
         .collect();
-    let (list, total) = jobs(
+    let (list, total) = job_list(
         server,
         token,
         "status=queued&sort_by=size&sort_desc=true&limit=5&page=2",
@@ -354,9 +355,9 @@ async fn job_list_filters_sorts_and_pages() {
     assert_eq!(total as usize, queued.len());
     assert_eq!(ids(&list), queued[5..10]);
     // The default page has 50 jobs; larger limits are capped, not refused.
-    let (list, total) = jobs(server, token, "").await;
+    let (list, total) = job_list(server, token, "").await;
     assert_eq!((list.len(), total as usize), (50, N));
-    assert_eq!(jobs(server, token, "limit=1000").await.0.len(), N);
+    assert_eq!(job_list(server, token, "limit=1000").await.0.len(), N);
 
     // Batch restart and delete are atomic: an unknown id blocks the whole batch.
     let victim = cancelled[0];
@@ -406,17 +407,17 @@ async fn job_list_filters_sorts_and_pages() {
     )
     .await;
     assert_eq!(c, json!({"count": 3}));
-    let (list, total) = jobs(server, token, "limit=200").await;
+    let (list, total) = job_list(server, token, "limit=200").await;
     assert_eq!((list.len(), total as usize), (N - 3, N - 3));
     assert!(ids(&list).iter().all(|id| !gone.contains(id)));
-    let (list, total) = jobs(server, token, "archived=true&limit=200").await;
+    let (list, total) = job_list(server, token, "archived=true&limit=200").await;
     let mut got = ids(&list);
     got.sort();
     let mut expected = gone.to_vec();
     expected.sort();
     assert_eq!((got, total), (expected, 3));
     assert!(list.iter().all(|j| j["archived"] == true));
-    let (list, _) = jobs(server, token, "archived=true&status=cancelled").await;
+    let (list, _) = job_list(server, token, "archived=true&status=cancelled").await;
     assert_eq!(ids(&list), vec![victim]);
     let d = server
         .get_json(&format!("/api/jobs/{victim}/details"), token)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::api::{ids, jobs, post_ok, problem};
+use crate::support::api::{ids, job_list, post_ok, problem};
 use crate::support::library::Library;
 use crate::support::shapes::{T, check};
 use crate::support::{PROMPT, TestServer, wait_until};
@@ -135,6 +135,6 @@ async fn library_folders_and_scans() {
         ids(listed.as_array().unwrap()),
         vec![m["id"].as_u64().unwrap()]
     );
-    assert_eq!(jobs(server, token, "").await.1, 3);
+    assert_eq!(job_list(server, token, "").await.1, 3);
     library.server.stop().await;
 }

@@ -150,7 +150,7 @@ pub async fn post_ok(server: &TestServer, path: &str, token: &str, body: Value) 
 }
 
 /// The job list: body and `X-Total-Count`.
-pub async fn jobs(server: &TestServer, token: &str, query: &str) -> (Vec<Value>, u64) {
+pub async fn job_list(server: &TestServer, token: &str, query: &str) -> (Vec<Value>, u64) {
     let r = get_ok(server, &format!("/api/jobs?{query}"), token).await;
     let total = header(&r, "x-total-count")
         .parse()
