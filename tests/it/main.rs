@@ -1,35 +1,14 @@
-//! The one integration-test binary. Each module covers an area; `support` starts the real
-//! server (the library's `run`) on 127.0.0.1:0 with a temp data dir, and `clips` generates
-//! test media once per run.
+//! The one integration-test binary, one folder per area. `support` holds every shared helper:
+//! the real server (the library's `run`) on 127.0.0.1:0 with a temp data dir, the event-stream
+//! reader, `wait_until`, generated clips, and the qemu harness of the appliance boot tests.
 
-mod api_auth;
-mod api_errors;
-mod api_shapes;
+mod api;
 mod appliance;
-mod browser;
-mod cli;
-mod clips;
-mod engine_control;
-mod engine_e2e;
-mod faults;
+mod engine;
 mod hw;
-mod hw_fallback;
-mod kill;
 mod media;
-mod openapi;
 mod pages;
-mod pages_content;
-mod pages_profiles;
-mod plan_cli;
 mod profiles;
-mod profiles_engine;
-mod qemu;
 mod reliability;
-mod remux;
-mod replace;
-mod restart;
-mod retry;
-mod schema_fuzz;
-mod smoke;
+mod server;
 mod support;
-mod tls;

@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::qemu::Guest;
-use crate::qemu::images;
+use crate::support::qemu::Guest;
+use crate::support::qemu::images;
 
 /// The LED's line on the simulated chip.
 pub const LED_LINE: u32 = 3;

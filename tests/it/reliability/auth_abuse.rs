@@ -8,8 +8,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Rng, assert_problem};
-use crate::openapi::{document, operations};
+use crate::support::files::library;
+use crate::support::jobs::enqueue;
+use crate::support::openapi::{document, operations};
+use crate::support::raw::assert_problem;
+use crate::support::rng::Rng;
 use crate::support::{ADMIN, PASSWORD, TestServer, create_admin};
 
 /// Status, content type and body of an answer.
@@ -387,10 +390,10 @@ async fn read_only_tokens_cannot_mutate_through_pages_or_method_tricks() {
         .post_json("/api/engine/pause", &session, json!({}))
         .await;
     assert_eq!(r.status(), 200);
-    let lib = crate::engine_e2e::library(server.tmp.path());
+    let lib = library(server.tmp.path());
     std::fs::write(lib.join("a.mkv"), b"fake").unwrap();
     server.add_folder(&session, &lib).await;
-    let id = crate::engine_e2e::enqueue(&server, &session, &lib.join("a.mkv")).await;
+    let id = enqueue(&server, &session, &lib.join("a.mkv")).await;
     assert_eq!(id, 1);
 
     // The HTML pages' form actions (not in the OpenAPI document).

@@ -16,9 +16,9 @@ use alchemist::model::{EngineRunState, JobId, JobState};
 use alchemist::store::{AccessLevel, EngineState, Store};
 use serde_json::{Value, json};
 
-use super::Rng;
+use crate::support::binary::{BIN, free_port, wait_ready};
+use crate::support::rng::Rng;
 
-const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 const CYCLES: usize = 100;
 /// New files enqueued per cycle, by `CLIENTS` concurrent clients.
 const FILES_PER_CYCLE: usize = 24;
@@ -31,14 +31,6 @@ struct Acks {
     enqueued: BTreeMap<PathBuf, u64>,
     /// id → priorities in the order they were sent, and how many of them were acknowledged.
     priorities: BTreeMap<u64, (Vec<i32>, usize)>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn serve(data: &Path, config: &Path, port: u16) -> Child {
@@ -158,19 +150,10 @@ async fn sigkill_during_write_bursts_loses_no_acknowledged_job() {
         let base = format!("http://127.0.0.1:{port}");
         let mut child = serve(&data, &config, port);
         // Ready: the store is open and the server answers.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = http.get(format!("{base}/api/ready")).send().await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "cycle {cycle}: server not ready");
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "cycle {cycle}: server exited at start (store did not open?)"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_ready(&mut child, &http, &base, Duration::from_secs(30), || {
+            format!("cycle {cycle}: did the store not open? (its output is not kept)")
+        })
+        .await;
         let tasks: Vec<_> = files
             .chunks(FILES_PER_CYCLE / CLIENTS)
             .enumerate()

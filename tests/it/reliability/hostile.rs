@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{RawAnswer, Rng, assert_problem, raw};
-use crate::engine_e2e::{library, sha256};
-use crate::openapi::{document, operations};
-use crate::support::TestServer;
+use crate::support::files::{library, sha256};
+use crate::support::jobs::{job_id_by_name, start_scan};
+use crate::support::openapi::{document, operations};
+use crate::support::raw::{RawAnswer, assert_problem, raw};
+use crate::support::rng::Rng;
+use crate::support::{ADMIN, PASSWORD, TestServer};
 
 /// Path segments put where a path parameter goes.
 const SEGMENTS: &[&str] = &[
@@ -591,7 +593,7 @@ async fn symlinks_and_traversal_cannot_leave_the_library() {
     // A scan sees the two real files only: no symlink is queued or followed, and the loop
     // does not hang it.
     let mut sse = server.events(token, None).await;
-    crate::engine_e2e::start_scan(server, token).await;
+    start_scan(server, token).await;
     let (done, _) = sse
         .until(std::time::Duration::from_secs(30), |e| {
             e.event == "scan_completed"
@@ -609,7 +611,7 @@ async fn symlinks_and_traversal_cannot_leave_the_library() {
     let real = lib.join("real.mkv");
     let inner = lib.join("sub/inner.mkv");
     assert_eq!(paths, vec![real.to_str().unwrap(), inner.to_str().unwrap()]);
-    let real_id = crate::engine_e2e::job_id_by_name(server, token, "real.mkv").await;
+    let real_id = job_id_by_name(server, token, "real.mkv").await;
 
     // Enqueue: the real path decides. Whatever resolves outside is refused (403; 404 for what
     // does not exist inside); a symlink inside the library to a file inside it is the same job.
@@ -696,7 +698,7 @@ async fn symlinks_and_traversal_cannot_leave_the_library() {
         assert!((400..500).contains(&status), "{p:.80}: {status}");
     }
     // A second scan agrees, and the symlink targets are untouched.
-    crate::engine_e2e::start_scan(server, token).await;
+    start_scan(server, token).await;
     let (done, _) = sse
         .until(std::time::Duration::from_secs(30), |e| {
             e.event == "scan_completed"
@@ -734,11 +736,7 @@ async fn login_form_redirects_only_to_local_pages() {
         "/jobs?page=2",
     ];
     for next in targets {
-        let form = form_body(&[
-            ("username", crate::support::ADMIN),
-            ("password", crate::support::PASSWORD),
-            ("next", next),
-        ]);
+        let form = form_body(&[("username", ADMIN), ("password", PASSWORD), ("next", next)]);
         let r = no_redirect
             .post(server.url("/login"))
             .header("content-type", "application/x-www-form-urlencoded")

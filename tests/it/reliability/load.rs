@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
-use super::Rng;
-use crate::api_shapes::{check_engine_status, check_job};
-use crate::clips::{copy_into, h264_clip, hevc_clip, mpeg4_clip};
-use crate::engine_e2e::{library, sha256};
-use crate::support::TestServer;
+use crate::support::clips::{copy_into, h264_clip, hevc_clip, mpeg4_clip};
+use crate::support::files::{library, sha256};
+use crate::support::rng::Rng;
+use crate::support::shapes::{check_engine_status, check_job};
+use crate::support::{TestServer, wait_until};
 
 const CLIENTS: usize = 16;
 const SUBSCRIBERS: usize = 4;
@@ -292,7 +292,8 @@ async fn api_under_concurrent_load_during_encodes_never_fails() {
 
     // Wait for every job to end (watching from outside the load).
     let total = (REAL_CLIPS + FAKES) as u64;
-    loop {
+    let left = LIMIT.saturating_sub(started.elapsed());
+    wait_until(left, "every job to end under load", async || {
         let status = shared
             .server
             .get_json("/api/engine/status", &shared.token)
@@ -306,21 +307,17 @@ async fn api_under_concurrent_load_during_encodes_never_fails() {
             .iter()
             .map(|k| jobs[k].as_u64().unwrap())
             .sum();
-        if ended == total && status["active_jobs"] == 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < LIMIT,
-            "jobs did not finish under load: {agg}"
-        );
+        // A client that ended early failed: its panic is reported below.
         let any_dead = clients.iter().any(|t| t.is_finished())
             || subscribers.iter().any(|t| t.is_finished())
             || toggle.is_finished();
-        if any_dead {
-            break; // a client failed: its panic is reported below
+        if (ended == total && status["active_jobs"] == 0) || any_dead {
+            Ok(())
+        } else {
+            Err(agg)
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    })
+    .await;
     shared.stop.store(true, Ordering::SeqCst);
     for c in clients {
         c.await.expect("a load client failed");

@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::Rng;
-use crate::clips::{generate, h264_clip, hevc_clip, mpeg4_clip};
-use crate::engine_e2e::{library, sha256, temp_files, video_codec};
-use crate::support::TestServer;
+use crate::support::clips::{generate, h264_clip, hevc_clip, mpeg4_clip};
+use crate::support::files::{library, sha256, temp_files, video_codec};
+use crate::support::jobs::start_scan;
+use crate::support::rng::Rng;
+use crate::support::wait::DISPATCH_TICK;
+use crate::support::{TestServer, wait_until};
 
 /// All jobs end within this on a busy 2-core machine.
 const ALL_DONE: Duration = Duration::from_secs(240);
@@ -183,7 +185,7 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
     let ignored_sums: Vec<String> = inputs.ignored.iter().map(|p| sha256(p)).collect();
     server.add_folder(&token, &lib).await;
     let mut sse = server.events(&token, None).await;
-    crate::engine_e2e::start_scan(&server, &token).await;
+    start_scan(&server, &token).await;
     let (done, _) = sse
         .until(Duration::from_secs(30), |e| e.event == "scan_completed")
         .await;
@@ -195,22 +197,23 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
     );
 
     // Wait until everything ended; the server answers all along.
-    let deadline = Instant::now() + ALL_DONE;
-    let jobs = loop {
+    let jobs = wait_until(ALL_DONE, "every input to end", async || {
         let jobs = all_jobs(&server, &token).await;
         if jobs.len() == inputs.files.len() && jobs.values().all(is_terminal) {
-            break jobs;
+            return Ok(jobs);
         }
-        assert!(
-            Instant::now() < deadline,
-            "not all inputs ended: {:#?}",
-            jobs.values()
-                .filter(|j| !is_terminal(j))
-                .map(|j| (&j["input_path"], &j["status"]))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+        let running: Vec<_> = jobs
+            .values()
+            .filter(|j| !is_terminal(j))
+            .map(|j| format!("{} {}", j["input_path"], j["status"]))
+            .collect();
+        Err(format!(
+            "{} of {} jobs, not ended: {running:?}",
+            jobs.len(),
+            inputs.files.len()
+        ))
+    })
+    .await;
 
     let mut codes: BTreeMap<String, usize> = BTreeMap::new();
     for (path, expect, _) in &inputs.files {
@@ -246,12 +249,15 @@ async fn malformed_truncated_and_random_media_end_once_with_reasons() {
 
     // Nothing is retried: a rescan queues nothing, and after a dispatcher tick every job is
     // as it was.
-    crate::engine_e2e::start_scan(&server, &token).await;
+    start_scan(&server, &token).await;
     let (done, _) = sse
         .until(Duration::from_secs(30), |e| e.event == "scan_completed")
         .await;
     assert_eq!(done.data["queued"], 0, "{}", done.data);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    sse.assert_quiet(DISPATCH_TICK, "a job was touched again", |e| {
+        e.data["job_id"].is_u64()
+    })
+    .await;
     let again = all_jobs(&server, &token).await;
     for (path, job) in &jobs {
         let now = &again[path];

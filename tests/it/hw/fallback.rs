@@ -1,0 +1,120 @@
+//! A hardware encoder that detection proved but that fails on the job falls back to the CPU
+//! once, with the reason in the job log. There is no GPU here, so the test makes the engine
+//! believe in one: the first start stores its real detection (fingerprint and all) in the
+//! store; the test adds a render node with a verified `hevc_vaapi` to that record; the second
+//! start reuses it (same fingerprint), plans HEVC, runs the real VAAPI argument vector, whose
+//! ffmpeg fails on the missing `/dev/dri/renderD128`, and then encodes on the CPU.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::clips::{copy_into, h264_clip};
+use crate::support::wait::DETECTION;
+use crate::support::{TestServer, wait_until};
+
+async fn hardware(server: &TestServer, token: &str) -> Value {
+    server.get_json("/api/system/hardware", token).await
+}
+
+async fn until_hardware(
+    server: &TestServer,
+    token: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) {
+    wait_until(DETECTION, what, async || {
+        let hw = hardware(server, token).await;
+        if pred(&hw) { Ok(()) } else { Err(hw) }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_vaapi_encode_is_done_again_on_the_cpu() {
+    // First start: real detection, stored with its fingerprint.
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    until_hardware(&server, &token, "detection to finish", |hw| {
+        !hw["probed_at"].is_null()
+    })
+    .await;
+    let (tmp, data_dir) = server.stop().await;
+
+    // A verified HEVC encoder on a render node this machine does not have.
+    {
+        let store = alchemist::store::Store::open(&data_dir).unwrap();
+        let mut record = store.capability_record().unwrap().unwrap();
+        let vaapi = &mut record["capabilities"]["vaapi"];
+        vaapi["listed_encoders"] = json!(["hevc_vaapi"]);
+        vaapi["unavailable_reason"] = Value::Null;
+        vaapi["devices"] = json!([{
+            "node": {"path": "/dev/dri/renderD128", "bus": "pci", "vendor": "0x8086",
+                     "device": "0x4e61", "kernel_driver": "i915", "compatible": null,
+                     "access": "ok"},
+            "driver": "iHD", "driver_vendor": null, "failure": null,
+            "encoders": [{"codec": "hevc", "encoder": "hevc_vaapi", "verified": true,
+                          "low_power": false, "ten_bit": false, "rate_control": "icq",
+                          "failure": null}]
+        }]);
+        store.set_capability_record(&record).unwrap();
+    }
+
+    // Second start: the cached record is reused and HEVC goes to VAAPI.
+    let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
+    let token = server.login().await;
+    until_hardware(&server, &token, "VAAPI to be selected for HEVC", |hw| {
+        hw["selected"]["hevc"] == "vaapi"
+    })
+    .await;
+    let lib = server.tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    let source = copy_into(&lib, h264_clip(), "clip.mp4".as_ref());
+    let before = std::fs::read(&source).unwrap();
+    server.add_folder(&token, &lib).await;
+    let r = server
+        .post_json(
+            "/api/jobs/enqueue",
+            &token,
+            json!({"path": source.to_str().unwrap()}),
+        )
+        .await;
+    assert!(r.status().is_success(), "enqueue: {}", r.status());
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let d = server
+        .wait_job(&token, id, Duration::from_secs(120), |j| {
+            matches!(j["status"].as_str(), Some("completed" | "failed"))
+        })
+        .await;
+    assert_eq!(d["job"]["status"], "completed", "{d:#}");
+    let logs: Vec<&str> = d["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    let vaapi_run = logs
+        .iter()
+        .position(|l| l.starts_with("ffmpeg ") && l.contains("hevc_vaapi"))
+        .unwrap_or_else(|| panic!("no VAAPI encode was tried: {logs:#?}"));
+    let fallback = logs
+        .iter()
+        .position(|l| {
+            l.contains("vaapi encode with hevc_vaapi on /dev/dri/renderD128 failed")
+                && l.contains("encoding again on the CPU")
+        })
+        .unwrap_or_else(|| panic!("no fallback line: {logs:#?}"));
+    let cpu_run = logs
+        .iter()
+        .position(|l| l.starts_with("ffmpeg ") && l.contains("libx265"))
+        .unwrap_or_else(|| panic!("no CPU encode: {logs:#?}"));
+    assert!(vaapi_run < fallback && fallback < cpu_run, "{logs:#?}");
+    assert_eq!(d["encode_stats"]["backend"], "cpu");
+    assert_eq!(d["encode_stats"]["encoder"], "libx265");
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        before,
+        "the original changed"
+    );
+    server.stop().await;
+}
