@@ -14,8 +14,8 @@ use crate::config::{Config, LiveSettings, changed_keys, read_file, transcode_set
 use crate::engine::{Engine, EngineConfig, FolderError};
 use crate::events::{Event, EventBus};
 use crate::model::LogLevel;
-use crate::store::{Store, StoreError};
 use crate::serve::Limits;
+use crate::store::{Store, StoreError};
 use crate::tls::TlsError;
 
 /// How often the config file is checked for hand edits.
@@ -115,15 +115,26 @@ pub async fn run_with(
     if config.scan_on_start {
         engine.scanner.start();
     }
+    let hosts = crate::web::AllowedHosts::new(
+        &crate::tls::default_hostname(),
+        &config.security.allowed_hosts,
+    );
     let app = crate::web::router(crate::web::Services {
         store: store.clone(),
         engine: engine.clone(),
-        auth: Auth::new(store.clone(), config.session_days),
+        auth: Auth::with_limits(
+            store.clone(),
+            config.session_days,
+            config.security.login_concurrency(),
+            config.security.login_queue,
+        ),
         board,
         shutdown: shutdown.clone(),
         secure_cookies: tls.is_some(),
+        hosts: hosts.clone(),
+        request_timeout: config.security.request_timeout,
     });
-    let served = serve(app, listeners, tls, &config, shutdown).await;
+    let served = serve(app, listeners, tls, &config, hosts, shutdown).await;
     engine.shutdown().await;
     served
 }
@@ -135,6 +146,7 @@ async fn serve(
     listeners: Listeners,
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     config: &Config,
+    hosts: crate::web::AllowedHosts,
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     let addr = listeners.main.local_addr()?;
@@ -172,7 +184,7 @@ async fn serve(
             return Ok(());
         };
         tracing::info!(addr = %plain.local_addr()?, "redirecting plain HTTP to HTTPS");
-        let router = crate::web::https_redirect(app.clone(), addr.port());
+        let router = crate::web::https_redirect(app.clone(), addr.port(), hosts);
         crate::serve::serve(plain, None, router, limits.clone(), shutdown.clone()).await
     };
     let (main, redirect) = tokio::join!(main, redirect);

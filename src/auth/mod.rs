@@ -1,7 +1,10 @@
 //! Authentication: Argon2id passwords, opaque session and API tokens stored only as SHA-256,
-//! per-client login throttling, and the `Principal` a request acts as. The HTTP side
+//! login limits (per-client throttle, per-name backoff, a bounded hashing queue, and known
+//! devices that skip them), and the `Principal` a request acts as. The HTTP side
 //! (cookies, headers, extractors) lives in `web::auth`.
 
+mod backoff;
+mod gate;
 mod secrets;
 mod throttle;
 
@@ -11,8 +14,10 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::model::rfc3339;
+use crate::model::{ClientKey, rfc3339};
 use crate::store::{AccessLevel, ApiToken, Store, StoreError};
+use backoff::UserBackoff;
+use gate::HashGate;
 use secrets::dummy_hash;
 pub use secrets::{
     NewSecret, hash_password, new_secret, sha256, validate_password, validate_username,
@@ -26,6 +31,24 @@ pub const API_TOKEN_PREFIX: &str = "alc_";
 pub const MIN_PASSWORD_LEN: usize = 8;
 /// Longest accepted password (Argon2 input; longer is a denial-of-service vector).
 pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Wrong passwords sent with a known device's cookie before the device is forgotten (a
+/// stolen cookie must not buy unthrottled guessing).
+pub const DEVICE_FAILURE_LIMIT: u32 = 5;
+
+/// The login throttles: per client (address or IPv6 /64) and per user name.
+#[derive(Default)]
+struct Throttles {
+    clients: Throttle,
+    users: UserBackoff,
+}
+
+/// A good login: the session token, and the device cookie to set when the browser is new.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub session: String,
+    pub new_device: Option<String>,
+}
 
 /// Who a request acts as.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +75,8 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("too many failed logins; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    #[error("too many logins at once; retry in {retry_after} s")]
+    Busy { retry_after: u64 },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -93,7 +118,8 @@ impl From<ApiToken> for TokenView {
 #[derive(Clone)]
 pub struct Auth {
     store: Store,
-    throttle: Arc<Mutex<Throttle>>,
+    throttles: Arc<Mutex<Throttles>>,
+    gate: HashGate,
     session_ttl_ms: i64,
     /// Bumped whenever a credential stops working (logout, token revoked), so that long-lived
     /// responses (the event stream) can check theirs again and end.
@@ -101,13 +127,21 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// With the default login limits (half the cores hashing, a queue of 32).
     pub fn new(store: Store, session_days: u32) -> Auth {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Auth::with_limits(store, session_days, (cores / 2).max(1), 32)
+    }
+
+    /// `concurrent` password hashes at once for unknown devices, `queue` logins waiting.
+    pub fn with_limits(store: Store, session_days: u32, concurrent: usize, queue: usize) -> Auth {
         // Compute the dummy hash now, off the request path, so the first login with an
         // unknown name takes no longer than one with a wrong password.
         std::thread::spawn(dummy_hash);
         Auth {
             store,
-            throttle: Arc::new(Mutex::new(Throttle::default())),
+            throttles: Arc::new(Mutex::new(Throttles::default())),
+            gate: HashGate::new(concurrent, queue),
             session_ttl_ms: session_days as i64 * 86_400_000,
             revocations: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
@@ -155,29 +189,63 @@ impl Auth {
         Ok(())
     }
 
-    /// Check credentials and open a session; returns the session token.
+    /// Check credentials and open a session. `device` is the browser's device cookie, if it
+    /// sent one: a device that logged in as this user before skips the throttles and has a
+    /// hashing lane of its own (see `gate`); any other login is throttled per client and per
+    /// name, and waits in a bounded queue for its turn to hash (503 beyond it).
     pub async fn login(
         &self,
         client: IpAddr,
         username: &str,
         password: &str,
-    ) -> Result<String, AuthError> {
-        let (username, password) = (username.to_string(), password.to_string());
-        self.call(move |a| a.login_now(client, &username, &password))
+        device: Option<&str>,
+    ) -> Result<LoggedIn, AuthError> {
+        let device_hash = device.filter(|d| d.len() <= 128).map(sha256);
+        let known = match device_hash {
+            Some(hash) => {
+                let name = username.to_string();
+                self.call(move |a| Ok(a.store.device(&hash)?))
+                    .await?
+                    .is_some_and(|d| d.username == name)
+            }
+            None => false,
+        };
+        if !known {
+            let now = std::time::Instant::now();
+            let mut t = self.throttles();
+            // Counted before the password is checked; a success clears them.
+            t.clients
+                .attempt(ClientKey::of(client), now)
+                .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+            t.users
+                .attempt(username, now)
+                .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
+        }
+        let permit = self
+            .gate
+            .enter(known)
             .await
+            .map_err(|gate::Busy(retry_after)| AuthError::Busy { retry_after })?;
+        let (name, password) = (username.to_string(), password.to_string());
+        let logged_in = self
+            .call(move |a| {
+                // The turn is held until the hash is done, even if the client went away.
+                let _permit = permit;
+                a.login_blocking(&name, &password, known.then_some(device_hash).flatten())
+            })
+            .await?;
+        let mut t = self.throttles();
+        t.clients.success(ClientKey::of(client));
+        t.users.success(username);
+        Ok(logged_in)
     }
 
-    fn login_now(
+    fn login_blocking(
         &self,
-        client: IpAddr,
         username: &str,
         password: &str,
-    ) -> Result<String, AuthError> {
-        let now = std::time::Instant::now();
-        // Counted before the password is checked; a success clears it (see `attempt`).
-        if let Err(retry_after) = self.throttle().attempt(client, now) {
-            return Err(AuthError::RateLimited { retry_after });
-        }
+        known_device: Option<[u8; 32]>,
+    ) -> Result<LoggedIn, AuthError> {
         let user = self.store.get_user(username)?;
         let ok = match &user {
             Some(u) => verify_password(&u.password_phc, password),
@@ -187,13 +255,29 @@ impl Auth {
             }
         };
         if !ok {
+            if let Some(hash) = known_device {
+                self.store.device_failed(&hash, DEVICE_FAILURE_LIMIT)?;
+            }
             return Err(AuthError::InvalidCredentials);
         }
-        self.throttle().success(client);
         let secret = new_secret("")?;
         self.store
             .create_session(&secret.hash, username, self.session_ttl_ms)?;
-        Ok(secret.plaintext)
+        let new_device = match known_device {
+            Some(hash) => {
+                self.store.device_logged_in(&hash, username)?;
+                None
+            }
+            None => {
+                let device = new_secret("")?;
+                self.store.device_logged_in(&device.hash, username)?;
+                Some(device.plaintext)
+            }
+        };
+        Ok(LoggedIn {
+            session: secret.plaintext,
+            new_device,
+        })
     }
 
     /// End a session; streams opened with it end too.
@@ -303,8 +387,8 @@ impl Auth {
         Ok((token, secret.plaintext))
     }
 
-    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
-        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    fn throttles(&self) -> std::sync::MutexGuard<'_, Throttles> {
+        self.throttles.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -106,7 +106,11 @@ impl SecuritySettings {
     }
 }
 
-fn seconds(key: &'static str, value: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {
+fn seconds(
+    key: &'static str,
+    value: Option<u64>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
     match value {
         None => Ok(default),
         Some(0) => Err(ConfigError::Invalid {

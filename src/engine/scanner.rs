@@ -53,6 +53,7 @@ pub(crate) fn scanned_file(
         size: meta.len(),
         mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
         inode: meta.ino(),
+        dev: meta.dev(),
         folder_id,
     }
 }

@@ -17,7 +17,9 @@ impl ClientKey {
                 Some(v4) => ClientKey(IpAddr::V4(v4)),
                 None => {
                     let s = v6.segments();
-                    ClientKey(IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0)))
+                    ClientKey(IpAddr::V6(Ipv6Addr::new(
+                        s[0], s[1], s[2], s[3], 0, 0, 0, 0,
+                    )))
                 }
             },
         }
@@ -46,7 +48,10 @@ mod tests {
         assert_ne!(ClientKey::of(a), ClientKey::of(other));
         assert_eq!(ClientKey::of(a).to_string(), "2001:db8:1:2::/64");
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(ClientKey::of(mapped), ClientKey::of("192.0.2.7".parse().unwrap()));
+        assert_eq!(
+            ClientKey::of(mapped),
+            ClientKey::of("192.0.2.7".parse().unwrap())
+        );
         let v4a: IpAddr = "192.0.2.7".parse().unwrap();
         let v4b: IpAddr = "192.0.2.8".parse().unwrap();
         assert_ne!(ClientKey::of(v4a), ClientKey::of(v4b));

@@ -80,6 +80,29 @@ pub fn prepare(cmd: &mut Command, priority: Priority) {
     }
 }
 
+/// Let the child inherit the parent's open descriptor `fd` under the same number, so it can
+/// read `/dev/fd/<fd>`: the very file the parent opened and checked, whatever happens to its
+/// path meanwhile. Only this child gets it: the close-on-exec flag is cleared in the child
+/// alone, so concurrent spawns do not inherit it. The caller keeps `fd` open until the child
+/// has been spawned.
+pub fn pass_fd(cmd: &mut Command, fd: std::os::fd::RawFd) {
+    // SAFETY: the closure runs in the forked child before exec and only calls fcntl(2), which
+    // is async-signal-safe; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The path under which a child reads a descriptor passed with [`pass_fd`].
+pub fn fd_path(fd: std::os::fd::RawFd) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/dev/fd/{fd}"))
+}
+
 /// Send `signal` to `pid`. Pids are positive; 0 or values above `i32::MAX` would address a
 /// process group or be invalid, so they are refused instead of sent.
 fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
@@ -149,7 +172,7 @@ pub fn raise_fd_limit() -> io::Result<u64> {
         && limit.current.is_some_and(|soft| soft < hard)
     {
         limit.current = Some(hard);
-        setrlimit(Resource::Nofile, limit.clone()).map_err(io::Error::from)?;
+        setrlimit(Resource::Nofile, limit).map_err(io::Error::from)?;
     }
     Ok(limit.current.unwrap_or(u64::MAX))
 }

@@ -135,10 +135,8 @@ impl Connection {
         match acceptor {
             None => self.http(stream).await,
             Some(acceptor) => {
-                let handshake = tokio::time::timeout(
-                    self.limits.handshake_timeout,
-                    acceptor.accept(stream),
-                );
+                let handshake =
+                    tokio::time::timeout(self.limits.handshake_timeout, acceptor.accept(stream));
                 let tls = tokio::select! {
                     done = handshake => done,
                     _ = self.close.cancelled() => {

@@ -94,9 +94,10 @@ impl ConnTable {
 
     /// Mark the oldest idle counted connection (of `key`, or of anyone) as shed.
     fn shed_oldest_idle(&mut self, key: Option<ClientKey>) -> Option<CancellationToken> {
-        let (&id, _) = self.conns.iter().find(|(_, c)| {
-            !c.shed && c.in_flight == 0 && key.is_none_or(|k| c.key == k)
-        })?;
+        let (&id, _) = self
+            .conns
+            .iter()
+            .find(|(_, c)| !c.shed && c.in_flight == 0 && key.is_none_or(|k| c.key == k))?;
         self.uncount(id);
         let conn = self.conns.get_mut(&id)?;
         conn.shed = true;
@@ -180,7 +181,10 @@ mod tests {
         let (_b, close_b, _) = accept(&mut t, key(1));
         let (_c, _, shed) = accept(&mut t, key(1));
         assert_eq!(shed, 1);
-        assert!(close_a.is_cancelled() && !close_b.is_cancelled(), "the oldest goes");
+        assert!(
+            close_a.is_cancelled() && !close_b.is_cancelled(),
+            "the oldest goes"
+        );
         // Another client is not affected by the first one's limit.
         let (_, _, shed) = accept(&mut t, key(2));
         assert_eq!(shed, 0);

@@ -20,6 +20,8 @@ pub struct ScannedFile {
     pub size: u64,
     pub mtime_ns: i64,
     pub inode: u64,
+    /// The device holding the file (with the inode, its identity).
+    pub dev: u64,
     pub folder_id: Option<u64>,
 }
 
@@ -97,6 +99,14 @@ pub(super) fn load(txn: &WriteTransaction, id: JobId) -> Result<Job> {
     decode(v.value())
 }
 
+/// Record the version of the file a scan saw.
+fn set_identity(job: &mut Job, f: &ScannedFile) {
+    job.input_size = f.size;
+    job.input_mtime_ns = f.mtime_ns;
+    job.input_inode = f.inode;
+    job.input_dev = f.dev;
+}
+
 /// Apply one state-machine event to a loaded job (in place); returns the previous state.
 pub(super) fn apply(job: &mut Job, event: JobEvent) -> Result<JobState> {
     let previous = job.status;
@@ -159,7 +169,15 @@ impl Store {
                         let old = load(txn, JobId(id))?;
                         let same = old.input_size == f.size
                             && old.input_mtime_ns == f.mtime_ns
-                            && old.input_inode == f.inode;
+                            && old.input_inode == f.inode
+                            && old.input_dev == f.dev;
+                        if !same && old.status == JobState::Queued {
+                            // Still waiting: its run must find the file as it is now.
+                            let mut job = old.clone();
+                            set_identity(&mut job, f);
+                            put_job(txn, Some(&old), &job)?;
+                            changed.push(job);
+                        }
                         if same || old.status.is_active() || old.status == JobState::Queued {
                             out.push(ScanOutcome::Unchanged);
                             continue;
@@ -171,9 +189,7 @@ impl Store {
                         job.attempt_count = 0;
                         job.retry_at = None;
                         job.auto_retries = 0;
-                        job.input_size = f.size;
-                        job.input_mtime_ns = f.mtime_ns;
-                        job.input_inode = f.inode;
+                        set_identity(&mut job, f);
                         job.decision = None;
                         job.decision_action = None;
                         job.failure = None;
@@ -185,13 +201,11 @@ impl Store {
                     }
                     None => {
                         let id = JobId(Store::next_id(txn, "next_job_id")?);
-                        let job = Job {
-                            input_size: f.size,
-                            input_mtime_ns: f.mtime_ns,
-                            input_inode: f.inode,
+                        let mut job = Job {
                             folder_id: f.folder_id,
                             ..Job::queued(id, f.path.clone(), now)
                         };
+                        set_identity(&mut job, f);
                         put_job(txn, None, &job)?;
                         out.push(ScanOutcome::Queued(id));
                         changed.push(job);

@@ -8,6 +8,7 @@
 
 mod batch;
 mod codec;
+mod devices;
 mod folders;
 mod index;
 mod jobs;
@@ -172,6 +173,7 @@ impl Store {
             txn.open_table(SETTINGS)?;
             txn.open_table(TRASH)?;
             txn.open_table(PROFILES)?;
+            txn.open_table(DEVICES)?;
             let mut meta = txn.open_table(META)?;
             let existing = meta
                 .get("schema_version")?

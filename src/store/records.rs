@@ -29,6 +29,18 @@ pub struct Session {
 }
 impl Versioned for Session {}
 
+/// A browser that logged in as `username` before and holds the device cookie. Its logins skip
+/// the login queue and the throttles (see `auth::devices`) until it fails too often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    pub username: String,
+    pub created_at: i64,
+    pub last_login_at: i64,
+    /// Wrong passwords sent with this device's cookie since its last good login.
+    pub failures: u32,
+}
+impl Versioned for Device {}
+
 /// What an API token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +95,10 @@ pub struct Job {
     pub input_size: u64,
     pub input_mtime_ns: i64,
     pub input_inode: u64,
+    /// Device of the input when it was recorded (0: unknown, records from before it was kept).
+    /// With the inode, what a run checks the file it opens against.
+    #[serde(default)]
+    pub input_dev: u64,
     pub output_size: Option<u64>,
     pub folder_id: Option<u64>,
     pub decision_action: Option<String>,
@@ -122,6 +138,7 @@ impl Job {
             input_size: 0,
             input_mtime_ns: 0,
             input_inode: 0,
+            input_dev: 0,
             output_size: None,
             folder_id: None,
             decision_action: None,

@@ -84,6 +84,7 @@ mod tests {
                 size: 1,
                 mtime_ns: 1,
                 inode: 1,
+                dev: 1,
                 folder_id: None,
             }])
             .unwrap();

@@ -48,3 +48,5 @@ pub const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profile
 /// `engine::retry`). Written by `put_job`; created by the first write, so stores from before
 /// it existed read unchanged (readers treat a missing table as empty).
 pub const RETRY_SCHEDULE: TableDefinition<(i64, u64), ()> = TableDefinition::new("retry_schedule");
+/// SHA-256(device token) → Device: browsers that logged in before (see `auth::devices`).
+pub const DEVICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("devices");

@@ -11,6 +11,7 @@ fn file(path: &str, size: u64) -> ScannedFile {
         size,
         mtime_ns: 1,
         inode: size,
+        dev: 1,
         folder_id: Some(1),
     }
 }

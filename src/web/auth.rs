@@ -12,6 +12,11 @@ use super::error::ApiError;
 use crate::auth::Principal;
 
 pub const SESSION_COOKIE: &str = "alchemist_session";
+/// Marks a browser that logged in before (see `auth::devices`): its logins skip the queue and
+/// the throttles that a flood from elsewhere fills.
+pub const DEVICE_COOKIE: &str = "alchemist_device";
+/// A device is remembered for a year after its last login.
+const DEVICE_MAX_AGE_SECS: i64 = 365 * 86_400;
 
 /// The `Set-Cookie` value that starts a session (`token`) or ends it (`None`). `Secure` when
 /// served over HTTPS, so the browser never sends the session over plain HTTP (the redirect
@@ -25,6 +30,32 @@ pub fn session_cookie(token: Option<&str>, max_age_secs: i64, secure: bool) -> S
     format!(
         "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
     )
+}
+
+/// Add the cookies of a good login to `response`: the session, and the device cookie when
+/// the browser is new.
+pub fn set_login_cookies(
+    response: &mut Response,
+    logged_in: &crate::auth::LoggedIn,
+    session_ttl_secs: i64,
+    secure: bool,
+) -> Result<(), ApiError> {
+    let mut cookies = vec![session_cookie(
+        Some(&logged_in.session),
+        session_ttl_secs,
+        secure,
+    )];
+    if let Some(device) = &logged_in.new_device {
+        let secure = if secure { "; Secure" } else { "" };
+        cookies.push(format!(
+            "{DEVICE_COOKIE}={device}; HttpOnly; SameSite=Strict; Path=/; Max-Age={DEVICE_MAX_AGE_SECS}{secure}"
+        ));
+    }
+    for cookie in cookies {
+        let value = axum::http::HeaderValue::from_str(&cookie).map_err(ApiError::internal)?;
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(())
 }
 
 /// The token a request presents, and whether it came from the cookie. Only the Bearer scheme
@@ -55,9 +86,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A browser request from another site. Requests without `Sec-Fetch-Site` and `Origin`
-/// (curl, scripts) are not browser cross-site requests and pass.
-pub fn is_cross_origin(headers: &HeaderMap) -> bool {
+/// A browser request from another origin: another site, or this one over the other scheme
+/// (`secure`: this server speaks HTTPS). Requests without `Sec-Fetch-Site` and `Origin` (curl,
+/// scripts) are not browser cross-site requests and pass.
+pub fn is_cross_origin(headers: &HeaderMap, secure: bool) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return !matches!(site, "same-origin" | "none");
     }
@@ -65,12 +97,16 @@ pub fn is_cross_origin(headers: &HeaderMap) -> bool {
         return false;
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest.trim_end_matches('/'));
-    match (origin_host, host) {
-        (Some(o), Some(h)) => !o.eq_ignore_ascii_case(h),
-        _ => true,
+    let scheme = if secure { "https" } else { "http" };
+    let Some((origin_scheme, origin_host)) = origin.split_once("://") else {
+        return true;
+    };
+    match host {
+        Some(h) => {
+            !origin_scheme.eq_ignore_ascii_case(scheme)
+                || !origin_host.trim_end_matches('/').eq_ignore_ascii_case(h)
+        }
+        None => true,
     }
 }
 
@@ -121,7 +157,7 @@ pub async fn check(
                 via_cookie: true,
                 ..
             }
-        ) && is_cross_origin(headers)
+        ) && is_cross_origin(headers, state.secure_cookies)
         {
             return Err(cross_origin());
         }
@@ -187,26 +223,32 @@ mod tests {
 
     #[test]
     fn origin_checks() {
-        assert!(!is_cross_origin(&headers(&[])));
-        assert!(!is_cross_origin(&headers(&[(
-            "sec-fetch-site",
-            "same-origin"
-        )])));
-        assert!(is_cross_origin(&headers(&[(
-            "sec-fetch-site",
-            "cross-site"
-        )])));
-        assert!(!is_cross_origin(&headers(&[
-            ("origin", "http://nas:3000"),
-            ("host", "nas:3000")
-        ])));
-        assert!(is_cross_origin(&headers(&[
-            ("origin", "http://evil.example"),
-            ("host", "nas:3000")
-        ])));
-        assert!(is_cross_origin(&headers(&[
-            ("origin", "null"),
-            ("host", "nas:3000")
-        ])));
+        assert!(!is_cross_origin(&headers(&[]), false));
+        assert!(!is_cross_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            false
+        ));
+        assert!(is_cross_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            false
+        ));
+        assert!(!is_cross_origin(
+            &headers(&[("origin", "http://nas:3000"), ("host", "nas:3000")]),
+            false
+        ));
+        assert!(is_cross_origin(
+            &headers(&[("origin", "http://evil.example"), ("host", "nas:3000")]),
+            false
+        ));
+        assert!(is_cross_origin(
+            &headers(&[("origin", "null"), ("host", "nas:3000")]),
+            false
+        ));
+        // The scheme counts: an http:// page may not act on the HTTPS server, nor the reverse.
+        let same = headers(&[("origin", "https://nas"), ("host", "nas")]);
+        assert!(!is_cross_origin(&same, true));
+        assert!(is_cross_origin(&same, false));
+        let plain = headers(&[("origin", "http://nas"), ("host", "nas")]);
+        assert!(is_cross_origin(&plain, true));
     }
 }

@@ -151,6 +151,15 @@ impl From<AuthError> for ApiError {
                 err.retry_after = Some(retry_after);
                 err
             }
+            AuthError::Busy { retry_after } => {
+                let mut err = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "AUTH_BUSY",
+                    format!("Too many logins at once; retry in {retry_after} s."),
+                );
+                err.retry_after = Some(retry_after);
+                err
+            }
             AuthError::Invalid(msg) => ApiError::bad_request("VALIDATION_FAILED", msg),
             AuthError::Store(e) => e.into(),
             AuthError::Hash => ApiError::internal("password hashing failed"),

@@ -7,11 +7,13 @@ mod api;
 mod auth;
 pub mod error;
 mod extract;
+mod host;
 mod pages;
 mod query;
 mod redirect;
 mod sse;
 
+pub use host::AllowedHosts;
 pub use redirect::https_redirect;
 
 use std::panic::AssertUnwindSafe;
@@ -60,6 +62,10 @@ pub struct Services {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Served over HTTPS.
     pub secure_cookies: bool,
+    /// The host names the server answers for.
+    pub hosts: AllowedHosts,
+    /// A request not answered within this time gets 408.
+    pub request_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -176,6 +182,8 @@ pub fn router(services: Services) -> Router {
         openapi_json,
     };
     let require_auth = middleware::from_fn_with_state(state.clone(), auth::require_auth);
+    let check_host = middleware::from_fn_with_state(services.hosts, host::check_host);
+    let timeout = services.request_timeout;
     let (public, _) = api::public_routes().split_for_parts();
     let (protected, _) = api::protected_routes().split_for_parts();
     let (root, _) = api::root_routes().split_for_parts();
@@ -192,7 +200,10 @@ pub fn router(services: Services) -> Router {
         .merge(pages::routes(state.clone()))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(request_context))
+        .layer(check_host)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            request_context(req, next, timeout)
+        }))
         .with_state(state)
 }
 
@@ -227,7 +238,7 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Request id (echo a sane incoming one, else generate), security headers, and the task-local
 /// context that problem bodies read. A body announced larger than `MAX_BODY_BYTES` is refused
 /// here, on every route: the JSON extractor's limit only covers handlers that read a body.
-async fn request_context(req: Request, next: Next) -> Response {
+async fn request_context(req: Request, next: Next, timeout: std::time::Duration) -> Response {
     let incoming = req
         .headers()
         .get(&X_REQUEST_ID)
@@ -251,10 +262,23 @@ async fn request_context(req: Request, next: Next) -> Response {
             if too_large {
                 return extract::body_too_large().into_response();
             }
-            // A panicking handler answers 500 problem+json instead of dropping the connection.
-            match AssertUnwindSafe(next.run(req)).catch_unwind().await {
-                Ok(response) => response,
-                Err(_) => ApiError::internal("a request handler panicked").into_response(),
+            // A panicking handler answers 500 problem+json instead of dropping the connection;
+            // one that is not done in time (a client sending its body a byte at a time) 408.
+            // Streams (events, downloads) are answered at once, so this does not cut them.
+            match tokio::time::timeout(timeout, AssertUnwindSafe(next.run(req)).catch_unwind())
+                .await
+            {
+                Ok(Ok(response)) => response,
+                Ok(Err(_)) => ApiError::internal("a request handler panicked").into_response(),
+                Err(_) => ApiError::new(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    "REQUEST_TIMEOUT",
+                    format!(
+                        "The request was not complete within {} s.",
+                        timeout.as_secs()
+                    ),
+                )
+                .into_response(),
             }
         })
         .await;

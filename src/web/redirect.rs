@@ -11,6 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 
+use super::host::{AllowedHosts, bare_host};
+
 /// Paths answered over plain HTTP as well.
 const PLAIN_PATHS: &[&str] = &[
     "/api/health",
@@ -20,25 +22,32 @@ const PLAIN_PATHS: &[&str] = &[
 ];
 
 /// `app` behind a redirect to `https://<host>[:https_port]/<path>` for all but the probes.
-pub fn https_redirect(app: Router, https_port: u16) -> Router {
-    app.layer(middleware::from_fn(
-        move |req: Request, next: Next| async move {
+/// The redirect names only a host the box answers for (`hosts`); any other gets 421, so the
+/// plain-HTTP port cannot send a browser to an attacker's name.
+pub fn https_redirect(app: Router, https_port: u16, hosts: AllowedHosts) -> Router {
+    app.layer(middleware::from_fn(move |req: Request, next: Next| {
+        let hosts = hosts.clone();
+        async move {
             if PLAIN_PATHS.contains(&req.uri().path()) {
                 return next.run(req).await;
             }
-            redirect(&req, https_port)
-        },
-    ))
+            redirect(&req, https_port, &hosts)
+        }
+    }))
 }
 
-fn redirect(req: &Request, https_port: u16) -> Response {
-    let host = req
+fn redirect(req: &Request, https_port: u16, hosts: &AllowedHosts) -> Response {
+    let header = req
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .and_then(host_without_port);
-    let Some(host) = host else {
-        return (StatusCode::BAD_REQUEST, "Use https:// (no Host header).\n").into_response();
+        .unwrap_or("");
+    let Some(host) = bare_host(header).filter(|_| hosts.allows(header)) else {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "Use https:// with this box's address or name.\n",
+        )
+            .into_response();
     };
     let port = if https_port == 443 {
         String::new()
@@ -55,36 +64,5 @@ fn redirect(req: &Request, https_port: u16) -> Response {
         // 308 keeps the method and body, so an API client's POST is retried as a POST.
         Ok(v) => (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, v)]).into_response(),
         Err(_) => (StatusCode::BAD_REQUEST, "Use https://.\n").into_response(),
-    }
-}
-
-/// `nas:80` → `nas`, `[fe80::1]:80` → `[fe80::1]`; None for an empty or malformed host.
-fn host_without_port(host: &str) -> Option<&str> {
-    let host = host.trim();
-    let bare = if host.starts_with('[') {
-        &host[..=host.find(']')?]
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    let ok = !bare.is_empty()
-        && bare
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._[]:".contains(c));
-    ok.then_some(bare)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts() {
-        assert_eq!(host_without_port("nas:80"), Some("nas"));
-        assert_eq!(host_without_port("nas"), Some("nas"));
-        assert_eq!(host_without_port("10.0.2.15:8080"), Some("10.0.2.15"));
-        assert_eq!(host_without_port("[fe80::1]:80"), Some("[fe80::1]"));
-        assert_eq!(host_without_port("[fe80::1"), None);
-        assert_eq!(host_without_port("evil/x:80"), None);
-        assert_eq!(host_without_port(""), None);
     }
 }

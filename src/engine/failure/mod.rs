@@ -37,6 +37,10 @@ pub enum Failure {
         before: FileId,
         after: FileId,
     },
+    /// The path no longer leads to the file that was queued (a link, another file).
+    SourceSwapped {
+        why: String,
+    },
     Probe(ProbeError),
     /// Clearly not room for the output before the encode started.
     NoRoom {
@@ -72,7 +76,7 @@ impl Failure {
                 io::ErrorKind::NotFound => "source_missing",
                 _ => "source_unreadable",
             },
-            Failure::SourceChanged { .. } => "source_changed",
+            Failure::SourceChanged { .. } | Failure::SourceSwapped { .. } => "source_changed",
             Failure::Probe(_) => "probe_failed",
             Failure::NoRoom { .. } | Failure::DiskFilled { .. } => "disk_full",
             Failure::Encoder(_) => "encoder_failed",
@@ -92,6 +96,7 @@ impl Failure {
             Failure::NoRoom { .. }
             | Failure::DiskFilled { .. }
             | Failure::SourceChanged { .. }
+            | Failure::SourceSwapped { .. }
             | Failure::Promote(_)
             | Failure::Internal { .. } => true,
             Failure::Encoder(RunError::Failed {
@@ -148,6 +153,13 @@ impl Failure {
             .with("size_after", after.size)
             .with("inode_before", before.inode)
             .with("inode_after", after.inode),
+            Failure::SourceSwapped { why } => Explanation::new(
+                code,
+                "The source is not the file that was queued.",
+                format!(
+                    "Nothing was encoded: {why}. Scan again if the file was replaced on purpose."
+                ),
+            ),
             Failure::Probe(e) => e.explanation(),
             Failure::NoRoom {
                 free,

@@ -6,6 +6,7 @@
 //! misses the minimum saving is stopped early (`media::savings`) instead of running to the end.
 
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -45,12 +46,13 @@ pub(super) async fn encode(
     run: &mut Progress,
 ) -> Result<Encoded, Stop> {
     let (plan, input) = (&planned.plan, &source.path);
+    // ffmpeg reads the file the run opened and checked, not whatever the path names now.
+    let fd = source.file.as_raw_fd();
+    let read_from = crate::process::fd_path(fd);
     let mut tries = Vec::new();
-    if let Some(h) = ctx
-        .caps
-        .as_deref()
-        .and_then(|caps| backend::hardware_choice(plan, info.video.as_ref(), input, temp, caps))
-    {
+    if let Some(h) = ctx.caps.as_deref().and_then(|caps| {
+        backend::hardware_choice(plan, info.video.as_ref(), &read_from, temp, caps)
+    }) {
         tries.push(Try {
             backend: h.backend,
             encoder: h.encoder,
@@ -66,7 +68,7 @@ pub(super) async fn encode(
             .map_or("copy", |v| v.encoder.as_str())
             .to_string(),
         device: None,
-        argv: args::build_args(plan, input, temp),
+        argv: args::build_args(plan, &read_from, temp),
     });
     let min_saving = if plan.video.is_some() {
         planned.profile.min_saving_percent
@@ -90,7 +92,7 @@ pub(super) async fn encode(
             min_saving_percent: min_saving,
             duration: info.duration,
         };
-        let failed = match run_ffmpeg(ctx, t.argv, watch).await {
+        let failed = match run_ffmpeg(ctx, t.argv, watch, fd).await {
             Ok(Ran::Done) => {
                 return Ok(Encoded {
                     backend: t.backend,
@@ -183,12 +185,14 @@ async fn run_ffmpeg(
     ctx: &JobContext,
     argv: Vec<OsString>,
     watch: SavingsWatch,
+    source_fd: std::os::fd::RawFd,
 ) -> Result<Ran, RunError> {
     let id = ctx.id();
     let opts = RunOptions {
         ffmpeg: ctx.tools.ffmpeg.clone(),
         priority: ctx.priority,
         duration: watch.duration,
+        pass_fd: Some(source_fd),
     };
     let cancel: &CancellationToken = ctx.slot.cancel_token();
     // A child token: stopping for savings must not look like the user's cancel.

@@ -9,6 +9,7 @@
 mod backend;
 mod encode;
 mod finish;
+mod source;
 mod stages;
 
 use std::path::PathBuf;

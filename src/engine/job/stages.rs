@@ -18,11 +18,18 @@ use crate::model::{JobEvent, LogLevel};
 use crate::profiles::Profile;
 use crate::store::EncodeStats;
 
-/// The source as the run found it.
+/// The source as the run found it, open: ffmpeg reads this very file (`/dev/fd/N`), so a
+/// swap of the path after the checks cannot change what is encoded.
+#[derive(Debug)]
 pub(super) struct Source {
     pub path: PathBuf,
     pub size: u64,
     pub id: FileId,
+    pub file: std::fs::File,
+    /// Permission bits, owner and group: the output gets the same, never wider.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 /// What `decide` chose.
@@ -40,7 +47,7 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
     let input = &ctx.job.input_path;
     ctx.log(LogLevel::Info, format!("analysing {}", input.display()))
         .await;
-    let source = open_source(input).await?;
+    let source = open_source(ctx).await?;
     let info = probes::cached(ctx.ledger.store(), &ctx.tools.ffprobe, input, source.id)
         .await
         .map_err(Failure::Probe)?;
@@ -52,7 +59,7 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
     check_output(&planned, &source, &temp)?;
     let verified = verify(ctx, &planned.plan, &info, &temp).await?;
     ctx.check_stop()?;
-    let output_size = promote(&temp, &output).await?;
+    let output_size = promote(&source, &temp, &output).await?;
     run.temp = None;
     ctx.log(
         LogLevel::Info,
@@ -79,27 +86,26 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
     ))
 }
 
-/// The source must still be there, be a regular file, and be readable.
-async fn open_source(input: &Path) -> Result<Source, Failure> {
-    let path = input.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => return Err(Failure::NotAFile),
-            Err(e) => return Err(Failure::SourceGone(e)),
-        };
-        std::fs::File::open(&path).map_err(Failure::Unopenable)?;
-        Ok(Source {
-            size: meta.len(),
-            id: FileId::of(&meta),
-            path,
-        })
-    })
-    .await
-    .map_err(|e| Failure::Internal {
-        summary: "The source could not be looked at.",
-        detail: e.to_string(),
-    })?
+/// Open the source without following symbolic links anywhere below its library folder, and
+/// check it is a regular file and the file the scan recorded (device and inode).
+async fn open_source(ctx: &JobContext) -> Result<Source, Failure> {
+    let root = match ctx.job.folder_id {
+        Some(id) => ctx
+            .ledger
+            .store()
+            .call(move |s| s.folder(id))
+            .await?
+            .map(|f| f.path),
+        None => None,
+    };
+    let path = ctx.job.input_path.clone();
+    let recorded = (ctx.job.input_dev, ctx.job.input_inode);
+    tokio::task::spawn_blocking(move || super::source::open_checked(path, root, recorded))
+        .await
+        .map_err(|e| Failure::Internal {
+            summary: "The source could not be looked at.",
+            detail: e.to_string(),
+        })?
 }
 
 /// Plan with the profile of the job's folder; a skip is recorded and ends the run.
@@ -249,11 +255,20 @@ async fn verify(
         .map_err(Failure::Verify)
 }
 
-/// fsync the temp file, rename it over the final name, fsync the directory. Returns the size.
-async fn promote(temp: &Path, output: &Path) -> Result<u64, Failure> {
+/// Give the temp file the source's permission bits and owner, fsync it, rename it over the
+/// final name, fsync the directory. Returns the size.
+async fn promote(source: &Source, temp: &Path, output: &Path) -> Result<u64, Failure> {
     let (temp, output) = (temp.to_path_buf(), output.to_path_buf());
+    let (mode, uid, gid) = (source.mode & 0o777, source.uid, source.gid);
     tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+        use std::os::unix::fs::PermissionsExt;
         let file = std::fs::File::open(&temp)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        match std::os::unix::fs::fchown(&file, Some(uid), Some(gid)) {
+            // Only root may give a file away; as anyone else the output is ours, mode and all.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+            other => other?,
+        }
         file.sync_all()?;
         let size = file.metadata()?.len();
         drop(file);

@@ -31,6 +31,9 @@ pub struct RunOptions {
     pub priority: Priority,
     /// Input duration in seconds for percent/ETA; 0 = take it from ffmpeg's input banner.
     pub duration: f64,
+    /// An open descriptor ffmpeg inherits (the source, read as `/dev/fd/N`; see
+    /// `process::pass_fd`).
+    pub pass_fd: Option<std::os::fd::RawFd>,
 }
 
 /// Something that happened during the run, in order. `Started` always comes first.
@@ -133,7 +136,10 @@ pub fn run_ffmpeg(
         return Err(RunError::Cancelled);
     }
     let started = Instant::now();
-    let command = ffmpeg_command(opts, args);
+    let mut command = ffmpeg_command(opts, args);
+    if let Some(fd) = opts.pass_fd {
+        process::pass_fd(&mut command, fd);
+    }
     let mut child =
         process::spawn_cancellable(command, opts.priority, cancel).map_err(RunError::Spawn)?;
     on_event(RunEvent::Started { pid: child.pid() });
@@ -182,6 +188,7 @@ mod tests {
             ffmpeg: PathBuf::from("/usr/bin/ffmpeg"),
             priority: Priority::Normal,
             duration: 1.0,
+            pass_fd: None,
         };
         let cmd = ffmpeg_command(&opts, vec!["-nostdin".into(), "-y".into(), "out".into()]);
         assert_eq!(cmd.get_program(), "/usr/bin/ffmpeg");

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::web::AppState;
-use crate::web::auth::{cross_origin, is_cross_origin, presented_token, session_cookie};
+use crate::web::auth::{
+    DEVICE_COOKIE, cookie, cross_origin, is_cross_origin, presented_token, session_cookie,
+    set_login_cookies,
+};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{ApiJson, ClientIp};
 
@@ -37,7 +40,7 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    if is_cross_origin(&headers) {
+    if is_cross_origin(&headers, state.secure_cookies) {
         return Err(cross_origin());
     }
     if body.username.len() > 256 || body.password.len() > crate::auth::MAX_PASSWORD_LEN {
@@ -46,17 +49,18 @@ pub async fn login(
             "Username or password too long.",
         ));
     }
-    let token = state.auth.login(ip, &body.username, &body.password).await?;
-    let cookie = session_cookie(
-        Some(&token),
+    let device = cookie(&headers, DEVICE_COOKIE);
+    let logged_in = state
+        .auth
+        .login(ip, &body.username, &body.password, device.as_deref())
+        .await?;
+    let mut response = Json(StatusOk { status: "ok" }).into_response();
+    set_login_cookies(
+        &mut response,
+        &logged_in,
         state.auth.session_ttl_secs(),
         state.secure_cookies,
-    );
-    let mut response = Json(StatusOk { status: "ok" }).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
-    );
+    )?;
     Ok(response)
 }
 
@@ -67,7 +71,7 @@ pub async fn login(
               (status = 403, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let presented = presented_token(&headers);
-    if !matches!(presented, Some((_, false))) && is_cross_origin(&headers) {
+    if !matches!(presented, Some((_, false))) && is_cross_origin(&headers, state.secure_cookies) {
         return Err(cross_origin());
     }
     if let Some((token, _)) = presented {

@@ -15,7 +15,9 @@ use super::form::{Form, local_target};
 use super::render::bare;
 use crate::auth::AuthError;
 use crate::web::AppState;
-use crate::web::auth::{is_cross_origin, presented_token, session_cookie};
+use crate::web::auth::{
+    DEVICE_COOKIE, cookie, is_cross_origin, presented_token, session_cookie, set_login_cookies,
+};
 use crate::web::error::ApiError;
 use crate::web::extract::ClientIp;
 
@@ -43,8 +45,8 @@ pub fn is_local(ip: IpAddr) -> bool {
     }
 }
 
-fn refuse_cross_origin(headers: &HeaderMap) -> Result<(), PageError> {
-    if is_cross_origin(headers) {
+fn refuse_cross_origin(state: &AppState, headers: &HeaderMap) -> Result<(), PageError> {
+    if is_cross_origin(headers, state.secure_cookies) {
         return Err(PageError::from(crate::web::auth::cross_origin()));
     }
     Ok(())
@@ -75,7 +77,7 @@ pub async fn login(
     headers: HeaderMap,
     form: Form,
 ) -> Result<Response, PageError> {
-    refuse_cross_origin(&headers)?;
+    refuse_cross_origin(&state, &headers)?;
     let username = form.get("username").unwrap_or("").to_string();
     let password = form.raw("password").unwrap_or("").to_string();
     let next = local_target(form.get("next")).to_string();
@@ -85,9 +87,18 @@ pub async fn login(
             "Username or password too long.",
         ));
     }
-    let token = match state.auth.login(ip, &username, &password).await {
-        Ok(token) => token,
-        Err(e @ (AuthError::InvalidCredentials | AuthError::RateLimited { .. })) => {
+    let device = cookie(&headers, DEVICE_COOKIE);
+    let login = state
+        .auth
+        .login(ip, &username, &password, device.as_deref())
+        .await;
+    let logged_in = match login {
+        Ok(logged_in) => logged_in,
+        Err(
+            e @ (AuthError::InvalidCredentials
+            | AuthError::RateLimited { .. }
+            | AuthError::Busy { .. }),
+        ) => {
             let err = ApiError::from(e);
             let mut page = bare(
                 "session/login.html",
@@ -98,16 +109,13 @@ pub async fn login(
         }
         Err(e) => return Err(ApiError::from(e).into()),
     };
-    let cookie = session_cookie(
-        Some(&token),
+    let mut response = Redirect::to(&next).into_response();
+    set_login_cookies(
+        &mut response,
+        &logged_in,
         state.auth.session_ttl_secs(),
         state.secure_cookies,
-    );
-    let mut response = Redirect::to(&next).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(PageError::internal)?,
-    );
+    )?;
     Ok(response)
 }
 
@@ -115,7 +123,7 @@ pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    refuse_cross_origin(&headers)?;
+    refuse_cross_origin(&state, &headers)?;
     if let Some((token, _)) = presented_token(&headers) {
         state.auth.logout(&token).await.map_err(ApiError::from)?;
     }
@@ -161,7 +169,7 @@ pub async fn setup(
     headers: HeaderMap,
     form: Form,
 ) -> Result<Response, PageError> {
-    refuse_cross_origin(&headers)?;
+    refuse_cross_origin(&state, &headers)?;
     // One setup at a time, and the no-admin check again under the lock: two concurrent posts
     // must not both create an account.
     static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

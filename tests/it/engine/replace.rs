@@ -91,6 +91,7 @@ fn setup(dir: &Path) -> (Store, std::path::PathBuf, std::path::PathBuf) {
             size: 14,
             mtime_ns: 0,
             inode: 1,
+            dev: 1,
             folder_id: None,
         }])
         .unwrap();

@@ -41,6 +41,7 @@ fn opts(duration: f64) -> RunOptions {
         ffmpeg: ffmpeg().to_path_buf(),
         priority: Priority::Background,
         duration,
+        pass_fd: None,
     }
 }
 
