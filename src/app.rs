@@ -87,6 +87,8 @@ pub async fn run_with(
             ffprobe: config.ffprobe.clone(),
             transcode: config.transcode.clone(),
             retry_base: config.retry_base,
+            library_roots: config.security.library_roots.clone(),
+            data_dir: config.data_dir.clone(),
         },
         engine_shutdown.clone(),
     )
@@ -94,7 +96,7 @@ pub async fn run_with(
     let board = crate::board::start(&config.board, &engine);
     for path in &config.libraries {
         match engine.folders.add(path.clone(), true, None).await {
-            Ok(folder) => tracing::info!(path = %folder.path, "library folder added"),
+            Ok(folder) => tracing::info!(path = ?folder.path, "library folder added"),
             Err(FolderError::Exists(_)) => {}
             Err(e) => {
                 return Err(AppError::Folder {

@@ -1,7 +1,7 @@
 //! Per-username backoff: after `FREE_FAILURES` wrong passwords for a name (from anywhere,
-//! since an attacker has as many addresses as they like), each further attempt from an
-//! unknown device must wait twice as long as the last, up to `MAX_WAIT`. A good login clears
-//! it. The owner's own browser logs in as a known device and never waits (see `devices`), so a
+//! since an attacker has as many addresses as they like), the name waits, and every attempt
+//! from an unknown device while it waits doubles the wait, up to `MAX_WAIT`: a guesser who
+//! keeps trying only locks the name longer. A good login clears it. The owner's own browser logs in as a known device and never waits (see `devices`), so a
 //! flood against the name cannot lock them out; a new browser may have to wait at most
 //! `MAX_WAIT`. Bounded in memory like the address throttle.
 
@@ -34,9 +34,11 @@ impl UserBackoff {
     /// check together); `Err(seconds)` when it must wait.
     pub fn attempt(&mut self, name: &str, now: Instant) -> Result<(), u64> {
         if let Some(&(failures, last)) = self.names.get(name) {
-            let until = last + wait_after(failures);
-            if now < until {
-                return Err((until - now).as_secs().max(1));
+            if now < last + wait_after(failures) {
+                // Trying while waiting counts: the wait doubles.
+                let failures = failures.saturating_add(1);
+                self.names.insert(name.to_string(), (failures, now));
+                return Err(wait_after(failures).as_secs().max(1));
             }
             if now.duration_since(last) > MAX_WAIT * 2 {
                 self.names.remove(name);
@@ -81,9 +83,11 @@ mod tests {
         for _ in 0..FREE_FAILURES {
             assert!(b.attempt("admin", t).is_ok());
         }
-        assert_eq!(b.attempt("admin", t), Err(1));
-        assert!(b.attempt("admin", t + Duration::from_secs(1)).is_ok());
-        assert_eq!(b.attempt("admin", t + Duration::from_secs(1)), Err(2));
+        // Trying while the name waits doubles the wait.
+        assert_eq!(b.attempt("admin", t), Err(2));
+        assert_eq!(b.attempt("admin", t), Err(4));
+        assert!(b.attempt("admin", t + Duration::from_secs(3)).is_err());
+        assert!(b.attempt("admin", t + Duration::from_secs(20)).is_ok());
         assert!(
             b.attempt("someone", t).is_ok(),
             "other names are not affected"

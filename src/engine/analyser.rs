@@ -166,7 +166,7 @@ impl Analyser {
                         Some(Ok(()))
                     }
                     Err(e) => {
-                        tracing::debug!(path = %path.display(), error = %e, "analyser: probe failed");
+                        tracing::debug!(path = ?path, error = %e, "analyser: probe failed");
                         Some(Err((path, id)))
                     }
                 }

@@ -40,6 +40,8 @@ pub enum FolderError {
     UnknownProfile(String),
     #[error("{0}")]
     Exists(String),
+    #[error("{0}")]
+    OutsideRoots(String),
     #[error("folder {0} does not exist")]
     NotFound(u64),
     #[error(transparent)]
@@ -55,15 +57,78 @@ impl From<StoreError> for FolderError {
     }
 }
 
+/// System locations that are never a library folder nor inside one when no
+/// `[security] library_roots` are configured: the whole system (`/`), kernel and device
+/// interfaces, configuration, boot files, programs and root's home. With the `replace` policy a
+/// library folder is a place files are moved in and out of, so it must hold media only.
+pub const SYSTEM_LOCATIONS: &[&str] = &[
+    "/", "/proc", "/sys", "/dev", "/run", "/etc", "/boot", "/usr", "/root", "/bin", "/sbin",
+    "/lib", "/lib64", "/var/lib", "/var/log",
+];
+
+/// Where library folders may be.
+#[derive(Debug, Clone)]
+pub(crate) struct LibraryPolicy {
+    /// `[security] library_roots`: only below these; `None`: anywhere but [`SYSTEM_LOCATIONS`].
+    pub roots: Option<Vec<PathBuf>>,
+    /// The server's own data (the store, the config): never a library folder or inside one
+    /// (a folder below it, such as the demo library of `bash .ci/dev run`, is fine).
+    pub data_dir: PathBuf,
+}
+
+impl LibraryPolicy {
+    /// `Some(why)` when `folder` (canonical) may not be a library folder.
+    pub fn refuses(&self, folder: &std::path::Path) -> Option<String> {
+        let data = std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        if data.starts_with(folder) {
+            return Some(format!(
+                "`{}` holds the server's data folder {}",
+                folder.display(),
+                data.display()
+            ));
+        }
+        match &self.roots {
+            Some(roots) => {
+                let inside = roots.iter().any(|r| {
+                    let r = std::fs::canonicalize(r).unwrap_or_else(|_| r.clone());
+                    folder.starts_with(r)
+                });
+                (!inside).then(|| {
+                    let list: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+                    format!(
+                        "`{}` is not inside an allowed library root ({}; see [security] library_roots)",
+                        folder.display(),
+                        list.join(", ")
+                    )
+                })
+            }
+            None => SYSTEM_LOCATIONS
+                .iter()
+                .find(|s| {
+                    let s = std::path::Path::new(s);
+                    folder == s || (s != std::path::Path::new("/") && folder.starts_with(s))
+                })
+                .map(|s| {
+                    format!(
+                        "`{}` is a system location ({s}); library folders hold media only \
+                         (allow it with [security] library_roots)",
+                        folder.display()
+                    )
+                }),
+        }
+    }
+}
+
 /// Handle to the folders. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Folders {
     store: Store,
+    policy: LibraryPolicy,
 }
 
 impl Folders {
-    pub fn new(store: Store) -> Folders {
-        Folders { store }
+    pub fn new(store: Store, policy: LibraryPolicy) -> Folders {
+        Folders { store, policy }
     }
 
     pub async fn list(&self) -> Result<Vec<FolderView>, StoreError> {
@@ -103,6 +168,9 @@ impl Folders {
         })
         .await
         .map_err(|e| FolderError::Invalid(e.to_string()))??;
+        if let Some(why) = self.policy.refuses(&canonical) {
+            return Err(FolderError::OutsideRoots(why));
+        }
         let wanted = profile.clone();
         let folder = self
             .store

@@ -86,6 +86,11 @@ pub struct EngineConfig {
     pub transcode: TranscodeSettings,
     /// Wait before the first automatic retry; `None` = `policy::DEFAULT_BASE_DELAY`.
     pub retry_base: Option<Duration>,
+    /// `[security] library_roots`: where library folders may be (`None`: not in system
+    /// locations).
+    pub library_roots: Option<Vec<PathBuf>>,
+    /// The server's data directory, never a library folder.
+    pub data_dir: PathBuf,
 }
 
 /// Handle to the engine. Cheap to clone.
@@ -173,7 +178,13 @@ impl Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,
             scanner,
-            folders: Folders::new(store),
+            folders: Folders::new(
+                store,
+                folders::LibraryPolicy {
+                    roots: config.library_roots,
+                    data_dir: config.data_dir,
+                },
+            ),
             profiles,
             hardware,
             settings,

@@ -222,7 +222,7 @@ fn walk(folder: &LibraryFolder) -> (Vec<ScannedFile>, Option<String>) {
             files,
             Some(format!(
                 "library folder {} is missing or not a directory; skipped",
-                folder.path.display()
+                paths::shown(&folder.path)
             )),
         );
     }
@@ -256,7 +256,7 @@ fn walk(folder: &LibraryFolder) -> (Vec<ScannedFile>, Option<String>) {
     let problem = first_error.map(|e| {
         format!(
             "{errors} entries under {} could not be read (first: {e})",
-            folder.path.display()
+            paths::shown(&folder.path)
         )
     });
     (files, problem)

@@ -7,6 +7,8 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 use crate::model::JobId;
 
 use super::streams::OutputContainer;
@@ -23,23 +25,57 @@ pub const VIDEO_EXTENSIONS: &[&str] = &[
     "mkv", "mp4", "m4v", "mov", "avi", "ts", "m2ts", "webm", "wmv", "flv", "mpg",
 ];
 
-/// `<dir>/<stem>.alchemist.<ext>` for `input`.
+/// Longest file name (bytes) Linux filesystems take.
+pub const NAME_MAX: usize = 255;
+/// Bytes of the hash that stands for the cut part of a shortened name (hex digits, plus `~`).
+const HASH_CHARS: usize = 8;
+
+/// `<dir>/<stem>.alchemist.<ext>` for `input`; a stem too long for the name to fit
+/// [`NAME_MAX`] is cut and ends with `~` and a hash of the whole stem, so names stay distinct.
 pub fn output_path(input: &Path, container: OutputContainer) -> PathBuf {
     let stem = input.file_stem().unwrap_or(OsStr::new("output"));
-    let mut name = OsString::from(stem);
+    let suffix_len = OUTPUT_MARKER.len() + container.extension().len();
+    let mut name = fit(stem.as_bytes(), NAME_MAX - suffix_len);
     name.push(OUTPUT_MARKER);
     name.push(container.extension());
     input.with_file_name(name)
 }
 
-/// Hidden temp file beside `final_output`: `<dir>/.<file name>.alchemist-tmp-<job>`.
+/// Hidden temp file beside `final_output`: `<dir>/.<file name>.alchemist-tmp-<job>`, the file
+/// name shortened like [`output_path`]'s stem when the whole would not fit [`NAME_MAX`].
 pub fn temp_path(final_output: &Path, job: JobId) -> PathBuf {
     let file_name = final_output.file_name().unwrap_or(OsStr::new("output"));
+    let id = job.to_string();
+    let room = NAME_MAX - 1 - TEMP_MARKER.len() - id.len();
     let mut name = OsString::from(".");
-    name.push(file_name);
+    name.push(fit(file_name.as_bytes(), room));
     name.push(TEMP_MARKER);
-    name.push(job.to_string());
+    name.push(id);
     final_output.with_file_name(name)
+}
+
+/// `bytes` when at most `room` long; else its first bytes (cut at a character boundary when it
+/// is UTF-8), `~` and 8 hex digits of its SHA-256.
+fn fit(bytes: &[u8], room: usize) -> OsString {
+    if bytes.len() <= room {
+        return OsStr::from_bytes(bytes).to_owned();
+    }
+    let mut keep = room.saturating_sub(HASH_CHARS + 1);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        while keep > 0 && !text.is_char_boundary(keep) {
+            keep -= 1;
+        }
+    }
+    let hash = sha2::Sha256::digest(bytes);
+    let mut name = OsStr::from_bytes(&bytes[..keep]).to_owned();
+    name.push(format!("~{}", &hex::encode(hash)[..HASH_CHARS]));
+    name
+}
+
+/// `path` as shown in job logs and messages: control characters (a newline in a file name
+/// would forge a log line) written as escapes (see `model::escape_controls`).
+pub fn shown(path: &Path) -> String {
+    crate::model::escape_controls(&path.to_string_lossy()).into_owned()
 }
 
 /// Folder that holds replaced originals (same filesystem as the library).
@@ -159,6 +195,38 @@ mod tests {
         ] {
             assert!(!is_own_file(Path::new(other)), "{other}");
         }
+    }
+
+    #[test]
+    fn long_names_are_shortened_to_fit_and_stay_ours_and_distinct() {
+        let long = |c: &str| format!("/lib/{}.mkv", c.repeat(246));
+        let (a, b) = (long("a"), long("b"));
+        let out_a = output_path(Path::new(&a), OutputContainer::Mkv);
+        let out_b = output_path(Path::new(&b), OutputContainer::Mkv);
+        for out in [&out_a, &out_b] {
+            let name = out.file_name().unwrap().len();
+            assert!(name <= NAME_MAX, "{name}");
+            assert!(is_own_file(out), "{out:?}");
+            let tmp = temp_path(out, JobId(123_456));
+            assert!(tmp.file_name().unwrap().len() <= NAME_MAX);
+            assert!(is_own_file(&tmp), "{tmp:?}");
+            assert_eq!(tmp.parent(), out.parent());
+        }
+        assert_ne!(out_a, out_b);
+        assert_ne!(
+            temp_path(&out_a, JobId(1)),
+            temp_path(&out_b, JobId(1)),
+            "the hash keeps shortened names apart"
+        );
+        // A multi-byte character is never cut in half.
+        let accents = format!("/lib/{}.mkv", "é".repeat(125));
+        let out = output_path(Path::new(&accents), OutputContainer::Mkv);
+        assert!(out.to_str().is_some(), "still valid UTF-8: {out:?}");
+        // Short names are untouched.
+        assert_eq!(
+            output_path(Path::new("/lib/x.mp4"), OutputContainer::Mkv),
+            Path::new("/lib/x.alchemist.mkv")
+        );
     }
 
     #[test]

@@ -70,5 +70,30 @@ pub fn day_string(day: u32) -> String {
     rfc3339(day as i64 * 86_400_000)[..10].to_string()
 }
 
+/// `text` with control characters (a newline in a file name, an escape sequence) and the
+/// invisible text-direction overrides written as escapes, so a name shown or logged cannot
+/// forge a line or hide what it is. Everything else, non-ASCII included, is kept.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests;

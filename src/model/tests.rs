@@ -44,3 +44,15 @@ fn state_codes_round_trip() {
     }
     assert!("done".parse::<JobState>().is_err());
 }
+
+#[test]
+fn controls_in_names_are_escaped_and_the_rest_kept() {
+    assert_eq!(escape_controls("a film.mkv"), "a film.mkv");
+    assert_eq!(escape_controls("café 日本.mkv"), "café 日本.mkv");
+    assert_eq!(
+        escape_controls("x.mkv\n2026-01-01 INFO forged"),
+        "x.mkv\\n2026-01-01 INFO forged"
+    );
+    assert_eq!(escape_controls("a\u{1b}[31mred\r"), "a\\u{1b}[31mred\\r");
+    assert_eq!(escape_controls("vkm.\u{202e}4pm"), "vkm.\\u{202e}4pm");
+}

@@ -60,6 +60,67 @@ impl std::str::FromStr for SortKey {
     }
 }
 
+/// Where the previous page of a list ended: its last job's sort value and id. The next page
+/// is the entries strictly after it in the list's order, so jobs that change meanwhile cannot
+/// make a client see an entry twice or skip one that stayed where it was (with page numbers
+/// they could: an update moves jobs between pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    value: CursorValue,
+    id: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CursorValue {
+    Number(i128),
+    /// A lower-cased path, kept as hex in the token.
+    Path(String),
+}
+
+impl Cursor {
+    /// The cursor after `job` in `sort` order.
+    pub fn after(job: &Job, sort: SortKey) -> Cursor {
+        let value = match sort {
+            SortKey::CreatedAt => CursorValue::Number(job.created_at.into()),
+            SortKey::UpdatedAt => CursorValue::Number(job.updated_at.into()),
+            SortKey::Size => CursorValue::Number(job.input_size.into()),
+            SortKey::Priority => CursorValue::Number(job.priority.into()),
+            SortKey::InputPath => CursorValue::Path(path_key(&job.input_path)),
+        };
+        Cursor {
+            value,
+            id: job.id.0,
+        }
+    }
+
+    /// The opaque text a client sends back as `after`.
+    pub fn token(&self) -> String {
+        match &self.value {
+            CursorValue::Number(n) => format!("n{n}.{}", self.id),
+            CursorValue::Path(p) => format!("p{}.{}", hex::encode(p), self.id),
+        }
+    }
+
+    /// Parse a token made by [`Cursor::token`] for a list sorted by `sort`.
+    pub fn parse(token: &str, sort: SortKey) -> Option<Cursor> {
+        let (value, id) = token.get(1..)?.rsplit_once('.')?;
+        let id = id.parse().ok()?;
+        let value = match (token.as_bytes()[0], sort) {
+            (b'p', SortKey::InputPath) => {
+                CursorValue::Path(String::from_utf8(hex::decode(value).ok()?).ok()?)
+            }
+            (b'n', s) if s != SortKey::InputPath => CursorValue::Number(value.parse().ok()?),
+            _ => return None,
+        };
+        Some(Cursor { value, id })
+    }
+}
+
+/// How paths are compared in the index: lower-cased, without NUL.
+fn path_key(path: &std::path::Path) -> String {
+    path.to_string_lossy().to_lowercase().replace('\0', "")
+}
+
 /// A validated job list query.
 #[derive(Debug, Clone)]
 pub struct JobQuery {
@@ -70,8 +131,10 @@ pub struct JobQuery {
     pub desc: bool,
     pub archived: bool,
     pub limit: usize,
-    /// 1-based.
+    /// 1-based; with `after`, the page after the cursor is returned instead.
     pub page: usize,
+    /// Continue after this cursor (from the previous page's `X-Next-Cursor`).
+    pub after: Option<Cursor>,
 }
 
 impl Default for JobQuery {
@@ -84,6 +147,7 @@ impl Default for JobQuery {
             archived: false,
             limit: 50,
             page: 1,
+            after: None,
         }
     }
 }
@@ -105,11 +169,7 @@ pub struct JobIndex {
 
 impl JobIndex {
     pub fn put(&mut self, job: &Job) {
-        let key = job
-            .input_path
-            .to_string_lossy()
-            .to_lowercase()
-            .replace('\0', "");
+        let key = path_key(&job.input_path);
         let slot = match self.slots.get(&job.id.0) {
             Some(&slot) => slot,
             None => {
@@ -234,7 +294,22 @@ impl JobIndex {
             .then(a.id.cmp(&b.id));
             if q.desc { ord.reverse() } else { ord }
         };
-        let start = q.page.saturating_sub(1).saturating_mul(q.limit);
+        // Strictly after the cursor, in the same order; the total still counts every match.
+        let after = |e: &Entry| {
+            let Some(c) = &q.after else { return true };
+            let ord = match (&c.value, q.sort) {
+                (CursorValue::Path(p), _) => self.path(e).cmp(p.as_str()),
+                (CursorValue::Number(n), SortKey::CreatedAt) => i128::from(e.created_at).cmp(n),
+                (CursorValue::Number(n), SortKey::UpdatedAt) => i128::from(e.updated_at).cmp(n),
+                (CursorValue::Number(n), SortKey::Size) => i128::from(e.size).cmp(n),
+                (CursorValue::Number(n), _) => i128::from(e.priority).cmp(n),
+            }
+            .then(e.id.cmp(&c.id));
+            let ord = if q.desc { ord.reverse() } else { ord };
+            ord == std::cmp::Ordering::Greater
+        };
+        let page = if q.after.is_some() { 1 } else { q.page };
+        let start = page.saturating_sub(1).saturating_mul(q.limit);
         let end = start.saturating_add(q.limit);
         let searched = q
             .search
@@ -250,12 +325,16 @@ impl JobIndex {
             (None, false) => Box::new(self.entries.iter()),
             (None, true) => Box::new(self.entries.iter().rev()),
         };
-        let hits = hits.filter(|e| keep(e));
-        let (page, total) = if end <= TOP_K_MAX {
-            let (mut best, total) = top_k(hits, end, &cmp);
-            (best.split_off(start.min(best.len())), total)
+        let mut total = 0;
+        let hits = hits.filter(|e| keep(e)).filter(|e| {
+            total += 1;
+            after(e)
+        });
+        let page = if end <= TOP_K_MAX {
+            let (mut best, _) = top_k(hits, end, &cmp);
+            best.split_off(start.min(best.len()))
         } else {
-            select_range(hits.collect(), start, end, &cmp)
+            select_range(hits.collect(), start, end, &cmp).0
         };
         (page.into_iter().map(|e| JobId(e.id)).collect(), total)
     }

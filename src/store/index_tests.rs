@@ -188,3 +188,75 @@ fn counts_follow_state_and_archive_changes() {
     }
     assert_eq!(idx.len(), 40);
 }
+
+#[test]
+fn a_cursor_walk_sees_every_unchanged_job_once_while_others_change() {
+    let mut idx = JobIndex::default();
+    let mut jobs: Vec<Job> = (1..=100)
+        .map(|i| {
+            job(
+                i,
+                JobState::Queued,
+                &format!("/m/{i}.mkv"),
+                1_000 + i as i64,
+            )
+        })
+        .collect();
+    for j in &jobs {
+        idx.put(j);
+    }
+    let by_id = |idx: &JobIndex, ids: &[JobId]| -> Vec<u64> {
+        let _ = idx;
+        ids.iter().map(|i| i.0).collect()
+    };
+    let mut q = JobQuery {
+        sort: SortKey::UpdatedAt,
+        desc: true,
+        limit: 7,
+        ..Default::default()
+    };
+    let mut seen: Vec<u64> = Vec::new();
+    let mut clock = 10_000;
+    loop {
+        let (ids, total) = idx.query(&q);
+        assert_eq!(total, 100);
+        if ids.is_empty() {
+            break;
+        }
+        seen.extend(by_id(&idx, &ids));
+        let last = jobs.iter().find(|j| j.id == *ids.last().unwrap()).unwrap();
+        q.after = Some(Cursor::after(last, q.sort));
+        // Meanwhile the engine updates two jobs not seen yet: they move to the top.
+        for id in [90 - seen.len() as u64, 50 - (seen.len() as u64) / 2] {
+            if let Some(j) = jobs.iter_mut().find(|j| j.id.0 == id) {
+                clock += 1;
+                j.updated_at = clock;
+                idx.put(j);
+            }
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no job twice: {seen:?}");
+    // Every job that did not move while the walk ran was seen.
+    let moved: Vec<u64> = jobs
+        .iter()
+        .filter(|j| j.updated_at >= 10_000)
+        .map(|j| j.id.0)
+        .collect();
+    for id in 1..=100u64 {
+        assert!(
+            seen.contains(&id) || moved.contains(&id),
+            "job {id} skipped"
+        );
+    }
+    // Tokens survive the round trip, and a token of another order is refused.
+    let c = Cursor::after(&jobs[3], SortKey::InputPath);
+    assert_eq!(
+        Cursor::parse(&c.token(), SortKey::InputPath),
+        Some(c.clone())
+    );
+    assert_eq!(Cursor::parse(&c.token(), SortKey::Size), None);
+    assert_eq!(Cursor::parse("n12", SortKey::Size), None);
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use redb::{ReadableTable, WriteTransaction};
 
 use super::codec::{decode, encode};
-use super::index::JobQuery;
+use super::index::{Cursor, JobQuery};
 use super::records::{Attempt, EncodeResult, Job};
 use super::tables::*;
 use super::{Result, Store, StoreError};
@@ -231,7 +231,9 @@ impl Store {
     }
 
     /// One page of jobs and the number of matches.
-    pub fn list_jobs(&self, q: &JobQuery) -> Result<(Vec<Job>, usize)> {
+    /// One page of the job list, the number of matches, and the cursor of the next page (when
+    /// the page is full).
+    pub fn list_jobs(&self, q: &JobQuery) -> Result<(Vec<Job>, usize, Option<Cursor>)> {
         let (ids, total) = self
             .inner
             .index
@@ -246,7 +248,10 @@ impl Store {
                 out.push(decode(v.value())?);
             }
         }
-        Ok((out, total))
+        let next = (out.len() == q.limit)
+            .then(|| out.last().map(|j| Cursor::after(j, q.sort)))
+            .flatten();
+        Ok((out, total, next))
     }
 
     pub fn status_counts(&self) -> StatusCounts {

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
-pub use index::{JobQuery, SortKey};
+pub use index::{Cursor, JobQuery, SortKey};
 pub use jobs::{RunEnd, ScanOutcome, ScannedFile, StatusCounts};
 pub use profiles::FolderProfile;
 pub use records::*;

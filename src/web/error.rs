@@ -223,6 +223,7 @@ impl From<FolderError> for ApiError {
                 ApiError::bad_request("FOLDER_PROFILE_UNKNOWN", e.to_string())
             }
             FolderError::Exists(msg) => ApiError::new(StatusCode::CONFLICT, "FOLDER_EXISTS", msg),
+            FolderError::OutsideRoots(msg) => ApiError::bad_request("FOLDER_OUTSIDE_ROOTS", msg),
             FolderError::NotFound(id) => {
                 ApiError::not_found("FOLDER_NOT_FOUND", format!("Folder {id} does not exist."))
             }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::model::JobState;
-use crate::store::{JobQuery, SortKey};
+use crate::store::{Cursor, JobQuery, SortKey};
 use crate::web::error::ApiError;
 
 /// Largest page.
@@ -28,6 +28,10 @@ pub struct ListParams {
     pub sort_desc: Option<String>,
     /// Archived jobs only (default false)
     pub archived: Option<String>,
+    /// Continue after the previous page: its `X-Next-Cursor` (then `page` is not used). A walk
+    /// by cursor never shows a job twice and skips none that stayed in place while jobs
+    /// changed; sort by `created_at` to walk everything while the engine works.
+    pub after: Option<String>,
 }
 
 fn parse_bool(name: &str, v: Option<&str>) -> Result<bool, ApiError> {
@@ -78,6 +82,15 @@ impl ListParams {
             sort,
             desc: parse_bool("sort_desc", self.sort_desc.as_deref())?,
             archived: parse_bool("archived", self.archived.as_deref())?,
+            after: match self.after.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(token) => Some(Cursor::parse(token, sort).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "INVALID_QUERY",
+                        "`after` is not a cursor of this list (use X-Next-Cursor as given)",
+                    )
+                })?),
+            },
             limit: parse_num("limit", self.limit.as_deref(), 50)?.clamp(1, MAX_LIMIT),
             page: parse_num("page", self.page.as_deref(), 1)?.max(1),
         })

@@ -56,6 +56,11 @@ pub enum Failure {
     /// ffmpeg could not start, or stopped with an error or a signal.
     Encoder(RunError),
     Verify(VerifyError),
+    /// The output's path would be longer than the system allows (`PATH_MAX`); its name is
+    /// always shortened to fit, so this is a folder path that is too long.
+    NameTooLong {
+        bytes: usize,
+    },
     /// fsync or rename of the verified output failed.
     Promote(io::Error),
     /// Our own bookkeeping failed (the store, an impossible plan).
@@ -81,6 +86,7 @@ impl Failure {
             Failure::NoRoom { .. } | Failure::DiskFilled { .. } => "disk_full",
             Failure::Encoder(_) => "encoder_failed",
             Failure::Verify(_) => "verify_failed",
+            Failure::NameTooLong { .. } => "output_name_too_long",
             Failure::Promote(e) if e.raw_os_error() == Some(libc::ENOSPC) => "disk_full",
             Failure::Promote(_) => "promote_failed",
             Failure::Internal { .. } => "internal_error",
@@ -195,6 +201,16 @@ impl Failure {
             }
             Failure::Encoder(e) => e.explanation(),
             Failure::Verify(e) => e.explanation(),
+            Failure::NameTooLong { bytes } => Explanation::new(
+                code,
+                "The output's path would be too long.",
+                format!(
+                    "Its path would be {bytes} bytes, more than the system's {} allow; nothing was \
+                     encoded. Move the file to a folder with a shorter path.",
+                    libc::PATH_MAX
+                ),
+            )
+            .with("path_bytes", *bytes),
             Failure::Promote(e) => Explanation::new(
                 code,
                 "The verified output could not be put in place.",

@@ -78,10 +78,11 @@ pub(super) async fn encode(
     let last = tries.len() - 1;
     for (i, t) in tries.into_iter().enumerate() {
         run.encoder = Some(t.encoder.clone());
+        // Paths in the arguments may hold any byte: shown escaped, they cannot forge a line.
         let line = t
             .argv
             .iter()
-            .map(|a| a.to_string_lossy())
+            .map(|a| crate::model::escape_controls(&a.to_string_lossy()).into_owned())
             .collect::<Vec<_>>()
             .join(" ");
         ctx.log(LogLevel::Info, format!("ffmpeg {line}")).await;

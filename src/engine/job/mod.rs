@@ -12,6 +12,8 @@ mod finish;
 mod source;
 mod stages;
 
+pub(crate) use source::open_no_symlinks;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -137,14 +139,14 @@ pub(crate) async fn run(ctx: JobContext) {
 /// Remove one of our temp files; a missing file is fine.
 pub(crate) fn remove_temp(path: &std::path::Path) {
     if !crate::media::paths::is_own_file(path) {
-        tracing::error!(path = %path.display(), "refusing to remove a file that is not ours");
+        tracing::error!(path = ?path, "refusing to remove a file that is not ours");
         return;
     }
     match std::fs::remove_file(path) {
-        Ok(()) => tracing::info!(path = %path.display(), "removed partial output"),
+        Ok(()) => tracing::info!(path = ?path, "removed partial output"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "could not remove partial output")
+            tracing::warn!(path = ?path, error = %e, "could not remove partial output")
         }
     }
 }

@@ -61,7 +61,7 @@ pub(super) fn open_checked(
 
 /// Open for reading without following any symbolic link below `root` (or, without a root, in
 /// the last component). Non-blocking, so a FIFO put in a file's place cannot hang the open.
-fn open_no_symlinks(path: &Path, root: Option<&Path>) -> io::Result<File> {
+pub(crate) fn open_no_symlinks(path: &Path, root: Option<&Path>) -> io::Result<File> {
     let flags =
         OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::NONBLOCK;
     if let Some(root) = root

@@ -45,7 +45,7 @@ pub(super) struct Planned {
 /// The whole run, stage by stage.
 pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Completed, Stop> {
     let input = &ctx.job.input_path;
-    ctx.log(LogLevel::Info, format!("analysing {}", input.display()))
+    ctx.log(LogLevel::Info, format!("analysing {}", paths::shown(input)))
         .await;
     let source = open_source(ctx).await?;
     let info = probes::cached(ctx.ledger.store(), &ctx.tools.ffprobe, input, source.id)
@@ -63,7 +63,7 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
     run.temp = None;
     ctx.log(
         LogLevel::Info,
-        format!("verified and saved as {}", output.display()),
+        format!("verified and saved as {}", paths::shown(&output)),
     )
     .await;
     let output = originals::apply_policy(
@@ -180,6 +180,10 @@ async fn prepare(
     }
     let output = paths::output_path(&source.path, planned.plan.container);
     let temp = paths::temp_path(&output, ctx.id());
+    let longest = output.as_os_str().len().max(temp.as_os_str().len());
+    if longest >= libc::PATH_MAX as usize {
+        return Err(Failure::NameTooLong { bytes: longest }.into());
+    }
     run.temp = Some(temp.clone());
     super::remove_temp(&temp);
     let id = ctx.id();

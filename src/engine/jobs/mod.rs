@@ -4,6 +4,7 @@
 //! state. The `queued` events these changes publish are what the dispatcher and the analyser
 //! wake on.
 
+mod resolve;
 mod views;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ pub use views::{JobDetails, JobView};
 
 use super::EngineError;
 use super::dispatch::Slots;
+use super::job::open_no_symlinks;
 use super::ledger::Ledger;
 use crate::media::paths;
 use crate::model::{JobEvent, JobId, JobState, LogLevel};
@@ -226,35 +228,29 @@ impl Jobs {
             .await
             .map_err(EngineError::from)?;
         let scanned = tokio::task::spawn_blocking(move || -> Result<ScannedFile, EnqueueError> {
-            // Whatever lies outside the library is 403, existing or not, so the answer never
-            // tells whether a file exists there. The real path decides (no symlink escapes).
-            let canonical = match std::fs::canonicalize(&path) {
-                Ok(c) => c,
-                Err(_) => {
-                    let lexical = lexically_normal(&path);
-                    return Err(if folders.iter().any(|f| lexical.starts_with(&f.path)) {
-                        EnqueueError::NotFound
-                    } else {
-                        EnqueueError::Forbidden
-                    });
-                }
-            };
+            // Where the path leads decides, existing or not: whatever leads outside the
+            // library is 403, so the answer never tells whether a file exists there.
+            let resolved = resolve::resolve(&path).ok_or(EnqueueError::Forbidden)?;
             let folder = folders
                 .iter()
-                .find(|f| canonical.starts_with(&f.path))
+                .find(|f| resolved.starts_with(&f.path))
                 .ok_or(EnqueueError::Forbidden)?;
-            let meta = std::fs::metadata(&canonical).map_err(|_| EnqueueError::NotFound)?;
+            // Opened below the folder without following links, so what is recorded is what
+            // the resolution found, not something swapped in since.
+            let file = open_no_symlinks(&resolved, Some(&folder.path))
+                .map_err(|_| EnqueueError::NotFound)?;
+            let meta = file.metadata().map_err(|_| EnqueueError::NotFound)?;
             if !meta.is_file() {
                 return Err(EnqueueError::NotAFile);
             }
-            if paths::is_own_file(&canonical) {
+            if paths::is_own_file(&resolved) {
                 return Err(EnqueueError::OwnFile);
             }
-            if !paths::is_video_file(&canonical) {
+            if !paths::is_video_file(&resolved) {
                 return Err(EnqueueError::Unsupported);
             }
             Ok(super::scanner::scanned_file(
-                canonical,
+                resolved,
                 &meta,
                 Some(folder.id),
             ))
@@ -316,38 +312,4 @@ pub(crate) fn reset_for_restart(job: &mut Job) {
     job.temp_path = None;
     job.retry_at = None;
     job.auto_retries = 0;
-}
-
-/// `path` with `.` and `..` resolved without touching the filesystem.
-fn lexically_normal(path: &std::path::Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lexically_normal;
-    use std::path::Path;
-
-    #[test]
-    fn lexical_normalisation() {
-        assert_eq!(
-            lexically_normal(Path::new("/lib/./a/../b.mkv")),
-            Path::new("/lib/b.mkv")
-        );
-        assert_eq!(
-            lexically_normal(Path::new("/lib/../../etc/x")),
-            Path::new("/etc/x")
-        );
-    }
 }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::Jobs;
 use crate::media::MediaInfo;
 use crate::model::{Explanation, JobId, JobState, rfc3339};
-use crate::store::{Attempt, EncodeStats, Job, JobQuery, LogLine, StoreError};
+use crate::store::{Attempt, Cursor, EncodeStats, Job, JobQuery, LogLine, StoreError};
 
 /// Log lines a job's details carry (the store keeps as many).
 const DETAIL_LOG_LINES: usize = 500;
@@ -82,14 +82,21 @@ impl Jobs {
         view(job, live)
     }
 
-    /// One page of jobs and the number of matches.
-    pub async fn list(&self, query: JobQuery) -> Result<(Vec<JobView>, usize), StoreError> {
-        let (jobs, total) = self
+    /// One page of jobs, the number of matches, and the next page's cursor.
+    pub async fn list(
+        &self,
+        query: JobQuery,
+    ) -> Result<(Vec<JobView>, usize, Option<Cursor>), StoreError> {
+        let (jobs, total, next) = self
             .ledger
             .store()
             .call(move |s| s.list_jobs(&query))
             .await?;
-        Ok((jobs.into_iter().map(|j| self.view(j)).collect(), total))
+        Ok((
+            jobs.into_iter().map(|j| self.view(j)).collect(),
+            total,
+            next,
+        ))
     }
 
     /// Everything about one job (archived jobs too); `NotFound` when there is none.

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 mod purger;
 
 use super::ledger::Ledger;
-use crate::media::paths::TRASH_DIR;
+use crate::media::paths::{self, TRASH_DIR};
 use crate::model::{JobId, LogLevel, OriginalPolicy, now_ms};
 use crate::store::{Store, StoreError, TrashEntry, TrashState};
 
@@ -145,8 +145,8 @@ pub fn undo(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
     if inode(&entry.original_path) != Some(entry.original_inode) {
         return Err(ReplaceError::Refused(format!(
             "the original could not be put back at {} (the name is taken?); it is still at {}",
-            entry.original_path.display(),
-            entry.trash_path.display()
+            paths::shown(&entry.original_path),
+            paths::shown(&entry.trash_path)
         )));
     }
     if let Some(dir) = entry.trash_path.parent() {
@@ -263,8 +263,8 @@ pub(crate) async fn apply_policy(
             };
             let line = format!(
                 "original {what} ({}); output now {}",
-                input.display(),
-                final_path.display()
+                paths::shown(input),
+                paths::shown(&final_path)
             );
             ledger.log(id, LogLevel::Info, line).await;
             final_path
@@ -289,7 +289,7 @@ pub(crate) async fn recover_at_start(store: &Store, trash_days: u32) -> Result<(
         })
         .await?;
     for path in restored {
-        tracing::warn!(path = %path.display(), "undid a replacement interrupted by a crash");
+        tracing::warn!(path = ?path, "undid a replacement interrupted by a crash");
     }
     Ok(())
 }

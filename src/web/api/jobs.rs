@@ -18,15 +18,20 @@ use crate::web::query::ListParams;
 
 /// List jobs. The body is a bare array; `X-Total-Count` has the number of matches.
 #[utoipa::path(get, path = "/jobs", tag = "jobs", operation_id = "list_jobs", params(ListParams),
-    responses((status = 200, body = Vec<JobView>, headers(("X-Total-Count" = u64, description = "Matching jobs"))),
+    responses((status = 200, body = Vec<JobView>, headers(("X-Total-Count" = u64, description = "Matching jobs"), ("X-Next-Cursor" = String, description = "The `after` of the next page; absent on the last page"))),
               (status = 400, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<(HeaderMap, Json<Vec<JobView>>)> {
-    let (jobs, total) = state.engine.jobs.list(params.parse()?).await?;
+    let (jobs, total, next) = state.engine.jobs.list(params.parse()?).await?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total as u64));
+    if let Some(next) = next
+        && let Ok(v) = HeaderValue::from_str(&next.token())
+    {
+        headers.insert("x-next-cursor", v);
+    }
     Ok((headers, Json(jobs)))
 }
 

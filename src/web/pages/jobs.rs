@@ -30,7 +30,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     params.limit = Some(PAGE_SIZE.to_string());
     let query = params.parse()?;
-    let (jobs, total) = state.engine.jobs.list(query.clone()).await?;
+    let (jobs, total, _) = state.engine.jobs.list(query.clone()).await?;
     let pages = total.div_ceil(query.limit).max(1);
     // Links keep the filter and change only the page.
     let keep: Vec<(&str, &str)> = [

@@ -8,7 +8,9 @@
 //! counts (requests, cycles, inputs) so the closing note of the issue can cite them.
 
 mod auth_abuse;
+mod boundaries;
 mod crash;
+mod floods;
 mod hostile;
 mod kill;
 mod load;
