@@ -46,22 +46,60 @@ pub struct ProcServer {
     pub base: String,
     /// From spawn to the first `/api/health` 200.
     pub started_in: Duration,
+    spawned: Instant,
 }
 
 impl ProcServer {
     /// `alchemist serve` on `data` with `extra` arguments; returns once `/api/health` is 200.
     /// The server's log goes to `data/../server-<port>.log` so a full pipe never blocks it.
     pub async fn start(data: &Path, extra: &[&std::ffi::OsStr]) -> ProcServer {
+        let mut server = ProcServer::spawn(data, extra, None, "http");
+        server.wait_http().await;
+        server
+    }
+
+    /// [`ProcServer::start`] under an open-file limit of `nofile` (soft and hard).
+    pub async fn start_limited(data: &Path, extra: &[&std::ffi::OsStr], nofile: u64) -> ProcServer {
+        let mut server = ProcServer::spawn(data, extra, Some(nofile), "http");
+        server.wait_http().await;
+        server
+    }
+
+    /// Spawn without waiting: an HTTPS server (`scheme` "https") is probed by its caller.
+    pub fn spawn(
+        data: &Path,
+        extra: &[&std::ffi::OsStr],
+        nofile: Option<u64>,
+        scheme: &str,
+    ) -> ProcServer {
         let (bin, _) = binary();
         let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
+        let base = format!("{scheme}://127.0.0.1:{port}");
         let log = data
             .parent()
             .unwrap_or(data)
             .join(format!("server-{port}.log"));
         let log = std::fs::File::create(log).expect("log file");
         let started = Instant::now();
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: runs in the forked child before exec and only calls setrlimit(2), which is
+            // async-signal-safe and allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = command
             .arg("serve")
             .arg("--data-dir")
             .arg(data)
@@ -74,27 +112,35 @@ impl ProcServer {
             .spawn()
             .expect("spawn alchemist");
         let pid = child.id();
+        ProcServer {
+            child,
+            pid,
+            base,
+            started_in: Duration::ZERO,
+            spawned: started,
+        }
+    }
+
+    /// Wait for the first `/api/health` 200 over plain HTTP; records the start time.
+    async fn wait_http(&mut self) {
         // A bare client without a pool: each probe is a fresh connection, as the first one is.
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(0)
             .build()
             .expect("client");
-        let url = format!("{base}/api/health");
-        let started_in = loop {
+        let url = format!("{}/api/health", self.base);
+        self.started_in = loop {
             if let Ok(r) = http.get(&url).send().await
                 && r.status() == 200
             {
-                break started.elapsed();
+                break self.spawned.elapsed();
             }
-            assert!(started.elapsed() < START_LIMIT, "alchemist did not start");
+            assert!(
+                self.spawned.elapsed() < START_LIMIT,
+                "alchemist did not start"
+            );
             tokio::time::sleep(HEALTH_POLL).await;
         };
-        ProcServer {
-            child,
-            pid,
-            base,
-            started_in,
-        }
     }
 
     /// Log in as `admin` and return the session token.
