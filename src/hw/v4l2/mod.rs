@@ -2,11 +2,11 @@
 //! bus, M2M or M2M_MPLANE), ENUM_FMT on its OUTPUT (what we feed) and CAPTURE (what comes
 //! back) queues and ENUM_FRAMESIZES of its coded formats. A node that turns raw frames into a
 //! coded format is an encoder; each coded format is then proved by a native test encode of a few
-//! synthetic frames (`v4l2_encode`) and mapped to the ffmpeg encoder that drives it
+//! synthetic frames (`encode`) and mapped to the ffmpeg encoder that drives it
 //! (`h264_v4l2m2m`, `hevc_v4l2m2m`). Formats ffmpeg cannot drive (FWHT from `vicodec`, VP8…)
 //! are listed and verified but never selected for jobs. This file holds the types and the pure
 //! classification ([`classify_node`]), tested over recorded and constructed capability data in
-//! `v4l2_tests.rs`; `v4l2_probe` runs the ioctls (through `v4l2_sys`) and fills them in.
+//! `tests.rs`; `probe` runs the ioctls (through `sys`) and fills them in.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,11 +15,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::v4l2_encode::{EncodeProblem, TestEncode};
-use super::v4l2_sys as sys;
 use crate::model::VideoCodec;
 
-pub use super::v4l2_probe::{describe_nodes, probe_all};
+mod abi;
+mod encode;
+mod probe;
+mod sys;
+
+pub use encode::{EncodeError, EncodeProblem, TestEncode};
+pub use probe::{describe_nodes, probe_all};
 
 /// `V4L2_CAP_VIDEO_M2M_MPLANE`, `V4L2_CAP_VIDEO_M2M`, `V4L2_CAP_DEVICE_CAPS`.
 pub const CAP_M2M_MPLANE: u32 = 0x0000_4000;
@@ -386,5 +390,4 @@ pub fn queue_types(mplane: bool) -> (u32, u32) {
 }
 
 #[cfg(test)]
-#[path = "v4l2_tests.rs"]
 mod tests;

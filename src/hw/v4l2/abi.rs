@@ -1,4 +1,4 @@
-//! The V4L2 kernel ABI `v4l2_sys` speaks: structs mirroring `linux/videodev2.h` field for
+//! The V4L2 kernel ABI `sys` speaks: structs mirroring `linux/videodev2.h` field for
 //! field and the ioctl numbers built from their sizes. The layout is the same on x86_64 and
 //! aarch64 (both LP64, little-endian); the sizes are unit-tested against the values the kernel
 //! encodes in its ioctl numbers. Plain data, no `unsafe`.

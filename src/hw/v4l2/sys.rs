@@ -1,9 +1,9 @@
 //! The V4L2 ioctls capability detection needs, by hand over `libc`: the one module of `hw` with
-//! `unsafe`. The structs and ioctl numbers are in `v4l2_abi`. Why not the `v4l2r` crate: it generates these bindings with bindgen at
+//! `unsafe`. The structs and ioctl numbers are in `abi`. Why not the `v4l2r` crate: it generates these bindings with bindgen at
 //! build time, which needs libclang and a videodev2.h from Linux >= 6.5 on every builder,
 //! including both musl cross builds, and a cold bindgen + clang-sys compile on a 2-core CI; the
 //! dozen ioctls and handful of structs below are all a QUERYCAP/ENUM_FMT probe and a short MMAP test
-//! encode use, single- and multi-planar. Everything here is a thin safe wrapper; the logic lives in `v4l2` and `v4l2_encode`.
+//! encode use, single- and multi-planar. Everything here is a thin safe wrapper; the logic lives in `v4l2` and `encode`.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -11,7 +11,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-pub use super::v4l2_abi::*;
+pub use super::abi::*;
 
 /// A zeroed instance of a plain-data ioctl struct.
 pub fn zeroed<T: Copy>() -> T {

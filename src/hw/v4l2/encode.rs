@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::v4l2::{FrameSizes, NodeInfo, PixelFormat, fourcc, fourcc_str, queue_types};
-use super::v4l2_sys::{self as sys, Device, Fmt, Mapping};
+use super::sys::{self as sys, Device, Fmt, Mapping};
+use super::{FrameSizes, NodeInfo, PixelFormat, fourcc, fourcc_str, queue_types};
 
 /// Frames fed to the encoder: enough to get past a GOP's first frame, small enough for TCG.
 pub const TEST_FRAMES: u32 = 8;

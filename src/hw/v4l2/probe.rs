@@ -1,19 +1,19 @@
 //! Runs the V4L2 probe on the devices: lists `/dev/video*`, queries each node (QUERYCAP,
 //! ENUM_FMT on both queues, ENUM_FRAMESIZES of coded formats) into a [`NodeInfo`], classifies it
 //! with the pure [`classify_node`] and test-encodes every coded format of an encoder
-//! (`v4l2_encode`), logging each step. Blocking; `hw::detect` runs it on the blocking pool.
+//! (`encode`), logging each step. Blocking; `hw::detect` runs it on the blocking pool.
 
 use std::path::Path;
 use std::time::Instant;
 
-use super::ProbeLogEntry;
-use super::step;
-use super::v4l2::{
+use super::super::ProbeLogEntry;
+use super::super::step;
+use super::encode;
+use super::sys::{self as sys, Device};
+use super::{
     DEVICE_BUDGET, FMT_FLAG_COMPRESSED, FrameSizes, NodeInfo, PixelFormat, Role, V4l2Device, c_str,
     classify_node, fourcc, fourcc_str, is_coded, m2m_kind, queue_types, video_nodes,
 };
-use super::v4l2_encode;
-use super::v4l2_sys::{self as sys, Device};
 
 /// Formats per queue we read at most (vicodec has 28 raw formats; a loop guard, not a limit
 /// any driver reaches).
@@ -91,7 +91,7 @@ fn probe_node(path: &Path, log: &mut Vec<ProbeLogEntry>) -> V4l2Device {
     for enc in &mut dev.encoders {
         let name = format!("test_encode:{}", enc.format);
         let remaining = DEVICE_BUDGET.saturating_sub(started.elapsed());
-        let result = v4l2_encode::run(path, &info, &enc.format, dev.mplane, remaining);
+        let result = encode::run(path, &info, &enc.format, dev.mplane, remaining);
         let text = match &result {
             Ok(t) => t.describe(),
             Err(p) => format!("{}: {}", p.code(), p.detail()),
