@@ -1,18 +1,26 @@
-//! Runs the V4L2 probe on the devices: lists `/dev/video*`, queries each node (QUERYCAP,
-//! ENUM_FMT on both queues, ENUM_FRAMESIZES of coded formats) into a [`NodeInfo`], classifies it
-//! with the pure [`classify_node`] and test-encodes every coded format of an encoder
-//! (`encode`), logging each step. Blocking; `hw::detect` runs it on the blocking pool.
+//! Runs the V4L2 probe on the devices: lists `/dev/video*`, queries each node through
+//! `v4l2r`'s ioctl wrappers (QUERYCAP, ENUM_FMT on both queues, ENUM_FRAMESIZES of coded
+//! formats) into a [`NodeInfo`], classifies it with the pure [`classify_node`] and test-encodes
+//! every coded format of an encoder (`encode`), logging each step. Blocking; `hw::detect` runs
+//! it on the blocking pool.
 
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::time::Instant;
 
+use v4l2r::bindings::{v4l2_capability, v4l2_frmsizeenum};
+use v4l2r::ioctl::{self, EnumFmtError, FmtDesc, FormatFlags, FrameSizeError, FrmSizeTypes};
+use v4l2r::nix::errno::Errno;
+
 use super::super::ProbeLogEntry;
 use super::super::step;
-use super::encode;
-use super::sys::{self as sys, Device};
+use super::encode::{self, EncodeError, EncodeProblem};
 use super::{
-    DEVICE_BUDGET, FMT_FLAG_COMPRESSED, FrameSizes, NodeInfo, PixelFormat, Role, V4l2Device, c_str,
-    classify_node, fourcc, fourcc_str, is_coded, m2m_kind, queue_types, video_nodes,
+    DEVICE_BUDGET, FrameSizes, NodeInfo, PixelFormat, Role, V4l2Device, c_str, classify_node,
+    fourcc, fourcc_str, is_coded, m2m_kind, queue_types, video_nodes,
 };
 
 /// Formats per queue we read at most (vicodec has 28 raw formats; a loop guard, not a limit
@@ -20,6 +28,7 @@ use super::{
 const MAX_FORMATS: u32 = 64;
 /// Discrete frame sizes we read at most per format.
 const MAX_SIZES: u32 = 32;
+
 /// Query, classify and test-encode every video node under `dev`. Blocking; run it off the
 /// async runtime. Every step lands in `log`.
 pub fn probe_all(dev: &Path, log: &mut Vec<ProbeLogEntry>) -> Vec<V4l2Device> {
@@ -41,7 +50,7 @@ pub fn probe_all(dev: &Path, log: &mut Vec<ProbeLogEntry>) -> Vec<V4l2Device> {
 pub fn describe_nodes(dev: &Path) -> Vec<String> {
     video_nodes(dev)
         .iter()
-        .map(|p| match Device::open(p).and_then(|d| d.querycap()) {
+        .map(|p| match open(p).and_then(|f| querycap(&f)) {
             Ok(c) => format!("{} {} {}", p.display(), c_str(&c.driver), c_str(&c.card)),
             Err(e) => format!("{} ({e})", p.display()),
         })
@@ -91,7 +100,7 @@ fn probe_node(path: &Path, log: &mut Vec<ProbeLogEntry>) -> V4l2Device {
     for enc in &mut dev.encoders {
         let name = format!("test_encode:{}", enc.format);
         let remaining = DEVICE_BUDGET.saturating_sub(started.elapsed());
-        let result = encode::run(path, &info, &enc.format, dev.mplane, remaining);
+        let result = test_encode(path, &info, &enc.format, dev.mplane, remaining);
         let text = match &result {
             Ok(t) => t.describe(),
             Err(p) => format!("{}: {}", p.code(), p.detail()),
@@ -107,6 +116,31 @@ fn probe_node(path: &Path, log: &mut Vec<ProbeLogEntry>) -> V4l2Device {
     }
     dev.verified = dev.encoders.iter().any(|e| e.verified);
     device
+}
+
+/// [`encode::run`], with a panic inside v4l2r (it asserts on buffer states a broken driver
+/// could produce) turned into a failed test encode of this format instead of a lost probe.
+fn test_encode(
+    path: &Path,
+    info: &NodeInfo,
+    coded: &str,
+    mplane: bool,
+    budget: std::time::Duration,
+) -> Result<encode::TestEncode, EncodeProblem> {
+    catch_unwind(AssertUnwindSafe(|| {
+        encode::run(path, info, coded, mplane, budget)
+    }))
+    .unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(EncodeProblem {
+            error: EncodeError::Streaming,
+            detail: format!("the V4L2 library panicked: {why}"),
+        })
+    })
 }
 
 fn describe_info(info: &NodeInfo, role: Role) -> String {
@@ -129,10 +163,25 @@ fn describe_info(info: &NodeInfo, role: Role) -> String {
     )
 }
 
+/// Read-write and non-blocking, as V4L2 applications open nodes: a probe must never wait.
+fn open(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// QUERYCAP as the kernel answered it: v4l2r's typed `Capability` drops the capability bits
+/// it has no name for, and the log shows them all.
+fn querycap(f: &File) -> io::Result<v4l2_capability> {
+    ioctl::querycap(f).map_err(|e| io::Error::from(Errno::from(e)))
+}
+
 /// QUERYCAP, ENUM_FMT on both queues, ENUM_FRAMESIZES of the coded formats.
-fn query(path: &Path) -> std::io::Result<NodeInfo> {
-    let d = Device::open(path)?;
-    let cap = d.querycap()?;
+fn query(path: &Path) -> io::Result<NodeInfo> {
+    let f = open(path)?;
+    let cap = querycap(&f)?;
     let mplane = m2m_kind(cap.capabilities, cap.device_caps);
     let mut info = NodeInfo {
         path: path.display().to_string(),
@@ -148,56 +197,63 @@ fn query(path: &Path) -> std::io::Result<NodeInfo> {
     let Some(mplane) = mplane else {
         return Ok(info);
     };
-    let (out_t, cap_t) = queue_types(mplane);
-    info.output = formats(&d, out_t)?;
-    info.capture = formats(&d, cap_t)?;
-    for f in info.output.iter().chain(&info.capture) {
-        if f.compressed
-            && let Some(sizes) = frame_sizes(&d, fourcc(&f.fourcc))?
+    let (out_q, cap_q) = queue_types(mplane);
+    info.output = formats(&f, out_q)?;
+    info.capture = formats(&f, cap_q)?;
+    for p in info.output.iter().chain(&info.capture) {
+        if p.compressed
+            && let Some(sizes) = frame_sizes(&f, fourcc(&p.fourcc))?
         {
-            info.frame_sizes.push((f.fourcc.clone(), sizes));
+            info.frame_sizes.push((p.fourcc.clone(), sizes));
         }
     }
     Ok(info)
 }
 
-fn formats(d: &Device, type_: u32) -> std::io::Result<Vec<PixelFormat>> {
+/// ENUM_FMT until the driver says EINVAL (the end of the list).
+fn formats(f: &File, queue: v4l2r::QueueType) -> io::Result<Vec<PixelFormat>> {
     let mut out = Vec::new();
     for i in 0..MAX_FORMATS {
-        let Some(f) = d.enum_fmt(type_, i)? else {
-            break;
+        let d: FmtDesc = match ioctl::enum_fmt(f, queue, i) {
+            Ok(d) => d,
+            Err(EnumFmtError::IoctlError(Errno::EINVAL)) => break,
+            Err(e) => return Err(io::Error::from(Errno::from(e))),
         };
-        let fourcc = fourcc_str(f.pixelformat);
+        let fourcc = fourcc_str(d.pixelformat.into());
         out.push(PixelFormat {
-            compressed: f.flags & FMT_FLAG_COMPRESSED != 0 || is_coded(&fourcc),
-            description: c_str(&f.description),
+            compressed: d.flags.contains(FormatFlags::COMPRESSED) || is_coded(&fourcc),
+            description: d.description.trim().to_string(),
             fourcc,
         });
     }
     Ok(out)
 }
 
-fn frame_sizes(d: &Device, fourcc: u32) -> std::io::Result<Option<FrameSizes>> {
-    let Some(first) = d.enum_framesizes(fourcc, 0)? else {
-        return Ok(None);
-    };
-    if first.type_ != sys::FRMSIZE_TYPE_DISCRETE {
-        let s = first.sizes;
-        return Ok(Some(FrameSizes::Stepwise {
-            min_width: s[0],
-            max_width: s[1],
-            step_width: s[2].max(1),
-            min_height: s[3],
-            max_height: s[4],
-            step_height: s[5].max(1),
-        }));
-    }
-    let mut sizes = vec![(first.sizes[0], first.sizes[1])];
-    for i in 1..MAX_SIZES {
-        match d.enum_framesizes(fourcc, i)? {
-            Some(f) => sizes.push((f.sizes[0], f.sizes[1])),
-            None => break,
+/// ENUM_FRAMESIZES: one stepwise (or continuous) range, or a list of discrete sizes.
+fn frame_sizes(f: &File, fourcc: u32) -> io::Result<Option<FrameSizes>> {
+    let mut sizes = Vec::new();
+    for i in 0..MAX_SIZES {
+        let e: v4l2_frmsizeenum =
+            match ioctl::enum_frame_sizes(f, i, v4l2r::PixelFormat::from_u32(fourcc)) {
+                Ok(e) => e,
+                Err(FrameSizeError::IoctlError(Errno::EINVAL)) => break,
+                Err(e) => return Err(io::Error::from(Errno::from(e))),
+            };
+        match e.size() {
+            Some(FrmSizeTypes::StepWise(s)) if i == 0 => {
+                return Ok(Some(FrameSizes::Stepwise {
+                    min_width: s.min_width,
+                    max_width: s.max_width,
+                    step_width: s.step_width.max(1),
+                    min_height: s.min_height,
+                    max_height: s.max_height,
+                    step_height: s.step_height.max(1),
+                }));
+            }
+            Some(FrmSizeTypes::Discrete(d)) => sizes.push((d.width, d.height)),
+            // A type the kernel does not define, or a range after discrete sizes: stop.
+            _ => break,
         }
     }
-    Ok(Some(FrameSizes::Discrete { sizes }))
+    Ok((!sizes.is_empty()).then_some(FrameSizes::Discrete { sizes }))
 }
