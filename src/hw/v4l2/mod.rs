@@ -21,6 +21,7 @@ use v4l2r::bindings::{V4L2_CAP_DEVICE_CAPS, V4L2_CAP_VIDEO_M2M, V4L2_CAP_VIDEO_M
 use crate::model::VideoCodec;
 
 mod encode;
+mod m2m;
 mod probe;
 
 pub use encode::{EncodeError, EncodeProblem, TestEncode};
