@@ -16,6 +16,7 @@ mod hw;
 mod hw_fallback;
 mod kill;
 mod media;
+mod native_probe;
 mod openapi;
 mod pages;
 mod pages_content;
