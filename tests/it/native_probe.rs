@@ -291,7 +291,7 @@ fn damaged_copies_never_panic(files: &[PathBuf], dir: &Path) {
             runs += 1;
         }
         for i in 0..64 {
-            let at = (i * 7919 + 13) % len.min(8192).max(1);
+            let at = (i * 7919 + 13) % len.clamp(1, 8192);
             let mut copy = bytes.clone();
             if let Some(b) = copy.get_mut(at) {
                 *b ^= 0x5a;

@@ -207,11 +207,11 @@ pub fn reduce(num: u64, den: u64, max: u64) -> (i64, i64) {
             // Largest k with k·p + prev_p and k·q + prev_q within bounds; take that
             // semiconvergent if it is closer than p/q.
             let mut k = a;
-            if p != 0 {
-                k = k.min((max - prev_p) / p);
+            if let Some(bound) = (max - prev_p).checked_div(p) {
+                k = k.min(bound);
             }
-            if q != 0 {
-                k = k.min((max - prev_q) / q);
+            if let Some(bound) = (max - prev_q).checked_div(q) {
+                k = k.min(bound);
             }
             if d * (2 * k * q + prev_q) > n * q {
                 (p, q) = (k * p + prev_p, k * q + prev_q);

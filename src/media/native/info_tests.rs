@@ -102,7 +102,8 @@ fn declines_unmapped_codecs() {
 
 #[test]
 fn declines_video_facts_the_planner_needs() {
-    let cases: [(&str, fn(&mut Video)); 5] = [
+    type Edit = fn(&mut Video);
+    let cases: [(&str, Edit); 5] = [
         ("size", |v| v.width = 0),
         ("frame rate", |v| v.avg_rate = None),
         ("real frame rate", |v| v.real_rate = None),

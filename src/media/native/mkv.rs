@@ -36,6 +36,9 @@ const MAX_ELEMENT: u64 = 16 << 20;
 /// Bytes read to decode one element header.
 const HEADER_PEEK: u64 = 12;
 
+/// `BPS` tag values per TrackUID: `(key "BPS", key "BPS-eng")`, as libavformat names them.
+pub(super) type BpsTags = HashMap<u64, (Option<String>, Option<String>)>;
+
 /// What the Info element says.
 #[derive(Debug, Default)]
 pub(super) struct SegmentInfo {
@@ -250,7 +253,7 @@ fn count_chapters(body: &[u8]) -> Result<usize, Decline> {
 }
 
 /// `BPS` tag values per TrackUID, keyed as libavformat names them ("BPS", "BPS-eng").
-fn stream_bps(tags: &[Vec<u8>]) -> Result<HashMap<u64, (Option<String>, Option<String>)>, Decline> {
+fn stream_bps(tags: &[Vec<u8>]) -> Result<BpsTags, Decline> {
     const TAG: u32 = 0x7373;
     const TARGETS: u32 = 0x63C0;
     const TRACK_UID: u32 = 0x63C5;
@@ -260,7 +263,7 @@ fn stream_bps(tags: &[Vec<u8>]) -> Result<HashMap<u64, (Option<String>, Option<S
     const DEFAULT: u32 = 0x4484;
     const DEFAULT_BUG: u32 = 0x44B4;
     const STRING: u32 = 0x4487;
-    let mut out: HashMap<u64, (Option<String>, Option<String>)> = HashMap::new();
+    let mut out = BpsTags::new();
     for body in tags {
         for tag in children(body) {
             let (id, tag) = tag?;

@@ -3,14 +3,13 @@
 //! (`avcC`, `hvcC`, `av1C`, AAC's AudioSpecificConfig) and Dolby Vision block-addition
 //! mappings. Attachments are counted from their headers without reading file data.
 
-use std::collections::HashMap;
 use std::io::{Read, Seek};
 
 use super::av1::VpConfig;
 use super::bits::Bytes;
 use super::colour::{Colour, parse_dovi, specified};
 use super::ebml::{self, Header, children};
-use super::mkv::{SegmentInfo, peek};
+use super::mkv::{BpsTags, SegmentInfo, peek};
 use super::reader::Source;
 use super::{Audio, Decline, Kind, MAX_STREAMS, Stream, Video, codecs};
 
@@ -60,7 +59,7 @@ const MAX_ATTACHMENT_FIELDS: usize = 64;
 pub(super) fn tracks(
     body: &[u8],
     info: &SegmentInfo,
-    bps: &HashMap<u64, (Option<String>, Option<String>)>,
+    bps: &BpsTags,
 ) -> Result<Vec<Stream>, Decline> {
     let mut out = Vec::new();
     for child in children(body) {
@@ -92,11 +91,7 @@ struct Entry<'a> {
     dovi: Option<&'a [u8]>,
 }
 
-fn track(
-    body: &[u8],
-    info: &SegmentInfo,
-    bps: &HashMap<u64, (Option<String>, Option<String>)>,
-) -> Result<Stream, Decline> {
+fn track(body: &[u8], info: &SegmentInfo, bps: &BpsTags) -> Result<Stream, Decline> {
     let mut e = Entry::default();
     for child in children(body) {
         match child? {

@@ -99,12 +99,16 @@ pub(super) fn track(trak: &[u8]) -> Result<Track, Decline> {
     })
 }
 
-/// ISO-639-2/T packed in 15 bits; 0 is the old Macintosh code for English.
+/// ISO-639-2/T packed in 15 bits; below 0x400 the old Macintosh codes (0 is English), and
+/// 0x7fff (what ffmpeg writes in MOV for "und") means none.
 fn language(packed: u16) -> Result<Option<String>, Decline> {
     if packed == 0 {
         return Ok(Some("eng".into()));
     }
-    if packed < 0x400 || packed == 0x7fff {
+    if packed == 0x7fff {
+        return Ok(None);
+    }
+    if packed < 0x400 {
         return Err(Decline::Unsupported("a Macintosh language code"));
     }
     let l: String = [10u16, 5, 0]
