@@ -76,12 +76,14 @@ pub fn read<R: Read + Seek>(file: &mut R, size: u64) -> Result<Facts, Decline> {
 
     let mut walk = Walk::default();
     let mut pos = data_start;
+    let mut first_cluster = None;
     for _ in 0..MAX_TOP_LEVEL {
         if pos + 2 > seg_end {
             break;
         }
         let h = peek(&mut src, pos)?;
         if h.id == CLUSTER {
+            first_cluster = Some(pos);
             break;
         }
         let Some(len) = h.size else {
@@ -105,7 +107,59 @@ pub fn read<R: Read + Seek>(file: &mut R, size: u64) -> Result<Facts, Decline> {
         let h = peek(&mut src, target)?;
         walk.visit(&mut src, target, h, data_start)?;
     }
-    walk.finish()
+    let mut first_frame = |track: u64| match first_cluster {
+        Some(at) => first_block(&mut src, at, track),
+        None => Ok(None),
+    };
+    walk.finish(&mut first_frame)
+}
+
+/// Bytes of the first Cluster read when looking for a track's first frame.
+const CLUSTER_PEEK: u64 = 256 << 10;
+
+/// The first frame of track `number` in the Cluster at `at`, if it starts within
+/// [`CLUSTER_PEEK`] bytes and is not laced.
+fn first_block<R: Read + Seek>(
+    src: &mut Source<R>,
+    at: u64,
+    number: u64,
+) -> Result<Option<Vec<u8>>, Decline> {
+    const SIMPLE_BLOCK: u32 = 0xA3;
+    const BLOCK_GROUP: u32 = 0xA0;
+    const BLOCK: u32 = 0xA1;
+    let prefix = src.read_prefix(at, CLUSTER_PEEK)?;
+    let h = ebml::header(&prefix)?;
+    let body = prefix.get(h.len as usize..).unwrap_or_default();
+    let block_of = |block: &[u8]| -> Option<Vec<u8>> {
+        let lead = *block.first()?;
+        let len = lead.leading_zeros() as usize + 1;
+        if lead == 0 || len > 8 || block.len() < len + 3 {
+            return None;
+        }
+        let track = block[..len]
+            .iter()
+            .fold(0u64, |v, b| (v << 8) | u64::from(*b))
+            & !(1u64 << (7 * len));
+        let flags = block[len + 2];
+        (track == number && flags & 0x06 == 0).then(|| block[len + 3..].to_vec())
+    };
+    for child in children(body) {
+        let Ok((id, b)) = child else {
+            break;
+        };
+        let found = match id {
+            SIMPLE_BLOCK => block_of(b),
+            BLOCK_GROUP => children(b)
+                .filter_map(Result::ok)
+                .find(|(id, _)| *id == BLOCK)
+                .and_then(|(_, b)| block_of(b)),
+            _ => None,
+        };
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// State of the walk over the Segment.
@@ -150,11 +204,11 @@ impl Walk {
         Ok(())
     }
 
-    fn finish(self) -> Result<Facts, Decline> {
+    fn finish(self, first_frame: &mut super::mkv_tracks::FirstFrame) -> Result<Facts, Decline> {
         let info = self.info.ok_or(Decline::Missing("the segment info"))?;
         let tracks = self.tracks.ok_or(Decline::Missing("the track list"))?;
         let bps = stream_bps(&self.tags)?;
-        let mut streams = super::mkv_tracks::tracks(&tracks, &info, &bps)?;
+        let mut streams = super::mkv_tracks::tracks(&tracks, &info, &bps, first_frame)?;
         streams.retain(|s| !matches!(s.kind, Kind::Data));
         // libavformat: duration × scale × 1000 / 1e6, in floating point, truncated to µs.
         let duration_us = info

@@ -11,7 +11,7 @@ use super::colour::{Colour, parse_dovi, specified};
 use super::ebml::{self, Header, children};
 use super::mkv::{BpsTags, SegmentInfo, peek};
 use super::reader::Source;
-use super::{Audio, Decline, Kind, MAX_STREAMS, Stream, Video, codecs};
+use super::{Audio, Decline, Kind, MAX_STREAMS, Stream, Video, codecs, vp9};
 
 /// Codec ID prefixes → ffprobe codec names (the subset of libavformat's table we map).
 const CODECS: [(&str, &str); 33] = [
@@ -55,11 +55,15 @@ const MAX_ATTACHMENTS: usize = 1024;
 /// Child elements looked at per attachment (a real one has 3-5).
 const MAX_ATTACHMENT_FIELDS: usize = 64;
 
+/// Reads the first frame of a track (by track number) from the first Cluster.
+pub(super) type FirstFrame<'a> = dyn FnMut(u64) -> Result<Option<Vec<u8>>, Decline> + 'a;
+
 /// The streams of a Tracks element body.
 pub(super) fn tracks(
     body: &[u8],
     info: &SegmentInfo,
     bps: &BpsTags,
+    first_frame: &mut FirstFrame,
 ) -> Result<Vec<Stream>, Decline> {
     let mut out = Vec::new();
     for child in children(body) {
@@ -70,13 +74,14 @@ pub(super) fn tracks(
         if out.len() >= MAX_STREAMS {
             return Err(Decline::TooLarge);
         }
-        out.push(track(entry, info, bps)?);
+        out.push(track(entry, info, bps, first_frame)?);
     }
     Ok(out)
 }
 
 #[derive(Default)]
 struct Entry<'a> {
+    number: u64,
     uid: u64,
     kind: u64,
     default: Option<u64>,
@@ -91,10 +96,16 @@ struct Entry<'a> {
     dovi: Option<&'a [u8]>,
 }
 
-fn track(body: &[u8], info: &SegmentInfo, bps: &BpsTags) -> Result<Stream, Decline> {
+fn track(
+    body: &[u8],
+    info: &SegmentInfo,
+    bps: &BpsTags,
+    first_frame: &mut FirstFrame,
+) -> Result<Stream, Decline> {
     let mut e = Entry::default();
     for child in children(body) {
         match child? {
+            (0xD7, b) => e.number = ebml::uint(b)?,
             (0x73C5, b) => e.uid = ebml::uint(b)?,
             (0x83, b) => e.kind = ebml::uint(b)?,
             (0x88, b) => e.default = Some(ebml::uint(b)?),
@@ -141,7 +152,7 @@ fn track(body: &[u8], info: &SegmentInfo, bps: &BpsTags) -> Result<Stream, Decli
         .flatten()
         .find_map(|v| v.trim().parse::<u64>().ok().filter(|b| *b > 0));
     let kind = match e.kind {
-        1 => Kind::Video(video(&e, codec, info)?),
+        1 => Kind::Video(video(&e, codec, info, first_frame)?),
         2 => Kind::Audio(audio(&e, codec)?),
         17 => Kind::Subtitle {
             image: matches!(
@@ -161,7 +172,12 @@ fn track(body: &[u8], info: &SegmentInfo, bps: &BpsTags) -> Result<Stream, Decli
     })
 }
 
-fn video(e: &Entry, codec: Option<&'static str>, info: &SegmentInfo) -> Result<Video, Decline> {
+fn video(
+    e: &Entry,
+    codec: Option<&'static str>,
+    info: &SegmentInfo,
+    first_frame: &mut FirstFrame,
+) -> Result<Video, Decline> {
     let mut v = Video::default();
     let (mut interlaced, mut field_order, mut frame_rate) = (0, 2, 0.0);
     let mut colour = Colour::default();
@@ -216,8 +232,20 @@ fn video(e: &Entry, codec: Option<&'static str>, info: &SegmentInfo) -> Result<V
     }
     v.dolby_vision = e.dovi.and_then(parse_dovi);
     if codec == Some("vp9") {
-        let cfg = vp9_features(e.private).ok_or(Decline::Missing("the VP9 profile and depth"))?;
-        codecs::vp9_config(&mut v, cfg, colour)?;
+        // The VP9 decoder takes colour space and range from the frame header; ffmpeg writes
+        // no CodecPrivate, so read the first key frame.
+        let frame = first_frame(e.number)?.and_then(|f| vp9::frame_config(&f));
+        let frame = frame.ok_or(Decline::Missing("the VP9 profile and depth"))?;
+        if let Some(features) = vp9_features(e.private)
+            && (features.profile, features.bit_depth)
+                != (frame.config.profile, frame.config.bit_depth)
+        {
+            return Err(Decline::Malformed(
+                "VP9 CodecPrivate disagrees with the frames",
+            ));
+        }
+        codecs::vp9_config(&mut v, frame.config, colour)?;
+        v.colour.matrix = frame.matrix;
     } else {
         codecs::video_config(&mut v, codec, e.private, colour)?;
     }

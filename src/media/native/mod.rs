@@ -26,6 +26,7 @@ pub mod mp4;
 mod mp4_audio;
 mod mp4_track;
 mod reader;
+pub mod vp9;
 
 use std::fs::File;
 use std::path::Path;

@@ -33,11 +33,21 @@ pub(super) fn audio(fourcc: [u8; 4], entry: &[u8]) -> Result<(Audio, &'static st
     };
     let codec = match &fourcc {
         b"mp4a" => {
-            let esds = boxes(c.rest())
+            // QuickTime keeps `esds` inside a `wave` box.
+            let find = |body: &[u8]| {
+                boxes(body)
+                    .filter_map(Result::ok)
+                    .find(|(k, _)| k == b"esds")
+                    .map(|(_, b)| b)
+            };
+            let wave = boxes(c.rest())
                 .filter_map(Result::ok)
-                .find(|(k, _)| k == b"esds")
+                .find(|(k, _)| k == b"wave")
+                .and_then(|(_, b)| find(b));
+            let esds = find(c.rest())
+                .or(wave)
                 .ok_or(Decline::Missing("the MPEG-4 audio descriptor"))?;
-            let (object, asc) = esds_config(esds.1).ok_or(Decline::Malformed("esds"))?;
+            let (object, asc) = esds_config(esds).ok_or(Decline::Malformed("esds"))?;
             match object {
                 0x40 | 0x66..=0x68 => {
                     a.profile =
