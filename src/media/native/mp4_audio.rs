@@ -34,12 +34,12 @@ pub(super) fn audio(fourcc: [u8; 4], entry: &[u8]) -> Result<(Audio, &'static st
     let codec = match &fourcc {
         b"mp4a" => {
             // QuickTime keeps `esds` inside a `wave` box.
-            let find = |body: &[u8]| {
+            fn find(body: &[u8]) -> Option<&[u8]> {
                 boxes(body)
                     .filter_map(Result::ok)
                     .find(|(k, _)| k == b"esds")
                     .map(|(_, b)| b)
-            };
+            }
             let wave = boxes(c.rest())
                 .filter_map(Result::ok)
                 .find(|(k, _)| k == b"wave")
