@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use alchemist::media::MediaInfo;
+use alchemist::media::ProbeSource;
 use alchemist::media::native;
 use alchemist::media::plan::{Capabilities, Profile, plan};
-use alchemist::media::probe::probe_ffprobe;
+use alchemist::media::probe::{probe, probe_ffprobe};
 use serde_json::Value;
 
 const FFMPEG: &str = "/usr/bin/ffmpeg";
@@ -302,4 +303,39 @@ fn damaged_copies_never_panic(files: &[PathBuf], dir: &Path) {
         }
     }
     println!("native probe robustness: {runs} damaged copies read or declined without a panic");
+}
+
+/// `probe::probe`, what the engine and `alchemist plan` call: native for Matroska/MP4 it can
+/// read, ffprobe behind it for the rest, and the result says which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_is_native_first_with_ffprobe_behind_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut made = Vec::new();
+    for name in ["h264_aac.mkv", "h264.ts", "mpeg2.mkv"] {
+        let (_, args) = recipes().into_iter().find(|(n, _)| *n == name).unwrap();
+        let mut a = split("-hide_banner -v error -nostdin -y");
+        a.extend(split(&args));
+        a.push(name.to_string());
+        run(FFMPEG, &a, dir.path());
+        made.push(dir.path().join(name));
+    }
+    let ffprobe = Path::new(FFPROBE);
+    let native = probe(ffprobe, &made[0]).await.unwrap();
+    assert_eq!(native.source, ProbeSource::Native);
+    let reference = probe_ffprobe(ffprobe, &made[0]).await.unwrap();
+    assert_eq!(reference.source, ProbeSource::Ffprobe);
+    assert_eq!(without_source(&native), without_source(&reference));
+    // Another container, and a codec the native path does not read: ffprobe answers.
+    for other in &made[1..] {
+        let info = probe(ffprobe, other).await.unwrap();
+        assert_eq!(info.source, ProbeSource::Ffprobe, "{}", other.display());
+        assert!(info.video.is_some());
+    }
+    // Not a media file at all: ffprobe's error, as before.
+    let junk = dir.path().join("junk.mkv");
+    std::fs::write(&junk, b"not a video").unwrap();
+    assert!(probe(ffprobe, &junk).await.is_err());
+    // The JSON that the probe cache stores and `alchemist plan --json` prints says it too.
+    let json = serde_json::to_value(&native).unwrap();
+    assert_eq!(json["source"], "native");
 }
