@@ -100,6 +100,7 @@ fn mkvmerge_recipes() -> Vec<(&'static str, &'static str, &'static str)> {
         ),
         ("mkvmerge_subs.mkv", "srt.mkv", "--language 2:spa"),
         ("mkvmerge_av1.mkv", "av1_opus.mp4", ""),
+        ("mkvmerge_dovi.mkv", "hevc_dovi.mp4", ""),
     ]
 }
 
@@ -143,6 +144,10 @@ fn corpus(dir: &Path) -> Vec<PathBuf> {
         run(FFMPEG, &a, dir);
         made.push(dir.join(name));
     }
+    // Dolby Vision: ffmpeg cannot encode it, so a profile 8.1 configuration record is added
+    // to an HEVC HDR10 MP4's sample entry; mkvmerge carries it into Matroska below.
+    inject_dovi(&dir.join("hevc10_hdr10.mp4"), &dir.join("hevc_dovi.mp4"));
+    made.push(dir.join("hevc_dovi.mp4"));
     for (name, source, extra) in mkvmerge_recipes() {
         let mut a = split("-q -o");
         a.push(name.to_string());
@@ -152,6 +157,42 @@ fn corpus(dir: &Path) -> Vec<PathBuf> {
         made.push(dir.join(name));
     }
     made
+}
+
+/// Copy `src` (an MP4 with `moov` after `mdat`, so no chunk offset moves) with a `dvcC` box
+/// (Dolby Vision profile 8, level 1, RPU + base layer, compatibility 1) after its `hvcC`,
+/// growing every enclosing box.
+fn inject_dovi(src: &Path, dst: &Path) {
+    let mut data = std::fs::read(src).unwrap();
+    let find = |data: &[u8], tag: &[u8], before: usize| {
+        data[..before].windows(4).rposition(|w| w == tag).unwrap()
+    };
+    let hvcc = find(&data, b"hvcC", data.len()) - 4;
+    let hvcc_len = u32::from_be_bytes(data[hvcc..hvcc + 4].try_into().unwrap()) as usize;
+    let at = hvcc + hvcc_len;
+    let moov = find(&data, b"moov", data.len()) - 4;
+    assert!(
+        moov > find(&data, b"mdat", data.len()),
+        "moov must follow mdat"
+    );
+    let bits: u32 = (8 << 17) | (1 << 11) | (1 << 10) | (1 << 8) | (1 << 4);
+    let mut record = vec![0, 0, 0, 32, b'd', b'v', b'c', b'C', 1, 0];
+    record.extend_from_slice(&bits.to_be_bytes()[1..]);
+    record.resize(32, 0);
+    for tag in [
+        b"hvc1", b"stsd", b"stbl", b"minf", b"mdia", b"trak", b"moov",
+    ] {
+        let start = find(&data, tag, at) - 4;
+        let len = u32::from_be_bytes(data[start..start + 4].try_into().unwrap());
+        assert!(
+            start + len as usize >= at,
+            "{} does not enclose hvcC",
+            String::from_utf8_lossy(tag)
+        );
+        data[start..start + 4].copy_from_slice(&(len + 32).to_be_bytes());
+    }
+    data.splice(at..at, record);
+    std::fs::write(dst, data).unwrap();
 }
 
 fn split(s: &str) -> Vec<String> {
@@ -211,6 +252,7 @@ async fn native_probe_agrees_with_ffprobe_or_declines() {
     let files = corpus(dir.path());
     let mut counts = Counts::default();
     let mut failures = Vec::new();
+    let mut dolby_vision = Vec::new();
     let caps = Capabilities::all_cpu();
     for file in &files {
         counts.files += 1;
@@ -218,6 +260,9 @@ async fn native_probe_agrees_with_ffprobe_or_declines() {
         let reference = probe_ffprobe(Path::new(FFPROBE), file)
             .await
             .unwrap_or_else(|e| panic!("ffprobe failed on {name}: {e}"));
+        if reference.video.as_ref().is_some_and(|v| v.dolby_vision) {
+            dolby_vision.push(name.clone());
+        }
         match native::probe(file) {
             Err(d) => {
                 println!("declined {name}: {} ({d})", d.code());
