@@ -3,10 +3,19 @@
 //! caller runs ffprobe instead. Starting ffprobe costs 10-150 ms per file, reading the headers
 //! a fraction of a millisecond, which is what makes a first analysis of a large library fast.
 //!
-//! `mkv` and `mp4` walk the container into [`Facts`] (everything the headers say, including
-//! what `MediaInfo` has no field for yet: chapters, forced flags, HDR10 mastering data);
-//! `h264`, `hevc`, `av1` and `colour` read the codec configuration records; `info` turns facts
-//! into `MediaInfo` under the rules that decide when headers are not enough (see its docs).
+//! `mkv` (+ `mkv_tracks`, `ebml`) and `mp4` (+ `mp4_track`, `mp4_audio`) walk the container
+//! into [`Facts`] (everything the headers say, including what `MediaInfo` has no field for
+//! yet: chapters, forced flags, HDR10 mastering data, the Dolby Vision profile); `h264`,
+//! `hevc`, `av1` (also VP9's `vpcC`), `vp9` (the first key frame's header) and `colour` read
+//! the codec configuration, `codecs` turns it into what ffprobe reports after opening the
+//! decoder; `info` turns facts into `MediaInfo` under the rules that decide when headers are
+//! not enough (see its docs).
+//!
+//! No crate does this job: mp4-atom drops `dvcC`/`mdcv`/`clli` from HEVC sample entries
+//! (Dolby Vision would be missed, not declined) and decodes every sample table into vectors;
+//! mkv-element reads whole top-level elements, attachments included. The readers here are
+//! small, allocate only what the file holds within [`MAX_HEADER_BYTES`], and are fuzzed
+//! (`tests/fuzz`: `native_mkv`, `native_mp4`, `native_codecs`).
 //!
 //! Untrusted input: every read is bounded ([`MAX_HEADER_BYTES`] in total, element and box
 //! counts capped), nothing is allocated from a size field before the bytes are there, and a
