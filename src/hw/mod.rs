@@ -6,7 +6,7 @@
 //! fingerprint (ffmpeg build + render nodes) is unchanged; `select` picks the backend per
 //! codec. Parsing and classification are pure (`parse`, `classify`); only `step` runs
 //! processes, through `crate::process`. V4L2 memory-to-memory encoders are found and proved
-//! natively, without ffmpeg (`v4l2`, `v4l2_encode`, ioctls in `v4l2_sys`), then mapped to the
+//! natively, without ffmpeg (`v4l2`), then mapped to the
 //! ffmpeg encoder that drives them.
 
 mod cache;
@@ -18,10 +18,6 @@ mod probe_log;
 mod report;
 mod select;
 mod v4l2;
-mod v4l2_abi;
-mod v4l2_encode;
-mod v4l2_probe;
-mod v4l2_sys;
 mod vaapi;
 mod view;
 
@@ -43,8 +39,8 @@ pub use report::{ProbeReport, render_text, vaapi_unavailable_reason};
 pub use select::{
     select_backend, select_backend_for, v4l2_choice, vaapi_choice, verified_backends,
 };
+pub use v4l2::{EncodeError, EncodeProblem, TestEncode};
 pub use v4l2::{FrameSizes, PixelFormat, Role, V4l2Device, V4l2Encoder, V4l2Summary};
-pub use v4l2_encode::{EncodeError, EncodeProblem, TestEncode};
 pub use vaapi::{VAAPI_ENCODERS, VaapiDevice, VaapiEncoder};
 pub use view::{BackendView, CodecSupport, HardwareView, view};
 

@@ -7,6 +7,7 @@
 //! `probe`, `run` and `verify` touch processes or files, always through `crate::process`.
 
 pub mod args;
+pub mod native;
 pub mod normalize;
 pub mod paths;
 pub mod plan;
@@ -40,6 +41,20 @@ pub struct MediaInfo {
     /// Attachment streams (fonts for ASS subtitles, cover images in Matroska).
     #[serde(default)]
     pub attachments: usize,
+    /// Which probe produced these facts. Entries cached before the native probe existed
+    /// were all ffprobe's.
+    #[serde(default)]
+    pub source: ProbeSource,
+}
+
+/// The path that read a file's facts: the in-process header parser, or ffprobe (for other
+/// containers and whatever the native parser declines).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeSource {
+    Native,
+    #[default]
+    Ffprobe,
 }
 
 /// The main video stream. Fields added after the first release carry `#[serde(default)]`, so

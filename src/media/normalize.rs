@@ -64,6 +64,7 @@ pub fn normalize(ffprobe_json: &[u8], size_on_disk: u64) -> Result<MediaInfo, Pr
             })
             .collect(),
         attachments: of_type(streams, "attachment").count(),
+        source: super::ProbeSource::Ffprobe,
     })
 }
 

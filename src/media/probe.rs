@@ -1,5 +1,7 @@
-//! Runs ffprobe on one file (through `crate::process`, with a timeout) and normalizes its JSON.
-//! Failures keep ffprobe's own words: the last lines of its stderr end up in the
+//! Probes one file: the native header parser first (`super::native`, in-process, for
+//! Matroska/WebM and MP4/MOV), and ffprobe (through `crate::process`, with a timeout, its JSON
+//! normalized) for every file the native parser declines. Both give the same [`MediaInfo`],
+//! whose `source` says which one answered. Failures keep ffprobe's own words: the last lines of its stderr end up in the
 //! [`Explanation`] the user sees, so "Invalid data found when processing input" is not
 //! reduced to "probe failed".
 
@@ -12,6 +14,7 @@ use crate::model::Explanation;
 use crate::process;
 
 use super::MediaInfo;
+use super::native::{self, Decline};
 pub use super::normalize::normalize;
 
 /// A healthy ffprobe answers in well under a second; a hung network mount must not block a
@@ -138,8 +141,32 @@ pub fn probe_args(file: &Path) -> Vec<OsString> {
     args
 }
 
-/// Probe `file` with the ffprobe binary at `ffprobe`.
+/// Probe `file`: natively when the headers say everything the planner needs, else with the
+/// ffprobe binary at `ffprobe`.
 pub async fn probe(ffprobe: &Path, file: &Path) -> Result<MediaInfo, ProbeError> {
+    match probe_native(file).await {
+        Ok(info) => Ok(info),
+        Err(decline) => {
+            tracing::debug!(file = %file.display(), reason = decline.code(), %decline, "native probe declined");
+            probe_ffprobe(ffprobe, file).await
+        }
+    }
+}
+
+/// The native parser alone, off the async threads (a read on a stalled network mount must
+/// not block them), bounded by the same timeout as ffprobe.
+pub async fn probe_native(file: &Path) -> Result<MediaInfo, Decline> {
+    let owned = file.to_path_buf();
+    let task = tokio::task::spawn_blocking(move || native::probe(&owned));
+    match tokio::time::timeout(PROBE_TIMEOUT, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(Decline::Io(format!("native probe task failed: {join}"))),
+        Err(_) => Err(Decline::Io("native probe timed out".into())),
+    }
+}
+
+/// Probe `file` with the ffprobe binary at `ffprobe`.
+pub async fn probe_ffprobe(ffprobe: &Path, file: &Path) -> Result<MediaInfo, ProbeError> {
     let size = tokio::fs::metadata(file)
         .await
         .map_err(ProbeError::Io)?

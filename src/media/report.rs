@@ -21,6 +21,9 @@ pub struct PlanReport {
     /// "skip", "remux", "transcode", or "error" when the file could not be probed.
     pub action: String,
     pub explanation: Explanation,
+    /// Which probe read the file (`native` or `ffprobe`); absent when probing failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_source: Option<super::ProbeSource>,
 }
 
 /// The files `paths` name: files as given, directories walked for video files.
@@ -67,12 +70,14 @@ pub async fn plan_paths(ffprobe: &Path, profile: &Profile, files: Vec<PathBuf>) 
                         path,
                         action: d.action().into(),
                         explanation: d.explanation(),
+                        probe_source: Some(info.source),
                     }
                 }
                 Err(e) => PlanReport {
                     path,
                     action: "error".into(),
                     explanation: e.explanation(),
+                    probe_source: None,
                 },
             }
         }));

@@ -1,4 +1,6 @@
-//! The media pipeline as a library (probe, decide, arguments, run, verify) and the `plan` command.
+//! The media pipeline as a library (probe, decide, arguments, run, verify), the native probe
+//! against ffprobe, and the `plan` command.
 
+mod native_probe;
 mod pipeline;
 mod plan;

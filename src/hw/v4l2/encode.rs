@@ -1,29 +1,30 @@
 //! The native test encode that proves a V4L2 stateful encoder works: the stateful-encoder
 //! sequence of the kernel's memory-to-memory API, codec-agnostic, so FWHT on `vicodec`
-//! exercises the same path as H.264/HEVC on hantro, venus, coda or the Raspberry Pi:
+//! exercises the same path as H.264/HEVC on hantro, venus, coda or the Raspberry Pi. The choices
+//! are made here, purely; the device work is `m2m`'s, over `v4l2r`'s typed device and queue
+//! API, single- or multi-planar alike:
 //!
 //! 1. S_FMT CAPTURE to the coded format, then S_FMT OUTPUT to a raw format (YU12 or NV12
 //!    preferred, as ffmpeg feeds them) at the smallest frame size the device allows, at least
 //!    64×64; G_FMT CAPTURE to read back what the driver settled on;
-//! 2. REQBUFS MMAP (two buffers each side), QUERYBUF + mmap, all CAPTURE buffers queued;
+//! 2. REQBUFS MMAP (two buffers each side), all CAPTURE buffers queued;
 //! 3. STREAMON both queues; [`TEST_FRAMES`] frames of a moving gradient are queued, then
 //!    ENCODER_CMD STOP to drain; DQBUF until that many coded frames or the LAST flag;
 //! 4. STREAMOFF, unmap, close.
 //!
 //! Verified means at least one non-empty coded buffer came back. The whole sequence is bounded
-//! by [`ENCODE_TIMEOUT`] (non-blocking DQBUF + poll), and every failure is a typed
-//! [`EncodeProblem`], never a panic. Multi-planar (M2M_MPLANE) drivers take the same path with
-//! one-plane formats (YU12, NV12 and every coded format are contiguous, one plane).
+//! by [`ENCODE_TIMEOUT`] (non-blocking DQBUF + epoll), and every failure is a typed
+//! [`EncodeProblem`] (a panic inside v4l2r too: `probe` catches it). Multi-planar (M2M_MPLANE) drivers are fed one-plane
+//! formats (YU12, NV12 and every coded format are contiguous, one plane).
 
-use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::v4l2::{FrameSizes, NodeInfo, PixelFormat, fourcc, fourcc_str, queue_types};
-use super::v4l2_sys::{self as sys, Device, Fmt, Mapping};
+use super::m2m::{self, Counts};
+use super::{FrameSizes, NodeInfo, PixelFormat};
 
 /// Frames fed to the encoder: enough to get past a GOP's first frame, small enough for TCG.
 pub const TEST_FRAMES: u32 = 8;
@@ -31,10 +32,6 @@ pub const TEST_FRAMES: u32 = 8;
 pub const ENCODE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Smallest frame side we ask for, when the device allows smaller.
 const MIN_SIDE: u32 = 64;
-/// Buffers per queue.
-const BUFFERS: u32 = 2;
-/// How long one poll waits before the deadline is checked again.
-const POLL_MS: i32 = 50;
 /// Raw formats in order of preference (what ffmpeg's yuv420p and nv12 are).
 const RAW_PREFERENCE: [&str; 2] = ["YU12", "NV12"];
 
@@ -75,7 +72,7 @@ impl TestEncode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EncodeError {
-    /// Multi-planar API, or no raw input format we can generate.
+    /// A raw format with more than one plane, or no raw input format we can generate.
     Unsupported,
     /// Another process holds the device.
     Busy,
@@ -118,7 +115,7 @@ impl EncodeProblem {
     }
 }
 
-fn problem(error: EncodeError, detail: impl Into<String>) -> EncodeProblem {
+pub(super) fn problem(error: EncodeError, detail: impl Into<String>) -> EncodeProblem {
     EncodeProblem {
         error,
         detail: detail.into(),
@@ -132,15 +129,6 @@ pub fn classify_errno(stage: EncodeError, errno: Option<i32>) -> EncodeError {
         Some(libc::EBUSY) => EncodeError::Busy,
         Some(libc::EACCES | libc::EPERM) => EncodeError::PermissionDenied,
         _ => stage,
-    }
-}
-
-fn io_problem(stage: EncodeError, what: &str) -> impl Fn(io::Error) -> EncodeProblem + '_ {
-    move |e| {
-        problem(
-            classify_errno(stage, e.raw_os_error()),
-            format!("{what}: {e}"),
-        )
     }
 }
 
@@ -216,164 +204,38 @@ pub fn run(
         .iter()
         .find(|(f, _)| f == coded)
         .map(|(_, s)| s);
-    let (w, h) = choose_size(sizes);
+    let size = choose_size(sizes);
     let started = Instant::now();
     let deadline = started + budget.min(ENCODE_TIMEOUT);
-    let d = Device::open(path).map_err(io_problem(EncodeError::Busy, "open"))?;
-    let (out_t, cap_t) = queue_types(mplane);
-    let want_cap = Fmt {
-        width: w,
-        height: h,
-        pixelformat: fourcc(coded),
-        ..Fmt::default()
-    };
-    d.set_format(cap_t, mplane, want_cap)
-        .map_err(io_problem(EncodeError::FormatRejected, "S_FMT CAPTURE"))?;
-    let want_out = Fmt {
-        pixelformat: fourcc(&raw),
-        ..want_cap
-    };
-    let out = d
-        .set_format(out_t, mplane, want_out)
-        .map_err(io_problem(EncodeError::FormatRejected, "S_FMT OUTPUT"))?;
-    if out.num_planes > 1 {
-        return Err(problem(
-            EncodeError::Unsupported,
-            format!(
-                "OUTPUT {raw} has {} planes; only one-plane formats are fed",
-                out.num_planes
-            ),
-        ));
-    }
-    if fourcc_str(out.pixelformat) != raw {
-        return Err(problem(
-            EncodeError::FormatRejected,
-            format!("OUTPUT {raw} became {}", fourcc_str(out.pixelformat)),
-        ));
-    }
-    let cap = d
-        .get_format(cap_t, mplane)
-        .map_err(io_problem(EncodeError::FormatRejected, "G_FMT CAPTURE"))?;
-    if fourcc_str(cap.pixelformat) != coded {
-        return Err(problem(
-            EncodeError::FormatRejected,
-            format!("CAPTURE {coded} became {}", fourcc_str(cap.pixelformat)),
-        ));
-    }
-    let mut outs = buffers(&d, out_t, mplane)?;
-    let mut caps = buffers(&d, cap_t, mplane)?;
-    let streaming = io_problem(EncodeError::Streaming, "streaming");
-    for i in 0..caps.len() as u32 {
-        d.qbuf(cap_t, mplane, i, 0).map_err(&streaming)?;
-    }
-    d.stream(out_t, true).map_err(&streaming)?;
-    d.stream(cap_t, true).map_err(&streaming)?;
-    let mut free: Vec<u32> = (0..outs.len() as u32).rev().collect();
-    let (mut queued, mut frames_out, mut bytes_out) = (0u32, 0u32, 0u64);
-    let mut head = String::new();
-    let mut last = false;
-    let result = loop {
-        if frames_out >= TEST_FRAMES || last {
-            break Ok(());
-        }
-        if Instant::now() >= deadline {
-            break Err(problem(
-                EncodeError::Timeout,
-                format!(
-                    "{queued} frames queued, {frames_out} coded frames after {} ms",
-                    started.elapsed().as_millis()
-                ),
-            ));
-        }
-        if queued < TEST_FRAMES
-            && let Some(i) = free.pop()
-        {
-            let m = &mut outs[i as usize];
-            fill_frame(
-                m.as_mut_slice(),
-                out.bytesperline.max(out.width) as usize,
-                out.height as usize,
-                queued,
-            );
-            let used = out.sizeimage.min(m.as_slice().len() as u32);
-            d.qbuf(out_t, mplane, i, used).map_err(&streaming)?;
-            queued += 1;
-            if queued == TEST_FRAMES {
-                // Drivers without ENCODER_CMD still return a buffer per frame; ignore.
-                let _ = d.encoder_stop();
-            }
-            continue;
-        }
-        d.poll(POLL_MS).map_err(&streaming)?;
-        while let Some(b) = d.dqbuf(out_t, mplane).map_err(&streaming)? {
-            free.push(b.index);
-        }
-        loop {
-            let b = match d.dqbuf(cap_t, mplane) {
-                Ok(Some(b)) => b,
-                Ok(None) => break,
-                // EPIPE: the last buffer was already dequeued.
-                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
-                    last = true;
-                    break;
-                }
-                Err(e) => return Err(streaming(e)),
-            };
-            if b.bytesused > 0 {
-                frames_out += 1;
-                bytes_out += u64::from(b.bytesused);
-                if head.is_empty()
-                    && let Some(m) = caps.get_mut(b.index as usize)
-                {
-                    let n = (b.bytesused as usize).min(8).min(m.as_slice().len());
-                    head = hex::encode(&m.as_slice()[..n]);
-                }
-            }
-            if b.flags & sys::BUF_FLAG_LAST != 0 {
-                last = true;
-                break;
-            }
-            d.qbuf(cap_t, mplane, b.index, 0).map_err(&streaming)?;
-        }
-    };
-    let _ = d.stream(out_t, false);
-    let _ = d.stream(cap_t, false);
-    drop((outs, caps));
+    let mut c = Counts::default();
+    let result = m2m::encode(
+        path,
+        mplane,
+        (&raw, coded),
+        size,
+        (started, deadline),
+        &mut c,
+    );
     match result {
-        Err(p) if frames_out == 0 => Err(p),
-        _ if frames_out == 0 => Err(problem(
+        // A timeout after some coded frames still proves the encoder.
+        Err(p) if c.frames_out == 0 => Err(p),
+        _ if c.frames_out == 0 => Err(problem(
             EncodeError::NoOutput,
-            format!("{queued} frames queued, every coded buffer came back empty"),
+            format!(
+                "{} frames queued, every coded buffer came back empty",
+                c.queued
+            ),
         )),
         _ => Ok(TestEncode {
-            width: out.width,
-            height: out.height,
+            width: c.width,
+            height: c.height,
             raw_format: raw,
             coded_format: coded.to_string(),
-            frames_in: queued,
-            frames_out,
-            bytes_out,
-            head,
+            frames_in: c.queued,
+            frames_out: c.frames_out,
+            bytes_out: c.bytes_out,
+            head: c.head,
             elapsed_ms: started.elapsed().as_millis() as u64,
         }),
     }
-}
-
-/// REQBUFS + QUERYBUF + mmap for one queue.
-fn buffers(d: &Device, type_: u32, mplane: bool) -> Result<Vec<Mapping>, EncodeProblem> {
-    let setup = io_problem(EncodeError::BufferSetup, "buffers");
-    let n = d.reqbufs(type_, BUFFERS).map_err(&setup)?;
-    if n == 0 {
-        return Err(problem(
-            EncodeError::BufferSetup,
-            "REQBUFS granted 0 buffers",
-        ));
-    }
-    (0..n)
-        .map(|i| {
-            d.querybuf(type_, mplane, i)
-                .and_then(|(len, offset)| d.mmap(len, offset))
-                .map_err(&setup)
-        })
-        .collect()
 }

@@ -3,7 +3,7 @@
 //! 0x04208000, 28 raw OUTPUT formats, FWHT on CAPTURE, stepwise 64..4096 step 8), a Raspberry
 //! Pi 4 `bcm2835-codec` H.264 encoder (multi-planar), its decoder node, and a UVC camera.
 
-use super::super::v4l2_encode::{
+use super::encode::{
     EncodeError, EncodeProblem, TestEncode, choose_raw, choose_size, classify_errno, fill_frame,
 };
 use super::*;

@@ -2,11 +2,12 @@
 //! bus, M2M or M2M_MPLANE), ENUM_FMT on its OUTPUT (what we feed) and CAPTURE (what comes
 //! back) queues and ENUM_FRAMESIZES of its coded formats. A node that turns raw frames into a
 //! coded format is an encoder; each coded format is then proved by a native test encode of a few
-//! synthetic frames (`v4l2_encode`) and mapped to the ffmpeg encoder that drives it
+//! synthetic frames (`encode`) and mapped to the ffmpeg encoder that drives it
 //! (`h264_v4l2m2m`, `hevc_v4l2m2m`). Formats ffmpeg cannot drive (FWHT from `vicodec`, VP8…)
 //! are listed and verified but never selected for jobs. This file holds the types and the pure
 //! classification ([`classify_node`]), tested over recorded and constructed capability data in
-//! `v4l2_tests.rs`; `v4l2_probe` runs the ioctls (through `v4l2_sys`) and fills them in.
+//! `tests.rs`; `probe` runs the ioctls and fills them in. The kernel ABI (ioctls, structs, MMAP)
+//! is the `v4l2r` crate's: this folder has no `unsafe`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,19 +15,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use v4l2r::QueueType;
+use v4l2r::bindings::{V4L2_CAP_DEVICE_CAPS, V4L2_CAP_VIDEO_M2M, V4L2_CAP_VIDEO_M2M_MPLANE};
 
-use super::v4l2_encode::{EncodeProblem, TestEncode};
-use super::v4l2_sys as sys;
 use crate::model::VideoCodec;
 
-pub use super::v4l2_probe::{describe_nodes, probe_all};
+mod encode;
+mod m2m;
+mod probe;
 
-/// `V4L2_CAP_VIDEO_M2M_MPLANE`, `V4L2_CAP_VIDEO_M2M`, `V4L2_CAP_DEVICE_CAPS`.
-pub const CAP_M2M_MPLANE: u32 = 0x0000_4000;
-pub const CAP_M2M: u32 = 0x0000_8000;
-pub const CAP_DEVICE_CAPS: u32 = 0x8000_0000;
-/// `V4L2_FMT_FLAG_COMPRESSED`
-pub const FMT_FLAG_COMPRESSED: u32 = 0x1;
+pub use encode::{EncodeError, EncodeProblem, TestEncode};
+pub use probe::{describe_nodes, probe_all};
+
 /// Whole-probe budget per device, test encodes included: a hung driver must not stall startup.
 pub const DEVICE_BUDGET: Duration = Duration::from_secs(20);
 
@@ -90,7 +90,7 @@ pub fn fourcc(s: &str) -> u32 {
     u32::from_le_bytes(b)
 }
 
-/// A C string field of a V4L2 struct.
+/// A C string field of a V4L2 struct (QUERYCAP's driver, card, bus).
 pub fn c_str(b: &[u8]) -> String {
     let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
     String::from_utf8_lossy(&b[..end]).trim().to_string()
@@ -272,14 +272,14 @@ pub fn ffmpeg_encoder(fourcc: &str) -> Option<&'static str> {
 
 /// Is it M2M, and multi-planar? Uses `device_caps` when the driver reports them.
 pub fn m2m_kind(capabilities: u32, device_caps: u32) -> Option<bool> {
-    let caps = if capabilities & CAP_DEVICE_CAPS != 0 {
+    let caps = if capabilities & V4L2_CAP_DEVICE_CAPS != 0 {
         device_caps
     } else {
         capabilities
     };
-    if caps & CAP_M2M_MPLANE != 0 {
+    if caps & V4L2_CAP_VIDEO_M2M_MPLANE != 0 {
         Some(true)
-    } else if caps & CAP_M2M != 0 {
+    } else if caps & V4L2_CAP_VIDEO_M2M != 0 {
         Some(false)
     } else {
         None
@@ -373,18 +373,14 @@ pub fn unavailable_reason(s: &V4l2Summary, dev: &str) -> Option<String> {
     Some(per.join("; "))
 }
 
-/// (OUTPUT, CAPTURE) buffer types.
-pub fn queue_types(mplane: bool) -> (u32, u32) {
+/// (OUTPUT, CAPTURE) queues of the single- or multi-planar API.
+pub fn queue_types(mplane: bool) -> (QueueType, QueueType) {
     if mplane {
-        (
-            sys::BUF_TYPE_VIDEO_OUTPUT_MPLANE,
-            sys::BUF_TYPE_VIDEO_CAPTURE_MPLANE,
-        )
+        (QueueType::VideoOutputMplane, QueueType::VideoCaptureMplane)
     } else {
-        (sys::BUF_TYPE_VIDEO_OUTPUT, sys::BUF_TYPE_VIDEO_CAPTURE)
+        (QueueType::VideoOutput, QueueType::VideoCapture)
     }
 }
 
 #[cfg(test)]
-#[path = "v4l2_tests.rs"]
 mod tests;
