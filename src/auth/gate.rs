@@ -3,13 +3,18 @@
 //! wrong passwords from many addresses took the box to gigabytes of memory and seconds of
 //! latency. Logins from a known device (see `devices`) have a lane of their own, so a flood
 //! from elsewhere never makes the owner wait; its queue is as short, so a stolen device cookie
-//! cannot flood it either.
+//! cannot flood it either. Each lane hashes on threads of its own, as many as it has turns: a
+//! thread's allocator keeps the memory of the hashes it ran for the next one, so a fixed set of
+//! threads bounds memory where the shared blocking pool (hundreds of threads, each keeping
+//! some) did not.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// How long a queued login waits for a hash before it is told to come back.
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
@@ -20,6 +25,33 @@ struct Lane {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
+    /// The lane's hashing threads, one per turn.
+    jobs: mpsc::Sender<Job>,
+}
+
+/// `n` threads named `name` running the jobs sent to the returned channel; they end when the
+/// channel does.
+fn threads(n: usize, name: &str) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let rx = rx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("{name}-{i}"))
+            .spawn(move || {
+                loop {
+                    let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a password hashing thread");
+        }
+    }
+    tx
 }
 
 /// The two lanes. Cheap to clone.
@@ -45,21 +77,46 @@ impl Drop for Waiting<'_> {
 impl HashGate {
     /// `concurrent` hashes for unknown devices with `queue` waiting; one more for known ones.
     pub fn new(concurrent: usize, queue: usize) -> HashGate {
-        let lane = |n: usize, q: usize| {
+        let lane = |n: usize, q: usize, name: &str| {
+            let n = n.max(1);
             Arc::new(Lane {
-                permits: Arc::new(Semaphore::new(n.max(1))),
+                permits: Arc::new(Semaphore::new(n)),
                 waiting: AtomicUsize::new(0),
                 max_waiting: q,
+                jobs: threads(n, name),
             })
         };
         HashGate {
-            untrusted: lane(concurrent, queue),
-            trusted: lane(1, queue.clamp(1, 4)),
+            untrusted: lane(concurrent, queue, "login-hash"),
+            trusted: lane(1, queue.clamp(1, 4), "device-login-hash"),
         }
     }
 
+    /// Run `work` (a password check) in its lane once it has a turn; `Busy` when the lane's
+    /// queue is full or the turn did not come in time.
+    pub async fn run<T, F>(&self, known_device: bool, work: F) -> Result<T, Busy>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let permit = self.enter(known_device).await?;
+        let lane = if known_device {
+            &self.trusted
+        } else {
+            &self.untrusted
+        };
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The turn is held until the hash is done, even if the client went away.
+            let _permit = permit;
+            let _ = tx.send(work());
+        });
+        lane.jobs.send(job).map_err(|_| Busy(RETRY_AFTER_SECS))?;
+        rx.await.map_err(|_| Busy(RETRY_AFTER_SECS))
+    }
+
     /// Wait for a turn to hash, in the lane of a known device or of everyone else.
-    pub async fn enter(&self, known_device: bool) -> Result<OwnedSemaphorePermit, Busy> {
+    async fn enter(&self, known_device: bool) -> Result<OwnedSemaphorePermit, Busy> {
         let lane = if known_device {
             &self.trusted
         } else {
@@ -109,5 +166,20 @@ mod tests {
             "the queued ones get their turn"
         );
         assert_eq!(gate.untrusted.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn work_runs_on_the_lanes_own_threads() {
+        let gate = HashGate::new(2, 4);
+        let name = gate
+            .run(false, || std::thread::current().name().map(str::to_string))
+            .await
+            .unwrap();
+        assert!(name.unwrap().starts_with("login-hash-"));
+        let name = gate
+            .run(true, || std::thread::current().name().map(str::to_string))
+            .await
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("device-login-hash-0"));
     }
 }

@@ -221,19 +221,14 @@ impl Auth {
                 .attempt(username, now)
                 .map_err(|retry_after| AuthError::RateLimited { retry_after })?;
         }
-        let permit = self
-            .gate
-            .enter(known)
-            .await
-            .map_err(|gate::Busy(retry_after)| AuthError::Busy { retry_after })?;
         let (name, password) = (username.to_string(), password.to_string());
+        let auth = self.clone();
+        let device = known.then_some(device_hash).flatten();
         let logged_in = self
-            .call(move |a| {
-                // The turn is held until the hash is done, even if the client went away.
-                let _permit = permit;
-                a.login_blocking(&name, &password, known.then_some(device_hash).flatten())
-            })
-            .await?;
+            .gate
+            .run(known, move || auth.login_blocking(&name, &password, device))
+            .await
+            .map_err(|gate::Busy(retry_after)| AuthError::Busy { retry_after })??;
         let mut t = self.throttles();
         t.clients.success(ClientKey::of(client));
         t.users.success(username);

@@ -11,7 +11,7 @@ use std::time::Duration;
 use alchemist::media::args::build_args;
 use alchemist::media::paths::{is_own_file, output_path, temp_path};
 use alchemist::media::plan::{Decision, EncodeSettings, OutputContainer, Plan, decide};
-use alchemist::media::probe::{ProbeError, probe};
+use alchemist::media::probe::{ProbeError, probe, probe_ffprobe};
 use alchemist::media::run::{RunError, RunEvent, RunOptions, RunSummary, run_ffmpeg};
 use alchemist::media::verify::verify;
 use alchemist::model::{CpuEncoder, JobId};
@@ -200,7 +200,8 @@ async fn missing_files_and_binaries_are_errors() {
         .await
         .unwrap_err();
     assert!(matches!(err, ProbeError::Io(_)), "{err:?}");
-    let err = probe(Path::new("/nonexistent/ffprobe"), h264_clip())
+    // An MP4 is read natively; ffprobe itself is what cannot be started.
+    let err = probe_ffprobe(Path::new("/nonexistent/ffprobe"), h264_clip())
         .await
         .unwrap_err();
     assert!(matches!(err, ProbeError::Spawn(_)), "{err:?}");
