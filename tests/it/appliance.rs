@@ -18,6 +18,7 @@ use crate::qemu::{Arch, Boot, Guest, GuestSpec};
 use crate::tls::Https;
 
 mod board;
+mod update_api;
 
 /// vicodec and the Debian media modules it needs, in load order (image/modules copies them).
 const VICODEC_MODULES: &[&str] = &[

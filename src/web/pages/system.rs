@@ -34,6 +34,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Response, PageErr
         context! {
             r => Serde(resources),
             uptime => state.started.elapsed().as_secs(),
+            update => Serde(crate::update::shared().status().await),
         },
     )
 }
