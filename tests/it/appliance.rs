@@ -18,7 +18,9 @@ use crate::qemu::{Arch, Boot, Guest, GuestSpec};
 use crate::tls::Https;
 
 mod board;
+mod update;
 mod update_api;
+mod update_http;
 
 /// vicodec and the Debian media modules it needs, in load order (image/modules copies them).
 const VICODEC_MODULES: &[&str] = &[
