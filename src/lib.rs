@@ -20,6 +20,7 @@ pub mod resources;
 pub mod serve; // the server loop: connection limits, TLS handshakes, header timeouts // live telemetry: CPU, memory, GPU busy, temperatures, uptime
 pub mod store; // the only code that touches redb
 pub mod tls; // HTTPS: rustls config from PEM files, TLS listener, first-boot certificate
+pub mod update; // firmware updates: A/B slots through RAUC (status, verified install, reboot)
 pub mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI // wiring: open the store, start the engine, serve until shutdown
 
 pub use app::{Listeners, run, run_with};

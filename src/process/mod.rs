@@ -7,8 +7,10 @@
 //! calls lives here, one `// SAFETY:` line per block.
 
 mod cancellable;
+mod lines;
 
 pub use cancellable::{CancellableChild, Exit, spawn_cancellable};
+pub use lines::{LinesExit, run_lines};
 
 use std::ffi::OsString;
 use std::io;

@@ -256,7 +256,8 @@ async fn request_context(req: Request, next: Next, timeout: std::time::Duration)
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64);
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        && !api::update::takes_large_body(&path);
     let mut response = REQUEST
         .scope((id.clone(), path), async move {
             if too_large {

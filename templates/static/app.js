@@ -139,3 +139,91 @@
 
   if (window.EventSource && document.body.dataset.live === "on") connect();
 })();
+
+// The firmware update section of the system page: the bundle goes as the request body (the API
+// takes the file itself, not a form), then the install's progress comes over SSE from the same
+// URL; Reboot asks first, then reloads the page once the box answers again.
+(function () {
+  "use strict";
+  var form = document.getElementById("update-form");
+  if (!form) return;
+  var bar = document.getElementById("update-progress");
+  var msg = document.getElementById("update-message");
+  var button = document.getElementById("update-upload");
+
+  function say(text, isError) {
+    msg.textContent = "";
+    var span = document.createElement("span");
+    if (isError) span.className = "error";
+    span.textContent = text;
+    msg.appendChild(span);
+  }
+
+  function follow() {
+    // EventSource asks for text/event-stream: the same URL then streams `install` events.
+    var es = new EventSource(form.action);
+    es.addEventListener("install", function (e) {
+      var s = JSON.parse(e.data);
+      bar.hidden = s.phase !== "installing";
+      bar.value = s.percentage;
+      bar.textContent = s.percentage + "%";
+      if (s.phase === "verifying") say("Checking the bundle's signature…");
+      else if (s.phase === "installing") say("Installing " + (s.version || "") + ": " + (s.message || ""));
+      else if (s.phase === "installed") say("Release " + s.version + " is installed: reboot to run it.");
+      else if (s.phase === "failed") say(s.error, true);
+      if (s.phase === "installed" || s.phase === "failed") {
+        es.close();
+        button.disabled = false;
+      }
+    });
+    es.onerror = function () { es.close(); button.disabled = false; };
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var file = document.getElementById("update-bundle").files[0];
+    if (!file) return;
+    button.disabled = true;
+    say("Uploading " + file.name + "…");
+    fetch(form.action, {
+      method: "POST",
+      body: file,
+      headers: { "Content-Type": "application/octet-stream" },
+      credentials: "same-origin"
+    }).then(function (r) {
+      return r.json().then(function (b) {
+        if (r.ok) { follow(); return; }
+        say(b.detail || "The upload was refused.", true);
+        button.disabled = false;
+      });
+    }).catch(function () {
+      say("The upload failed: the connection was lost.", true);
+      button.disabled = false;
+    });
+  });
+
+  function waitUntilBack() {
+    function poll() {
+      fetch("/api/ready").then(function (r) {
+        if (r.ok) location.reload(); else setTimeout(poll, 3000);
+      }, function () { setTimeout(poll, 3000); });
+    }
+    // The server answers for about a second more before it stops.
+    setTimeout(poll, 5000);
+  }
+
+  var reboot = document.getElementById("reboot-form");
+  if (reboot) {
+    reboot.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!window.confirm("Reboot the box now?")) return;
+      fetch(reboot.action, { method: "POST", credentials: "same-origin" }).then(function (r) {
+        return r.json().then(function (b) {
+          if (!r.ok) { say(b.detail || "The reboot was refused.", true); return; }
+          say("Rebooting… this page reloads when the box is back.");
+          waitUntilBack();
+        });
+      });
+    });
+  }
+})();

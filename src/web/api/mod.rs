@@ -11,6 +11,7 @@ pub mod stats;
 pub mod system;
 pub mod tokens;
 pub mod trash;
+pub mod update;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -72,6 +73,8 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(system::probe_log))
         .routes(routes!(system::resources))
         .routes(routes!(system::workers))
+        .routes(routes!(update::update_status, update::update_upload))
+        .routes(routes!(update::reboot))
         .routes(routes!(library::folders, library::add_folder))
         .routes(routes!(library::remove_folder, library::update_folder))
         .routes(routes!(profiles::list, profiles::create))

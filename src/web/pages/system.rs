@@ -35,6 +35,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Response, PageErr
             r => Serde(resources),
             uptime => state.resources.uptime_seconds(),
             workers => Serde(state.engine.worker_statuses()),
+            update => Serde(crate::update::shared().status().await),
         },
     )
 }

@@ -73,6 +73,9 @@ pub struct GuestSpec {
     pub files: Vec<(PathBuf, String)>,
     /// Extra kernel modules, inserted in this order at boot.
     pub modules: Vec<PathBuf>,
+    /// A reboot restarts the machine in the same qemu (firmware, boot loader, the disk as the
+    /// guest left it), as on a real box; by default a reboot ends qemu.
+    pub reboot: bool,
 }
 
 impl GuestSpec {
@@ -85,6 +88,7 @@ impl GuestSpec {
             extra_ports: vec![443],
             files: Vec::new(),
             modules: Vec::new(),
+            reboot: false,
         }
     }
 }
@@ -188,7 +192,10 @@ impl Guest {
             }
         };
         cmd.args(["-smp", "2", "-m", &spec.memory_mib.to_string()]);
-        cmd.args(["-display", "none", "-no-reboot", "-monitor", "none"]);
+        cmd.args(["-display", "none", "-monitor", "none"]);
+        if !spec.reboot {
+            cmd.arg("-no-reboot");
+        }
         cmd.arg("-serial").arg(format!("file:{}", log.display()));
         let disk_arg = |p: &Path| format!("file={},if=virtio,format=raw", p.display());
         match &spec.boot {
@@ -311,11 +318,31 @@ impl Guest {
         String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
     }
 
+    /// Length of the console log so far: `wait_console_after` looks only at what follows.
+    pub fn console_len(&self) -> usize {
+        std::fs::metadata(&self.log)
+            .map(|m| m.len() as usize)
+            .unwrap_or(0)
+    }
+
     /// Wait until the console shows `needle`; returns the time since launch.
     pub fn wait_console(&mut self, needle: &str, timeout: Duration) -> Duration {
+        self.wait_console_after(0, needle, timeout)
+    }
+
+    /// Wait until the console shows `needle` after byte `offset` (from `console_len`), e.g.
+    /// in the boot that follows a reboot; returns the time since launch.
+    pub fn wait_console_after(
+        &mut self,
+        offset: usize,
+        needle: &str,
+        timeout: Duration,
+    ) -> Duration {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.console().contains(needle) {
+            let log = std::fs::read(&self.log).unwrap_or_default();
+            let tail = log.get(offset..).unwrap_or_default();
+            if String::from_utf8_lossy(tail).contains(needle) {
                 return self.started.elapsed();
             }
             self.assert_running();
