@@ -84,6 +84,7 @@ async fn open_source(input: &Path) -> Result<Source, Failure> {
     let path = input.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let meta = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() && m.len() == 0 => return Err(Failure::Empty),
             Ok(m) if m.is_file() => m,
             Ok(_) => return Err(Failure::NotAFile),
             Err(e) => return Err(Failure::SourceGone(e)),
