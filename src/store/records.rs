@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::codec::{Versioned, path_bytes};
 use crate::model::{
     AttemptOutcome, Backend, EngineMode, EngineRunState, Explanation, JobId, JobState, LogLevel,
+    OriginalPolicy,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,6 +180,11 @@ pub struct EncodeResult {
     pub output_size: u64,
     pub encode_seconds: f64,
     pub completed_at: i64,
+    /// What was done with the original once the output was in place (a replacement that
+    /// failed counts as `keep`). Absent in records written before it was kept: then a trash
+    /// entry for the job means `replace`, none means `keep`.
+    #[serde(default)]
+    pub original: Option<OriginalPolicy>,
 }
 impl Versioned for EncodeResult {}
 
@@ -300,5 +306,9 @@ pub struct TrashEntry {
     pub state: TrashState,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A restore that also removed the encoded output (the owner undid the encode). Absent in
+    /// records written before restores could do that.
+    #[serde(default)]
+    pub output_removed: bool,
 }
 impl Versioned for TrashEntry {}

@@ -59,7 +59,7 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
         format!("verified and saved as {}", output.display()),
     )
     .await;
-    let output = originals::apply_policy(
+    let (output, original) = originals::apply_policy(
         &ctx.ledger,
         ctx.id(),
         ctx.job.attempt_count,
@@ -69,14 +69,9 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
     )
     .await;
     let duration = verified.duration.max(info.duration);
-    Ok(completed(
-        &source,
-        &planned,
-        encoded,
-        output,
-        output_size,
-        duration,
-    ))
+    let mut done = completed(&source, &planned, encoded, output, output_size, duration);
+    done.original = original;
+    Ok(done)
 }
 
 /// The source must still be there, be a regular file, and be readable.
@@ -288,6 +283,7 @@ fn completed(
     Completed {
         output,
         output_size,
+        original: planned.profile.original,
         codec: planned.plan.target_codec().map_or_else(
             || planned.plan.output_codec.clone(),
             |c| c.as_str().to_string(),
