@@ -101,6 +101,10 @@ pub struct Job {
     /// Automatic retries made since the job was last queued by a user or a scan.
     #[serde(default)]
     pub auto_retries: u32,
+    /// The encoding profile the last run planned with. Absent before a run decided, and in
+    /// records written before it was kept.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 impl Versioned for Job {}
 
@@ -133,6 +137,7 @@ impl Job {
             next_log_seq: 0,
             retry_at: None,
             auto_retries: 0,
+            profile: None,
         }
     }
 

@@ -23,6 +23,7 @@ mod pages_profiles;
 mod plan_cli;
 mod profiles;
 mod profiles_engine;
+mod profiles_nested;
 mod qemu;
 mod reliability;
 mod remux;

@@ -29,6 +29,7 @@ pub(super) struct Source {
 pub(super) struct Planned {
     pub plan: Plan,
     pub profile: Profile,
+    profile_name: String,
     event: JobEvent,
     action: String,
     explanation: crate::model::Explanation,
@@ -101,7 +102,10 @@ async fn open_source(input: &Path) -> Result<Source, Failure> {
 /// Plan with the profile of the job's folder; a skip is recorded and ends the run.
 async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
     let id = ctx.id();
-    let (profile_name, mut profile) = ctx.profiles.for_folder(ctx.job.folder_id).await;
+    let (profile_name, mut profile) = ctx
+        .profiles
+        .for_path(&ctx.job.input_path, ctx.job.folder_id)
+        .await;
     if ctx.threads > 0 {
         profile.threads = ctx.threads;
     }
@@ -132,6 +136,7 @@ async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
                         j.metadata = metadata;
                         j.decision = Some(why);
                         j.decision_action = Some(action);
+                        j.profile = Some(profile_name);
                         Ok(())
                     })
                 })
@@ -144,6 +149,7 @@ async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
     Ok(Planned {
         plan,
         profile,
+        profile_name,
         event,
         action,
         explanation,
@@ -174,10 +180,11 @@ async fn prepare(
     super::remove_temp(&temp);
     let id = ctx.id();
     let (event, out, tmp) = (planned.event, output.clone(), temp.clone());
-    let (metadata, why, action) = (
+    let (metadata, why, action, profile) = (
         planned.metadata.clone(),
         planned.explanation.clone(),
         planned.action.clone(),
+        planned.profile_name.clone(),
     );
     ctx.ledger
         .apply(move |s| {
@@ -185,6 +192,7 @@ async fn prepare(
                 j.metadata = metadata;
                 j.decision = Some(why);
                 j.decision_action = Some(action);
+                j.profile = Some(profile);
                 j.output_path = Some(out);
                 j.temp_path = Some(tmp);
             })
