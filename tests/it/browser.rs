@@ -1,8 +1,8 @@
 //! End to end in headless Chromium (Debian `chromium` + `chromium-driver`, driven through
-//! chromedriver with `fantoccini`): first-run setup, login, add a library folder of generated
-//! clips, pause, scan, resume, watch a job's progress bar move and the job complete without a
-//! reload, create and revoke an API token, log out. Screenshots of the dashboard and the jobs
-//! page at desktop and phone widths go to `target/screenshots/`.
+//! chromedriver with `fantoccini`): first-run setup (which signs the admin in), add a library
+//! folder of generated clips, pause, scan, resume, watch a job's progress bar move and the job
+//! complete without a reload, create and revoke an API token, log out. Screenshots of the
+//! dashboard and the jobs page at desktop and phone widths go to `target/screenshots/`.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -186,11 +186,8 @@ async fn admin_journey_in_chromium() {
     fill(&c, "#username", ADMIN).await;
     fill(&c, "#password", PASSWORD).await;
     fill(&c, "#password_repeat", PASSWORD).await;
+    // Setup signs the new admin in.
     submit(&c, "#setup-form button[type=submit]").await;
-    wait_path(&c, "/login").await;
-    fill(&c, "#username", ADMIN).await;
-    fill(&c, "#password", PASSWORD).await;
-    submit(&c, "#login-form button[type=submit]").await;
     wait_path(&c, "/").await;
 
     // Pause, so the job waits until the dashboard watches.

@@ -311,11 +311,9 @@ async fn setup_only_until_an_admin_exists() {
     ];
     let (status, _, _) = post_form(&server, "/setup", None, &fields, "http://evil.example").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Setup signs the new admin in and opens the dashboard.
     let (status, location, _) = post_form(&server, "/setup", None, &fields, &origin).await;
-    assert_eq!(
-        (status, location.as_str()),
-        (StatusCode::SEE_OTHER, "/login")
-    );
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
     // Done: setup is gone (a second admin cannot be created), login works.
     let r = no_redirects()
         .get(server.url("/setup"))

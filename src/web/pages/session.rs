@@ -189,7 +189,25 @@ pub async fn setup(
         return Ok(page);
     }
     tracing::info!(username, "admin created through the setup page");
-    Ok(Redirect::to("/login").into_response())
+    // The owner just chose the password: sign them in rather than ask for it again.
+    let token = match state.auth.login(ip, &username, &password).await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::warn!(error = %e, "signing the new admin in failed; the login page follows");
+            return Ok(Redirect::to("/login").into_response());
+        }
+    };
+    let cookie = session_cookie(
+        Some(&token),
+        state.auth.session_ttl_secs(),
+        state.secure_cookies,
+    );
+    let mut response = Redirect::to("/").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(PageError::internal)?,
+    );
+    Ok(response)
 }
 
 #[cfg(test)]
