@@ -73,7 +73,7 @@ impl ProbeError {
                 "ffprobe could not read this file; it is probably damaged or not a media file.",
                 format!(
                     "ffprobe stopped ({}) without reading it: the file may be damaged, cut \
-                     short, or not a video. Its last messages are in `stderr_tail`.",
+                     short, or not a video.",
                     exit_code.map_or_else(
                         || "killed by a signal".to_string(),
                         |c| format!("exit code {c}")

@@ -96,10 +96,8 @@ impl RunError {
                     (None, None) => "was killed by a signal".to_string(),
                 };
                 // ffmpeg's own words stay in `stderr_tail`, out of the sentence a person reads.
-                let detail = format!(
-                    "ffmpeg {how} before finishing the output; the source is untouched. Its \
-                     last messages are in `stderr_tail`."
-                );
+                let detail =
+                    format!("ffmpeg {how} before finishing the output; the source is untouched.");
                 let mut e =
                     Explanation::new("encoder_failed", "ffmpeg stopped with an error.", detail)
                         .with("stderr_tail", stderr_tail.clone());

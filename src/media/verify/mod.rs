@@ -150,7 +150,7 @@ impl VerifyError {
                 CODE,
                 "The encoded file does not decode cleanly.",
                 "Decoding the encoded file with ffmpeg reported errors, so it was not used; \
-                 the source is untouched. ffmpeg's messages are in `stderr_tail`."
+                 the source is untouched."
                     .to_string(),
             )
             .with("exit_code", exit_code.unwrap_or(-1))
