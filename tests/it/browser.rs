@@ -197,7 +197,7 @@ async fn admin_journey_in_chromium() {
         "the engine shows paused",
         10,
         "const s = document.querySelector('#engine-status'); return s ? s.textContent : ''",
-        |v| v == "paused",
+        |v| v == "Paused",
     )
     .await;
     let mut phase = Instant::now();
@@ -213,7 +213,7 @@ async fn admin_journey_in_chromium() {
     submit(&c, "#add-folder button[type=submit]").await;
     wait_path(&c, "/library").await;
     let table = c
-        .find(Locator::Css("table#folders"))
+        .find(Locator::Css("#folders"))
         .await
         .unwrap()
         .text()
@@ -262,7 +262,7 @@ async fn admin_journey_in_chromium() {
     // The header badge follows the engine live: pause and resume through the API (same-origin
     // fetch with the session cookie) and watch the badge change without a reload.
     let badge = "const b = document.querySelector('#engine-badge'); return b ? b.textContent : ''";
-    for (action, want) in [("pause", "engine paused"), ("resume", "engine running")] {
+    for (action, want) in [("pause", "Paused"), ("resume", "Idle")] {
         js(&c, &format!("fetch('/api/engine/{action}', {{method: 'POST', credentials: 'same-origin'}}); return null")).await;
         until(&c, &format!("the badge shows `{want}`"), 10, badge, |v| {
             v == want
@@ -299,7 +299,9 @@ async fn admin_journey_in_chromium() {
         .await
         .unwrap();
     assert!(plaintext.starts_with("alc_"), "{plaintext}");
-    submit(&c, "#tokens button.danger").await;
+    // Revoking asks first, in a dialog.
+    click(&c, "#tokens button.danger").await;
+    submit(&c, "dialog[open] #confirm-yes").await;
     until(&c, "the token shows as revoked", 10,
         "const t = document.querySelector('#tokens'); return !!t && t.textContent.includes('revoked')",
         |v| v == &json!(true)).await;

@@ -223,7 +223,7 @@ async fn login_logout_and_cross_origin_forms() {
     let (_, doc) = get_page(&server, "/", &token).await;
     assert_eq!(
         select(&doc, "#engine-status")[0].text().collect::<String>(),
-        "paused"
+        "Paused"
     );
     assert!(has(&doc, r#"form[action="/engine/resume"] button"#));
     post_form(&server, "/engine/resume", Some(&token), &[], &origin).await;

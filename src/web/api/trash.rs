@@ -85,6 +85,15 @@ pub async fn views(state: &AppState, newest_first: bool) -> ApiResult<Vec<TrashV
     Ok(views)
 }
 
+/// The trash entry of one job, if its original was ever replaced.
+pub async fn view_of(state: &AppState, job_id: u64) -> ApiResult<Option<TrashView>> {
+    let days = state.engine.settings.get().trash_days;
+    Ok(state
+        .store
+        .call(move |s| Ok(s.trash_get(job_id)?.map(|e| TrashView::new(e, days))))
+        .await?)
+}
+
 /// Every replaced original and where it stands.
 #[utoipa::path(get, path = "/trash", tag = "library", responses((status = 200, body = Vec<TrashView>)))]
 pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<TrashView>>> {
