@@ -1,8 +1,9 @@
 //! End to end in headless Chromium (Debian `chromium` + `chromium-driver`, driven through
 //! chromedriver with `fantoccini`): first-run setup (which signs the admin in), add a library
 //! folder of generated clips, pause, scan, resume, watch a job's progress bar move and the job
-//! complete without a reload, create and revoke an API token, log out. Screenshots of the
-//! dashboard and the jobs page at desktop and phone widths go to `target/screenshots/`.
+//! complete without a reload, create and revoke an API token, log out. The helpers here
+//! (chromedriver, a Chromium session, waiting on the page) serve `browser_pages` too, which
+//! looks at every page and takes the screenshots.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -17,9 +18,9 @@ use crate::support::{ADMIN, PASSWORD, TestServer};
 /// chromedriver, started by this test on a free loopback port in a process group of its own,
 /// so that on drop the group (chromedriver and the Chromium it started) is killed even when
 /// the test failed before it could close the browser.
-struct Driver {
+pub struct Driver {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Drop for Driver {
@@ -30,7 +31,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Driver {
+pub async fn start_driver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -60,7 +61,7 @@ async fn start_driver() -> Driver {
     panic!("chromedriver did not start");
 }
 
-async fn browser(driver: &Driver, profile: &Path) -> Client {
+pub async fn browser(driver: &Driver, profile: &Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -81,13 +82,13 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
         .expect("start a Chromium session")
 }
 
-async fn fill(c: &Client, css: &str, value: &str) {
+pub async fn fill(c: &Client, css: &str, value: &str) {
     let el = c.find(Locator::Css(css)).await.unwrap();
     el.clear().await.unwrap();
     el.send_keys(value).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
@@ -96,13 +97,13 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
-async fn path(c: &Client) -> String {
+pub async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
 
 /// Click a submit button and wait until the page its form post leads to has loaded (a click
 /// may return before that navigation finishes, and the next page may have the same path).
-async fn submit(c: &Client, css: &str) {
+pub async fn submit(c: &Client, css: &str) {
     js(c, "window.__oldPage = true; return null").await;
     click(c, css).await;
     let script = "return !window.__oldPage && document.readyState === 'complete'";
@@ -114,17 +115,17 @@ async fn submit(c: &Client, css: &str) {
 
 /// Wait until the page at `want` has loaded (a click on a submit button may return before the
 /// navigation it starts has finished).
-async fn wait_path(c: &Client, want: &str) {
+pub async fn wait_path(c: &Client, want: &str) {
     let script = "return document.readyState === 'complete' ? location.pathname : ''";
     until(c, &format!("page {want}"), 15, script, |v| v == want).await;
 }
 
-async fn js(c: &Client, script: &str) -> Value {
+pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
 /// Poll `script` until `pred` holds on its value.
-async fn until(
+pub async fn until(
     c: &Client,
     what: &str,
     secs: u64,
@@ -142,21 +143,10 @@ async fn until(
     }
 }
 
-fn shots_dir() -> PathBuf {
+pub fn shots_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-async fn screenshots(c: &Client, base: &str) {
-    for (width, height, label) in [(1280, 900, "desktop"), (360, 780, "phone")] {
-        c.set_window_size(width, height).await.unwrap();
-        for (page, name) in [("/", "dashboard"), ("/jobs", "jobs")] {
-            c.goto(&format!("{base}{page}")).await.unwrap();
-            let png = c.screenshot().await.unwrap();
-            std::fs::write(shots_dir().join(format!("{name}-{label}.png")), png).unwrap();
-        }
-    }
 }
 
 #[tokio::test]
@@ -248,6 +238,11 @@ async fn admin_journey_in_chromium() {
         "const p = document.querySelector('#running [data-progress-job]'); return p ? p.value : null",
         |v| v.as_f64().is_some_and(|p| p > 0.0 && p < 100.0)).await;
     let first = first.as_f64().unwrap();
+    // What an encode in progress looks like, for a person to look at (`browser_pages` checks
+    // the pages' layout and accessibility).
+    for width in crate::browser_eyes::WIDTHS {
+        crate::browser_eyes::screenshot(&c, &format!("dashboard-encoding-{width}"), width).await;
+    }
     until(&c, "the progress bar moves", 60,
         "const p = document.querySelector('#running [data-progress-job]'); return p ? p.value : 100",
         |v| v.as_f64().is_some_and(|p| p > first)).await;
@@ -284,8 +279,6 @@ async fn admin_journey_in_chromium() {
     assert!(running.contains("Nothing is running"), "{running}");
 
     lap("progress moved, job completed");
-    screenshots(&c, &base).await;
-    lap("screenshots");
 
     // API token: created, shown once, revoked.
     c.goto(&format!("{base}/tokens")).await.unwrap();
