@@ -21,7 +21,7 @@
   }
 
   function fmtEta(s) {
-    if (s == null || !isFinite(s)) return "—";
+    if (s == null || !isFinite(s)) return "–";
     s = Math.round(s);
     if (s < 60) return s + " s";
     if (s < 3600) return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
@@ -39,8 +39,12 @@
       el.textContent = Math.round(d.percent) + "%";
     });
     each('[data-percent-job="' + id + '"]', function (el) { el.textContent = d.percent.toFixed(1) + "%"; });
-    each('[data-fps-job="' + id + '"]', function (el) { el.textContent = d.fps != null ? d.fps.toFixed(1) : "—"; });
-    each('[data-eta-job="' + id + '"]', function (el) { el.textContent = fmtEta(d.eta_seconds); });
+    // The first reports of a run know no speed yet: say nothing rather than "0 s left".
+    var known = d.fps != null && d.fps > 0;
+    each('[data-fps-job="' + id + '"]', function (el) { el.textContent = known ? d.fps.toFixed(1) : "–"; });
+    each('[data-eta-job="' + id + '"]', function (el) {
+      el.textContent = known && (d.eta_seconds > 0 || d.percent >= 99) ? fmtEta(d.eta_seconds) : "–";
+    });
   }
 
   function onStatus(d) {
