@@ -1,7 +1,7 @@
 //! Eyes for the browser tests: a page is looked at in Chromium at a phone and a desktop width,
 //! in light and dark mode (Chrome DevTools emulation through chromedriver), and must pass
 //! layout checks (no horizontal scroll, the site header first, every card inside the main
-//! frame, nothing cut off or pushed off screen, 44 px tap targets, readable text) and axe-core's
+//! frame, nothing sticking out of its card, cut off or pushed off screen, 44 px tap targets, readable text) and axe-core's
 //! accessibility rules (no serious or critical violation, colour contrast included). A full
 //! page screenshot of each goes to `target/screenshots/<page>-<width>-<scheme>.png` for a
 //! person to look at. axe-core comes from the npm registry (`bash .ci/dev axe`, run by
@@ -139,6 +139,11 @@ for (const el of document.body.querySelectorAll('*')) {
   }
   const r = el.getBoundingClientRect();
   if (!inScroller && (r.left < -1 || r.right > vw + 1)) say(el, `off screen (${Math.round(r.left)}..${Math.round(r.right)} of ${vw} px)`);
+  const card = el.parentElement && el.parentElement.closest('.card');
+  if (card && !inScroller) {
+    const c = card.getBoundingClientRect();
+    if (r.left < c.left - 1 || r.right > c.right + 1) say(el, `sticks out of its card (${Math.round(r.right - c.right)} px)`);
+  }
   const clips = ['hidden', 'clip'].includes(cs.overflowX);
   if (clips && el.scrollWidth > el.clientWidth + 1 && cs.textOverflow !== 'ellipsis') say(el, 'content cut off');
   // A shortened text must say in full what it shortened (a title on it or around it).
