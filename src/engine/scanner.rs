@@ -8,7 +8,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -33,6 +33,8 @@ pub struct ScanStatus {
     pub running: bool,
     pub files_seen: u64,
     pub files_queued: u64,
+    /// When the last scan since the start ended (RFC 3339); null before the first one.
+    pub last_finished_at: Option<String>,
 }
 
 /// Totals of one scan.
@@ -63,6 +65,8 @@ struct Totals {
     running: AtomicBool,
     seen: AtomicU64,
     queued: AtomicU64,
+    /// End of the last scan (ms since the epoch); 0 before the first.
+    finished_ms: AtomicI64,
 }
 
 /// Handle to the scanner. Cheap to clone.
@@ -78,6 +82,10 @@ impl Scanner {
             running: self.totals.running.load(Ordering::SeqCst),
             files_seen: self.totals.seen.load(Ordering::SeqCst),
             files_queued: self.totals.queued.load(Ordering::SeqCst),
+            last_finished_at: match self.totals.finished_ms.load(Ordering::SeqCst) {
+                0 => None,
+                ms => Some(crate::model::rfc3339(ms)),
+            },
         }
     }
 
@@ -134,6 +142,9 @@ impl Worker for ScanWorker {
             Ok(totals) => self.last = Some((totals, started.elapsed().as_secs_f64())),
             Err(e) => tracing::error!(error = %e, "library scan failed"),
         }
+        self.totals
+            .finished_ms
+            .store(crate::model::now_ms(), Ordering::SeqCst);
         self.totals.running.store(false, Ordering::SeqCst);
     }
 

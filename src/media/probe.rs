@@ -46,11 +46,12 @@ pub enum ProbeError {
 impl ProbeError {
     /// The user-facing explanation (code `probe_failed`).
     pub fn explanation(&self) -> Explanation {
-        let (summary, detail, tail, exit_code) = match self {
+        // ffprobe's own words (memory addresses, parser names) stay in `stderr_tail`, out of
+        // the sentence a person reads.
+        let (summary, detail, exit_code) = match self {
             ProbeError::Io(e) => (
                 "The file could not be read.",
                 format!("Reading the file failed before probing: {e}."),
-                None,
                 None,
             ),
             ProbeError::Spawn(e) => (
@@ -58,7 +59,6 @@ impl ProbeError {
                 format!(
                     "Starting ffprobe failed: {e}. Check that ffprobe is installed and the configured path is right."
                 ),
-                None,
                 None,
             ),
             ProbeError::TimedOut(t) => (
@@ -68,27 +68,25 @@ impl ProbeError {
                     t.as_secs()
                 ),
                 None,
-                None,
             ),
             ProbeError::Failed {
                 exit_code,
-                stderr_tail,
+                stderr_tail: _,
             } => (
                 "ffprobe could not read this file; it is probably damaged or not a media file.",
                 format!(
-                    "ffprobe exited with code {}.",
+                    "ffprobe stopped ({}) without reading it: the file may be damaged, cut \
+                     short, or not a video.",
                     exit_code.map_or_else(
-                        || "none (killed by a signal)".to_string(),
-                        |c| c.to_string()
+                        || "killed by a signal".to_string(),
+                        |c| format!("exit code {c}")
                     )
                 ),
-                Some(stderr_tail),
                 *exit_code,
             ),
             ProbeError::InvalidJson(e) => (
                 "ffprobe's answer could not be understood.",
                 format!("ffprobe printed output that is not valid JSON: {e}."),
-                None,
                 None,
             ),
             ProbeError::NoFormat => (
@@ -96,14 +94,8 @@ impl ProbeError {
                 "ffprobe answered, but without a container format, so the file cannot be analysed."
                     .to_string(),
                 None,
-                None,
             ),
         };
-        let mut detail = detail;
-        if let Some(tail) = tail.filter(|t| !t.is_empty()) {
-            detail.push_str(" Last lines from ffprobe:\n");
-            detail.push_str(&tail.join("\n"));
-        }
         let mut explanation = Explanation::new("probe_failed", summary, detail);
         if let Some(code) = exit_code {
             explanation = explanation.with("exit_code", code);
@@ -218,12 +210,17 @@ mod tests {
         let e = err.explanation();
         assert_eq!(e.code, "probe_failed");
         assert!(e.summary.contains("could not read"), "{}", e.summary);
-        assert!(e.detail.contains("exited with code 1"), "{}", e.detail);
+        assert!(e.detail.contains("exit code 1"), "{}", e.detail);
+        // ffprobe's raw lines are kept apart from the sentence a person reads.
+        assert!(!e.detail.contains("Invalid data found"), "{}", e.detail);
         assert!(
-            e.detail
-                .contains("Invalid data found when processing input"),
-            "{}",
-            e.detail
+            e.measured["stderr_tail"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l.as_str().unwrap().contains("Invalid data found")),
+            "{:?}",
+            e.measured
         );
         assert_eq!(e.measured["exit_code"], 1);
     }

@@ -181,6 +181,19 @@ pub fn raise_fd_limit() -> io::Result<u64> {
 
 /// Bytes available to this (unprivileged-equivalent) process on the filesystem holding `path`.
 pub fn free_bytes(path: &std::path::Path) -> io::Result<u64> {
+    Ok(disk_space(path)?.free)
+}
+
+/// Size and room of the filesystem holding a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    pub total: u64,
+    /// Available to this (unprivileged-equivalent) process.
+    pub free: u64,
+}
+
+/// The filesystem holding `path`: its size and the bytes this process may still use.
+pub fn disk_space(path: &std::path::Path) -> io::Result<DiskSpace> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -195,7 +208,10 @@ pub fn free_bytes(path: &std::path::Path) -> io::Result<u64> {
     let st = unsafe { st.assume_init() };
     // The field types are 32-bit on 32-bit ARM boards, 64-bit elsewhere.
     #[allow(clippy::unnecessary_cast)]
-    Ok(st.f_bavail as u64 * st.f_frsize as u64)
+    Ok(DiskSpace {
+        total: st.f_blocks as u64 * st.f_frsize as u64,
+        free: st.f_bavail as u64 * st.f_frsize as u64,
+    })
 }
 
 #[cfg(test)]

@@ -17,4 +17,4 @@ pub use profile::{
     Capabilities, ContainerChoice, DEFAULT_MIN_SAVING_PERCENT, EncodeSettings, InvalidSettings,
     OriginalPolicy, Profile, default_crf, default_preset,
 };
-pub use service::{ProfileEntry, ProfileError, Profiles, folder_ref};
+pub use service::{ProfileEntry, ProfileError, Profiles, folder_ref, most_specific};

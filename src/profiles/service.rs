@@ -1,7 +1,10 @@
 //! The profiles service. Three kinds of profile share one namespace: `default` (the
 //! configuration's `[transcode]` section, so it follows config reloads), the built-in presets,
 //! and custom profiles kept in the store. All are listed; only custom ones change. Each job
-//! runs with the profile of its library folder, resolved when it starts.
+//! runs with the profile of the most specific library folder holding its file (folders may
+//! nest: `/media` and `/media/kids` with a profile of its own), resolved when it starts.
+
+use std::path::Path;
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -246,32 +249,58 @@ impl Profiles {
             })
     }
 
-    /// The profile for a job of folder `folder_id`, with its name. Falls back to `default`
-    /// (with a warning) when the folder or its profile vanished since the job was queued.
-    pub async fn for_folder(&self, folder_id: Option<u64>) -> (String, Profile) {
+    /// The profile for a job of `path`, with its name: the profile of the most specific
+    /// library folder holding the file (`/media/kids` before `/media`), else of the job's own
+    /// folder. Falls back to `default` (with a warning) when the folder or its profile vanished
+    /// since the job was queued.
+    pub async fn for_path(&self, path: &Path, folder_id: Option<u64>) -> (String, Profile) {
         let default = || (DEFAULT_PROFILE.to_string(), self.default_profile());
-        let Some(id) = folder_id else {
-            return default();
-        };
-        let name = match self.store.call(move |s| s.folder(id)).await {
-            Ok(Some(folder)) => folder.profile,
-            Ok(None) => None,
+        let path = path.to_path_buf();
+        let folder = self
+            .store
+            .call(move |s| {
+                let folders = s.folders()?;
+                let holder = most_specific(&folders, &path, |f| (&f.path, f.recursive))
+                    .or_else(|| folders.iter().find(|f| Some(f.id) == folder_id));
+                Ok(holder.cloned())
+            })
+            .await;
+        let folder = match folder {
+            Ok(Some(f)) => f,
+            Ok(None) => return default(),
             Err(e) => {
-                tracing::warn!(folder = id, error = %e, "folder unreadable; default profile");
-                None
+                tracing::warn!(error = %e, "folders unreadable; default profile");
+                return default();
             }
         };
-        let Some(name) = name else {
+        let Some(name) = folder.profile else {
             return default();
         };
         match self.get(&name).await {
             Ok(entry) => (entry.name, entry.profile),
             Err(e) => {
-                tracing::warn!(folder = id, profile = %name, error = %e, "default profile used");
+                tracing::warn!(folder = folder.id, profile = %name, error = %e, "default profile used");
                 default()
             }
         }
     }
+}
+
+/// The most specific of `folders` that holds `path`: the deepest one whose path is a prefix of
+/// it, counting a folder without sub-folders only for the files directly in it. `parts` gives
+/// a folder's path and whether it includes sub-folders.
+pub fn most_specific<'a, F>(
+    folders: &'a [F],
+    path: &Path,
+    parts: impl Fn(&F) -> (&Path, bool),
+) -> Option<&'a F> {
+    folders
+        .iter()
+        .filter(|f| {
+            let (dir, recursive) = parts(f);
+            path != dir && path.starts_with(dir) && (recursive || path.parent() == Some(dir))
+        })
+        .max_by_key(|f| parts(f).0.components().count())
 }
 
 #[cfg(test)]
@@ -294,5 +323,27 @@ mod tests {
             folder_ref(Some("Not OK")),
             Err(ProfileError::UnknownForFolder(_))
         ));
+    }
+
+    #[test]
+    fn the_most_specific_folder_holds_a_file() {
+        let folders = [
+            ("/media", true),
+            ("/media/kids", true),
+            ("/media/kids/flat", false),
+            ("/media2", true),
+        ];
+        let pick =
+            |p: &str| most_specific(&folders, Path::new(p), |f| (Path::new(f.0), f.1)).map(|f| f.0);
+        assert_eq!(pick("/media/film.mkv"), Some("/media"));
+        assert_eq!(pick("/media/kids/cartoon.mkv"), Some("/media/kids"));
+        assert_eq!(pick("/media/kids/a/b/deep.mkv"), Some("/media/kids"));
+        assert_eq!(pick("/media/kids/flat/x.mkv"), Some("/media/kids/flat"));
+        // Not recursive: a file in a sub-folder belongs to the next folder up.
+        assert_eq!(pick("/media/kids/flat/sub/y.mkv"), Some("/media/kids"));
+        // A prefix of the name is not a parent folder.
+        assert_eq!(pick("/media2/z.mkv"), Some("/media2"));
+        assert_eq!(pick("/mediafile.mkv"), None);
+        assert_eq!(pick("/other/z.mkv"), None);
     }
 }

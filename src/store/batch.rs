@@ -116,10 +116,52 @@ impl Store {
 
     /// Archive every non-archived completed job.
     pub fn archive_completed(&self) -> Result<usize> {
+        Ok(self.archive_completed_ids()?.len())
+    }
+
+    /// Archive every non-archived completed job; returns their ids (what an undo brings back).
+    pub fn archive_completed_ids(&self) -> Result<Vec<JobId>> {
         let ids = self.job_ids_in(&[JobState::Completed])?;
-        match self.archive(&ids)? {
-            Ok(n) => Ok(n),
-            Err(_) => Err(StoreError::Conflict("a job changed while archiving".into())),
-        }
+        self.write_jobs(|txn, changed| {
+            let mut out = Vec::new();
+            for id in ids {
+                let old = load(txn, id)?;
+                if old.archived || old.status != JobState::Completed {
+                    continue;
+                }
+                let mut job = old.clone();
+                job.archived = true;
+                job.updated_at = now_ms().max(old.updated_at);
+                put_job(txn, Some(&old), &job)?;
+                changed.push(job);
+                out.push(id);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Bring archived jobs back into the list (the undo of an archive); unknown ids and jobs
+    /// that are not archived are left alone. Returns how many came back.
+    pub fn unarchive(&self, ids: &[JobId]) -> Result<usize> {
+        self.write_jobs(|txn, changed| {
+            let mut count = 0;
+            for &id in ids {
+                let old = match load(txn, id) {
+                    Ok(job) => job,
+                    Err(StoreError::NotFound) => continue,
+                    Err(e) => return Err(e),
+                };
+                if !old.archived {
+                    continue;
+                }
+                let mut job = old.clone();
+                job.archived = false;
+                job.updated_at = now_ms().max(old.updated_at);
+                put_job(txn, Some(&old), &job)?;
+                changed.push(job);
+                count += 1;
+            }
+            Ok(count)
+        })
     }
 }

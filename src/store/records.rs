@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::codec::{Versioned, path_bytes};
 use crate::model::{
     AttemptOutcome, Backend, EngineMode, EngineRunState, Explanation, JobId, JobState, LogLevel,
+    OriginalPolicy,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +117,10 @@ pub struct Job {
     /// Automatic retries made since the job was last queued by a user or a scan.
     #[serde(default)]
     pub auto_retries: u32,
+    /// The encoding profile the last run planned with. Absent before a run decided, and in
+    /// records written before it was kept.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 impl Versioned for Job {}
 
@@ -149,6 +154,7 @@ impl Job {
             next_log_seq: 0,
             retry_at: None,
             auto_retries: 0,
+            profile: None,
         }
     }
 
@@ -196,6 +202,11 @@ pub struct EncodeResult {
     pub output_size: u64,
     pub encode_seconds: f64,
     pub completed_at: i64,
+    /// What was done with the original once the output was in place (a replacement that
+    /// failed counts as `keep`). Absent in records written before it was kept: then a trash
+    /// entry for the job means `replace`, none means `keep`.
+    #[serde(default)]
+    pub original: Option<OriginalPolicy>,
 }
 impl Versioned for EncodeResult {}
 
@@ -317,5 +328,9 @@ pub struct TrashEntry {
     pub state: TrashState,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A restore that also removed the encoded output (the owner undid the encode). Absent in
+    /// records written before restores could do that.
+    #[serde(default)]
+    pub output_removed: bool,
 }
 impl Versioned for TrashEntry {}

@@ -1,18 +1,25 @@
 //! Statistics from recorded encode results. Each result is written with its job's completion,
 //! together with the day bucket and running totals, so the dashboards never scan all jobs.
 //! Archiving a job changes none of these.
+//!
+//! Savings count each file once: results are keyed by job, so a job encoded again replaces its
+//! earlier result (and moves its day's figure). They are split by where the original stands:
+//! *realized* when it was replaced or deleted (the space is freed on disk, or will be when the
+//! trash is purged), *potential* when it was kept beside the output (nothing is freed until the
+//! owner removes one of the two copies). A restored original that took the output away counts
+//! in neither. The running `Totals` stay a count of all work done, for the metrics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::codec::{decode, encode};
-use super::records::{DailyBucket, EncodeResult, Totals};
+use super::records::{DailyBucket, EncodeResult, Totals, TrashEntry, TrashState};
 use super::tables::*;
 use super::{Result, Store};
-use crate::model::{JobId, day_number, day_string, now_ms};
+use crate::model::{JobId, OriginalPolicy, day_number, day_string, now_ms};
 
 /// Days covered by `/api/stats/daily`.
 pub const DAILY_WINDOW: u32 = 30;
@@ -26,13 +33,34 @@ pub struct DailyEntry {
     pub encode_seconds: f64,
 }
 
+/// Savings by where the originals stand; each file counted once (its latest encode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, ToSchema)]
+pub struct SavingsSplit {
+    /// Freed on disk: source minus output of files whose original was replaced or deleted.
+    pub realized_savings_bytes: i64,
+    /// Could be freed: source minus output of files whose original was kept beside the output
+    /// (both copies are on disk until the owner removes one).
+    pub potential_savings_bytes: i64,
+    /// Size of the replaced originals still held in the trash (restorable): counted as freed
+    /// above, the space is released when the trash is purged.
+    pub in_trash_bytes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Aggregated {
+    /// Sources of the completed encodes, each file once (its latest encode).
     pub total_input_bytes: u64,
+    /// Their outputs.
     pub total_output_bytes: u64,
+    /// `total_input_bytes − total_output_bytes`, whatever became of the originals (kept for
+    /// compatibility): what the encodes shrank, not what was freed on disk. See
+    /// `realized_savings_bytes` and `potential_savings_bytes`.
     pub total_savings_bytes: i64,
     pub savings_percent: f64,
+    /// Wall time of every encode, re-encodes included.
     pub total_encode_seconds: f64,
+    #[serde(flatten)]
+    pub split: SavingsSplit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -58,11 +86,44 @@ pub struct LargestSaving {
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Savings {
+    /// Source minus output over each file's latest encode (realized plus potential, and
+    /// restored files); see `/stats/aggregated`.
     pub total_bytes_saved: i64,
     pub savings_percent: f64,
+    #[serde(flatten)]
+    pub split: SavingsSplit,
     pub by_codec: Vec<CodecSavings>,
     pub by_folder: Vec<FolderSavings>,
     pub largest: Vec<LargestSaving>,
+}
+
+/// Where one file's saving stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    Realized {
+        in_trash: bool,
+    },
+    Potential,
+    /// Restored, and the output removed: the encode left nothing behind.
+    Undone,
+}
+
+/// `r`'s standing given the job's trash entry (the latest replacement of its original).
+fn standing(r: &EncodeResult, trash: Option<&TrashEntry>) -> Standing {
+    let policy = r.original.unwrap_or(if trash.is_some() {
+        OriginalPolicy::Replace
+    } else {
+        OriginalPolicy::Keep
+    });
+    if policy == OriginalPolicy::Keep {
+        return Standing::Potential;
+    }
+    match trash.map(|t| (t.state, t.output_removed)) {
+        Some((TrashState::Restored, true)) => Standing::Undone,
+        Some((TrashState::Restored, false)) => Standing::Potential,
+        Some((TrashState::Trashed, _)) => Standing::Realized { in_trash: true },
+        _ => Standing::Realized { in_trash: false },
+    }
 }
 
 fn percent(saved: i64, input: u64) -> f64 {
@@ -76,8 +137,16 @@ fn percent(saved: i64, input: u64) -> f64 {
 impl Store {
     /// Write an encode result with its day bucket and the totals (inside the caller's txn).
     pub(super) fn record_result(txn: &WriteTransaction, r: &EncodeResult) -> Result<()> {
-        txn.open_table(ENCODE_RESULTS)?
-            .insert(r.job_id.0, encode(r).as_slice())?;
+        let earlier: Option<EncodeResult> = txn
+            .open_table(ENCODE_RESULTS)?
+            .insert(r.job_id.0, encode(r).as_slice())?
+            .map(|v| decode(v.value()))
+            .transpose()?;
+        // The job was encoded before: its file counts once, on the day of its latest encode.
+        if let Some(e) = earlier {
+            let saved = e.input_size as i64 - e.output_size as i64;
+            Store::bump_day(txn, day_number(e.completed_at), |b| b.bytes_saved -= saved)?;
+        }
         let saved = r.input_size as i64 - r.output_size as i64;
         Store::bump_day(txn, day_number(r.completed_at), |b| {
             b.jobs_completed += 1;
@@ -112,20 +181,58 @@ impl Store {
         Store::bump_day(txn, day_number(now_ms()), |b| b.jobs_failed += 1)
     }
 
+    /// Totals over each file's latest encode, split by where the originals stand.
     pub fn aggregated(&self) -> Result<Aggregated> {
         let read = self.read()?;
         let totals: Totals = match read.open_table(META)?.get("totals")? {
             Some(v) => decode(v.value())?,
             None => Totals::default(),
         };
-        let saved = totals.input_bytes as i64 - totals.output_bytes as i64;
+        drop(read);
+        let (mut input, mut output, mut split) = (0u64, 0u64, SavingsSplit::default());
+        self.each_result(|r, standing| {
+            input += r.input_size;
+            output += r.output_size;
+            split.add(r, standing);
+        })?;
+        let saved = input as i64 - output as i64;
         Ok(Aggregated {
-            total_input_bytes: totals.input_bytes,
-            total_output_bytes: totals.output_bytes,
+            total_input_bytes: input,
+            total_output_bytes: output,
             total_savings_bytes: saved,
-            savings_percent: percent(saved, totals.input_bytes),
+            savings_percent: percent(saved, input),
             total_encode_seconds: totals.encode_seconds,
+            split,
         })
+    }
+
+    /// All work done, re-encodes included: the running totals (for monotonic metrics).
+    pub fn work_totals(&self) -> Result<(u64, u64, f64)> {
+        let read = self.read()?;
+        let totals: Totals = match read.open_table(META)?.get("totals")? {
+            Some(v) => decode(v.value())?,
+            None => Totals::default(),
+        };
+        Ok((
+            totals.input_bytes,
+            totals.output_bytes,
+            totals.encode_seconds,
+        ))
+    }
+
+    /// Call `f` with every recorded result (one per job: its latest) and its standing.
+    fn each_result(&self, mut f: impl FnMut(&EncodeResult, Standing)) -> Result<()> {
+        let read = self.read()?;
+        let mut trash: HashMap<u64, TrashEntry> = HashMap::new();
+        for row in read.open_table(TRASH)?.iter()? {
+            let e: TrashEntry = decode(row?.1.value())?;
+            trash.insert(e.job_id, e);
+        }
+        for row in read.open_table(ENCODE_RESULTS)?.iter()? {
+            let r: EncodeResult = decode(row?.1.value())?;
+            f(&r, standing(&r, trash.get(&r.job_id.0)));
+        }
+        Ok(())
     }
 
     /// The last `DAILY_WINDOW` UTC days, oldest first, zero days included.
@@ -156,14 +263,13 @@ impl Store {
     /// Savings broken down by codec and folder, and the largest single savings.
     pub fn savings(&self) -> Result<Savings> {
         const LARGEST: usize = 10;
-        let read = self.read()?;
-        let t = read.open_table(ENCODE_RESULTS)?;
         let mut by_codec: BTreeMap<String, (u64, i64)> = BTreeMap::new();
         let mut by_folder: BTreeMap<String, (u64, i64)> = BTreeMap::new();
         let mut largest: Vec<LargestSaving> = Vec::new();
         let (mut input, mut saved_total) = (0u64, 0i64);
-        for e in t.iter()? {
-            let r: EncodeResult = decode(e?.1.value())?;
+        let mut split = SavingsSplit::default();
+        self.each_result(|r, standing| {
+            split.add(r, standing);
             let saved = r.input_size as i64 - r.output_size as i64;
             input += r.input_size;
             saved_total += saved;
@@ -187,7 +293,7 @@ impl Store {
                 largest.sort_by_key(|x| std::cmp::Reverse(x.bytes_saved));
                 largest.truncate(LARGEST);
             }
-        }
+        })?;
         largest.sort_by_key(|x| std::cmp::Reverse(x.bytes_saved));
         largest.truncate(LARGEST);
         let mut by_codec: Vec<CodecSavings> = by_codec
@@ -211,9 +317,30 @@ impl Store {
         Ok(Savings {
             total_bytes_saved: saved_total,
             savings_percent: percent(saved_total, input),
+            split,
             by_codec,
             by_folder,
             largest,
         })
     }
 }
+
+impl SavingsSplit {
+    fn add(&mut self, r: &EncodeResult, standing: Standing) {
+        let saved = r.input_size as i64 - r.output_size as i64;
+        match standing {
+            Standing::Realized { in_trash } => {
+                self.realized_savings_bytes += saved;
+                if in_trash {
+                    self.in_trash_bytes += r.input_size;
+                }
+            }
+            Standing::Potential => self.potential_savings_bytes += saved,
+            Standing::Undone => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "stats_tests.rs"]
+mod tests;

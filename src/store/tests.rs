@@ -165,6 +165,7 @@ fn completion_records_stats_that_archiving_keeps() {
         output_size: 400,
         encode_seconds: 2.5,
         completed_at: now_ms(),
+        original: None,
     };
     let attempt = Attempt {
         number: 1,

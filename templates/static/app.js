@@ -1,9 +1,12 @@
 // Live updates for the server-rendered pages. Everything works without this script; it only
 // listens to the SSE stream (/api/events) and (1) moves progress bars, fps and ETA, (2) updates
 // job status cells, (3) re-fetches the page and swaps the [data-live] regions when the engine,
-// a scan or a job's state changes. EventSource reconnects by itself after network errors; when
-// it gives up (the server answered an error while restarting) we open a new one with back-off,
-// and on every (re)connection refresh the regions to catch up on what happened in between.
+// a scan or a job's state changes (the dashboard's charts among them). EventSource reconnects
+// by itself after network errors; when it gives up (the server answered an error while
+// restarting) we open a new one with back-off, and on every (re)connection refresh the regions
+// to catch up on what happened in between. It also asks before destructive actions in a
+// dialog (buttons with data-confirm), and sends confirm=yes so the server's own confirmation
+// page is skipped.
 (function () {
   "use strict";
   var source = null;
@@ -18,7 +21,7 @@
   }
 
   function fmtEta(s) {
-    if (s == null || !isFinite(s)) return "—";
+    if (s == null || !isFinite(s)) return "–";
     s = Math.round(s);
     if (s < 60) return s + " s";
     if (s < 3600) return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
@@ -36,14 +39,20 @@
       el.textContent = Math.round(d.percent) + "%";
     });
     each('[data-percent-job="' + id + '"]', function (el) { el.textContent = d.percent.toFixed(1) + "%"; });
-    each('[data-fps-job="' + id + '"]', function (el) { el.textContent = d.fps != null ? d.fps.toFixed(1) : "—"; });
-    each('[data-eta-job="' + id + '"]', function (el) { el.textContent = fmtEta(d.eta_seconds); });
+    // The first reports of a run know no speed yet: say nothing rather than "0 s left".
+    var known = d.fps != null && d.fps > 0;
+    each('[data-fps-job="' + id + '"]', function (el) { el.textContent = known ? d.fps.toFixed(1) : "–"; });
+    each('[data-eta-job="' + id + '"]', function (el) {
+      el.textContent = known && (d.eta_seconds > 0 || d.percent >= 99) ? fmtEta(d.eta_seconds) : "–";
+    });
   }
 
   function onStatus(d) {
     each('[data-status-job="' + d.job_id + '"]', function (el) {
-      el.textContent = d.status;
-      el.className = "badge " + d.status;
+      var badge = document.createElement("span");
+      badge.className = "badge " + d.status;
+      badge.textContent = d.status;
+      el.replaceChildren(badge);
     });
     if (d.status === "completed") {
       each('[data-progress-job="' + d.job_id + '"]', function (el) { el.value = 100; });
@@ -51,13 +60,23 @@
     scheduleRefresh();
   }
 
+  // The engine's state in words: the same as `render::phase` on the server.
+  function phase(d) {
+    if (d.status === "paused") return ["paused", "Paused"];
+    if (d.status === "draining") return ["draining", "Finishing"];
+    if (d.active_jobs > 0) return ["encoding", "Encoding"];
+    if (d.queued_jobs > 0) return ["encoding", "Starting"];
+    return ["idle", "Idle"];
+  }
+
   // The header's engine badge follows every `engine` event, on every page.
   function onEngine(d) {
     var el = document.getElementById("engine-badge");
     if (el && d.status) {
-      el.textContent = "engine " + d.status;
-      el.className = "badge " + d.status;
-      el.title = d.active_jobs + " active, " + d.queued_jobs + " queued" +
+      var p = phase(d);
+      el.textContent = p[1];
+      el.className = "badge " + p[0];
+      el.title = d.active_jobs + " running, " + d.queued_jobs + " waiting" +
         (d.paused_reason ? ": " + d.paused_reason : "");
     }
     scheduleRefresh();
@@ -126,6 +145,40 @@
   // Selects that apply at once (their form still has a submit button without scripts).
   each("select[data-autosubmit]", function (el) {
     el.addEventListener("change", function () { el.form.submit(); });
+  });
+
+  // Destructive buttons ask first in a dialog; confirmed, the form goes with confirm=yes.
+  var dialog = null;
+  function ask(text, yes, onYes) {
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.className = "confirm";
+      dialog.setAttribute("aria-labelledby", "confirm-text");
+      dialog.innerHTML = '<p id="confirm-text"></p><form method="dialog" class="row">' +
+        '<button value="yes" class="danger" id="confirm-yes"></button>' +
+        '<button value="no" class="secondary" id="confirm-no" autofocus>Keep it</button></form>';
+      document.body.appendChild(dialog);
+    }
+    dialog.querySelector("#confirm-text").textContent = text;
+    dialog.querySelector("#confirm-yes").textContent = yes;
+    dialog.returnValue = "";
+    dialog.onclose = function () { if (dialog.returnValue === "yes") onYes(); };
+    dialog.showModal();
+  }
+  document.addEventListener("submit", function (e) {
+    var button = e.submitter;
+    var form = e.target;
+    if (!button || !button.dataset.confirm || form.dataset.confirmed === "yes") return;
+    e.preventDefault();
+    ask(button.dataset.confirm, button.textContent.trim(), function () {
+      var flag = document.createElement("input");
+      flag.type = "hidden";
+      flag.name = "confirm";
+      flag.value = "yes";
+      form.appendChild(flag);
+      form.dataset.confirmed = "yes";
+      form.requestSubmit(button);
+    });
   });
 
   // Browsers allow about six HTTP/1.1 connections per host: release the stream as soon as the

@@ -26,6 +26,8 @@ const OUTSIDE_SIGNALS: [i32; 2] = [libc::SIGKILL, libc::SIGTERM];
 pub enum Failure {
     /// The path now names a directory or special file.
     NotAFile,
+    /// The file has no content (0 bytes): nothing to probe or encode.
+    Empty,
     /// The source could not be looked at when the run began.
     SourceGone(io::Error),
     /// The source could not be opened for reading.
@@ -75,6 +77,7 @@ impl Failure {
     pub fn code(&self) -> &'static str {
         match self {
             Failure::NotAFile => "not_a_file",
+            Failure::Empty => "empty_file",
             Failure::SourceGone(_) | Failure::SourceVanished => "source_missing",
             Failure::Unopenable(e) => match e.kind() {
                 io::ErrorKind::PermissionDenied => "permission_denied",
@@ -121,6 +124,12 @@ impl Failure {
                 code,
                 "The source is not a regular file.",
                 "The path now names a directory or special file; nothing was done.",
+            ),
+            Failure::Empty => Explanation::new(
+                code,
+                "The file is empty (0 bytes).",
+                "There is nothing in it to encode. If it is still being copied, or a copy \
+                 failed, it is looked at again when a scan finds it changed.",
             ),
             Failure::SourceGone(e) => Explanation::new(
                 code,
@@ -285,6 +294,7 @@ mod tests {
         }
         let permanent = [
             Failure::NotAFile,
+            Failure::Empty,
             Failure::SourceVanished,
             Failure::SourceGone(io::Error::from_raw_os_error(libc::ENOENT)),
             Failure::Unopenable(io::Error::from_raw_os_error(libc::EACCES)),

@@ -99,6 +99,7 @@ async fn completed(ctx: &JobContext, done: Completed) -> RunEnd {
         output_size: done.output_size,
         encode_seconds: done.stats.encode_time_seconds,
         completed_at: now_ms(),
+        original: Some(done.original),
     };
     // The output replaced the original under its name: remember the new file, so a rescan
     // sees it unchanged and does not queue it.

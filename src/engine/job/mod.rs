@@ -96,6 +96,8 @@ impl From<StoreError> for Stop {
 pub(crate) struct Completed {
     pub output: PathBuf,
     pub output_size: u64,
+    /// What was done with the original.
+    pub original: crate::model::OriginalPolicy,
     pub stats: EncodeStats,
     pub codec: String,
 }

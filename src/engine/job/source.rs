@@ -48,6 +48,9 @@ pub(super) fn open_checked(
             ),
         });
     }
+    if meta.len() == 0 {
+        return Err(Failure::Empty);
+    }
     Ok(Source {
         size: meta.len(),
         id: FileId::of(&meta),

@@ -36,6 +36,7 @@ pub(super) struct Source {
 pub(super) struct Planned {
     pub plan: Plan,
     pub profile: Profile,
+    profile_name: String,
     event: JobEvent,
     action: String,
     explanation: crate::model::Explanation,
@@ -66,7 +67,7 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
         format!("verified and saved as {}", paths::shown(&output)),
     )
     .await;
-    let output = originals::apply_policy(
+    let (output, original) = originals::apply_policy(
         &ctx.ledger,
         ctx.id(),
         ctx.job.attempt_count,
@@ -76,14 +77,9 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
     )
     .await;
     let duration = verified.duration.max(info.duration);
-    Ok(completed(
-        &source,
-        &planned,
-        encoded,
-        output,
-        output_size,
-        duration,
-    ))
+    let mut done = completed(&source, &planned, encoded, output, output_size, duration);
+    done.original = original;
+    Ok(done)
 }
 
 /// Open the source without following symbolic links anywhere below its library folder, and
@@ -111,7 +107,10 @@ async fn open_source(ctx: &JobContext) -> Result<Source, Failure> {
 /// Plan with the profile of the job's folder; a skip is recorded and ends the run.
 async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
     let id = ctx.id();
-    let (profile_name, mut profile) = ctx.profiles.for_folder(ctx.job.folder_id).await;
+    let (profile_name, mut profile) = ctx
+        .profiles
+        .for_path(&ctx.job.input_path, ctx.job.folder_id)
+        .await;
     if ctx.threads > 0 {
         profile.threads = ctx.threads;
     }
@@ -142,6 +141,7 @@ async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
                         j.metadata = metadata;
                         j.decision = Some(why);
                         j.decision_action = Some(action);
+                        j.profile = Some(profile_name);
                         Ok(())
                     })
                 })
@@ -154,6 +154,7 @@ async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
     Ok(Planned {
         plan,
         profile,
+        profile_name,
         event,
         action,
         explanation,
@@ -188,10 +189,11 @@ async fn prepare(
     super::remove_temp(&temp);
     let id = ctx.id();
     let (event, out, tmp) = (planned.event, output.clone(), temp.clone());
-    let (metadata, why, action) = (
+    let (metadata, why, action, profile) = (
         planned.metadata.clone(),
         planned.explanation.clone(),
         planned.action.clone(),
+        planned.profile_name.clone(),
     );
     ctx.ledger
         .apply(move |s| {
@@ -199,6 +201,7 @@ async fn prepare(
                 j.metadata = metadata;
                 j.decision = Some(why);
                 j.decision_action = Some(action);
+                j.profile = Some(profile);
                 j.output_path = Some(out);
                 j.temp_path = Some(tmp);
             })
@@ -306,6 +309,7 @@ fn completed(
     Completed {
         output,
         output_size,
+        original: planned.profile.original,
         codec: planned.plan.target_codec().map_or_else(
             || planned.plan.output_codec.clone(),
             |c| c.as_str().to_string(),

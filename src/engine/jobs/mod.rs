@@ -219,6 +219,20 @@ impl Jobs {
         Ok(self.ledger.store().call(|s| s.archive_completed()).await?)
     }
 
+    /// Archive completed jobs; returns their ids, for an undo.
+    pub async fn clear_completed_ids(&self) -> Result<Vec<JobId>, EngineError> {
+        Ok(self
+            .ledger
+            .store()
+            .call(|s| s.archive_completed_ids())
+            .await?)
+    }
+
+    /// Bring archived jobs back into the list (undo of a clear or a delete).
+    pub async fn unarchive(&self, ids: Vec<JobId>) -> Result<usize, EngineError> {
+        Ok(self.ledger.store().call(move |s| s.unarchive(&ids)).await?)
+    }
+
     /// Queue one file, which must lie inside a library folder.
     pub async fn enqueue(&self, path: PathBuf) -> Result<(JobId, bool), EnqueueError> {
         let folders = self

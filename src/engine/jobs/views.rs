@@ -28,6 +28,9 @@ pub struct JobView {
     pub archived: bool,
     pub input_size_bytes: u64,
     pub output_size_bytes: Option<u64>,
+    /// Size of the source when it was last encoded (after a replacement `input_size_bytes`
+    /// is the encoded file now at the path); null until an encode completed.
+    pub source_size_bytes: Option<u64>,
     pub decision: Option<Explanation>,
     pub failure: Option<Explanation>,
     /// When a failed job will run again by itself (RFC 3339); null when no retry is
@@ -47,6 +50,9 @@ pub struct JobDetails {
     /// Last 500 lines, oldest first.
     pub logs: Vec<LogLine>,
     pub queue_position: Option<u64>,
+    /// The encoding profile the job's last run planned with (the most specific library
+    /// folder's); null until a run has decided.
+    pub profile: Option<String>,
 }
 
 fn view(job: Job, live: Option<f64>) -> JobView {
@@ -64,6 +70,7 @@ fn view(job: Job, live: Option<f64>) -> JobView {
         archived: job.archived,
         input_size_bytes: job.input_size,
         output_size_bytes: job.output_size,
+        source_size_bytes: job.encode_stats.as_ref().map(|s| s.input_size_bytes),
         retry_at: retry_at.map(rfc3339),
         retry_attempt: retry_at.map(|_| job.auto_retries + 2),
         decision: job.decision,
@@ -116,6 +123,7 @@ impl Jobs {
             .clone()
             .and_then(|m| serde_json::from_value::<MediaInfo>(m).ok());
         let encode_stats = job.encode_stats.clone();
+        let profile = job.profile.clone();
         let queue_position = store.queue_position(id);
         Ok(JobDetails {
             job: self.view(job),
@@ -124,6 +132,7 @@ impl Jobs {
             attempts,
             logs,
             queue_position,
+            profile,
         })
     }
 }

@@ -66,6 +66,7 @@ pub fn plan_entry(
         state: TrashState::Moving,
         created_at: now,
         updated_at: now,
+        output_removed: false,
     })
 }
 
@@ -224,8 +225,8 @@ pub fn recover(store: &Store, trash_days: u32) -> Result<Vec<PathBuf>, ReplaceEr
 }
 
 /// After promotion: keep, replace or delete the original as the job's profile says. Returns
-/// where the output ends up. A replacement that cannot be completed is undone and the job
-/// completes as `keep`, with the reason in its log.
+/// where the output ends up and what was done with the original. A replacement that cannot be
+/// completed is undone and the job completes as `keep`, with the reason in its log.
 pub(crate) async fn apply_policy(
     ledger: &Ledger,
     id: JobId,
@@ -233,9 +234,9 @@ pub(crate) async fn apply_policy(
     input: &Path,
     output: PathBuf,
     policy: OriginalPolicy,
-) -> PathBuf {
+) -> (PathBuf, OriginalPolicy) {
     if policy == OriginalPolicy::Keep {
-        return output;
+        return (output, OriginalPolicy::Keep);
     }
     let (input2, output2) = (input.to_path_buf(), output.clone());
     let store = ledger.store().clone();
@@ -267,12 +268,12 @@ pub(crate) async fn apply_policy(
                 paths::shown(&final_path)
             );
             ledger.log(id, LogLevel::Info, line).await;
-            final_path
+            (final_path, policy)
         }
         Err(e) => {
             let line = format!("the original was kept: replacing it failed ({e})");
             ledger.log(id, LogLevel::Warning, line).await;
-            output
+            (output, OriginalPolicy::Keep)
         }
     }
 }
@@ -294,11 +295,26 @@ pub(crate) async fn recover_at_start(store: &Store, trash_days: u32) -> Result<(
     Ok(())
 }
 
-/// Put a trashed original back (`POST /api/trash/{job}/restore`). `Ok(None)`: no entry;
-/// `Ok(Some(Err(why)))`: the entry cannot be restored.
+/// Remove the encoded output after a restore (the owner undid the encode), if it is still the
+/// file this replacement made. The original is back in place before this runs.
+fn remove_output_of(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
+    if inode(&entry.output_path) == Some(entry.output_inode) {
+        std::fs::remove_file(&entry.output_path)?;
+        sync_dir(&entry.output_path)?;
+    }
+    entry.output_removed = true;
+    save(store, entry, TrashState::Restored)?;
+    Ok(())
+}
+
+/// Put a trashed original back (`POST /api/trash/{job}/restore`); with `remove_output` the
+/// encoded output is removed too, otherwise it stays beside the original under its
+/// `.alchemist.` name. `Ok(None)`: no entry; `Ok(Some(Err(why)))`: the entry cannot be
+/// restored.
 pub(crate) async fn restore(
     store: &Store,
     job: u64,
+    remove_output: bool,
 ) -> Result<Option<Result<TrashEntry, String>>, StoreError> {
     store
         .call(move |s| {
@@ -306,13 +322,29 @@ pub(crate) async fn restore(
                 return Ok(None);
             };
             if e.state != TrashState::Trashed {
-                return Ok(Some(Err(format!(
-                    "Nothing to restore: the original is {:?}.",
-                    e.state
-                ))));
+                let why = match e.state {
+                    TrashState::Restored => "the original was restored already",
+                    TrashState::Purged => "the original was purged from the trash",
+                    _ => "a replacement or restore of it is under way",
+                };
+                return Ok(Some(Err(format!("Nothing to restore: {why}."))));
             }
-            Ok(Some(match undo(s, &mut e) {
-                Ok(()) => Ok(e),
+            let done = undo(s, &mut e).and_then(|()| {
+                if remove_output {
+                    remove_output_of(s, &mut e)?;
+                }
+                Ok(())
+            });
+            let what = if remove_output {
+                "original restored from the trash; the encoded copy was removed"
+            } else {
+                "original restored from the trash; the encoded copy stays beside it"
+            };
+            Ok(Some(match done {
+                Ok(()) => {
+                    s.append_log(JobId(job), LogLevel::Info, what)?;
+                    Ok(e)
+                }
                 Err(ReplaceError::Store(e)) => return Err(e),
                 Err(other) => Err(other.to_string()),
             }))

@@ -98,18 +98,9 @@ impl RunError {
                     (None, Some(s)) => format!("was killed by signal {s}"),
                     (None, None) => "was killed by a signal".to_string(),
                 };
-                let mut detail = format!("ffmpeg {how} before finishing the output.");
-                let last: Vec<&String> = stderr_tail.iter().rev().take(10).rev().collect();
-                if !last.is_empty() {
-                    detail.push_str(" Last lines from ffmpeg:\n");
-                    detail.push_str(
-                        &last
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    );
-                }
+                // ffmpeg's own words stay in `stderr_tail`, out of the sentence a person reads.
+                let detail =
+                    format!("ffmpeg {how} before finishing the output; the source is untouched.");
                 let mut e =
                     Explanation::new("encoder_failed", "ffmpeg stopped with an error.", detail)
                         .with("stderr_tail", stderr_tail.clone());
@@ -214,7 +205,14 @@ mod tests {
         .explanation();
         assert_eq!(e.code, "encoder_failed");
         assert!(e.detail.contains("exited with code 1"));
-        assert!(e.detail.contains("Unknown encoder 'libfoo'"));
+        assert!(
+            !e.detail.contains("Unknown encoder"),
+            "raw lines stay apart"
+        );
+        assert_eq!(
+            e.measured["stderr_tail"][0],
+            "[error] Unknown encoder 'libfoo'"
+        );
         assert_eq!(RunError::Cancelled.explanation().code, "cancelled");
         let spawn = RunError::Spawn(io::Error::from(io::ErrorKind::NotFound)).explanation();
         assert_eq!(spawn.code, "encoder_failed");

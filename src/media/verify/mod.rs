@@ -149,14 +149,9 @@ impl VerifyError {
             VerifyError::DecodeErrors { exit_code, lines } => Explanation::new(
                 CODE,
                 "The encoded file does not decode cleanly.",
-                format!(
-                    "Decoding it with ffmpeg reported: {}",
-                    if lines.is_empty() {
-                        format!("exit code {exit_code:?}")
-                    } else {
-                        lines.join(" | ")
-                    }
-                ),
+                "Decoding the encoded file with ffmpeg reported errors, so it was not used; \
+                 the source is untouched."
+                    .to_string(),
             )
             .with("exit_code", exit_code.unwrap_or(-1))
             .with("stderr_tail", lines.clone()),

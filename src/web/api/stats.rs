@@ -29,7 +29,11 @@ pub struct AggregatedView {
     jobs: JobCounts,
 }
 
-/// Totals: bytes in and out, savings, encode time, jobs per state.
+/// Totals: bytes in and out, savings, encode time, jobs per state. Each file counts once (its
+/// latest encode). `realized_savings_bytes` is what was freed on disk (originals replaced or
+/// deleted), `potential_savings_bytes` what could be freed (outputs kept beside their
+/// originals); `total_savings_bytes` (input minus output, whatever became of the originals) is
+/// kept for compatibility.
 #[utoipa::path(get, path = "/stats/aggregated", tag = "stats", responses((status = 200, body = AggregatedView)))]
 pub async fn aggregated(State(state): State<AppState>) -> ApiResult<Json<AggregatedView>> {
     let totals = state.store.call(|s| s.aggregated()).await?;
@@ -53,7 +57,8 @@ pub async fn daily(State(state): State<AppState>) -> ApiResult<Json<Vec<DailyEnt
     Ok(Json(state.store.call(|s| s.daily()).await?))
 }
 
-/// Savings by codec and folder, and the largest single savings.
+/// Savings by codec and folder, and the largest single savings; the same realized/potential
+/// split as `/stats/aggregated`.
 #[utoipa::path(get, path = "/stats/savings", tag = "stats", responses((status = 200, body = Savings)))]
 pub async fn savings(State(state): State<AppState>) -> ApiResult<Json<Savings>> {
     Ok(Json(state.store.call(|s| s.savings()).await?))
@@ -63,7 +68,8 @@ pub async fn savings(State(state): State<AppState>) -> ApiResult<Json<Savings>> 
 #[utoipa::path(get, path = "/metrics", tag = "stats",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let totals = state.store.call(|s| s.aggregated()).await?;
+    // Counters must not go down: the work done, re-encodes included.
+    let (input, output, seconds) = state.store.call(|s| s.work_totals()).await?;
     let counts = state.store.status_counts();
     let engine = state.engine.status();
     let mut out = String::with_capacity(1024);
@@ -82,9 +88,9 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
 # HELP alchemist_encode_seconds_total Wall time spent encoding.\n# TYPE alchemist_encode_seconds_total counter\nalchemist_encode_seconds_total {}\n\
 # HELP alchemist_engine_active_jobs Jobs running now.\n# TYPE alchemist_engine_active_jobs gauge\nalchemist_engine_active_jobs {}\n\
 # HELP alchemist_engine_concurrent_limit Jobs allowed at once.\n# TYPE alchemist_engine_concurrent_limit gauge\nalchemist_engine_concurrent_limit {}\n",
-        totals.total_input_bytes,
-        totals.total_output_bytes,
-        totals.total_encode_seconds,
+        input,
+        output,
+        seconds,
         engine.active_jobs,
         engine.concurrent_limit,
     ));

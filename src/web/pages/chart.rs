@@ -20,6 +20,8 @@ pub struct Bar {
     pub height: f64,
     pub label: String,
     pub value: i64,
+    /// Share of the largest value, 0 to 100 (bars drawn in a 100-unit-wide box).
+    pub percent: f64,
 }
 
 #[derive(Serialize)]
@@ -51,6 +53,7 @@ pub fn daily(days: &[DailyEntry]) -> Chart {
                 height: round(h),
                 label: d.date.clone(),
                 value: d.bytes_saved,
+                percent: round(h / DAILY_HEIGHT * 100.0),
             }
         })
         .collect();
@@ -83,6 +86,7 @@ pub fn by_codec(codecs: &[CodecSavings]) -> Chart {
             height: CODEC_ROW - 8.0,
             label: c.codec.clone(),
             value: c.bytes_saved,
+            percent: round(c.bytes_saved.max(0) as f64 / max as f64 * 100.0),
         })
         .collect();
     Chart {

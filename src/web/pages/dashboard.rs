@@ -1,12 +1,14 @@
-//! The dashboard: engine state and its controls, running jobs with live progress, the queue
-//! summary, space saved and the savings charts.
+//! The dashboard: running jobs with live progress first, then the queue, the space freed and
+//! the space that could be freed (with the warning about duplicate titles), the engine's state
+//! and controls in plain words, and the savings charts. A fresh box says to add the library.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use minijinja::context;
 use minijinja::value::Serde;
 
+use super::context::{Flash, redirect};
 use super::form::Form;
 use super::render;
 use super::{PageError, chart};
@@ -32,14 +34,14 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> 
         limit: RUNNING_SHOWN,
         ..JobQuery::default()
     };
-    let (running, totals, daily, savings) = state
+    let (running, daily, savings, folders) = state
         .store
         .call(move |s| {
             Ok((
                 s.list_jobs(&query)?.0,
-                s.aggregated()?,
                 s.daily()?,
                 s.savings()?,
+                s.folders()?.len(),
             ))
         })
         .await?;
@@ -52,6 +54,8 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> 
         .iter()
         .map(|s| (s.as_str(), counts.get(*s)))
         .collect();
+    let any_saving = savings.by_codec.iter().any(|c| c.jobs > 0);
+    let jobs_total: u64 = queue.iter().map(|(_, n)| n).sum();
     render::page(
         state,
         "dashboard.html",
@@ -60,10 +64,13 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> 
             engine => Serde(state.engine.status()),
             running => Serde(running),
             queue => queue,
-            totals => Serde(totals),
+            jobs_total => jobs_total,
+            savings => Serde(&savings),
+            any_saving => any_saving,
             daily => Serde(chart::daily(&daily)),
             codecs => Serde(chart::by_codec(&savings.by_codec)),
             scan => Serde(state.engine.scanner.status()),
+            folders => folders,
         },
     )
 }
@@ -97,7 +104,8 @@ pub async fn engine_action(
                 .set_mode(mode, jobs, threads)
                 .await
                 .map_err(ApiError::from)?;
-            return Ok(Redirect::to("/").into_response());
+            let text = format!("Mode set to {}.", form.require("mode")?);
+            return Ok(redirect(&state, "/", Flash::new(text)));
         }
         _ => {
             return Err(PageError::new(
@@ -111,7 +119,14 @@ pub async fn engine_action(
         .command(command)
         .await
         .map_err(ApiError::from)?;
-    Ok(Redirect::to("/").into_response())
+    let text = match command {
+        EngineCommand::Pause => "Paused: encodes are suspended until you resume.",
+        EngineCommand::Resume => "Resumed.",
+        EngineCommand::Drain | EngineCommand::DrainFinished => {
+            "Draining: running encodes finish, then the engine pauses."
+        }
+    };
+    Ok(redirect(&state, "/", Flash::new(text)))
 }
 
 fn override_field(form: &Form, name: &str) -> Result<u32, PageError> {

@@ -42,6 +42,11 @@ impl Form {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every field as sent, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Every value of `name`.
     pub fn all(&self, name: &str) -> impl Iterator<Item = &str> {
         self.0

@@ -1,33 +1,76 @@
-//! Library folders (add with the engine's path validation, remove, choose each folder's
-//! encoding profile), scans with live status, and the profiles section: every profile listed,
-//! custom ones created from a base and deleted. Refusals show the page again with the reason
-//! beside the form that caused it.
+//! Library folders (add with the engine's path validation, remove after a confirmation, choose
+//! each folder's encoding profile; nested folders shown inside their parent, whose profile
+//! they override; used and free space of each folder's filesystem), scans with live status,
+//! and the profiles section (`profiles`). Refusals show the page again with the reason beside
+//! the form that caused it.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use minijinja::context;
 use minijinja::value::Serde;
+use serde::Serialize;
 
 use super::PageError;
+use super::confirm::{self, Ask};
+use super::context::{Flash, redirect};
 use super::form::Form;
 use super::render;
-use crate::profiles::ProfileFields;
+use crate::engine::FolderView;
+use crate::profiles::most_specific;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiPath;
 
 /// What to show again after a refused form.
 #[derive(Default)]
-struct Retry {
-    folder_error: Option<String>,
-    path: String,
-    profile_error: Option<String>,
-    profile_name: String,
+pub struct Retry {
+    pub folder_error: Option<String>,
+    pub path: String,
+    pub profile_error: Option<String>,
+    pub profile_name: String,
+    /// The custom profile whose edit form was refused (shown open).
+    pub editing: Option<String>,
 }
 
-async fn render_page(state: &AppState, retry: Retry) -> Result<Response, PageError> {
-    let folders = state.engine.folders.list().await?;
+/// A folder as the page lists it.
+#[derive(Serialize)]
+struct FolderRow {
+    #[serde(flatten)]
+    folder: FolderView,
+    /// The folder it lies in, when it is nested: its own profile wins for its files.
+    inside: Option<String>,
+    /// Filesystem holding it: size and free bytes (`None` when it cannot be read now).
+    disk_total: Option<u64>,
+    disk_free: Option<u64>,
+}
+
+async fn rows(folders: Vec<FolderView>) -> Vec<FolderRow> {
+    tokio::task::spawn_blocking(move || {
+        folders
+            .iter()
+            .map(|f| {
+                let path = std::path::Path::new(&f.path);
+                let inside = most_specific(&folders, path, |o| {
+                    (std::path::Path::new(&o.path), o.recursive)
+                })
+                .map(|o| o.path.clone());
+                let space = crate::process::disk_space(path).ok();
+                FolderRow {
+                    folder: f.clone(),
+                    inside,
+                    disk_total: space.map(|s| s.total),
+                    disk_free: space.map(|s| s.free),
+                }
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+pub async fn render_page(state: &AppState, retry: Retry) -> Result<Response, PageError> {
+    let folders = rows(state.engine.folders.list().await?).await;
     let profiles = state.engine.profiles.list().await.map_err(ApiError::from)?;
     render::page(
         state,
@@ -41,12 +84,17 @@ async fn render_page(state: &AppState, retry: Retry) -> Result<Response, PageErr
             path => retry.path,
             profile_error => retry.profile_error,
             profile_name => retry.profile_name,
+            editing => retry.editing,
+            default_crf => crate::model::CpuEncoder::ALL
+                .iter()
+                .map(|e| (e.as_str(), crate::profiles::default_crf(*e)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
         },
     )
 }
 
 /// 400, 404 and 409 show the page again with `retry`; anything else is an error page.
-async fn refused(
+pub async fn refused(
     state: &AppState,
     e: ApiError,
     retry: impl FnOnce(String) -> Retry,
@@ -64,8 +112,8 @@ async fn refused(
     }
 }
 
-fn back() -> Response {
-    Redirect::to("/library").into_response()
+pub fn done(state: &AppState, text: impl Into<String>) -> Response {
+    redirect(state, "/library", Flash::new(text))
 }
 
 pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> {
@@ -83,7 +131,14 @@ pub async fn add_folder(State(state): State<AppState>, form: Form) -> Result<Res
         .add(path.clone().into(), recursive, profile)
         .await
     {
-        Ok(_) => Ok(back()),
+        Ok(f) => {
+            let profile = f.profile.as_deref().unwrap_or("default");
+            let text = format!(
+                "Added {} (profile {profile}). Scan now to find its videos.",
+                f.path
+            );
+            Ok(done(&state, text))
+        }
         Err(e) => {
             refused(&state, e.into(), |msg| Retry {
                 folder_error: Some(msg),
@@ -98,14 +153,34 @@ pub async fn add_folder(State(state): State<AppState>, form: Form) -> Result<Res
 pub async fn remove_folder(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<u64>,
+    form: Form,
 ) -> Result<Response, PageError> {
+    let folders = state.engine.folders.list().await?;
+    let path = folders
+        .iter()
+        .find(|f| f.id == id)
+        .map(|f| f.path.clone())
+        .unwrap_or_else(|| format!("folder {id}"));
+    if !confirm::confirmed(&form) {
+        let ask = Ask {
+            title: "Remove this folder from the library?",
+            detail: format!(
+                "{path} will no longer be scanned. Nothing on disk is deleted, and its jobs \
+                 and statistics stay."
+            ),
+            button: "Remove folder",
+            cancel: "/library",
+        };
+        let action = format!("/library/folders/{id}/remove");
+        return confirm::ask(&state, "library", &action, &form, ask);
+    }
     state
         .engine
         .folders
         .remove(id)
         .await
         .map_err(ApiError::from)?;
-    Ok(back())
+    Ok(done(&state, format!("Removed {path} from the library.")))
 }
 
 /// Choose a folder's profile (the empty choice or `default` is the default profile).
@@ -116,7 +191,13 @@ pub async fn folder_profile(
 ) -> Result<Response, PageError> {
     let profile = form.get("profile").map(str::to_string);
     match state.engine.folders.set_profile(id, profile).await {
-        Ok(_) => Ok(back()),
+        Ok(f) => {
+            let profile = f.profile.as_deref().unwrap_or("default");
+            Ok(done(
+                &state,
+                format!("{} now uses profile {profile}.", f.path),
+            ))
+        }
         Err(e) => {
             refused(&state, e.into(), |msg| Retry {
                 folder_error: Some(msg),
@@ -127,85 +208,12 @@ pub async fn folder_profile(
     }
 }
 
-/// Create a custom profile from a base with a few fields over it.
-pub async fn create_profile(
-    State(state): State<AppState>,
-    form: Form,
-) -> Result<Response, PageError> {
-    let name = form.get("name").unwrap_or("").to_string();
-    let created = match profile_fields(&form) {
-        Ok(fields) => {
-            let base = form.get("base").map(str::to_string);
-            state
-                .engine
-                .profiles
-                .create(name.clone(), base, fields)
-                .await
-                .map_err(ApiError::from)
-        }
-        Err(e) => Err(e),
-    };
-    match created {
-        Ok(_) => Ok(back()),
-        Err(e) => {
-            refused(&state, e, |msg| Retry {
-                profile_error: Some(msg),
-                profile_name: name,
-                ..Retry::default()
-            })
-            .await
-        }
-    }
-}
-
-pub async fn delete_profile(
-    State(state): State<AppState>,
-    ApiPath(name): ApiPath<String>,
-) -> Result<Response, PageError> {
-    match state.engine.profiles.delete(name).await {
-        Ok(()) => Ok(back()),
-        Err(e) => {
-            refused(&state, e.into(), |msg| Retry {
-                profile_error: Some(msg),
-                ..Retry::default()
-            })
-            .await
-        }
-    }
-}
-
-/// The form's optional fields; an empty one keeps the base's value.
-fn profile_fields(form: &Form) -> Result<ProfileFields, ApiError> {
-    fn parse<T: serde::de::DeserializeOwned>(
-        form: &Form,
-        name: &str,
-        json: impl Fn(&str) -> serde_json::Value,
-    ) -> Result<Option<T>, ApiError> {
-        form.get(name)
-            .map(|v| {
-                serde_json::from_value(json(v)).map_err(|_| {
-                    ApiError::bad_request("PROFILE_INVALID", format!("`{v}` is not a valid {name}"))
-                })
-            })
-            .transpose()
-    }
-    let text = |v: &str| serde_json::Value::String(v.to_string());
-    let number = |v: &str| {
-        v.parse::<u64>()
-            .map_or(serde_json::Value::Null, serde_json::Value::from)
-    };
-    Ok(ProfileFields {
-        encoder: parse(form, "encoder", text)?,
-        crf: parse(form, "crf", number)?,
-        container: parse(form, "container", text)?,
-        original: parse(form, "original", text)?,
-        min_saving_percent: parse(form, "min_saving_percent", number)?,
-        ..ProfileFields::default()
-    })
-}
-
 pub async fn scan(State(state): State<AppState>, form: Form) -> Result<Response, PageError> {
-    state.engine.scanner.start();
+    let text = if state.engine.scanner.start() {
+        "Scan started."
+    } else {
+        "A scan is already running."
+    };
     let back = super::form::local_target(form.get("back"));
-    Ok(Redirect::to(back).into_response())
+    Ok(redirect(&state, back, Flash::new(text)))
 }

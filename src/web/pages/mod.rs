@@ -1,18 +1,26 @@
 //! HTML admin pages, rendered on the server from the minijinja templates under `templates/`
 //! (same layout as this folder). Every action is a plain form POST answered by a redirect
-//! (post/redirect/get); `templates/static/app.js` only adds live updates from the SSE stream. Pages call
-//! the same engine, store and auth functions as the JSON API (often the API's own helpers), and
-//! answer errors as HTML pages: 401 redirects to the login page.
+//! (post/redirect/get) that carries a one-line result (`context`); destructive ones ask first
+//! (`confirm`). `templates/static/app.js` only adds live updates from the SSE stream and
+//! confirmation dialogs. Pages call the same engine, store and auth functions as the JSON API
+//! (often the API's own helpers), and answer errors as HTML pages: 401 redirects to the login
+//! page.
 
 mod chart;
+mod confirm;
+mod context;
 mod dashboard;
 mod form;
+mod job;
 mod jobs;
 mod library;
+mod present;
+mod profiles;
 mod render;
 mod session;
 mod system;
 mod tokens;
+mod trash;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -33,8 +41,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/jobs/batch", post(jobs::batch))
         .route("/jobs/restart-failed", post(jobs::restart_failed))
         .route("/jobs/clear-completed", post(jobs::clear_completed))
-        .route("/jobs/{id}", get(jobs::detail))
-        .route("/jobs/{id}/{action}", post(jobs::action))
+        .route("/jobs/{id}", get(job::detail))
+        .route("/undo", post(jobs::undo))
+        .route("/jobs/{id}/{action}", post(job::action))
         .route("/library", get(library::page))
         .route("/library/folders", post(library::add_folder))
         .route("/library/folders/{id}/remove", post(library::remove_folder))
@@ -42,24 +51,29 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/library/folders/{id}/profile",
             post(library::folder_profile),
         )
-        .route("/library/profiles", post(library::create_profile))
-        .route(
-            "/library/profiles/{name}/delete",
-            post(library::delete_profile),
-        )
+        .route("/library/profiles", post(profiles::create))
+        .route("/library/profiles/{name}", post(profiles::edit))
+        .route("/library/profiles/{name}/delete", post(profiles::delete))
         .route("/library/scan", post(library::scan))
         .route("/hardware", get(system::hardware))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/system", get(system::overview))
-        .route_layer(middleware::from_fn_with_state(state, require_page_auth));
+        .route("/system/timezone", post(system::set_timezone))
+        .route("/trash", get(trash::page))
+        .route("/trash/{id}/restore", post(trash::restore))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_page_auth,
+        ));
     Router::new()
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/setup", get(session::setup_page).post(session::setup))
+        .merge(protected)
+        .layer(middleware::from_fn_with_state(state, context::scope))
         .route("/static/app.js", get(app_js))
         .route("/static/app.css", get(app_css))
-        .merge(protected)
 }
 
 /// Like the API's `require_auth`, but a missing or ended session goes to the login page (or to

@@ -1,12 +1,15 @@
 //! The template environment (every file under `templates/`, embedded at build time by
 //! `build.rs`), page rendering, and `PageError`, the HTML face of the API's error type.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{AutoEscape, Environment, Value, context};
 
+use super::{context, present};
+use crate::model::{EngineRunState, EngineStatus};
 use crate::web::AppState;
 use crate::web::error::ApiError;
 
@@ -20,6 +23,24 @@ fn env() -> &'static Environment<'static> {
         env.add_filter("bytes", human_bytes);
         env.add_filter("duration", human_duration);
         env.add_filter("f1", |v: f64| format!("{v:.1}"));
+        env.add_filter("when", |v: &str| present::when(v));
+        env.add_filter("when_s", |v: &str| present::when_s(v));
+        env.add_filter("day", |v: &str| present::day(v));
+        env.add_filter("clock", |v: &str| present::clock(v));
+        env.add_filter("plain", |v: &str| present::plain(v));
+        env.add_filter("path", |v: &str| {
+            Value::from_safe_string(present::path_html(v))
+        });
+        env.add_filter("parts", |v: &str| {
+            Value::from(minijinja::value::Serde(present::parts(v)))
+        });
+        env.add_filter("facts", |v: Value| {
+            let measured: BTreeMap<String, serde_json::Value> = serde_json::to_value(&v)
+                .and_then(serde_json::from_value)
+                .unwrap_or_default();
+            Value::from(minijinja::value::Serde(present::facts(&measured)))
+        });
+        env.add_function("zone", present::zone_name);
         // A template that does not parse panics here; `every_template_is_embedded_and_parses`
         // fails first.
         minijinja_embed::load_templates!(&mut env);
@@ -46,7 +67,10 @@ pub fn human_bytes(n: f64) -> String {
 
 /// `1 h 02 min`, `3 min 05 s`, `42 s`.
 pub fn human_duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
+    if secs < 0.5 {
+        return "under 1 s".into();
+    }
+    let s = secs.round() as u64;
     match s {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min {:02} s", s / 60, s % 60),
@@ -55,12 +79,61 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
-/// Render `name` with `ctx` plus what the layout needs (the engine badge, the active nav item).
+/// What the engine is doing, in words: a class for the badge, a label, one line of why.
+#[derive(Debug, PartialEq, serde::Serialize)]
+pub struct Phase {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub hint: String,
+}
+
+/// The engine's state as a person reads it (`app.js` has the same words for live updates).
+pub fn phase(e: &EngineStatus) -> Phase {
+    let (key, label, hint) = match e.status {
+        EngineRunState::Paused => (
+            "paused",
+            "Paused",
+            e.paused_reason.clone().unwrap_or_else(|| {
+                "Encodes are suspended where they are and nothing new starts until you resume."
+                    .into()
+            }),
+        ),
+        EngineRunState::Draining => (
+            "draining",
+            "Finishing",
+            "Running encodes finish, nothing new starts; then the engine pauses.".into(),
+        ),
+        EngineRunState::Running if e.active_jobs > 0 => (
+            "encoding",
+            "Encoding",
+            format!(
+                "{} of at most {} job(s) at once.",
+                e.active_jobs, e.concurrent_limit
+            ),
+        ),
+        EngineRunState::Running if e.queued_jobs > 0 => (
+            "encoding",
+            "Starting",
+            format!("{} job(s) waiting to start.", e.queued_jobs),
+        ),
+        EngineRunState::Running => (
+            "idle",
+            "Idle",
+            "Nothing to do. New files are picked up when the library is scanned.".into(),
+        ),
+    };
+    Phase { key, label, hint }
+}
+
+/// Render `name` with `ctx` plus what the layout needs (the engine badge, the active nav item,
+/// the result of the last form post).
 pub fn page(state: &AppState, name: &str, nav: &str, ctx: Value) -> Result<Response, PageError> {
     let engine = state.engine.status();
     let ctx = context! {
         nav => nav,
         engine_badge => minijinja::value::Serde(&engine),
+        engine_phase => Value::from(minijinja::value::Serde(phase(&engine))),
+        flash => Value::from(minijinja::value::Serde(context::current().flash)),
         version => env!("CARGO_PKG_VERSION"),
         ..ctx
     };
@@ -144,9 +217,11 @@ mod tests {
         let names: Vec<&str> = env.templates().map(|(name, _)| name).collect();
         for page in [
             "base.html",
+            "confirm.html",
             "dashboard.html",
             "jobs/list.html",
             "system/overview.html",
+            "trash.html",
         ] {
             assert!(names.contains(&page), "{page} not embedded: {names:?}");
         }
@@ -159,6 +234,7 @@ mod tests {
         assert_eq!(human_bytes(1536.0), "1.5 KiB");
         assert_eq!(human_bytes(-3.0 * 1024.0 * 1024.0), "-3.0 MiB");
         assert_eq!(human_duration(42.0), "42 s");
+        assert_eq!(human_duration(0.2), "under 1 s");
         assert_eq!(human_duration(185.0), "3 min 05 s");
         assert_eq!(human_duration(3720.0), "1 h 02 min");
     }

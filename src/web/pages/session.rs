@@ -181,6 +181,8 @@ pub async fn setup(
     let password = form.raw("password").unwrap_or("").to_string();
     let error = if Some(password.as_str()) != form.raw("password_repeat") {
         Some("The two passwords differ.".to_string())
+    } else if let Some(why) = weak_password(&username, &password) {
+        Some(why.to_string())
     } else {
         match state.auth.create_user(&username, &password).await {
             Ok(()) => None,
@@ -197,12 +199,101 @@ pub async fn setup(
         return Ok(page);
     }
     tracing::info!(username, "admin created through the setup page");
-    Ok(Redirect::to("/login").into_response())
+    // The owner just chose the password: sign them in rather than ask for it again.
+    let logged_in = match state.auth.login(ip, &username, &password, None).await {
+        Ok(logged_in) => logged_in,
+        Err(e) => {
+            tracing::warn!(error = %e, "signing the new admin in failed; the login page follows");
+            return Ok(Redirect::to("/login").into_response());
+        }
+    };
+    let mut response = Redirect::to("/").into_response();
+    set_login_cookies(
+        &mut response,
+        &logged_in,
+        state.auth.session_ttl_secs(),
+        state.secure_cookies,
+    )?;
+    Ok(response)
+}
+
+/// Passwords tried first by anyone guessing (lower case): the admin account guards every
+/// file in the library, so setup refuses them whatever their length.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "password1",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "87654321",
+    "11111111",
+    "00000000",
+    "qwertyui",
+    "qwerty123",
+    "qwertyuiop",
+    "azertyui",
+    "abcdefgh",
+    "abc12345",
+    "iloveyou",
+    "letmein1",
+    "welcome1",
+    "changeme",
+    "administrator",
+    "admin123",
+    "adminadmin",
+    "alchemist",
+    "trustno1",
+    "sunshine",
+    "football",
+];
+
+/// Why a new admin password is too easy to guess, if it is: a common password, the user name,
+/// one character repeated, or a run of consecutive characters (`abcdefgh`, `23456789`).
+pub fn weak_password(username: &str, password: &str) -> Option<&'static str> {
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return Some(
+            "This password is one of the first that anyone guessing tries; choose another.",
+        );
+    }
+    if !username.is_empty() && lower.contains(&username.to_lowercase()) {
+        return Some("The password must not contain the user name.");
+    }
+    let chars: Vec<char> = lower.chars().collect();
+    let same = chars.windows(2).all(|w| w[0] == w[1]);
+    let run = chars
+        .windows(2)
+        .all(|w| w[1] as u32 == w[0] as u32 + 1 || w[1] as u32 + 1 == w[0] as u32);
+    if chars.len() > 1 && (same || run) {
+        return Some("The password is one character repeated or a plain sequence; choose another.");
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        for p in [
+            "password",
+            "Password",
+            "12345678",
+            "admin-2024!",
+            "aaaaaaaaaa",
+            "abcdefghij",
+            "98765432",
+        ] {
+            assert!(weak_password("admin", p).is_some(), "{p}");
+        }
+        for p in ["correct horse battery", "Tr0ub4dor&3x", "n4s-at-home-7"] {
+            assert!(weak_password("admin", p).is_none(), "{p}");
+        }
+    }
 
     #[test]
     fn setup_only_from_local_addresses() {

@@ -3,11 +3,13 @@
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use minijinja::context;
 use minijinja::value::Serde;
 
 use super::PageError;
+use super::confirm::{self, Ask};
+use super::context::{Flash, redirect};
 use super::form::Form;
 use super::render;
 use crate::store::AccessLevel;
@@ -90,7 +92,35 @@ pub async fn revoke(
     State(state): State<AppState>,
     _: FullAccess,
     ApiPath(id): ApiPath<u64>,
+    form: Form,
 ) -> Result<Response, PageError> {
+    let tokens = state.auth.tokens().await.map_err(ApiError::from)?;
+    let name = tokens
+        .iter()
+        .find(|t| t.id == id)
+        .map(|t| format!("“{}”", t.name))
+        .unwrap_or_else(|| format!("token {id}"));
+    if !confirm::confirmed(&form) {
+        let ask = Ask {
+            title: "Revoke this token?",
+            detail: format!(
+                "Scripts and apps using {name} lose access at once. This cannot be undone;                  they need a new token."
+            ),
+            button: "Revoke token",
+            cancel: "/tokens",
+        };
+        return confirm::ask(
+            &state,
+            "tokens",
+            &format!("/tokens/{id}/revoke"),
+            &form,
+            ask,
+        );
+    }
     state.auth.revoke_token(id).await.map_err(ApiError::from)?;
-    Ok(Redirect::to("/tokens").into_response())
+    Ok(redirect(
+        &state,
+        "/tokens",
+        Flash::new(format!("Token {name} revoked.")),
+    ))
 }

@@ -212,8 +212,10 @@ fn x86_64_updates_through_the_api_into_the_other_slot_and_falls_back_from_a_brok
     let disk = copy_image(&built, tmp.path());
     let mut spec = GuestSpec::new(Arch::X86_64, Boot::Uefi { disk });
     spec.reboot = true;
-    spec.files
-        .push((crate::support::clips::mpeg4_clip().into(), "clip.mkv".into()));
+    spec.files.push((
+        crate::support::clips::mpeg4_clip().into(),
+        "clip.mkv".into(),
+    ));
     let mut guest = Guest::boot(spec);
     guest.wait_console("alchemist: booting slot A", BOOT_TIMEOUT);
     guest.wait_http("/api/ready", BOOT_TIMEOUT);

@@ -10,9 +10,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::Value;
 
+use crate::support::TestServer;
 use crate::support::api::problem;
 use crate::support::pages::get_page;
-use crate::support::TestServer;
 
 /// Temporary files an upload would leave (`crate::update` names them so).
 fn uploads() -> usize {

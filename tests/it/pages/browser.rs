@@ -1,8 +1,9 @@
 //! End to end in headless Chromium (Debian `chromium` + `chromium-driver`, driven through
-//! chromedriver with `fantoccini`): first-run setup, login, add a library folder of generated
-//! clips, pause, scan, resume, watch a job's progress bar move and the job complete without a
-//! reload, create and revoke an API token, log out. Screenshots of the dashboard and the jobs
-//! page at desktop and phone widths go to `target/screenshots/`.
+//! chromedriver with `fantoccini`): first-run setup (which signs the admin in), add a library
+//! folder of generated clips, pause, scan, resume, watch a job's progress bar move and the job
+//! complete without a reload, create and revoke an API token, log out. The helpers here
+//! (chromedriver, a Chromium session, waiting on the page) serve `browser_pages` too, which
+//! looks at every page and takes the screenshots.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -17,9 +18,9 @@ use crate::support::{ADMIN, PASSWORD, PROMPT, TestServer, wait_until};
 /// chromedriver, started by this test on a free loopback port in a process group of its own,
 /// so that on drop the group (chromedriver and the Chromium it started) is killed even when
 /// the test failed before it could close the browser.
-struct Driver {
+pub struct Driver {
     child: Child,
-    url: String,
+    pub url: String,
 }
 
 impl Drop for Driver {
@@ -30,7 +31,7 @@ impl Drop for Driver {
     }
 }
 
-async fn start_driver() -> Driver {
+pub async fn start_driver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,7 +59,7 @@ async fn start_driver() -> Driver {
     driver
 }
 
-async fn browser(driver: &Driver, profile: &Path) -> Client {
+pub async fn browser(driver: &Driver, profile: &Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -79,13 +80,13 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
         .expect("start a Chromium session")
 }
 
-async fn fill(c: &Client, css: &str, value: &str) {
+pub async fn fill(c: &Client, css: &str, value: &str) {
     let el = c.find(Locator::Css(css)).await.unwrap();
     el.clear().await.unwrap();
     el.send_keys(value).await.unwrap();
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
@@ -94,13 +95,13 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
-async fn path(c: &Client) -> String {
+pub async fn path(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
 
 /// Click a submit button and wait until the page its form post leads to has loaded (a click
 /// may return before that navigation finishes, and the next page may have the same path).
-async fn submit(c: &Client, css: &str) {
+pub async fn submit(c: &Client, css: &str) {
     js(c, "window.__oldPage = true; return null").await;
     click(c, css).await;
     let script = "return !window.__oldPage && document.readyState === 'complete'";
@@ -112,17 +113,17 @@ async fn submit(c: &Client, css: &str) {
 
 /// Wait until the page at `want` has loaded (a click on a submit button may return before the
 /// navigation it starts has finished).
-async fn wait_path(c: &Client, want: &str) {
+pub async fn wait_path(c: &Client, want: &str) {
     let script = "return document.readyState === 'complete' ? location.pathname : ''";
     until(c, &format!("page {want}"), 15, script, |v| v == want).await;
 }
 
-async fn js(c: &Client, script: &str) -> Value {
+pub async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
 }
 
-/// Wait until `pred` holds on the value of `script`; returns that value.
-async fn until(
+/// Poll `script` until `pred` holds on its value.
+pub async fn until(
     c: &Client,
     what: &str,
     secs: u64,
@@ -136,21 +137,10 @@ async fn until(
     .await
 }
 
-fn shots_dir() -> PathBuf {
+pub fn shots_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-async fn screenshots(c: &Client, base: &str) {
-    for (width, height, label) in [(1280, 900, "desktop"), (360, 780, "phone")] {
-        c.set_window_size(width, height).await.unwrap();
-        for (page, name) in [("/", "dashboard"), ("/jobs", "jobs")] {
-            c.goto(&format!("{base}{page}")).await.unwrap();
-            let png = c.screenshot().await.unwrap();
-            std::fs::write(shots_dir().join(format!("{name}-{label}.png")), png).unwrap();
-        }
-    }
 }
 
 #[tokio::test]
@@ -180,11 +170,8 @@ async fn admin_journey_in_chromium() {
     fill(&c, "#username", ADMIN).await;
     fill(&c, "#password", PASSWORD).await;
     fill(&c, "#password_repeat", PASSWORD).await;
+    // Setup signs the new admin in.
     submit(&c, "#setup-form button[type=submit]").await;
-    wait_path(&c, "/login").await;
-    fill(&c, "#username", ADMIN).await;
-    fill(&c, "#password", PASSWORD).await;
-    submit(&c, "#login-form button[type=submit]").await;
     wait_path(&c, "/").await;
 
     // Pause, so the job waits until the dashboard watches.
@@ -194,7 +181,7 @@ async fn admin_journey_in_chromium() {
         "the engine to show paused",
         10,
         "const s = document.querySelector('#engine-status'); return s ? s.textContent : ''",
-        |v| v == "paused",
+        |v| v == "Paused",
     )
     .await;
     let mut phase = Instant::now();
@@ -210,7 +197,7 @@ async fn admin_journey_in_chromium() {
     submit(&c, "#add-folder button[type=submit]").await;
     wait_path(&c, "/library").await;
     let table = c
-        .find(Locator::Css("table#folders"))
+        .find(Locator::Css("#folders"))
         .await
         .unwrap()
         .text()
@@ -251,7 +238,12 @@ async fn admin_journey_in_chromium() {
         "const p = document.querySelector('#running [data-progress-job]'); return p ? p.value : null",
         |v| v.as_f64().is_some_and(|p| p > 0.0 && p < 100.0)).await;
     let first = first.as_f64().unwrap();
-    until(&c, "the progress bar to move", 60,
+    // What an encode in progress looks like, for a person to look at (`browser_pages` checks
+    // the pages' layout and accessibility).
+    for width in super::eyes::WIDTHS {
+        super::eyes::screenshot(&c, &format!("dashboard-encoding-{width}"), width).await;
+    }
+    until(&c, "the progress bar moves", 60,
         "const p = document.querySelector('#running [data-progress-job]'); return p ? p.value : 100",
         |v| v.as_f64().is_some_and(|p| p > first)).await;
     until(&c, "the job to complete", 120,
@@ -265,7 +257,7 @@ async fn admin_journey_in_chromium() {
     // The header badge follows the engine live: pause and resume through the API (same-origin
     // fetch with the session cookie) and watch the badge change without a reload.
     let badge = "const b = document.querySelector('#engine-badge'); return b ? b.textContent : ''";
-    for (action, want) in [("pause", "engine paused"), ("resume", "engine running")] {
+    for (action, want) in [("pause", "Paused"), ("resume", "Idle")] {
         js(&c, &format!("fetch('/api/engine/{action}', {{method: 'POST', credentials: 'same-origin'}}); return null")).await;
         until(&c, &format!("the badge to show `{want}`"), 10, badge, |v| {
             v == want
@@ -287,8 +279,6 @@ async fn admin_journey_in_chromium() {
     assert!(running.contains("Nothing is running"), "{running}");
 
     lap("progress moved, job completed");
-    screenshots(&c, &base).await;
-    lap("screenshots");
 
     // API token: created, shown once, revoked.
     c.goto(&format!("{base}/tokens")).await.unwrap();
@@ -302,8 +292,10 @@ async fn admin_journey_in_chromium() {
         .await
         .unwrap();
     assert!(plaintext.starts_with("alc_"), "{plaintext}");
-    submit(&c, "#tokens button.danger").await;
-    until(&c, "the token to show as revoked", 10,
+    // Revoking asks first, in a dialog.
+    click(&c, "#tokens button.danger").await;
+    submit(&c, "dialog[open] #confirm-yes").await;
+    until(&c, "the token shows as revoked", 10,
         "const t = document.querySelector('#tokens'); return !!t && t.textContent.includes('revoked')",
         |v| v == &json!(true)).await;
     assert!(!c.source().await.unwrap().contains(&plaintext));

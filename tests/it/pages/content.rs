@@ -78,7 +78,12 @@ async fn every_page_renders_escaped_with_its_forms() {
         if path == "/" {
             continue; // nothing runs now; the running list is checked in the browser test
         }
-        assert!(text(&doc).contains(HOSTILE), "{path}: name shown as text");
+        // The file's name and its folder, each as text (the list shows them apart).
+        let shown = text(&doc);
+        assert!(
+            shown.contains("script>.mkv") && shown.contains("<script>alert(1)<"),
+            "{path}: name shown as text"
+        );
         assert!(!has(&doc, "i"), "{path}: folder name is escaped");
     }
     let (_, doc) = get_page(&server, "/library", &token).await;
@@ -89,7 +94,7 @@ async fn every_page_renders_escaped_with_its_forms() {
     for css in [
         r#"form[action="/engine/pause"][method="post"]"#,
         r#"form[action="/engine/drain"][method="post"]"#,
-        r#"form[action="/engine/mode"] select[name="mode"]"#,
+        r#"form[action="/engine/mode"] input[name="mode"][type="radio"]"#,
         "#queue dl",
         "#saved .stat",
         "svg.chart rect.bar",
@@ -112,8 +117,8 @@ async fn every_page_renders_escaped_with_its_forms() {
         r#"form#batch-form button[name="action"][value="restart"]"#,
         r#"form#batch-form button[name="action"][value="cancel"]"#,
         r#"form#batch-form button[name="action"][value="delete"]"#,
-        r#"form[action="/jobs/restart-failed"]"#,
-        r#"form[action="/jobs/clear-completed"]"#,
+        r#"form#batch-form button[formaction="/jobs/restart-failed"]"#,
+        r#"form#batch-form button[formaction="/jobs/clear-completed"]"#,
     ] {
         assert!(has(&doc, css), "jobs: {css}");
     }
@@ -124,7 +129,7 @@ async fn every_page_renders_escaped_with_its_forms() {
     let (status, doc) = get_page(&server, "/jobs?status=bogus", &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(text(&doc).contains("400"));
-    // Job page: the decision in words, the action and priority forms.
+    // Job page: the decision in words and the actions its state allows.
     let (_, doc) = get_page(&server, &detail, &token).await;
     assert!(
         select(&doc, "#input-path")[0]
@@ -133,11 +138,13 @@ async fn every_page_renders_escaped_with_its_forms() {
             .ends_with(HOSTILE)
     );
     assert!(text(&doc).contains("Reason code"));
-    assert!(has(
-        &doc,
-        &format!(r#"form[action="/jobs/{id}/priority"] input[name="priority"]"#)
-    ));
+    // A finished job can run again; cancel and priority only fit a waiting or running one.
     assert!(has(&doc, &format!(r#"form[action="/jobs/{id}/restart"]"#)));
+    assert!(!has(
+        &doc,
+        &format!(r#"form[action="/jobs/{id}/priority"]"#)
+    ));
+    assert!(!has(&doc, &format!(r#"form[action="/jobs/{id}/cancel"]"#)));
     let (status, _) = get_page(&server, "/jobs/999999", &token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Library, hardware, tokens, system.
@@ -204,6 +211,7 @@ async fn form_actions_redirect_and_change_state() {
             ("action", "delete".into()),
             ("id", id.to_string()),
             ("back", "/jobs?page=1".into()),
+            ("confirm", "yes".into()),
         ],
     )
     .await;
@@ -214,10 +222,11 @@ async fn form_actions_redirect_and_change_state() {
     let jobs = server.get_json("/api/jobs?archived=true", &token).await;
     assert_eq!(jobs[0]["id"].as_u64(), Some(id));
     assert_eq!(jobs[0]["priority"].as_i64(), Some(7));
+    // Nothing selected: said in a message, nothing done.
     let (status, _, _) = post("/jobs/batch".into(), vec![("action", "restart".into())]).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::SEE_OTHER);
     for path in ["/jobs/restart-failed", "/jobs/clear-completed"] {
-        let (status, location, _) = post(path.into(), vec![]).await;
+        let (status, location, _) = post(path.into(), vec![("confirm", "yes".into())]).await;
         assert_eq!(
             (status, location.as_str()),
             (StatusCode::SEE_OTHER, "/jobs")
@@ -260,7 +269,11 @@ async fn form_actions_redirect_and_change_state() {
         .iter()
         .find(|f| f["path"] == extra.to_str().unwrap())
         .unwrap();
-    let (status, _, _) = post(format!("/library/folders/{}/remove", added["id"]), vec![]).await;
+    let (status, _, _) = post(
+        format!("/library/folders/{}/remove", added["id"]),
+        vec![("confirm", "yes".into())],
+    )
+    .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, location, _) =
         post("/library/scan".into(), vec![("back", "/library".into())]).await;
@@ -313,7 +326,11 @@ async fn form_actions_redirect_and_change_state() {
     assert!(!text(&doc).contains(&plaintext), "shown only once");
     let tokens = server.get_json("/api/settings/api-tokens", &token).await;
     let tid = tokens[0]["id"].as_u64().unwrap();
-    let (status, location, _) = post(format!("/tokens/{tid}/revoke"), vec![]).await;
+    let (status, location, _) = post(
+        format!("/tokens/{tid}/revoke"),
+        vec![("confirm", "yes".into())],
+    )
+    .await;
     assert_eq!(
         (status, location.as_str()),
         (StatusCode::SEE_OTHER, "/tokens")

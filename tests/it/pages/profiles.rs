@@ -169,7 +169,12 @@ async fn library_profiles_section_and_folder_select() {
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "built in");
-    let (status, _, _) = form("/library/profiles/kids/delete".into(), vec![], origin).await;
+    let (status, _, _) = form(
+        "/library/profiles/kids/delete".into(),
+        vec![("confirm", "yes")],
+        origin,
+    )
+    .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let list = server.get_json("/api/profiles", &token).await;
     assert_eq!(list.as_array().unwrap().len(), 5);

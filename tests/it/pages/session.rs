@@ -130,7 +130,7 @@ async fn login_logout_and_cross_origin_forms() {
     let (_, doc) = get_page(&server, "/", &token).await;
     assert_eq!(
         select(&doc, "#engine-status")[0].text().collect::<String>(),
-        "paused"
+        "Paused"
     );
     assert!(has(&doc, r#"form[action="/engine/resume"] button"#));
     post_form(&server, "/engine/resume", Some(&token), &[], &origin).await;
@@ -218,11 +218,9 @@ async fn setup_only_until_an_admin_exists() {
     ];
     let (status, _, _) = post_form(&server, "/setup", None, &fields, "http://evil.example").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Setup signs the new admin in and opens the dashboard.
     let (status, location, _) = post_form(&server, "/setup", None, &fields, &origin).await;
-    assert_eq!(
-        (status, location.as_str()),
-        (StatusCode::SEE_OTHER, "/login")
-    );
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
     // Done: setup is gone (a second admin cannot be created), login works.
     let r = no_redirects()
         .get(server.url("/setup"))

@@ -1,0 +1,79 @@
+//! The Trash page: originals replaced by their encodes (`original = "replace"`), what and where
+//! they are, their size and when they are purged, with a Restore that puts the original back
+//! and removes the encoded copy (after a confirmation); and what was restored or purged.
+
+use axum::extract::State;
+use axum::response::Response;
+use minijinja::context;
+use minijinja::value::Serde;
+
+use super::PageError;
+use super::confirm::{self, Ask};
+use super::context::{Flash, redirect};
+use super::form::Form;
+use super::jobs::back_target;
+use super::render;
+use crate::store::TrashState;
+use crate::web::AppState;
+use crate::web::api::trash;
+use crate::web::extract::ApiPath;
+
+/// Restored and purged entries listed below the trash (newest first).
+const HISTORY_SHOWN: usize = 20;
+
+pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> {
+    let all = trash::views(&state, true).await?;
+    let (held, mut history): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|v| v.state == TrashState::Trashed);
+    history.retain(|v| matches!(v.state, TrashState::Restored | TrashState::Purged));
+    history.truncate(HISTORY_SHOWN);
+    let total: u64 = held.iter().filter_map(|v| v.size_bytes).sum();
+    render::page(
+        &state,
+        "trash.html",
+        "trash",
+        context! {
+            held => Serde(held),
+            history => Serde(history),
+            total => total,
+            trash_days => state.engine.settings.get().trash_days,
+        },
+    )
+}
+
+/// `POST /trash/{job}/restore`: the original back in place, the encoded copy removed.
+pub async fn restore(
+    State(state): State<AppState>,
+    ApiPath(job): ApiPath<u64>,
+    form: Form,
+) -> Result<Response, PageError> {
+    let back = back_target(&form, "/trash").to_string();
+    if !confirm::confirmed(&form) {
+        let entry = trash::view_of(&state, job).await?;
+        let name = entry
+            .as_ref()
+            .map(|e| super::present::parts(&e.original_path).name)
+            .unwrap_or_else(|| format!("job {job}"));
+        let ask = Ask {
+            title: "Restore the original?",
+            detail: format!(
+                "“{name}” goes back where it was and the encoded copy is removed, as if the \
+                 file had never been encoded."
+            ),
+            button: "Restore original",
+            cancel: &back,
+        };
+        return confirm::ask(
+            &state,
+            "trash",
+            &format!("/trash/{job}/restore"),
+            &form,
+            ask,
+        );
+    }
+    let view = trash::restore_original(&state, job, true).await?;
+    let name = super::present::parts(&view.original_path).name;
+    let text = format!("Restored “{name}”; the encoded copy was removed.");
+    Ok(redirect(&state, &back, Flash::new(text)))
+}
