@@ -5,7 +5,7 @@
 //! Module map (dependencies run downwards: `web` → `engine` → `media`, `hw` → `process`;
 //! `store`, `events`, `config` and `model` import none of those):
 
-pub mod app;
+pub mod app; // wiring: open the store, start the engine, serve until shutdown
 pub mod auth; // passwords, sessions, API tokens, throttling
 pub mod board; // status LED and thermal guard through linux-embedded-hal; off unless configured
 pub mod config; // one config source: TOML file + ALCHEMIST_* env + CLI, validated
@@ -16,11 +16,11 @@ pub mod media; // probe → normalize → plan → args → run → verify
 pub mod model; // shared vocabulary: job states, codecs, explanations
 pub mod process; // the only code that spawns, suspends and kills child processes
 pub mod profiles; // encoding profiles: what they are, their rules, and the service that resolves them
-pub mod resources;
-pub mod serve; // the server loop: connection limits, TLS handshakes, header timeouts // live telemetry: CPU, memory, GPU busy, temperatures, uptime
+pub mod resources; // live telemetry: CPU, memory, GPU busy, temperatures, uptime
+pub mod serve; // the server loop: connection limits, TLS handshakes, header timeouts
 pub mod store; // the only code that touches redb
 pub mod tls; // HTTPS: rustls config from PEM files, TLS listener, first-boot certificate
 pub mod update; // firmware updates: A/B slots through RAUC (status, verified install, reboot)
-pub mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI // wiring: open the store, start the engine, serve until shutdown
+pub mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI
 
 pub use app::{Listeners, run, run_with};

@@ -123,6 +123,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::engine::originals::RestoreError> for ApiError {
+    fn from(e: crate::engine::originals::RestoreError) -> Self {
+        use crate::engine::originals::RestoreError;
+        match e {
+            RestoreError::NotFound(_) => ApiError::not_found("TRASH_NOT_FOUND", e.to_string()),
+            RestoreError::Refused(why) => {
+                ApiError::new(StatusCode::CONFLICT, "RESTORE_REFUSED", why)
+            }
+            RestoreError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

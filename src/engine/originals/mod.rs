@@ -17,6 +17,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 mod purger;
+mod views;
 
 use super::ledger::Ledger;
 use crate::media::paths::{self, TRASH_DIR};
@@ -24,6 +25,7 @@ use crate::model::{JobId, LogLevel, OriginalPolicy, now_ms};
 use crate::store::{Store, StoreError, TrashEntry, TrashState};
 
 pub(crate) use purger::Purger;
+pub use views::{RestoreError, TrashView, restore_view, view_of, views};
 
 /// Errors of a replacement or restore.
 #[derive(Debug, thiserror::Error)]

@@ -15,10 +15,10 @@ use super::context::{Flash, redirect};
 use super::form::Form;
 use super::jobs::back_target;
 use super::render;
+use crate::engine::originals;
 use crate::model::{JobId, JobState};
 use crate::profiles::most_specific;
 use crate::web::AppState;
-use crate::web::api::trash;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiPath;
 
@@ -46,7 +46,8 @@ pub async fn detail(
     details.logs.drain(..skip);
     details.logs.reverse();
     let older = details.logs.split_off(details.logs.len().min(LOG_SHOWN));
-    let trash = trash::view_of(&state, id.0).await?;
+    let trash =
+        originals::view_of(&state.store, state.engine.settings.get().trash_days, id.0).await?;
     // The folder whose profile applies (the most specific one holding the file).
     let folders = state.engine.folders.list().await?;
     let input = std::path::Path::new(&details.job.input_path);

@@ -13,16 +13,16 @@ use super::context::{Flash, redirect};
 use super::form::Form;
 use super::jobs::back_target;
 use super::render;
+use crate::engine::originals;
 use crate::store::TrashState;
 use crate::web::AppState;
-use crate::web::api::trash;
 use crate::web::extract::ApiPath;
 
 /// Restored and purged entries listed below the trash (newest first).
 const HISTORY_SHOWN: usize = 20;
 
 pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> {
-    let all = trash::views(&state, true).await?;
+    let all = originals::views(&state.store, state.engine.settings.get().trash_days, true).await?;
     let (held, mut history): (Vec<_>, Vec<_>) = all
         .into_iter()
         .partition(|v| v.state == TrashState::Trashed);
@@ -50,7 +50,8 @@ pub async fn restore(
 ) -> Result<Response, PageError> {
     let back = back_target(&form, "/trash").to_string();
     if !confirm::confirmed(&form) {
-        let entry = trash::view_of(&state, job).await?;
+        let entry =
+            originals::view_of(&state.store, state.engine.settings.get().trash_days, job).await?;
         let name = entry
             .as_ref()
             .map(|e| super::present::parts(&e.original_path).name)
@@ -72,7 +73,14 @@ pub async fn restore(
             ask,
         );
     }
-    let view = trash::restore_original(&state, job, true).await?;
+    let view = originals::restore_view(
+        &state.store,
+        state.engine.settings.get().trash_days,
+        job,
+        true,
+    )
+    .await
+    .map_err(crate::web::error::ApiError::from)?;
     let name = super::present::parts(&view.original_path).name;
     let text = format!("Restored “{name}”; the encoded copy was removed.");
     Ok(redirect(&state, &back, Flash::new(text)))
