@@ -358,9 +358,18 @@ async fn unreadable_file_fails_once_and_directories_are_not_queued() {
     let d = details(&server, &token, id).await;
     let failure = &d["job"]["failure"];
     assert_eq!(failure["code"], "probe_failed", "{d:#}");
+    // ffprobe's own words are kept, in `measured`, out of the sentence a person reads.
     assert!(
-        failure["detail"].as_str().unwrap().contains("Invalid data"),
+        failure["measured"]["stderr_tail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("Invalid data")),
         "ffprobe's own words are kept: {failure:#}"
+    );
+    assert!(
+        !failure["detail"].as_str().unwrap().contains("0x"),
+        "no memory addresses in the sentence: {failure:#}"
     );
     assert_eq!(d["attempts"].as_array().unwrap().len(), 1);
     assert_eq!(d["attempts"][0]["outcome"], "failed");
