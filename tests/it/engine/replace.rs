@@ -6,8 +6,8 @@ use std::ffi::OsStr;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use alchemist::engine::originals::{forward, plan_entry, recover};
 use alchemist::model::{CpuEncoder, JobId, OriginalPolicy};
+use alchemist::originals::{forward, plan_entry, recover};
 use alchemist::store::{ScannedFile, Store, TrashState};
 use serde_json::json;
 
@@ -208,7 +208,7 @@ fn delete_policy_removes_the_original_only_after_the_output_took_its_place() {
     let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
     store.trash_put(&entry).unwrap();
     forward(&store, &mut entry).unwrap();
-    alchemist::engine::originals::purge(&store, &mut entry).unwrap();
+    alchemist::originals::purge(&store, &mut entry).unwrap();
     assert_eq!(std::fs::read(&original).unwrap(), b"verified output");
     assert!(!output.exists());
     assert!(!entry.trash_path.exists());
@@ -227,7 +227,7 @@ fn runtime_purge_skips_replacements_whose_job_is_running() {
     let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
     store.trash_put(&entry).unwrap();
     forward(&store, &mut entry).unwrap();
-    use alchemist::engine::originals::purge_expired;
+    use alchemist::originals::purge_expired;
     assert_eq!(
         purge_expired(&store, 0).unwrap(),
         0,

@@ -89,7 +89,7 @@ async fn expired_revoked_forged_and_foreign_credentials_are_refused() {
         tokio::task::spawn_blocking(move || {
             create_admin(&dir);
             let store = alchemist::store::Store::open(&dir).unwrap();
-            let hash = |t: &str| alchemist::auth::sha256(t);
+            let hash = |t: &str| alchemist::sha256(t);
             store.create_session(&hash(expired), ADMIN, -1).unwrap();
             store
                 .create_session(&hash(ended_yesterday), ADMIN, -86_400_000)

@@ -118,7 +118,7 @@ async fn sigkill_during_write_bursts_loses_no_acknowledged_job() {
                 ..EngineState::default()
             })
             .unwrap();
-        let auth = alchemist::auth::Auth::new(store, 30);
+        let auth = alchemist::Auth::new(store, 30);
         auth.create_token_blocking("crash test", AccessLevel::FullAccess)
             .unwrap()
             .1

@@ -420,15 +420,24 @@ async fn every_route_survives_hostile_paths_queries_bodies_and_headers() {
             sent += 1;
         }
 
-        // 4. An announced body over the limit.
+        // 4. An announced body over the limit. The update upload takes bundles up to
+        // `MAX_BUNDLE_BYTES` (1 GiB): announce more than that. Off the appliance it first says
+        // updates are unavailable here (409), which also writes nothing.
+        let bundle = op.path.ends_with("/system/update");
+        let announced: u64 = if bundle { (1 << 30) + 1 } else { 3 << 20 };
         let head = format!(
             "{method} {} HTTP/1.1\r\nAuthorization: Bearer {auth}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n",
+             Content-Type: application/json\r\nContent-Length: {announced}\r\n",
             op.path,
-            3 << 20
         );
         let a = raw(server, head.as_bytes(), b"").await.expect("413 answer");
-        assert_eq!(a.status, 413, "{method} {}", op.path);
+        let want: &[u16] = if bundle { &[409, 413] } else { &[413] };
+        assert!(
+            want.contains(&a.status),
+            "{method} {}: {}",
+            op.path,
+            a.status
+        );
         check(&format!("{method} {} 3 MiB", op.path), &op.path, &a);
         sent += 1;
     }

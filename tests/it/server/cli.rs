@@ -56,7 +56,7 @@ fn admin_create_reads_the_password_from_stdin() {
     // The stored hash verifies the password without the trailing newline.
     let store = alchemist::store::Store::open(&data).unwrap();
     let user = store.get_user("alice").unwrap().unwrap();
-    assert!(alchemist::auth::verify_password(
+    assert!(alchemist::verify_password(
         &user.password_phc,
         "a long password"
     ));

@@ -29,7 +29,7 @@ pub struct TestServer {
 /// Create the admin in a data dir before the server opens it.
 pub fn create_admin(data_dir: &Path) {
     let store = alchemist::store::Store::open(data_dir).expect("open store");
-    let auth = alchemist::auth::Auth::new(store, 30);
+    let auth = alchemist::Auth::new(store, 30);
     auth.create_user_blocking(ADMIN, PASSWORD)
         .expect("create admin");
 }
