@@ -50,7 +50,7 @@ fn main() {
             "- inserted {n} jobs in {:.2} s",
             started.elapsed().as_secs_f64()
         ));
-        alchemist::auth::Auth::new(store, 30)
+        alchemist::Auth::new(store, 30)
             .create_user_blocking("admin", "benchmark password")
             .expect("admin");
     }

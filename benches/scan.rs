@@ -124,7 +124,7 @@ fn run(files: usize, probe: bool) -> (Duration, Duration, Duration, Option<(usiz
     let data = tmp.path().join("data");
     {
         let store = Store::open(&data).expect("open");
-        alchemist::auth::Auth::new(store, 30)
+        alchemist::Auth::new(store, 30)
             .create_user_blocking("admin", PASSWORD)
             .expect("admin");
     }

@@ -167,7 +167,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => plan(&paths, json, &encoder, profile.as_deref(), &ffprobe),
         Command::Probe { json, ffmpeg } => probe(json, &ffmpeg),
         Command::Openapi => {
-            println!("{}", alchemist::web::openapi().to_pretty_json()?);
+            println!("{}", alchemist::openapi().to_pretty_json()?);
             Ok(())
         }
     }
@@ -290,7 +290,7 @@ fn admin_create(data_dir: PathBuf, username: &str) -> anyhow::Result<()> {
         bail!("no password on standard input");
     }
     let store = alchemist::store::Store::open(&data_dir)?;
-    let auth = alchemist::auth::Auth::new(store, 30);
+    let auth = alchemist::Auth::new(store, 30);
     auth.create_user_blocking(username, password)?;
     println!("admin `{username}` created in {}", data_dir.display());
     Ok(())

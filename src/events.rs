@@ -217,11 +217,6 @@ impl EventBus {
             .collect();
         Subscription { replay, lagged, rx }
     }
-
-    /// Id the next event will get.
-    pub fn next_id(&self) -> u64 {
-        self.ring.lock().unwrap_or_else(|p| p.into_inner()).next_id
-    }
 }
 
 #[cfg(test)]

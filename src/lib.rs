@@ -5,22 +5,27 @@
 //! Module map (dependencies run downwards: `web` → `engine` → `media`, `hw` → `process`;
 //! `store`, `events`, `config` and `model` import none of those):
 
-pub mod app; // wiring: open the store, start the engine, serve until shutdown
-pub mod auth; // passwords, sessions, API tokens, throttling
-pub mod board; // status LED and thermal guard through linux-embedded-hal; off unless configured
+mod app; // wiring: open the store, start the engine, serve until shutdown
+mod auth; // passwords, sessions, API tokens, throttling
+mod board; // status LED and thermal guard through linux-embedded-hal; off unless configured
 pub mod config; // one config source: TOML file + ALCHEMIST_* env + CLI, validated
-pub mod engine; // job state machine, dispatch, modes, pause/drain, scanner, recovery
-pub mod events; // the Event enum and the broadcast bus with a replay ring
+mod engine; // job state machine, dispatch, modes, pause/drain, scanner, recovery
+mod events; // the Event enum and the broadcast bus with a replay ring
 pub mod hw; // encoder capabilities
 pub mod media; // probe → normalize → plan → args → run → verify
 pub mod model; // shared vocabulary: job states, codecs, explanations
 pub mod process; // the only code that spawns, suspends and kills child processes
 pub mod profiles; // encoding profiles: what they are, their rules, and the service that resolves them
-pub mod resources; // live telemetry: CPU, memory, GPU busy, temperatures, uptime
-pub mod serve; // the server loop: connection limits, TLS handshakes, header timeouts
+mod resources; // live telemetry: CPU, memory, GPU busy, temperatures, uptime
+mod serve; // the server loop: connection limits, TLS handshakes, header timeouts
 pub mod store; // the only code that touches redb
 pub mod tls; // HTTPS: rustls config from PEM files, TLS listener, first-boot certificate
-pub mod update; // firmware updates: A/B slots through RAUC (status, verified install, reboot)
-pub mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI
+mod update; // firmware updates: A/B slots through RAUC (status, verified install, reboot)
+mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI
 
-pub use app::{Listeners, run, run_with};
+// The deliberate public surface, for `main`, the tests, the benchmarks and the fuzz targets:
+// the server itself, and the pieces they drive directly. Everything else is crate-private.
+pub use app::{AppError, Listeners, run, run_with};
+pub use auth::{Auth, sha256, verify_password};
+pub use engine::originals;
+pub use web::openapi;

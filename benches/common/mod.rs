@@ -23,7 +23,7 @@ pub struct BenchServer {
     pub http: reqwest::Client,
     pub token: String,
     shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), alchemist::app::AppError>>,
+    task: tokio::task::JoinHandle<Result<(), alchemist::AppError>>,
 }
 
 impl BenchServer {
@@ -109,7 +109,7 @@ pub fn make_store(data: &Path, n: u64, password: &str) {
             .insert_jobs_bulk(chunk.iter().map(|&i| sample_job(i)).collect())
             .expect("insert");
     }
-    alchemist::auth::Auth::new(store, 30)
+    alchemist::Auth::new(store, 30)
         .create_user_blocking("admin", password)
         .expect("admin");
 }

@@ -20,8 +20,7 @@ use backoff::UserBackoff;
 use gate::HashGate;
 use secrets::dummy_hash;
 pub use secrets::{
-    NewSecret, hash_password, new_secret, sha256, validate_password, validate_username,
-    verify_password,
+    hash_password, new_secret, sha256, validate_password, validate_username, verify_password,
 };
 pub use throttle::Throttle;
 

@@ -48,8 +48,8 @@ pub use jobs::{BatchAction, EnqueueError, JobDetails, JobView};
 pub use scanner::ScanStatus;
 pub(crate) use scanner::Scanner;
 pub use state::EngineCommand;
+pub use worker::WorkerStatus;
 pub(crate) use worker::{Worker, Workers};
-pub use worker::{WorkerState, WorkerStatus};
 
 /// How long shutdown waits for runs and workers to stop.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
@@ -192,10 +192,6 @@ impl Engine {
             slots,
             ledger,
         })
-    }
-
-    pub fn store(&self) -> &Store {
-        self.ledger.store()
     }
 
     pub fn events(&self) -> &EventBus {

@@ -12,12 +12,12 @@ pub mod normalize;
 pub mod paths;
 pub mod plan;
 pub mod probe;
-pub mod progress;
-pub mod reasons;
+pub(crate) mod progress;
+pub(crate) mod reasons;
 pub mod report;
 pub mod run;
-pub mod savings;
-pub mod streams;
+pub(crate) mod savings;
+pub(crate) mod streams;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};

@@ -21,8 +21,6 @@ use serde::Serialize;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
-pub use install::Upload;
-
 /// Longest `rauc status` / `rauc info` may take (the service may be busy installing).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest bundle accepted: a release root is a few hundred megabytes at most.

@@ -22,10 +22,10 @@
 //! malformed header is a `Decline`, never a panic or a long loop.
 
 pub mod av1;
-pub mod bits;
+pub(crate) mod bits;
 pub mod codecs;
 pub mod colour;
-pub mod ebml;
+pub(crate) mod ebml;
 pub mod h264;
 pub mod hevc;
 pub mod info;
@@ -35,7 +35,7 @@ pub mod mp4;
 mod mp4_audio;
 mod mp4_track;
 mod reader;
-pub mod vp9;
+pub(crate) mod vp9;
 
 use std::fs::File;
 use std::path::Path;
