@@ -385,36 +385,3 @@ impl Auth {
         self.throttles.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_hash_and_verify() {
-        let phc = hash_password("correct horse").unwrap();
-        assert!(phc.starts_with("$argon2id$"));
-        assert!(verify_password(&phc, "correct horse"));
-        assert!(!verify_password(&phc, "wrong horse"));
-        assert!(!verify_password("garbage", "x"));
-    }
-
-    #[test]
-    fn secrets_are_random_and_prefixed() {
-        let a = new_secret(API_TOKEN_PREFIX).unwrap();
-        let b = new_secret(API_TOKEN_PREFIX).unwrap();
-        assert_ne!(a.plaintext, b.plaintext);
-        assert!(a.plaintext.starts_with("alc_"));
-        assert_eq!(a.plaintext.len(), 4 + 64);
-        assert_eq!(a.hash, sha256(&a.plaintext));
-    }
-
-    #[test]
-    fn username_and_password_rules() {
-        assert!(validate_username("admin").is_ok());
-        assert!(validate_username("").is_err());
-        assert!(validate_username("a b").is_err());
-        assert!(validate_password("short").is_err());
-        assert!(validate_password("long enough").is_ok());
-    }
-}
