@@ -4,6 +4,7 @@
 
 mod intake;
 mod paths;
+mod settings;
 
 use std::path::Path;
 use std::time::Duration;
