@@ -14,7 +14,7 @@ use super::writers;
 use crate::engine::scanner::{scanned_file, walk};
 use crate::media::paths;
 use crate::model::LogLevel;
-use crate::store::{ScanOutcome, ScannedFile};
+use crate::store::{ScanOutcome, ScannedFile, TrashState};
 
 impl Watcher {
     /// Handle one batch of events.
@@ -172,6 +172,27 @@ impl Watcher {
         if due.is_empty() {
             return;
         }
+        // Files the trash records as ours: a promoted output that took a new name (`<stem>.mkv`
+        // of an `.mp4`), and an original the owner restored after its job ran (queuing it would
+        // encode again what they chose to keep). Known by path and inode.
+        let ours: HashSet<(PathBuf, u64)> = match self.ledger.store().call(|s| s.trash_list()).await
+        {
+            Ok(entries) => entries
+                .into_iter()
+                .flat_map(|e| {
+                    let restored = (e.state == TrashState::Restored)
+                        .then_some((e.original_path, e.original_inode));
+                    std::iter::once((e.final_path, e.output_inode)).chain(restored)
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "watcher cannot read the trash; trying again later");
+                for path in &due {
+                    self.settler.restart(path, now);
+                }
+                return;
+            }
+        };
         let (stats, writing) = tokio::task::spawn_blocking(move || {
             let open = writers::open_for_writing(&due);
             let stats: Vec<_> = due
@@ -207,19 +228,7 @@ impl Watcher {
         if ready.is_empty() {
             return;
         }
-        // A promoted output that took a new name (`<stem>.mkv` of an `.mp4`) is ours too.
-        let outputs: HashSet<(PathBuf, u64)> =
-            match self.ledger.store().call(|s| s.trash_list()).await {
-                Ok(entries) => entries
-                    .into_iter()
-                    .map(|e| (e.final_path, e.output_inode))
-                    .collect(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "watcher cannot read the trash; retrying later");
-                    return;
-                }
-            };
-        ready.retain(|f| !outputs.contains(&(f.path.clone(), f.inode)));
+        ready.retain(|f| !ours.contains(&(f.path.clone(), f.inode)));
         let paths: Vec<PathBuf> = ready.iter().map(|f| f.path.clone()).collect();
         match self.ledger.apply(move |s| s.upsert_scanned(&ready)).await {
             Ok(outcomes) => {

@@ -1,5 +1,6 @@
 //! Paths: a renamed file (or directory) takes its job along, a deleted file's queued job is
-//! retired, and a replace or keep cycle (our temps, outputs and trash) queues nothing new.
+//! retired, and a replace or keep cycle (our temps, outputs and trash, and a restore) queues
+//! nothing new.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -8,6 +9,7 @@ use alchemist::model::{CpuEncoder, OriginalPolicy};
 use serde_json::json;
 
 use super::{all_jobs, folder, jobs_at, wait_job_at, wait_mode, watching};
+use crate::support::api::post;
 use crate::support::clips::{copy_into, h264_clip};
 use crate::support::files::library;
 use crate::support::jobs::details;
@@ -92,9 +94,20 @@ async fn cycle_queues_nothing(policy: OriginalPolicy) {
         .as_u64()
         .unwrap();
     events_until_status(&mut sse, job, "completed", SHORT_JOB).await;
+    if policy == OriginalPolicy::Replace {
+        // The owner takes the original back: it is not encoded again.
+        let (status, body) = post(
+            &server,
+            &token,
+            &format!("/api/trash/{job}/restore"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body:#}");
+    }
 
-    // The temp file, the output, the trash (replace) and the promoted output all raised
-    // events. A file copied in afterwards settles after all of them.
+    // The temp file, the output, the trash and the promoted output (replace), the restore,
+    // all raised events. A file copied in afterwards settles after all of them.
     let r = server
         .post_json("/api/engine/pause", &token, json!({}))
         .await;
