@@ -96,12 +96,12 @@ impl Watcher {
 
     /// Files seen by an event or a walk: those no job holds as they are start (or go on)
     /// settling.
-    async fn observe(&mut self, found: Vec<(PathBuf, std::fs::Metadata)>) {
+    async fn observe(&mut self, found: Vec<ScannedFile>) {
         let files: Vec<ScannedFile> = found
             .into_iter()
-            .filter_map(|(path, meta)| {
-                let folder = self.candidate(&path)?;
-                Some(scanned_file(path, &meta, Some(folder)))
+            .filter_map(|mut f| {
+                f.folder_id = Some(self.candidate(&f.path)?);
+                Some(f)
             })
             .collect();
         if files.is_empty() {
@@ -153,15 +153,7 @@ impl Watcher {
             if let Some(problem) = problem {
                 self.ledger.note(LogLevel::Warning, problem);
             }
-            let found = tokio::task::spawn_blocking(move || {
-                files
-                    .into_iter()
-                    .filter_map(|f| std::fs::symlink_metadata(&f.path).ok().map(|m| (f.path, m)))
-                    .collect()
-            })
-            .await
-            .unwrap_or_default();
-            self.observe(found).await;
+            self.observe(files).await;
         }
     }
 
@@ -250,14 +242,14 @@ impl Watcher {
 
 /// Metadata of each touched path that is a file, and of the files under each that is a
 /// directory (moved or created in the library). Symlinks are not followed.
-fn stat_or_walk(touched: Vec<PathBuf>) -> Vec<(PathBuf, std::fs::Metadata)> {
+fn stat_or_walk(touched: Vec<PathBuf>) -> Vec<ScannedFile> {
     let mut out = Vec::new();
     for path in touched {
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
         if meta.is_file() {
-            out.push((path, meta));
+            out.push(scanned_file(path, &meta, None));
         } else if meta.is_dir() {
             for entry in walkdir::WalkDir::new(&path)
                 .follow_links(false)
@@ -267,7 +259,7 @@ fn stat_or_walk(touched: Vec<PathBuf>) -> Vec<(PathBuf, std::fs::Metadata)> {
                 if entry.file_type().is_file()
                     && let Ok(m) = entry.metadata()
                 {
-                    out.push((entry.into_path(), m));
+                    out.push(scanned_file(entry.into_path(), &m, None));
                 }
             }
         }

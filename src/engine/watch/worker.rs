@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{INotifyWatcher, RecursiveMode, Watcher as _};
+use notify::{INotifyWatcher, Watcher as _};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -239,7 +239,7 @@ impl Watcher {
             }
             let results: Vec<_> = (new.into_iter())
                 .map(|(p, r)| {
-                    let result = watch_one(w, &p, r);
+                    let result = limits::watch_one(w, &p, r);
                     (p, r, result)
                 })
                 .collect();
@@ -304,34 +304,6 @@ impl Watcher {
                  raise fs.inotify.max_user_watches"
             );
             f.next_walk = Some(now);
-        }
-    }
-}
-
-/// Watch one folder; at the watch limit raise it (as root) and try once more.
-fn watch_one(w: &mut INotifyWatcher, path: &Path, recursive: bool) -> Result<(), String> {
-    let mode = if recursive {
-        RecursiveMode::Recursive
-    } else {
-        RecursiveMode::NonRecursive
-    };
-    let limit_hit = |e: &notify::Error| matches!(e.kind, notify::ErrorKind::MaxFilesWatch);
-    match w.watch(path, mode) {
-        Ok(()) => Ok(()),
-        Err(e) if limit_hit(&e) => {
-            let _ = w.unwatch(path);
-            if limits::raise().is_some() && w.watch(path, mode).is_ok() {
-                return Ok(());
-            }
-            let _ = w.unwatch(path);
-            let limit = limits::current().map_or("?".into(), |n| n.to_string());
-            Err(format!(
-                "the inotify watch limit ({limit}) is reached; raise fs.inotify.max_user_watches"
-            ))
-        }
-        Err(e) => {
-            let _ = w.unwatch(path);
-            Err(format!("inotify cannot watch it ({e})"))
         }
     }
 }
