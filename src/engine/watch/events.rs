@@ -40,7 +40,7 @@ impl Mailbox {
             let mut inbox = lock(&self.inbox);
             match event {
                 Ok(e) if e.need_rescan() => inbox.overflow = true,
-                Ok(e) if matches!(e.kind, EventKind::Access(AccessKind::Open(_))) => return,
+                Ok(e) if is_noise(&e) => return,
                 Ok(e) => {
                     if inbox.events.len() >= INBOX_MAX {
                         inbox.events.clear();
@@ -61,6 +61,24 @@ impl Mailbox {
     pub fn take(&self) -> Inbox {
         std::mem::take(&mut *lock(&self.inbox))
     }
+}
+
+/// Events that cannot matter, dropped before they wake the worker: opens and reads, and
+/// writes to our own files (an encode writes its temp file in the library many times a
+/// second). Renames and removals always count: a file may be renamed to or from our names.
+fn is_noise(e: &notify::Event) -> bool {
+    match e.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => own(e),
+        EventKind::Access(_) => true,
+        EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_)) => {
+            own(e)
+        }
+        _ => false,
+    }
+}
+
+fn own(e: &notify::Event) -> bool {
+    !e.paths.is_empty() && e.paths.iter().all(|p| crate::media::paths::is_own_file(p))
 }
 
 /// One step's events, sorted by what they ask for.
@@ -151,5 +169,18 @@ mod tests {
         assert!(inbox.overflow && inbox.events.is_empty());
         mail.deliver(Err(notify::Error::new(notify::ErrorKind::MaxFilesWatch)));
         assert!(mail.take().limit_hit);
+        // Writes to our temp file and reads are dropped; a removal of it is not.
+        let temp = "/m/.a.alchemist.mkv.alchemist-tmp-7";
+        mail.deliver(Ok(ev(
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            &[temp],
+        )));
+        mail.deliver(Ok(ev(
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            &["/m/a.mkv"],
+        )));
+        assert!(mail.take().events.is_empty());
+        mail.deliver(Ok(ev(EventKind::Remove(RemoveKind::File), &[temp])));
+        assert_eq!(mail.take().events.len(), 1);
     }
 }
