@@ -12,7 +12,8 @@
 //! output at a new name is known by its inode in the trash record. Renames move the jobs with
 //! their files; a deleted file's queued job is retired (`store::watched`). When the inotify
 //! watch limit is reached it is raised (as root) or the folder is polled, and the folder's
-//! `watch_reason` says so (`limits`).
+//! `watch_reason` says so (`limits`). A folder replaced or remounted under its watch is
+//! noticed and watched again (`roots`).
 //!
 //! [`Watch`] is the handle: the folders service asks it to reload after a change and reads
 //! each folder's mode, reason and settling files for the folder views.
@@ -20,6 +21,7 @@
 mod events;
 mod limits;
 mod mode;
+mod roots;
 mod settle;
 mod steps;
 mod worker;

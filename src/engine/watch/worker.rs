@@ -34,6 +34,8 @@ pub(super) struct Folder {
     pub mode: WatchMode,
     pub reason: String,
     pub next_walk: Option<Instant>,
+    /// Its inotify watch could not be set up (it is polled): tried again at the next check.
+    pub watch_failed: bool,
 }
 
 /// The watch worker.
@@ -47,6 +49,10 @@ pub(crate) struct Watcher {
     pub(super) inotify: Option<INotifyWatcher>,
     /// Folders with an inotify watch, and whether it is recursive.
     watching: BTreeMap<PathBuf, bool>,
+    /// Device and inode of each watched folder when its watch was set up (`roots`).
+    pub(super) root_ids: BTreeMap<PathBuf, (u64, u64)>,
+    pub(super) next_root_check: Instant,
+    pub(super) root_check_due: bool,
     pub(super) folders: Vec<Folder>,
     pub(super) settler: Settler,
     /// Files found open for writing at their last check.
@@ -74,6 +80,9 @@ impl Watcher {
             mail: Arc::default(),
             inotify: None,
             watching: BTreeMap::new(),
+            root_ids: BTreeMap::new(),
+            next_root_check: Instant::now() + super::roots::ROOT_CHECK,
+            root_check_due: false,
             folders: Vec::new(),
             settler: Settler::default(),
             busy: HashSet::new(),
@@ -112,7 +121,13 @@ impl Watcher {
             .map(Instant::from_std);
         let walks = self.folders.iter().filter_map(|f| f.next_walk);
         let grace = self.moved_out.iter().map(|(_, at)| *at);
-        settle.into_iter().chain(walks).chain(grace).min()
+        let roots = self.next_root_check();
+        settle
+            .into_iter()
+            .chain(walks)
+            .chain(grace)
+            .chain(roots)
+            .min()
     }
 
     fn publish(&self) {
@@ -131,7 +146,7 @@ impl Watcher {
     }
 
     /// Read the folders again and decide each one's mode; watch and unwatch to match.
-    async fn configure(&mut self) {
+    pub(super) async fn configure(&mut self) {
         let stored = match self.ledger.store().call(|s| s.folders()).await {
             Ok(f) => f,
             Err(e) => {
@@ -167,6 +182,7 @@ impl Watcher {
                 mode,
                 reason,
                 next_walk,
+                watch_failed: false,
             });
         }
         self.sync_watches().await;
@@ -212,6 +228,7 @@ impl Watcher {
             .collect();
         for p in &stale {
             self.watching.remove(p);
+            self.root_ids.remove(p);
         }
         if stale.is_empty() && new.is_empty() {
             return;
@@ -252,6 +269,9 @@ impl Watcher {
         for (path, recursive, result) in results {
             match result {
                 Ok(()) => {
+                    if let Some(id) = super::roots::identity(&path) {
+                        self.root_ids.insert(path.clone(), id);
+                    }
                     self.watching.insert(path, recursive);
                 }
                 Err(why) => {
@@ -261,10 +281,20 @@ impl Watcher {
                         f.mode = WatchMode::Poll;
                         f.reason = format!("polled every {poll} s: {why}");
                         f.next_walk = Some(now);
+                        f.watch_failed = true;
                     }
                 }
             }
         }
+    }
+
+    /// Drop the watch of `path` (it is set up again by the next sync).
+    pub(super) fn forget_watch(&mut self, path: &Path) {
+        if let Some(w) = self.inotify.as_mut() {
+            let _ = w.unwatch(path);
+        }
+        self.watching.remove(path);
+        self.root_ids.remove(path);
     }
 
     /// A watch for a new directory hit the limit after the folders were set up: raise it and
@@ -277,12 +307,9 @@ impl Watcher {
             .is_some()
         {
             let all: Vec<PathBuf> = self.watching.keys().cloned().collect();
-            if let Some(w) = self.inotify.as_mut() {
-                for p in all {
-                    let _ = w.unwatch(&p);
-                }
+            for p in all {
+                self.forget_watch(&p);
             }
-            self.watching.clear();
             self.sync_watches().await;
             return;
         }
@@ -335,7 +362,10 @@ impl Worker for Watcher {
                 f.next_walk = Some(now);
             }
         }
-        self.handle(events::sort(inbox.events)).await;
+        let sorted = events::sort(inbox.events);
+        self.note_root_events(&sorted);
+        self.handle(sorted).await;
+        self.check_roots().await;
         self.walk_due(stop).await;
         self.settle_due().await;
         self.publish();

@@ -1,5 +1,6 @@
 //! Intake: a clip copied in slowly is queued once, after it settled and was closed, and
-//! encodes; a folder forced to poll finds a new file within its interval.
+//! encodes; a folder forced to poll finds a new file within its interval; a folder replaced
+//! under its watch is watched again.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -128,5 +129,36 @@ async fn a_folder_forced_to_poll_finds_a_new_file_within_its_interval() {
     // Within a walk interval, the settle time and a second walk (2 + 2 + 2 s), with slack.
     let job = wait_job_at(&server, &token, &path, Duration::from_secs(10)).await;
     assert_eq!(job["status"], "queued");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_folder_replaced_under_its_watch_is_watched_again() {
+    let server = watching(|c| {
+        c.watch.settle = Duration::from_secs(1);
+    })
+    .await;
+    let token = server.login().await;
+    let r = server
+        .post_json("/api/engine/pause", &token, json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let lib = library(server.tmp.path());
+    let id = server.add_folder(&token, &lib).await;
+    wait_mode(&server, &token, id, "events").await;
+    // Another directory takes the folder's place at once (as a remount does): the watch is
+    // still on the old one, which no longer has the folder's path.
+    let other = server.tmp.path().join("lib-new");
+    std::fs::create_dir(&other).unwrap();
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        &lib,
+        rustix::fs::CWD,
+        &other,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .unwrap();
+    let path = copy_into(&lib, h264_clip(), OsStr::new("after.mp4"));
+    wait_job_at(&server, &token, &path, PROMPT).await;
     server.stop().await;
 }
