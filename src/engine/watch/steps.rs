@@ -33,7 +33,12 @@ impl Watcher {
         let mut touched = s.touched;
         for (from, to) in s.renamed {
             self.settler.rename(&from, &to);
-            if self.folder_of(&to).is_none() || paths::is_own_file(&to) {
+            // Renamed out of the library, to one of our names, or to a name that is not a
+            // video (`a.mkv` → `a.mkv.bak`): for the jobs, the file is gone.
+            let kept = self.folder_of(&to).is_some()
+                && !paths::is_own_file(&to)
+                && (paths::is_video_file(&to) || to.is_dir());
+            if !kept {
                 removed.push(from);
                 continue;
             }
