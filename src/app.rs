@@ -89,6 +89,7 @@ pub async fn run_with(
             retry_base: config.retry_base,
             library_roots: config.security.library_roots.clone(),
             data_dir: config.data_dir.clone(),
+            watch: config.watch.clone(),
         },
         engine_shutdown.clone(),
     )

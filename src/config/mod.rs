@@ -14,6 +14,7 @@ pub mod board;
 mod live;
 mod security;
 mod transcode;
+mod watch;
 
 pub use board::BoardSettings;
 pub use live::LiveSettings;
@@ -21,6 +22,7 @@ pub use security::{SecurityFile, SecuritySettings, security_settings};
 pub use transcode::{
     DEFAULT_TRASH_DAYS, TranscodeFile, TranscodeSettings, changed_keys, transcode_settings,
 };
+pub use watch::{WatchFile, WatchSettings, watch_settings};
 
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -55,6 +57,9 @@ pub struct FileConfig {
     /// `[security]`: allowed host names, library roots, connection and login limits.
     #[serde(default)]
     pub security: SecurityFile,
+    /// `[watch]`: watching library folders for new files.
+    #[serde(default)]
+    pub watch: WatchFile,
 }
 
 /// `[tls]` table. `cert` and `key` come together; `http_listen` adds a plain-HTTP listener
@@ -102,6 +107,7 @@ pub struct Config {
     /// HTTPS on `listen` when set.
     pub tls: Option<TlsSettings>,
     pub security: SecuritySettings,
+    pub watch: WatchSettings,
 }
 
 /// Validated `[tls]` settings (the files are read when the server starts).
@@ -151,6 +157,7 @@ impl Config {
             board: BoardSettings::default(),
             tls: None,
             security: SecuritySettings::default(),
+            watch: WatchSettings::default(),
         }
     }
 
@@ -220,6 +227,7 @@ impl Config {
         config.board = board::board_settings(&file.board)?;
         config.tls = tls_settings(overrides, file.tls.as_ref(), config.listen)?;
         config.security = security_settings(&file.security)?;
+        config.watch = watch_settings(&file.watch)?;
         Ok(config)
     }
 }

@@ -1,12 +1,14 @@
-//! The library folders service: which folders are scanned, stored canonical, and the encoding
-//! profile each uses. A folder's profile reference is checked in the store's write
-//! transaction, so a folder never points at a profile that is gone.
+//! The library folders service: which folders are scanned, stored canonical, the encoding
+//! profile each uses, and how each is watched for new files (see `watch`). A folder's profile
+//! reference is checked in the store's write transaction, so a folder never points at a
+//! profile that is gone. Every change asks the watcher to take the folders in again.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::watch::{FolderWatch, Watch, WatchMode};
 use crate::profiles::{ProfileError, folder_ref};
 use crate::store::{LibraryFolder, Store, StoreError};
 
@@ -18,16 +20,41 @@ pub struct FolderView {
     pub recursive: bool,
     /// The folder's encoding profile; `null` is `default` (the configuration).
     pub profile: Option<String>,
+    /// Queue new and changed files as they appear.
+    pub watch: bool,
+    /// Walk the folder this often as a safety net; 0 = never.
+    pub rescan_interval_minutes: u32,
+    /// How the folder is watched now.
+    pub watch_mode: WatchMode,
+    /// Why, in a sentence (filesystem type, settings, inotify limits).
+    pub watch_reason: String,
+    /// Files seen and waiting to settle before they are queued.
+    pub watch_pending: usize,
 }
 
-impl From<LibraryFolder> for FolderView {
-    fn from(f: LibraryFolder) -> Self {
-        FolderView {
-            id: f.id,
-            path: f.path.to_string_lossy().into_owned(),
-            recursive: f.recursive,
-            profile: f.profile,
-        }
+/// Largest rescan interval: a year.
+pub const MAX_RESCAN_MINUTES: u32 = 525_600;
+
+fn view(f: LibraryFolder, watch: &Watch) -> FolderView {
+    let state = watch.folder(f.id).unwrap_or_else(|| FolderWatch {
+        mode: WatchMode::Off,
+        reason: if f.watch {
+            "not watched yet: the watcher is taking the folder in".into()
+        } else {
+            "watching is off for this folder".into()
+        },
+        pending: 0,
+    });
+    FolderView {
+        id: f.id,
+        path: f.path.to_string_lossy().into_owned(),
+        recursive: f.recursive,
+        profile: f.profile,
+        watch: f.watch,
+        rescan_interval_minutes: f.rescan_interval_minutes,
+        watch_mode: state.mode,
+        watch_reason: state.reason,
+        watch_pending: state.pending,
     }
 }
 
@@ -124,16 +151,45 @@ impl LibraryPolicy {
 pub(crate) struct Folders {
     store: Store,
     policy: LibraryPolicy,
+    watch: Watch,
 }
 
 impl Folders {
-    pub fn new(store: Store, policy: LibraryPolicy) -> Folders {
-        Folders { store, policy }
+    pub fn new(store: Store, policy: LibraryPolicy, watch: Watch) -> Folders {
+        Folders {
+            store,
+            policy,
+            watch,
+        }
     }
 
     pub async fn list(&self) -> Result<Vec<FolderView>, StoreError> {
         let folders = self.store.call(|s| s.folders()).await?;
-        Ok(folders.into_iter().map(FolderView::from).collect())
+        Ok(folders.into_iter().map(|f| view(f, &self.watch)).collect())
+    }
+
+    /// Change how folder `id` is watched (`None` keeps a value).
+    pub async fn set_watch(
+        &self,
+        id: u64,
+        watch: Option<bool>,
+        rescan_interval_minutes: Option<u32>,
+    ) -> Result<FolderView, FolderError> {
+        if rescan_interval_minutes.is_some_and(|m| m > MAX_RESCAN_MINUTES) {
+            return Err(FolderError::Invalid(format!(
+                "rescan_interval_minutes must be between 0 (never) and {MAX_RESCAN_MINUTES}"
+            )));
+        }
+        let folder = self
+            .store
+            .call(move |s| s.set_folder_watch(id, watch, rescan_interval_minutes))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => FolderError::NotFound(id),
+                other => other.into(),
+            })?;
+        self.watch.reload();
+        Ok(view(folder, &self.watch))
     }
 
     /// Add a library folder: an absolute path to an existing directory, stored canonical, with
@@ -184,7 +240,8 @@ impl Folders {
                 StoreError::Invalid(_) => unknown(),
                 other => other.into(),
             })?;
-        Ok(folder.into())
+        self.watch.reload();
+        Ok(view(folder, &self.watch))
     }
 
     /// Remove a folder from the library (its files and jobs stay).
@@ -195,7 +252,9 @@ impl Folders {
             .map_err(|e| match e {
                 StoreError::NotFound => FolderError::NotFound(id),
                 other => other.into(),
-            })
+            })?;
+        self.watch.reload();
+        Ok(())
     }
 
     /// Choose the profile of folder `id` (`None` or `default`: the default profile).
@@ -219,6 +278,6 @@ impl Folders {
                 StoreError::Invalid(_) => ProfileError::UnknownForFolder(wanted),
                 other => other.into(),
             })?;
-        Ok(folder.into())
+        Ok(view(folder, &self.watch))
     }
 }

@@ -4,7 +4,8 @@
 //! capabilities), the live `[transcode]` settings, and [`Workers`] (runs and stops every worker
 //! and job run, and reports their status). Workers, one shape each (`worker`): the dispatcher
 //! (claims queued jobs into free slots and starts their runs), the scanner, the analyser
-//! (probes ahead of dispatch), the retrier, the trash purger and the hardware detector. They
+//! (probes ahead of dispatch), the retrier, the trash purger, the hardware detector and the
+//! folder watcher (`watch`). They
 //! talk through the store, the event bus (the ledger publishes every job state change, and the
 //! workers wake on those events) and the handles they were given; a job's run is a free
 //! function over its context (`job`).
@@ -23,6 +24,7 @@ mod probes;
 mod retrier;
 mod scanner;
 pub mod state;
+mod watch;
 mod worker;
 
 use std::path::PathBuf;
@@ -31,7 +33,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{LiveSettings, TranscodeSettings};
+use crate::config::{LiveSettings, TranscodeSettings, WatchSettings};
 use crate::events::EventBus;
 use crate::hw::Capabilities;
 use crate::model::{EngineMode, EngineStatus, JobId};
@@ -41,7 +43,7 @@ use crate::store::{Store, StoreError};
 pub(crate) use control::Control;
 pub(crate) use dispatch::Slots;
 pub(crate) use folders::Folders;
-pub use folders::{FolderError, FolderView};
+pub use folders::{FolderError, FolderView, MAX_RESCAN_MINUTES};
 pub(crate) use hardware::Hardware;
 pub(crate) use jobs::Jobs;
 pub use jobs::{BatchAction, EnqueueError, JobDetails, JobView};
@@ -91,6 +93,8 @@ pub struct EngineConfig {
     pub library_roots: Option<Vec<PathBuf>>,
     /// The server's data directory, never a library folder.
     pub data_dir: PathBuf,
+    /// `[watch]`: how library folders are watched for new files.
+    pub watch: WatchSettings,
 }
 
 /// Handle to the engine. Cheap to clone.
@@ -168,6 +172,8 @@ impl Engine {
             cores,
         ));
         workers.spawn(retrier::Retrier::new(ledger.clone()));
+        let (watch, watcher) = watch::watcher(ledger.clone(), config.watch);
+        workers.spawn(watcher);
         workers.spawn(originals::Purger {
             store: store.clone(),
             settings: settings.clone(),
@@ -184,6 +190,7 @@ impl Engine {
                     roots: config.library_roots,
                     data_dir: config.data_dir,
                 },
+                watch,
             ),
             profiles,
             hardware,

@@ -224,7 +224,7 @@ impl ScanWorker {
 }
 
 /// Walk one folder. Returns the files and, when something went wrong, a sentence about it.
-fn walk(folder: &LibraryFolder) -> (Vec<ScannedFile>, Option<String>) {
+pub(super) fn walk(folder: &LibraryFolder) -> (Vec<ScannedFile>, Option<String>) {
     let mut files = Vec::new();
     let mut errors = 0usize;
     let mut first_error = None;

@@ -22,6 +22,7 @@ mod stats;
 mod tables;
 mod trash;
 mod users;
+mod watched;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};

@@ -239,8 +239,27 @@ pub struct LibraryFolder {
     /// configuration). Absent in records written before profiles existed.
     #[serde(default)]
     pub profile: Option<String>,
+    /// Queue new and changed files as they appear (inotify, or a periodic walk where events
+    /// cannot be had). Absent in records written before watching existed: on.
+    #[serde(default = "default_watch")]
+    pub watch: bool,
+    /// Walk the folder this often as a safety net (0 = never). Absent in older records:
+    /// [`DEFAULT_RESCAN_MINUTES`].
+    #[serde(default = "default_rescan")]
+    pub rescan_interval_minutes: u32,
 }
 impl Versioned for LibraryFolder {}
+
+/// Rescan interval of a folder that does not say: six hours.
+pub const DEFAULT_RESCAN_MINUTES: u32 = 360;
+
+fn default_watch() -> bool {
+    true
+}
+
+fn default_rescan() -> u32 {
+    DEFAULT_RESCAN_MINUTES
+}
 
 /// A custom encoding profile. The store does not interpret `profile` (it is a
 /// `media::profile::Profile` as JSON, like `Job::metadata`): the engine decodes and validates it.

@@ -12,3 +12,4 @@ mod profiles;
 mod reliability;
 mod server;
 mod support;
+mod watch;

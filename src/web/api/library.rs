@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::OkBody;
-use crate::engine::{FolderView, ScanStatus};
+use crate::engine::{FolderView, MAX_RESCAN_MINUTES, ScanStatus};
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::extract::{ApiJson, ApiPath};
@@ -21,15 +21,25 @@ pub struct AddFolder {
     recursive: Option<bool>,
     /// Encoding profile (see `/api/profiles`); absent or `null` is `default`.
     profile: Option<String>,
+    /// Queue new files as they appear (default true).
+    watch: Option<bool>,
+    /// Walk the folder this often as a safety net (default 360; 0 = never).
+    #[schema(maximum = 525600)]
+    rescan_interval_minutes: Option<u32>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateFolder {
-    /// Encoding profile name; `null` (or `"default"`) is the default profile. Required.
+    /// Encoding profile name; `null` (or `"default"`) is the default profile. Absent: unchanged.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     profile: Option<Option<String>>,
+    /// Queue new files as they appear. Absent: unchanged.
+    watch: Option<bool>,
+    /// Walk the folder this often as a safety net (0 = never). Absent: unchanged.
+    #[schema(maximum = 525600)]
+    rescan_interval_minutes: Option<u32>,
 }
 
 /// A field that is present, possibly `null` (absent stays `None`).
@@ -53,11 +63,16 @@ pub async fn add_folder(
     ApiJson(body): ApiJson<AddFolder>,
 ) -> ApiResult<(StatusCode, Json<FolderView>)> {
     let recursive = body.recursive.unwrap_or(true);
-    let folder = state
-        .engine
-        .folders
+    check_rescan(body.rescan_interval_minutes)?;
+    let folders = &state.engine.folders;
+    let mut folder = folders
         .add(body.path.into(), recursive, body.profile)
         .await?;
+    if body.watch.is_some() || body.rescan_interval_minutes.is_some() {
+        folder = folders
+            .set_watch(folder.id, body.watch, body.rescan_interval_minutes)
+            .await?;
+    }
     Ok((StatusCode::CREATED, Json(folder)))
 }
 
@@ -74,7 +89,8 @@ pub async fn remove_folder(
     Ok(Json(OkBody::OK))
 }
 
-/// Choose the folder's encoding profile: `{"profile": "name"}`, or `null` for the default.
+/// Change a folder: its encoding profile (`{"profile": "name"}`, or `null` for the default),
+/// `watch` and `rescan_interval_minutes`. At least one field.
 #[utoipa::path(patch, path = "/library/folders/{id}", tag = "library", operation_id = "update_folder", request_body = UpdateFolder,
     params(("id" = u64, Path, description = "Folder id")),
     responses((status = 200, body = FolderView),
@@ -85,13 +101,42 @@ pub async fn update_folder(
     ApiPath(id): ApiPath<u64>,
     ApiJson(body): ApiJson<UpdateFolder>,
 ) -> ApiResult<Json<FolderView>> {
-    let Some(profile) = body.profile else {
+    let folders = &state.engine.folders;
+    let watch = body.watch.is_some() || body.rescan_interval_minutes.is_some();
+    if body.profile.is_none() && !watch {
         return Err(ApiError::bad_request(
             "VALIDATION_FAILED",
-            "Give `profile`: a profile name, or null for the default.",
+            "Give `profile` (a name, or null for the default), `watch` or \
+             `rescan_interval_minutes`.",
         ));
+    }
+    check_rescan(body.rescan_interval_minutes)?;
+    // The profile first: it is the change that may be refused (unknown profile).
+    let profiled = match body.profile {
+        Some(profile) => Some(folders.set_profile(id, profile).await?),
+        None => None,
     };
-    Ok(Json(state.engine.folders.set_profile(id, profile).await?))
+    match profiled {
+        Some(folder) if !watch => Ok(Json(folder)),
+        _ => Ok(Json(
+            folders
+                .set_watch(id, body.watch, body.rescan_interval_minutes)
+                .await?,
+        )),
+    }
+}
+
+/// Refuse a rescan interval beyond the bound before anything changes.
+fn check_rescan(minutes: Option<u32>) -> Result<(), ApiError> {
+    match minutes {
+        Some(m) if m > MAX_RESCAN_MINUTES => Err(ApiError::bad_request(
+            "VALIDATION_FAILED",
+            format!(
+                "`rescan_interval_minutes` must be between 0 (never) and {MAX_RESCAN_MINUTES}."
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Scan progress.

@@ -1,6 +1,7 @@
 //! Library folders (add with the engine's path validation, remove after a confirmation, choose
 //! each folder's encoding profile; nested folders shown inside their parent, whose profile
-//! they override; used and free space of each folder's filesystem), scans with live status,
+//! they override; used and free space of each folder's filesystem; how each is watched for
+//! new files, with its watch switch and rescan interval), scans with live status,
 //! and the profiles section (`profiles`). Refusals show the page again with the reason beside
 //! the form that caused it.
 
@@ -197,6 +198,42 @@ pub async fn folder_profile(
                 &state,
                 format!("{} now uses profile {profile}.", f.path),
             ))
+        }
+        Err(e) => {
+            refused(&state, e.into(), |msg| Retry {
+                folder_error: Some(msg),
+                ..Retry::default()
+            })
+            .await
+        }
+    }
+}
+
+/// Turn a folder's watch on or off and set its rescan interval.
+pub async fn folder_watch(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+    form: Form,
+) -> Result<Response, PageError> {
+    let watch = form.get("watch").is_some();
+    let minutes = form.get("rescan_interval_minutes").unwrap_or("").trim();
+    let result = match minutes.parse::<u32>() {
+        Ok(m) if m <= crate::engine::MAX_RESCAN_MINUTES => {
+            state
+                .engine
+                .folders
+                .set_watch(id, Some(watch), Some(m))
+                .await
+        }
+        _ => Err(crate::engine::FolderError::Invalid(format!(
+            "The rescan interval must be a whole number of minutes from 0 (never) to {}.",
+            crate::engine::MAX_RESCAN_MINUTES
+        ))),
+    };
+    match result {
+        Ok(f) => {
+            let how = if f.watch { "watched" } else { "not watched" };
+            Ok(done(&state, format!("{} is {how}.", f.path)))
         }
         Err(e) => {
             refused(&state, e.into(), |msg| Retry {

@@ -51,6 +51,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/library/folders/{id}/profile",
             post(library::folder_profile),
         )
+        .route("/library/folders/{id}/watch", post(library::folder_watch))
         .route("/library/profiles", post(profiles::create))
         .route("/library/profiles/{name}", post(profiles::edit))
         .route("/library/profiles/{name}/delete", post(profiles::delete))

@@ -35,7 +35,8 @@ pub fn create_admin(data_dir: &Path) {
 }
 
 impl TestServer {
-    /// Start with defaults: admin created, no scan on start.
+    /// Start with defaults: admin created, no scan on start, folders not watched (tests that
+    /// copy files in and scan expect no other intake; `watch::` tests turn it on).
     pub async fn start() -> TestServer {
         Self::start_with(|_| {}).await
     }
@@ -60,6 +61,7 @@ impl TestServer {
         config.scan_on_start = false;
         config.ffmpeg = crate::support::clips::ffmpeg().to_path_buf();
         config.ffprobe = crate::support::clips::ffprobe().to_path_buf();
+        config.watch.enabled = false;
         edit(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

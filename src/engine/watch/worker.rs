@@ -1,0 +1,407 @@
+//! The watcher worker: takes in the folders (mode per folder, inotify watches), then each step
+//! handles the events since the last one, walks the folders that are due, and queues the
+//! files that have settled. Its one wake-up: an event, a reload request, or the next deadline
+//! (a file due to settle, a walk, a rename's grace).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{INotifyWatcher, Watcher as _};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::events::{self, Mailbox};
+use super::mode::{self, WatchMode};
+use super::settle::Settler;
+use super::{Board, FolderWatch, limits, lock};
+use crate::config::WatchSettings;
+use crate::engine::ledger::Ledger;
+use crate::engine::worker::Worker;
+use crate::media::paths;
+use crate::model::LogLevel;
+use crate::store::LibraryFolder;
+
+/// How long an unpaired rename `From` waits for its `Both` before it counts as a removal.
+pub(super) const RENAME_GRACE: Duration = Duration::from_secs(2);
+/// Events of one burst (a copy writes many blocks) are handled together.
+const COALESCE: Duration = Duration::from_millis(100);
+
+/// A library folder as the watcher holds it.
+pub(super) struct Folder {
+    pub stored: LibraryFolder,
+    pub mode: WatchMode,
+    pub reason: String,
+    pub next_walk: Option<Instant>,
+    /// Its inotify watch could not be set up (it is polled): tried again at the next check.
+    pub watch_failed: bool,
+}
+
+/// The watch worker.
+pub(crate) struct Watcher {
+    pub(super) ledger: Ledger,
+    pub(super) settings: WatchSettings,
+    board: Board,
+    reload: Arc<tokio::sync::Notify>,
+    reload_due: bool,
+    pub(super) mail: Arc<Mailbox>,
+    pub(super) inotify: Option<INotifyWatcher>,
+    /// Folders with an inotify watch, and whether it is recursive.
+    watching: BTreeMap<PathBuf, bool>,
+    /// Device and inode of each watched folder when its watch was set up (`roots`).
+    pub(super) root_ids: BTreeMap<PathBuf, (u64, u64)>,
+    pub(super) next_root_check: Instant,
+    pub(super) root_check_due: bool,
+    pub(super) folders: Vec<Folder>,
+    pub(super) settler: Settler,
+    /// Files found open for writing at their last check.
+    pub(super) busy: HashSet<PathBuf>,
+    /// Rename `From`s waiting for their `Both`.
+    pub(super) moved_out: Vec<(PathBuf, Instant)>,
+    pub(super) queued: u64,
+    pub(super) retired: u64,
+    pub(super) moved: u64,
+}
+
+impl Watcher {
+    pub(super) fn new(
+        ledger: Ledger,
+        settings: WatchSettings,
+        board: Board,
+        reload: Arc<tokio::sync::Notify>,
+    ) -> Watcher {
+        Watcher {
+            ledger,
+            settings,
+            board,
+            reload,
+            reload_due: true,
+            mail: Arc::default(),
+            inotify: None,
+            watching: BTreeMap::new(),
+            root_ids: BTreeMap::new(),
+            next_root_check: Instant::now() + super::roots::ROOT_CHECK,
+            root_check_due: false,
+            folders: Vec::new(),
+            settler: Settler::default(),
+            busy: HashSet::new(),
+            moved_out: Vec::new(),
+            queued: 0,
+            retired: 0,
+            moved: 0,
+        }
+    }
+
+    /// The folder a path belongs to: the most specific one that holds it.
+    pub(super) fn folder_of(&self, path: &Path) -> Option<&Folder> {
+        self.folders
+            .iter()
+            .filter(|f| {
+                let root = &f.stored.path;
+                path.starts_with(root)
+                    && path != root
+                    && (f.stored.recursive || path.parent() == Some(root.as_path()))
+            })
+            .max_by_key(|f| f.stored.path.as_os_str().len())
+    }
+
+    /// A video file of ours to consider: not one we wrote, in a folder.
+    pub(super) fn candidate(&self, path: &Path) -> Option<u64> {
+        if !paths::is_video_file(path) || paths::is_own_file(path) {
+            return None;
+        }
+        self.folder_of(path).map(|f| f.stored.id)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let settle = self
+            .settler
+            .next_due(self.settings.settle)
+            .map(Instant::from_std);
+        let walks = self.folders.iter().filter_map(|f| f.next_walk);
+        let grace = self.moved_out.iter().map(|(_, at)| *at);
+        let roots = self.next_root_check();
+        settle
+            .into_iter()
+            .chain(walks)
+            .chain(grace)
+            .chain(roots)
+            .min()
+    }
+
+    fn publish(&self) {
+        let mut board = lock(&self.board);
+        board.clear();
+        for f in &self.folders {
+            board.insert(
+                f.stored.id,
+                FolderWatch {
+                    mode: f.mode,
+                    reason: f.reason.clone(),
+                    pending: self.settler.count_in(f.stored.id),
+                },
+            );
+        }
+    }
+
+    /// Read the folders again and decide each one's mode; watch and unwatch to match.
+    pub(super) async fn configure(&mut self) {
+        let stored = match self.ledger.store().call(|s| s.folders()).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "watcher cannot read the library folders");
+                return;
+            }
+        };
+        let settings = self.settings.clone();
+        let decided = tokio::task::spawn_blocking(move || {
+            stored
+                .into_iter()
+                .map(|f| {
+                    let (mode, reason) = mode::decide(f.watch, &settings, mode::fs_type(&f.path));
+                    (f, mode, reason)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        let old = std::mem::take(&mut self.folders);
+        let now = Instant::now();
+        for (stored, mode, reason) in decided {
+            let before = old.iter().find(|o| o.stored.id == stored.id);
+            let interval = self.walk_interval(mode, &stored);
+            let next_walk = match before {
+                Some(b) if b.mode == mode && b.stored == stored => b.next_walk,
+                // A newly polled folder is walked at once; others after their interval.
+                _ if mode == WatchMode::Poll => Some(now),
+                _ => interval.map(|i| now + i),
+            };
+            self.folders.push(Folder {
+                stored,
+                mode,
+                reason,
+                next_walk,
+                watch_failed: false,
+            });
+        }
+        self.sync_watches().await;
+    }
+
+    /// How often a folder is walked: the poll interval, else its rescan interval.
+    pub(super) fn walk_interval(&self, mode: WatchMode, f: &LibraryFolder) -> Option<Duration> {
+        match mode {
+            WatchMode::Poll => Some(self.settings.poll),
+            _ if !self.settings.enabled || f.rescan_interval_minutes == 0 => None,
+            _ => Some(Duration::from_secs(
+                u64::from(f.rescan_interval_minutes) * 60,
+            )),
+        }
+    }
+
+    /// The evented folders that need a watch of their own (not inside a recursive one).
+    fn roots(&self) -> BTreeMap<PathBuf, bool> {
+        let events = || self.folders.iter().filter(|f| f.mode == WatchMode::Events);
+        events()
+            .filter(|f| {
+                !events().any(|p| {
+                    p.stored.recursive
+                        && p.stored.id != f.stored.id
+                        && f.stored.path.starts_with(&p.stored.path)
+                })
+            })
+            .map(|f| (f.stored.path.clone(), f.stored.recursive))
+            .collect()
+    }
+
+    /// Add and remove inotify watches to match [`Watcher::roots`]; a folder that cannot be
+    /// watched is polled, with the reason.
+    async fn sync_watches(&mut self) {
+        let wanted = self.roots();
+        let stale: Vec<PathBuf> = (self.watching.iter())
+            .filter(|(p, r)| wanted.get(*p) != Some(r))
+            .map(|(p, _)| p.clone())
+            .collect();
+        let new: Vec<(PathBuf, bool)> = (wanted.iter())
+            .filter(|(p, r)| self.watching.get(*p) != Some(r))
+            .map(|(p, r)| (p.clone(), *r))
+            .collect();
+        for p in &stale {
+            self.watching.remove(p);
+            self.root_ids.remove(p);
+        }
+        if stale.is_empty() && new.is_empty() {
+            return;
+        }
+        let mut inotify = self.inotify.take();
+        let mail = self.mail.clone();
+        let (back, results) = tokio::task::spawn_blocking(move || {
+            if inotify.is_none() {
+                let handler = move |e| mail.deliver(e);
+                let config = notify::Config::default().with_follow_symlinks(false);
+                match INotifyWatcher::new(handler, config) {
+                    Ok(w) => inotify = Some(w),
+                    Err(e) => {
+                        let why = format!("inotify is not available ({e})");
+                        let results = new.into_iter().map(|(p, r)| (p, r, Err(why.clone())));
+                        return (None, results.collect());
+                    }
+                }
+            }
+            let Some(w) = inotify.as_mut() else {
+                return (None, Vec::new());
+            };
+            for path in &stale {
+                let _ = w.unwatch(path);
+            }
+            let results: Vec<_> = (new.into_iter())
+                .map(|(p, r)| {
+                    let result = limits::watch_one(w, &p, r);
+                    (p, r, result)
+                })
+                .collect();
+            (inotify, results)
+        })
+        .await
+        .unwrap_or_else(|e| (None, vec![(PathBuf::new(), false, Err(e.to_string()))]));
+        self.inotify = back;
+        let (now, poll) = (Instant::now(), self.settings.poll.as_secs());
+        for (path, recursive, result) in results {
+            match result {
+                Ok(()) => {
+                    if let Some(id) = super::roots::identity(&path) {
+                        self.root_ids.insert(path.clone(), id);
+                    }
+                    self.watching.insert(path, recursive);
+                }
+                Err(why) => {
+                    tracing::warn!(folder = %paths::shown(&path), "{why}");
+                    let f = self.folders.iter_mut().find(|f| f.stored.path == path);
+                    if let Some(f) = f {
+                        f.mode = WatchMode::Poll;
+                        f.reason = format!("polled every {poll} s: {why}");
+                        f.next_walk = Some(now);
+                        f.watch_failed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drop the watch of `path` (it is set up again by the next sync).
+    pub(super) fn forget_watch(&mut self, path: &Path) {
+        if let Some(w) = self.inotify.as_mut() {
+            let _ = w.unwatch(path);
+        }
+        self.watching.remove(path);
+        self.root_ids.remove(path);
+    }
+
+    /// A watch for a new directory hit the limit after the folders were set up: raise it and
+    /// watch everything again, or poll the evented folders and say why.
+    async fn limit_hit(&mut self) {
+        if tokio::task::spawn_blocking(limits::raise)
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            let all: Vec<PathBuf> = self.watching.keys().cloned().collect();
+            for p in all {
+                self.forget_watch(&p);
+            }
+            self.sync_watches().await;
+            return;
+        }
+        let limit = limits::current().map_or("?".into(), |n| n.to_string());
+        let poll = self.settings.poll.as_secs();
+        let now = Instant::now();
+        self.ledger.note(
+            LogLevel::Warning,
+            format!("folder watch: the inotify watch limit ({limit}) is reached; polling instead"),
+        );
+        for f in self
+            .folders
+            .iter_mut()
+            .filter(|f| f.mode == WatchMode::Events)
+        {
+            f.mode = WatchMode::Poll;
+            f.reason = format!(
+                "polled every {poll} s: the inotify watch limit ({limit}) is reached; \
+                 raise fs.inotify.max_user_watches"
+            );
+            f.next_walk = Some(now);
+        }
+    }
+}
+
+impl Worker for Watcher {
+    fn name(&self) -> &'static str {
+        "watcher"
+    }
+
+    async fn work(&mut self, stop: &CancellationToken) {
+        if std::mem::take(&mut self.reload_due) {
+            self.configure().await;
+        }
+        let inbox = self.mail.take();
+        for e in &inbox.errors {
+            self.ledger
+                .note(LogLevel::Warning, format!("folder watch: {e}"));
+        }
+        if inbox.limit_hit {
+            self.limit_hit().await;
+        }
+        if inbox.overflow {
+            let now = Instant::now();
+            for f in self
+                .folders
+                .iter_mut()
+                .filter(|f| f.mode == WatchMode::Events)
+            {
+                f.next_walk = Some(now);
+            }
+        }
+        let sorted = events::sort(inbox.events);
+        self.note_root_events(&sorted);
+        self.handle(sorted).await;
+        self.check_roots().await;
+        self.walk_due(stop).await;
+        self.settle_due().await;
+        self.publish();
+    }
+
+    async fn wait(&mut self) {
+        let deadline = self.next_deadline();
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = self.mail.wake.notified() => tokio::time::sleep(COALESCE).await,
+            _ = self.reload.notified() => self.reload_due = true,
+            _ = timer => {}
+        }
+    }
+
+    fn status(&self) -> String {
+        let count = |m| self.folders.iter().filter(|f| f.mode == m).count();
+        let mut s = format!(
+            "{} folder(s) by events, {} polled, {} off; {} file(s) settling",
+            count(WatchMode::Events),
+            count(WatchMode::Poll),
+            count(WatchMode::Off),
+            self.settler.len()
+        );
+        if !self.busy.is_empty() {
+            s += &format!(" ({} open for writing)", self.busy.len());
+        }
+        s += &format!(
+            "; {} queued, {} moved, {} retired since start",
+            self.queued, self.moved, self.retired
+        );
+        s
+    }
+}

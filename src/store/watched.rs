@@ -1,0 +1,199 @@
+//! What the folder watcher asks of the jobs: which walked files are already known as they are,
+//! moving jobs with their files when a file or a directory is renamed, and retiring queued
+//! jobs whose file was deleted. Paths are compared as bytes, a directory by its `dir/` prefix.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use redb::ReadableTable;
+
+use super::jobs::{apply, load, put_job};
+use super::records::Job;
+use super::tables::JOBS_BY_PATH;
+use super::{Result, Store};
+use crate::model::{JobEvent, JobId, JobState};
+
+/// Job ids at `path` itself or anywhere below it (when it is a directory).
+fn jobs_at_or_under(
+    table: &impl ReadableTable<&'static [u8], u64>,
+    path: &Path,
+) -> Result<Vec<(PathBuf, JobId)>> {
+    let exact = path.as_os_str().as_bytes();
+    let mut out = Vec::new();
+    if let Some(id) = table.get(exact)? {
+        out.push((path.to_path_buf(), JobId(id.value())));
+    }
+    let mut prefix = exact.to_vec();
+    prefix.push(b'/');
+    for row in table.range(prefix.as_slice()..)? {
+        let (key, id) = row?;
+        if !key.value().starts_with(&prefix) {
+            break;
+        }
+        let p = PathBuf::from(OsStr::from_bytes(key.value()));
+        out.push((p, JobId(id.value())));
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// For each file, whether a job already holds it as it is now (same size, mtime, inode and
+    /// device): a walk then needs nothing more for it. One read transaction.
+    pub fn known_unchanged(&self, files: &[super::ScannedFile]) -> Result<Vec<bool>> {
+        let read = self.read()?;
+        let by_path = read.open_table(JOBS_BY_PATH)?;
+        let jobs = read.open_table(super::tables::JOBS)?;
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let Some(id) = by_path.get(f.path.as_os_str().as_bytes())? else {
+                out.push(false);
+                continue;
+            };
+            let same = match jobs.get(id.value())? {
+                Some(v) => {
+                    let job: Job = super::codec::decode(v.value())?;
+                    job.input_size == f.size
+                        && job.input_mtime_ns == f.mtime_ns
+                        && job.input_inode == f.inode
+                        && job.input_dev == f.dev
+                }
+                None => false,
+            };
+            out.push(same);
+        }
+        Ok(out)
+    }
+
+    /// `from` (a file or a directory) was renamed to `to`: the jobs of the files it holds take
+    /// their new paths. A job being worked on keeps its path (its run holds the file and its
+    /// end decides), as does one whose new path already has a job. Returns the moved jobs.
+    pub fn move_job_paths(&self, from: &Path, to: &Path) -> Result<Vec<Job>> {
+        self.write_jobs(|txn, changed| {
+            let found = jobs_at_or_under(&txn.open_table(JOBS_BY_PATH)?, from)?;
+            for (old_path, id) in found {
+                let Ok(rest) = old_path.strip_prefix(from) else {
+                    continue;
+                };
+                let new_path = if rest.as_os_str().is_empty() {
+                    to.to_path_buf()
+                } else {
+                    to.join(rest)
+                };
+                let taken = txn
+                    .open_table(JOBS_BY_PATH)?
+                    .get(new_path.as_os_str().as_bytes())?
+                    .is_some();
+                let old = load(txn, id)?;
+                if taken || old.status.is_active() {
+                    continue;
+                }
+                let mut job = old.clone();
+                job.input_path = new_path;
+                job.updated_at = crate::model::now_ms().max(old.updated_at);
+                put_job(txn, Some(&old), &job)?;
+                changed.push(job);
+            }
+            Ok(changed.clone())
+        })
+    }
+
+    /// `path` (a file or a directory) was deleted or moved out of the library: its queued jobs
+    /// are cancelled and archived, so none waits for a file that is gone. Jobs in other states
+    /// keep their history. Returns each retired job with its previous state.
+    pub fn retire_missing(&self, path: &Path) -> Result<Vec<(Job, JobState)>> {
+        self.write_jobs(|txn, changed| {
+            let found = jobs_at_or_under(&txn.open_table(JOBS_BY_PATH)?, path)?;
+            let mut out = Vec::new();
+            for (p, id) in found {
+                let old = load(txn, id)?;
+                // Gone really: a rename that reuses the name, or a fast replace, leaves a file.
+                if old.status != JobState::Queued || p.symlink_metadata().is_ok() {
+                    continue;
+                }
+                let mut job = old.clone();
+                let previous = apply(&mut job, JobEvent::Cancel)?;
+                job.archived = true;
+                put_job(txn, Some(&old), &job)?;
+                changed.push(job.clone());
+                out.push((job, previous));
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ScannedFile;
+    use super::*;
+
+    fn scanned(path: &str, size: u64) -> ScannedFile {
+        ScannedFile {
+            path: PathBuf::from(path),
+            size,
+            mtime_ns: 1,
+            inode: 7,
+            dev: 1,
+            folder_id: Some(1),
+        }
+    }
+
+    #[test]
+    fn moves_files_and_directories_and_retires_missing_queued_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let files = [
+            scanned("/m/a.mkv", 1),
+            scanned("/m/show/e1.mkv", 2),
+            scanned("/m/show2/e1.mkv", 3),
+        ];
+        store.upsert_scanned(&files).unwrap();
+        assert_eq!(store.known_unchanged(&files).unwrap(), [true; 3]);
+        assert_eq!(
+            store.known_unchanged(&[scanned("/m/a.mkv", 9)]).unwrap(),
+            [false]
+        );
+        let a = store
+            .job_id_by_path(Path::new("/m/a.mkv"))
+            .unwrap()
+            .unwrap();
+        let moved = store
+            .move_job_paths(Path::new("/m/a.mkv"), Path::new("/m/b.mkv"))
+            .unwrap();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(
+            store.job_id_by_path(Path::new("/m/b.mkv")).unwrap(),
+            Some(a)
+        );
+        assert_eq!(store.job_id_by_path(Path::new("/m/a.mkv")).unwrap(), None);
+        // A directory moves its files, and only its own (not `show2`).
+        let moved = store
+            .move_job_paths(Path::new("/m/show"), Path::new("/m/Show"))
+            .unwrap();
+        assert_eq!(moved.len(), 1);
+        assert!(
+            store
+                .job_id_by_path(Path::new("/m/Show/e1.mkv"))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .job_id_by_path(Path::new("/m/show2/e1.mkv"))
+                .unwrap()
+                .is_some()
+        );
+        // These paths do not exist on disk: their queued jobs are retired.
+        let retired = store.retire_missing(Path::new("/m/Show")).unwrap();
+        assert_eq!(retired.len(), 1);
+        assert_eq!(retired[0].0.status, JobState::Cancelled);
+        assert!(retired[0].0.archived);
+        assert!(
+            store
+                .retire_missing(Path::new("/m/Show"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
