@@ -5,6 +5,7 @@
 //! reported and skipped; the scan goes on with the others. [`Scanner`] is its handle: it asks
 //! for a scan and reads the running totals.
 
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use super::worker::Worker;
 use crate::events::Event;
 use crate::media::paths;
 use crate::model::LogLevel;
-use crate::store::{LibraryFolder, ScanOutcome, ScannedFile};
+use crate::store::{LibraryFolder, ScanOutcome, ScannedFile, TrashState};
 
 /// Files recorded per store transaction during a scan.
 const BATCH: usize = 512;
@@ -182,6 +183,17 @@ impl ScanWorker {
         events.publish(Event::ScanStarted {
             folder_count: folders.len(),
         });
+        // Originals the owner restored from the trash, by path and inode: encoding one again
+        // would undo their choice (the watcher keeps the same rule). A changed file is new.
+        let restored: HashSet<(PathBuf, u64)> = self
+            .ledger
+            .store()
+            .call(|s| s.trash_list())
+            .await?
+            .into_iter()
+            .filter(|e| e.state == TrashState::Restored)
+            .map(|e| (e.original_path, e.original_inode))
+            .collect();
         let mut totals = ScanTotals::default();
         for folder in folders {
             if stop.is_cancelled() {
@@ -197,8 +209,13 @@ impl ScanWorker {
                 self.ledger.note(LogLevel::Warning, problem);
             }
             for chunk in files.chunks(BATCH) {
-                let chunk = chunk.to_vec();
                 let n = chunk.len() as u64;
+                let chunk: Vec<ScannedFile> = chunk
+                    .iter()
+                    .filter(|f| !restored.contains(&(f.path.clone(), f.inode)))
+                    .cloned()
+                    .collect();
+                totals.skipped += n - chunk.len() as u64;
                 let outcomes = self.ledger.apply(move |s| s.upsert_scanned(&chunk)).await?;
                 totals.found += n;
                 self.totals.seen.fetch_add(n, Ordering::SeqCst);

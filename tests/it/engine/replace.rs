@@ -75,6 +75,13 @@ async fn replace_trashes_the_original_after_the_output_and_restore_brings_it_bac
     assert_eq!(status, 409, "{body:#}");
     let (status, _) = post(&server, &token, "/api/trash/999/restore", json!({})).await;
     assert_eq!(status, 404);
+
+    // A rescan leaves the restored original alone: encoding it again would undo the restore.
+    crate::support::jobs::start_scan(&server, &token).await;
+    let (done, _) = sse
+        .until(crate::support::PROMPT, |e| e.event == "scan_completed")
+        .await;
+    assert_eq!(done.data["queued"], 0, "{}", done.data);
     server.stop().await;
 }
 
