@@ -17,10 +17,14 @@ use crate::support::wait::SHORT_JOB;
 
 /// Short, so the test is quick; the default (two minutes) is for real GPUs.
 const STALL: Duration = Duration::from_secs(2);
+/// How long the fake hang lasts unless killed; more than `SHORT_JOB`.
+const HANG: Duration = Duration::from_secs(90);
 
 /// What the fake does when asked for `hevc_vaapi`.
 enum Fake {
-    /// Write its pid to `hung.pid`, then neither report progress nor write, until killed.
+    /// Write its pid to `hung.pid`, then neither report progress nor write, until killed. The
+    /// hang ends by itself after [`HANG`] (longer than the job wait): without a stall watch the
+    /// test then fails on the job wait instead of hanging on the encode's blocking thread.
     Hang,
     /// Write 4 KiB of noise where the output goes and exit 0, as a broken driver can.
     Noise,
@@ -29,7 +33,11 @@ enum Fake {
 /// Write the stand-in for ffmpeg into `dir`.
 fn fake_ffmpeg(dir: &Path, fake: Fake) -> PathBuf {
     let on_vaapi = match fake {
-        Fake::Hang => format!("echo $$ > '{}/hung.pid'; exec sleep 3600", dir.display()),
+        Fake::Hang => format!(
+            "echo $$ > '{}/hung.pid'; exec sleep {}",
+            dir.display(),
+            HANG.as_secs()
+        ),
         Fake::Noise => "out=${last#file:}; head -c 4096 /dev/urandom > \"$out\"; exit 0".into(),
     };
     let script = format!(
