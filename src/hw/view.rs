@@ -21,8 +21,10 @@ pub struct CodecSupport {
     pub demoted: bool,
 }
 
+/// Named apart from `model::Backend` (the enum `Demotion` and the encode stats use): two
+/// schemas named `Backend` would make one of them describe the other's values.
 #[derive(Serialize, ToSchema)]
-#[schema(as = Backend)]
+#[schema(as = HardwareBackend)]
 pub struct BackendView {
     /// vaapi | v4l2m2m | cpu
     pub kind: String,
