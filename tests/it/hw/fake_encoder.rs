@@ -2,7 +2,8 @@
 //! for ffmpeg (the real ffmpeg does everything else, so detection, the fingerprint and the CPU
 //! encodes are real): one that hangs like a GPU whose driver stopped answering (killed after
 //! the stall timeout, then encoded on the CPU), and one that exits 0 with an undecodable
-//! output (one CPU retry; three such jobs in a row demote the encoder until a new probe).
+//! output (one CPU retry; three such jobs in a row demote the encoder until a new probe), and
+//! one whose output is too big to save anything (one CPU retry, no demotion).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +29,9 @@ enum Fake {
     Hang,
     /// Write 4 KiB of noise where the output goes and exit 0, as a broken driver can.
     Noise,
+    /// Write 4 MiB (more than the 2 s source) where the output goes and exit 0: an output
+    /// too big to keep, which is no fault of the hardware.
+    Big,
 }
 
 /// Write the stand-in for ffmpeg into `dir`.
@@ -39,6 +43,7 @@ fn fake_ffmpeg(dir: &Path, fake: Fake) -> PathBuf {
             HANG.as_secs()
         ),
         Fake::Noise => "out=${last#file:}; head -c 4096 /dev/urandom > \"$out\"; exit 0".into(),
+        Fake::Big => "out=${last#file:}; head -c 4194304 /dev/zero > \"$out\"; exit 0".into(),
     };
     let script = format!(
         "#!/bin/sh\n\
@@ -194,5 +199,22 @@ async fn undecodable_vaapi_output_gets_one_cpu_retry_and_repeats_demote_the_enco
         |hw| hw["probing"] == false && hw["demoted"] == json!([]) && !hw["probed_at"].is_null(),
     )
     .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vaapi_output_too_big_to_keep_is_encoded_again_on_the_cpu_without_demotion() {
+    let (server, token) = with_fake_vaapi(|dir, c| c.ffmpeg = fake_ffmpeg(dir, Fake::Big)).await;
+    let lib = server.tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    server.add_folder(&token, &lib).await;
+    // More jobs than it takes to demote a faulty encoder: a too-large output counts for none.
+    for n in 0..3 {
+        let d = encode(&server, &token, &lib, &format!("clip{n}.mp4")).await;
+        assert_one_cpu_retry(&d, "size_reduction_insufficient");
+    }
+    let hw = hardware(&server, &token).await;
+    assert_eq!(hw["demoted"], json!([]), "{hw:#}");
+    assert_eq!(hw["selected"]["hevc"], "vaapi", "{hw:#}");
     server.stop().await;
 }
