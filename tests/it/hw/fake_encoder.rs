@@ -180,6 +180,18 @@ async fn undecodable_vaapi_output_gets_one_cpu_retry_and_repeats_demote_the_enco
         "{shown}"
     );
 
+    // The demotion is kept with the stored detection result: a restart that reuses it
+    // (same fingerprint) keeps it.
+    let (tmp, data_dir) = server.stop().await;
+    let fake = tmp.path().join("ffmpeg");
+    let server = TestServer::start_in(tmp, data_dir, |c| c.ffmpeg = fake).await;
+    let token = server.login().await;
+    let hw = until_hardware(&server, &token, "detection to reuse the record", |hw| {
+        !hw["probed_at"].is_null()
+    })
+    .await;
+    assert_eq!(hw["demoted"].as_array().map(Vec::len), Some(1), "{hw:#}");
+
     // The next job goes straight to the CPU.
     let d = encode(&server, &token, &lib, "clip3.mp4").await;
     let logs = messages(&d);
