@@ -87,6 +87,7 @@ pub async fn run_with(
             ffprobe: config.ffprobe.clone(),
             transcode: config.transcode.clone(),
             retry_base: config.retry_base,
+            stall_timeout: config.stall_timeout,
             library_roots: config.security.library_roots.clone(),
             data_dir: config.data_dir.clone(),
             watch: config.watch.clone(),

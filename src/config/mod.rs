@@ -34,6 +34,9 @@ pub const CONFIG_FILE_NAME: &str = "alchemist.toml";
 /// job, in milliseconds. For tests and field debugging, so deliberately not a documented
 /// option: the engine's default (`engine::retry`) is right for a NAS.
 pub const RETRY_BASE_ENV: &str = "ALCHEMIST_RETRY_BASE_MS";
+/// How long a hardware encode may make no progress before it is killed and done on the CPU
+/// (milliseconds; the engine's default when unset). Tests shorten it.
+pub const STALL_TIMEOUT_ENV: &str = "ALCHEMIST_STALL_TIMEOUT_MS";
 
 /// The TOML file. Every key optional; unknown keys are an error so typos are caught.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -102,6 +105,9 @@ pub struct Config {
     /// Wait before the first automatic retry; `None` = the engine's default.
     /// From [`RETRY_BASE_ENV`] only.
     pub retry_base: Option<Duration>,
+    /// How long a hardware encode may make no progress; `None` = the engine's default.
+    /// From [`STALL_TIMEOUT_ENV`] only.
+    pub stall_timeout: Option<Duration>,
     /// Board I/O (`[board]`); off unless configured.
     pub board: BoardSettings,
     /// HTTPS on `listen` when set.
@@ -154,6 +160,7 @@ impl Config {
             scan_on_start: true,
             config_file: None,
             retry_base: None,
+            stall_timeout: None,
             board: BoardSettings::default(),
             tls: None,
             security: SecuritySettings::default(),
@@ -179,6 +186,10 @@ impl Config {
         let mut config = Config::from_parts(&overrides, &file)?;
         config.config_file = path;
         config.retry_base = retry_base(std::env::var(RETRY_BASE_ENV).ok().as_deref())?;
+        config.stall_timeout = positive_ms(
+            STALL_TIMEOUT_ENV,
+            std::env::var(STALL_TIMEOUT_ENV).ok().as_deref(),
+        )?;
         Ok(config)
     }
 
@@ -286,13 +297,22 @@ fn tls_settings(
 
 /// Parse [`RETRY_BASE_ENV`]: whole milliseconds, at least 1. Pure.
 pub fn retry_base(value: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    positive_ms(RETRY_BASE_ENV, value)
+}
+
+/// Parse a duration variable `key`: whole milliseconds, at least 1; unset or blank is `None`.
+/// Pure.
+pub fn positive_ms(
+    key: &'static str,
+    value: Option<&str>,
+) -> Result<Option<Duration>, ConfigError> {
     let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     match text.parse::<u64>() {
         Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),
         _ => Err(ConfigError::Invalid {
-            key: RETRY_BASE_ENV,
+            key,
             message: format!("`{text}` is not a positive number of milliseconds"),
         }),
     }

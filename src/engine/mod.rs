@@ -88,6 +88,9 @@ pub struct EngineConfig {
     pub transcode: TranscodeSettings,
     /// Wait before the first automatic retry; `None` = `policy::DEFAULT_BASE_DELAY`.
     pub retry_base: Option<Duration>,
+    /// How long a hardware encode may make no progress before it is killed and done on the
+    /// CPU; `None` = `job::DEFAULT_STALL_TIMEOUT`.
+    pub stall_timeout: Option<Duration>,
     /// `[security] library_roots`: where library folders may be (`None`: not in system
     /// locations).
     pub library_roots: Option<Vec<PathBuf>>,
@@ -163,6 +166,7 @@ impl Engine {
                 retry_base: config
                     .retry_base
                     .unwrap_or(retrier::policy::DEFAULT_BASE_DELAY),
+                stall_timeout: config.stall_timeout.unwrap_or(job::DEFAULT_STALL_TIMEOUT),
             },
         ));
         workers.spawn(scan_worker);
@@ -208,6 +212,21 @@ impl Engine {
     /// Hardware/encoder capabilities, once detected.
     pub fn capabilities(&self) -> Option<Arc<Capabilities>> {
         self.hardware.get()
+    }
+
+    /// The hardware as the API and the hardware page show it, demotions included.
+    pub fn hardware_view(&self) -> crate::hw::HardwareView {
+        crate::hw::view(
+            self.hardware.get().as_deref(),
+            &self.hardware.demoted(),
+            self.hardware.probing(),
+        )
+    }
+
+    /// Probe the hardware again, in the background: the stored result is not reused and the
+    /// demotions end with the new result.
+    pub fn probe_hardware(&self) {
+        self.hardware.request_probe();
     }
 
     pub fn status(&self) -> EngineStatus {

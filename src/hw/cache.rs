@@ -4,18 +4,24 @@
 //! render node with its bus, PCI ids and kernel driver, and a forced `LIBVA_DRIVER_NAME`. A new
 //! ffmpeg, a GPU added, removed or moved to another driver changes the fingerprint and the next
 //! detection probes again. A libva driver package upgrade alone does not; re-probing on demand
-//! (`alchemist probe`) covers that. This module decides; it stores nothing itself.
+//! (`alchemist probe`, or a probe requested through the API) covers that. The record also keeps
+//! the encoders the engine demoted after failed jobs (`demotion`): they stay demoted across
+//! restarts that reuse the record, and a new probe starts with none. This module decides; it
+//! stores nothing itself.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::demotion::Demotion;
 use super::discover::{RenderNode, Roots};
 use super::probe_log::{self, Step};
 use super::{Capabilities, preflight, probe};
 
-/// Bumped when `Capabilities` changes shape in a way old records cannot be read as.
-const RECORD_VERSION: u32 = 1;
+/// Bumped when `Capabilities` changes shape in a way old records cannot be read as, or when
+/// the probe changes what "verified" means (2: AV1 CQP through `-global_quality`, test encodes
+/// that fail on ignored options, no VP9, V4L2 stride measurement).
+const RECORD_VERSION: u32 = 2;
 
 /// A detection result as kept between starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,6 +29,26 @@ pub struct Record {
     version: u32,
     fingerprint: String,
     capabilities: Capabilities,
+    /// Encoders demoted since this probe.
+    #[serde(default)]
+    demoted: Vec<Demotion>,
+}
+
+impl Record {
+    /// The encoders demoted since this probe.
+    pub fn demoted(&self) -> &[Demotion] {
+        &self.demoted
+    }
+
+    /// Replace the demotions (the engine keeps them with the probe they apply to).
+    pub fn set_demoted(&mut self, demoted: Vec<Demotion>) {
+        self.demoted = demoted;
+    }
+
+    /// When the probe this record holds ran: which detection a demotion belongs to.
+    pub fn probed_at(&self) -> &str {
+        &self.capabilities.probed_at
+    }
 }
 
 /// What [`detect_reusing`] found.
@@ -31,6 +57,8 @@ pub struct Detected {
     pub caps: Capabilities,
     /// A new result to keep for the next start; `None` when the kept one was reused.
     pub to_store: Option<Record>,
+    /// The demotions of the reused record; none after a new probe.
+    pub demoted: Vec<Demotion>,
 }
 
 /// What a detection result depends on, as readable text (it is shown in the probe log).
@@ -75,6 +103,7 @@ pub async fn detect_reusing(ffmpeg: &Path, roots: &Roots, kept: Option<Record>) 
         return Detected {
             caps,
             to_store: None,
+            demoted: record.demoted,
         };
     }
     let why = match old_fingerprint {
@@ -90,8 +119,13 @@ pub async fn detect_reusing(ffmpeg: &Path, roots: &Roots, kept: Option<Record>) 
             from_cache: false,
             ..caps.clone()
         },
+        demoted: Vec::new(),
     });
-    Detected { caps, to_store }
+    Detected {
+        caps,
+        to_store,
+        demoted: Vec::new(),
+    }
 }
 
 fn note(log: &mut Vec<super::ProbeLogEntry>, ok: bool, text: String) {

@@ -31,6 +31,9 @@ pub enum Problem {
     EntrypointUnsupported,
     /// The driver has none of the rate-control modes we use.
     RateControlUnsupported,
+    /// ffmpeg encoded but ignored an option we pass (the quality): jobs would encode at the
+    /// encoder's default quality.
+    OptionIgnored,
     /// Anything else; the detail holds ffmpeg's message.
     Failed,
 }
@@ -45,6 +48,7 @@ impl Problem {
             Problem::ProfileUnsupported => "profile_unsupported",
             Problem::EntrypointUnsupported => "entrypoint_unsupported",
             Problem::RateControlUnsupported => "rate_control_unsupported",
+            Problem::OptionIgnored => "option_ignored",
             Problem::Failed => "failed",
         }
     }
@@ -67,6 +71,9 @@ impl Problem {
                 "the GPU has no encoder for this codec (decode only), in normal or low-power mode"
             }
             Problem::RateControlUnsupported => "the driver offers neither ICQ nor CQP",
+            Problem::OptionIgnored => {
+                "the encoder ignored the quality option, so it would encode at its default quality"
+            }
             Problem::Failed => "ffmpeg failed; see the probe log",
         }
     }
@@ -84,11 +91,31 @@ pub struct Failure {
     pub supported_rc: Vec<RateControl>,
 }
 
-/// Classify a VAAPI step from its exit status and stderr. Success is judged by the exit
-/// status (ffmpeg at `-v error` may warn and still succeed); the text only says why it failed.
+/// What ffmpeg prints when it did not apply an option: fftools for an encoder option no
+/// opened encoder has ("Codec AVOption qp (…) specified for output file #0 (…) has not been
+/// used for any stream", a warning in every version), and vaapi_encode.c when no quality
+/// reached the rate control ("No quality level set; using default (%d).").
+const IGNORED_OPTION: [&str; 2] = [
+    "has not been used for any stream",
+    "No quality level set; using default",
+];
+
+/// Classify a VAAPI step from its exit status and stderr. Failure is judged by the exit status;
+/// a run that exited 0 still fails when ffmpeg says it ignored an option (the test encodes run
+/// at `-v warning` for this). The text only says why it failed.
 pub fn classify(stderr: &str, exit_ok: bool, access: NodeAccess) -> Result<(), Failure> {
     if exit_ok {
-        return Ok(());
+        return match stderr
+            .lines()
+            .find(|l| IGNORED_OPTION.iter().any(|n| l.contains(n)))
+        {
+            Some(line) => Err(Failure {
+                problem: Problem::OptionIgnored,
+                detail: strip_context(line).to_string(),
+                supported_rc: vec![],
+            }),
+            None => Ok(()),
+        };
     }
     let find = |needles: &[&str]| {
         stderr

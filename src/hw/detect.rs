@@ -309,10 +309,8 @@ mod tests {
             .unwrap();
         assert!(encoders.output.contains("libx265"));
         assert!(caps.hwaccels.iter().any(|h| h == "vaapi"));
-        assert_eq!(
-            caps.vaapi.listed_encoders,
-            ["hevc_vaapi", "h264_vaapi", "vp9_vaapi"]
-        );
+        // Debian's ffmpeg 5.1 has vp9_vaapi too, but VP9 is no target: not listed, not probed.
+        assert_eq!(caps.vaapi.listed_encoders, ["hevc_vaapi", "h264_vaapi"]);
         assert!(caps.vaapi.devices.is_empty());
         let reason = caps.vaapi.unavailable_reason.as_deref().unwrap();
         assert!(reason.contains("no render node"), "{reason}");

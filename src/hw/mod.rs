@@ -11,6 +11,7 @@
 
 mod cache;
 mod classify;
+mod demotion;
 mod detect;
 mod discover;
 mod parse;
@@ -31,15 +32,17 @@ use crate::model::{CpuEncoder, VideoCodec};
 pub use crate::model::{Backend, RateControl};
 pub use cache::{Detected, Record, detect_reusing, fingerprint};
 pub use classify::{DriverInfo, Failure, Problem, classify, parse_driver, parse_supported_rc};
+pub use demotion::{Demotion, is_demoted};
 pub use detect::{detect, detect_with, test_encode_args};
 use detect::{preflight, probe};
 pub use discover::{NodeAccess, RenderNode, Roots, render_nodes};
 pub use parse::{parse_encoders, parse_hwaccels, parse_version, version_line};
 pub use report::{ProbeReport, render_text, vaapi_unavailable_reason};
 pub use select::{
-    select_backend, select_backend_for, v4l2_choice, vaapi_choice, verified_backends,
+    HwEncoder, hardware_encoders, select_backend, select_backend_avoiding, select_backend_for,
+    v4l2_choice, vaapi_choice, verified_backends,
 };
-pub use v4l2::{EncodeError, EncodeProblem, TestEncode};
+pub use v4l2::{EncodeError, EncodeProblem, STRIDE_PROBE_SIDE, StrideProbe, TestEncode};
 pub use v4l2::{FrameSizes, PixelFormat, Role, V4l2Device, V4l2Encoder, V4l2Summary};
 pub use vaapi::{VAAPI_ENCODERS, VaapiDevice, VaapiEncoder};
 pub use view::{BackendView, CodecSupport, HardwareView, view};

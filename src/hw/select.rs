@@ -1,10 +1,90 @@
 //! Which backend encodes a codec: the best one whose test encode passed, VAAPI before V4L2 M2M
 //! before the CPU (the order of [`Backend`]), and the CPU when nothing is verified, so a job
 //! always has an answer and the planner's own "encoder unavailable" rule explains the rest.
-//! Pure functions over [`Capabilities`].
+//! [`hardware_encoders`] lists every verified hardware encoder for a codec, best first, without
+//! the demoted ones (`demotion`): a job tries the first. Pure functions over [`Capabilities`].
 
+use super::demotion::{Demotion, is_demoted};
 use super::{Capabilities, V4l2Device, V4l2Encoder, VaapiDevice, VaapiEncoder};
 use crate::model::{Backend, VideoCodec};
+
+/// A verified hardware encoder on its device.
+#[derive(Debug, Clone, Copy)]
+pub enum HwEncoder<'a> {
+    Vaapi(&'a VaapiDevice, &'a VaapiEncoder),
+    V4l2(&'a V4l2Device, &'a V4l2Encoder),
+}
+
+impl HwEncoder<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            HwEncoder::Vaapi(..) => Backend::Vaapi,
+            HwEncoder::V4l2(..) => Backend::V4l2m2m,
+        }
+    }
+
+    /// The device node.
+    pub fn device(&self) -> &str {
+        match self {
+            HwEncoder::Vaapi(d, _) => &d.node.path,
+            HwEncoder::V4l2(d, _) => &d.path,
+        }
+    }
+
+    /// The ffmpeg encoder.
+    pub fn encoder(&self) -> &str {
+        match self {
+            HwEncoder::Vaapi(_, e) => &e.encoder,
+            HwEncoder::V4l2(_, e) => e.ffmpeg_encoder.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+/// Every verified hardware encoder for `codec` (10-bit capable when `ten_bit`), best first:
+/// VAAPI nodes in node order, then V4L2 devices (8-bit only: ffmpeg's v4l2m2m encoders take
+/// yuv420p/nv12), leaving out those in `demoted`.
+pub fn hardware_encoders<'a>(
+    codec: VideoCodec,
+    ten_bit: bool,
+    caps: &'a Capabilities,
+    demoted: &[Demotion],
+) -> Vec<HwEncoder<'a>> {
+    let vaapi = caps.vaapi.devices.iter().filter_map(|d| {
+        d.verified(codec)
+            .filter(|e| !ten_bit || e.ten_bit)
+            .map(|e| HwEncoder::Vaapi(d, e))
+    });
+    let v4l2 = caps.v4l2.devices.iter().flat_map(|d| {
+        d.encoders
+            .iter()
+            .filter(|e| {
+                !ten_bit
+                    && e.verified
+                    && e.codec == Some(codec)
+                    && e.ffmpeg_encoder
+                        .as_ref()
+                        .is_some_and(|f| caps.v4l2.listed_encoders.contains(f))
+            })
+            .map(move |e| HwEncoder::V4l2(d, e))
+    });
+    vaapi
+        .chain(v4l2)
+        .filter(|h| !is_demoted(demoted, h.backend(), h.device(), h.encoder()))
+        .collect()
+}
+
+/// The backend a job for `codec` starts on, given the demotions: the first verified hardware
+/// encoder, else the CPU.
+pub fn select_backend_avoiding(
+    codec: VideoCodec,
+    ten_bit: bool,
+    caps: &Capabilities,
+    demoted: &[Demotion],
+) -> Backend {
+    hardware_encoders(codec, ten_bit, caps, demoted)
+        .first()
+        .map_or(Backend::Cpu, HwEncoder::backend)
+}
 
 /// Backends with a verified encoder for `codec`, best first.
 pub fn verified_backends(codec: VideoCodec, caps: &Capabilities) -> Vec<Backend> {
@@ -168,6 +248,46 @@ mod tests {
         assert!(enc.ten_bit);
         assert_eq!(select_backend(VideoCodec::Av1, &c), Backend::Vaapi);
         assert!(Backend::Vaapi > Backend::V4l2m2m && Backend::V4l2m2m > Backend::Cpu);
+    }
+
+    #[test]
+    fn demoted_encoders_are_skipped_for_the_next_node_or_the_cpu() {
+        let c = caps(
+            &[(VideoCodec::Hevc, true)],
+            &[
+                ("/dev/dri/renderD128", VideoCodec::Hevc, true, false),
+                ("/dev/dri/renderD129", VideoCodec::Hevc, true, false),
+            ],
+        );
+        let demotion = |device: &str| Demotion {
+            backend: Backend::Vaapi,
+            device: device.into(),
+            encoder: "hevc_vaapi".into(),
+            failures: 3,
+            reason: "encoder_failed".into(),
+            summary: String::new(),
+            since: String::new(),
+        };
+        let all = hardware_encoders(VideoCodec::Hevc, false, &c, &[]);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].device(), "/dev/dri/renderD128");
+        let one = [demotion("/dev/dri/renderD128")];
+        let rest = hardware_encoders(VideoCodec::Hevc, false, &c, &one);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].device(), "/dev/dri/renderD129");
+        assert_eq!(rest[0].encoder(), "hevc_vaapi");
+        let both = [
+            demotion("/dev/dri/renderD128"),
+            demotion("/dev/dri/renderD129"),
+        ];
+        assert_eq!(
+            select_backend_avoiding(VideoCodec::Hevc, false, &c, &both),
+            Backend::Cpu
+        );
+        assert_eq!(
+            select_backend_avoiding(VideoCodec::Hevc, false, &c, &one),
+            Backend::Vaapi
+        );
     }
 
     #[test]

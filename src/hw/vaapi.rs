@@ -1,12 +1,19 @@
 //! Proves what each VAAPI render node can encode. Per node: one verbose device initialisation
 //! names the libva driver (and stops early when the node cannot be opened or has no driver);
-//! then, for each of h264/hevc/av1/vp9 `_vaapi` that ffmpeg lists, a five-frame test encode at
-//! `-v error` of a generated 256×256 picture uploaded as NV12. The attempt ladder per encoder:
-//! ICQ first (quality-driven, closest to CRF); "no encode entrypoint" → retry with
-//! `-low_power 1` (Jasper/Elkhart Lake and newer Intel expose HEVC/H.264 only as the VDEnc
-//! low-power entrypoint); "RC mode not supported" → retry with CQP. A verified HEVC/AV1
-//! encoder gets one more run from P010 to prove 10-bit (Main10). Every run is in the probe log.
-//! Argument vectors are pure functions, golden-tested below.
+//! then, for each of h264/hevc/av1 `_vaapi` that ffmpeg lists, a five-frame test encode of a
+//! generated 256×256 picture uploaded as NV12, with the quality passed exactly as a job passes
+//! it (`RateControl::quality_option`). The test encodes run at `-v warning`, so an option the
+//! encoder ignored ("… has not been used for any stream", or vaapi_encode.c's "No quality
+//! level set; using default") fails the attempt instead of passing a probe whose jobs would
+//! all encode at the default quality. The attempt ladder per encoder: ICQ first
+//! (quality-driven, closest to CRF); "no encode entrypoint" → retry with `-low_power 1`
+//! (Jasper/Elkhart Lake and newer Intel expose HEVC/H.264 only as the VDEnc low-power
+//! entrypoint); any other failure of an ICQ encode → retry with CQP: low-power Intel encoders
+//! without HuC firmware have no ICQ and fail it with a generic error, not "RC mode not
+//! supported" (intel/media-driver#1306: Jasper Lake does only CQP without GuC/HuC; #618: Ice
+//! Lake's low-power ICQ fails inside the driver). A verified HEVC/AV1 encoder gets one more
+//! run from P010 to prove 10-bit (Main10). VP9 is not probed: no profile encodes to it. Every
+//! run is in the probe log. Argument vectors are pure functions, golden-tested below.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -21,18 +28,18 @@ use super::discover::RenderNode;
 use super::probe_log::{self, Step};
 use crate::model::{RateControl, VideoCodec};
 
-/// The VAAPI encoders we probe, in the order the probe runs them.
-pub const VAAPI_ENCODERS: [(VideoCodec, &str); 4] = [
+/// The VAAPI encoders we probe, in the order the probe runs them: the codecs jobs encode to.
+pub const VAAPI_ENCODERS: [(VideoCodec, &str); 3] = [
     (VideoCodec::Hevc, "hevc_vaapi"),
     (VideoCodec::H264, "h264_vaapi"),
     (VideoCodec::Av1, "av1_vaapi"),
-    (VideoCodec::Vp9, "vp9_vaapi"),
 ];
 /// Device initialisation loads the driver and exits.
 const INIT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Five small frames; a hung driver is the only way to take longer.
 const TEST_ENCODE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Quality used by the test encodes; valid for ICQ and CQP on every codec's scale.
+/// Quality used by the test encodes; valid for ICQ and CQP on every codec's scale (QP and ICQ
+/// factor 1–51, AV1 q_idx 0–255).
 const PROBE_QUALITY: &str = "25";
 /// Attempts per encoder: normal, low-power, and a CQP retry of either.
 const MAX_ATTEMPTS: usize = 4;
@@ -117,9 +124,20 @@ pub fn init_args(node: &str) -> Vec<OsString> {
     a
 }
 
-/// A five-frame test encode with `encoder` on `node`.
-pub fn test_encode_args(node: &str, encoder: &str, attempt: Attempt) -> Vec<OsString> {
-    let mut a = os(&["-hide_banner", "-nostdin", "-v", "error", "-init_hw_device"]);
+/// A five-frame test encode with `encoder` (for `codec`) on `node`, at `-v warning` so that
+/// ignored options are reported.
+pub fn test_encode_args(
+    node: &str,
+    (codec, encoder): (VideoCodec, &str),
+    attempt: Attempt,
+) -> Vec<OsString> {
+    let mut a = os(&[
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "warning",
+        "-init_hw_device",
+    ]);
     a.push(device_spec(node));
     a.extend(os(&[
         "-filter_hw_device",
@@ -153,18 +171,15 @@ pub fn test_encode_args(node: &str, encoder: &str, attempt: Attempt) -> Vec<OsSt
     if attempt.low_power {
         a.extend(os(&["-low_power", "1"]));
     }
-    a.extend(os(&["-rc_mode", attempt.rate_control.as_str()]));
-    match attempt.rate_control {
-        RateControl::Cqp => a.extend(os(&["-qp", PROBE_QUALITY])),
-        RateControl::Icq => a.extend(os(&["-global_quality", PROBE_QUALITY])),
-        RateControl::Qvbr => a.extend(os(&[
-            "-global_quality",
-            PROBE_QUALITY,
-            "-b:v",
-            "1M",
-            "-maxrate",
-            "1M",
-        ])),
+    let rc = attempt.rate_control;
+    a.extend(os(&[
+        "-rc_mode",
+        rc.as_str(),
+        rc.quality_option(codec),
+        PROBE_QUALITY,
+    ]));
+    if rc == RateControl::Qvbr {
+        a.extend(os(&["-b:v", "1M", "-maxrate", "1M"]));
     }
     a.extend(os(&["-f", "null", "-"]));
     a
@@ -204,7 +219,7 @@ pub async fn verify_device(
     }
     for (codec, encoder) in VAAPI_ENCODERS {
         if listed.iter().any(|l| l == encoder) {
-            let e = verify_encoder(log, ffmpeg, &path, device.node.access, codec, encoder).await;
+            let e = verify_encoder(log, ffmpeg, &path, device.node.access, (codec, encoder)).await;
             device.encoders.push(e);
         }
     }
@@ -216,8 +231,7 @@ async fn verify_encoder(
     ffmpeg: &Path,
     path: &str,
     access: super::discover::NodeAccess,
-    codec: VideoCodec,
-    encoder: &str,
+    (codec, encoder): (VideoCodec, &str),
 ) -> VaapiEncoder {
     let mut attempt = Attempt {
         low_power: false,
@@ -234,7 +248,7 @@ async fn verify_encoder(
         failure: None,
     };
     for _ in 0..MAX_ATTEMPTS {
-        let outcome = run_attempt(log, ffmpeg, path, access, encoder, attempt).await;
+        let outcome = run_attempt(log, ffmpeg, path, access, (codec, encoder), attempt).await;
         let failure = match outcome {
             Ok(()) => {
                 result.verified = true;
@@ -245,16 +259,12 @@ async fn verify_encoder(
             }
             Err(f) => f,
         };
-        let retry = match failure.problem {
-            Problem::EntrypointUnsupported if !attempt.low_power => {
-                attempt.low_power = true;
+        let retry = match next_attempt(attempt, failure.problem) {
+            Some(next) => {
+                attempt = next;
                 true
             }
-            Problem::RateControlUnsupported if attempt.rate_control != RateControl::Cqp => {
-                attempt.rate_control = RateControl::Cqp;
-                true
-            }
-            _ => false,
+            None => false,
         };
         result.failure = Some(failure);
         if !retry {
@@ -263,7 +273,7 @@ async fn verify_encoder(
     }
     if result.verified && matches!(codec, VideoCodec::Hevc | VideoCodec::Av1) {
         attempt.ten_bit = true;
-        result.ten_bit = run_attempt(log, ffmpeg, path, access, encoder, attempt)
+        result.ten_bit = run_attempt(log, ffmpeg, path, access, (codec, encoder), attempt)
             .await
             .is_ok();
     }
@@ -275,7 +285,7 @@ async fn run_attempt(
     ffmpeg: &Path,
     path: &str,
     access: super::discover::NodeAccess,
-    encoder: &str,
+    (codec, encoder): (VideoCodec, &str),
     attempt: Attempt,
 ) -> Result<(), Failure> {
     let mut name = format!("test_encode:{encoder}:{}", attempt.rate_control.as_str());
@@ -290,9 +300,37 @@ async fn run_attempt(
         device: Some(path),
         name,
     };
-    let args = test_encode_args(path, encoder, attempt);
+    let args = test_encode_args(path, (codec, encoder), attempt);
     let out = probe_log::run(log, ffmpeg, step, &args, TEST_ENCODE_TIMEOUT).await;
     classify(&out.stderr, out.ok, access)
+}
+
+/// The attempt after one that failed with `problem`, or `None` when nothing else can work.
+/// Pure: the ladder the module documentation describes.
+pub fn next_attempt(attempt: Attempt, problem: Problem) -> Option<Attempt> {
+    match problem {
+        Problem::EntrypointUnsupported if !attempt.low_power => Some(Attempt {
+            low_power: true,
+            ..attempt
+        }),
+        // The device, driver or build cannot do it whatever the rate control.
+        Problem::NotInBuild
+        | Problem::NoDevice
+        | Problem::PermissionDenied
+        | Problem::DriverMissing
+        | Problem::ProfileUnsupported
+        | Problem::EntrypointUnsupported => None,
+        // Anything else may be the rate control: retry with CQP, which every driver has.
+        Problem::RateControlUnsupported | Problem::OptionIgnored | Problem::Failed
+            if attempt.rate_control != RateControl::Cqp =>
+        {
+            Some(Attempt {
+                rate_control: RateControl::Cqp,
+                ..attempt
+            })
+        }
+        Problem::RateControlUnsupported | Problem::OptionIgnored | Problem::Failed => None,
+    }
 }
 
 #[cfg(test)]

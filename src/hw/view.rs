@@ -1,24 +1,30 @@
 //! The hardware as the API and the hardware page show it: every backend with its device,
-//! driver and per-codec test results, and which backend each codec is encoded on. Pure: a
-//! function of the detected capabilities.
+//! driver and per-codec test results, which backend each codec is encoded on, and the encoders
+//! demoted after failed jobs (which jobs skip until the next probe). Pure: a function of the
+//! detected capabilities and the demotions.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Capabilities, V4l2Device, VaapiDevice, select_backend, verified_backends};
-use crate::model::VideoCodec;
+use super::demotion::{Demotion, is_demoted};
+use super::{Capabilities, V4l2Device, VaapiDevice, select_backend_avoiding, verified_backends};
+use crate::model::{Backend, VideoCodec};
 
 #[derive(Serialize, ToSchema)]
 pub struct CodecSupport {
     pub codec: String,
     pub encoder: String,
     pub verified: bool,
+    /// Taken out of use after failed jobs, until the next probe.
+    pub demoted: bool,
 }
 
+/// Named apart from `model::Backend` (the enum `Demotion` and the encode stats use): two
+/// schemas named `Backend` would make one of them describe the other's values.
 #[derive(Serialize, ToSchema)]
-#[schema(as = Backend)]
+#[schema(as = HardwareBackend)]
 pub struct BackendView {
     /// vaapi | v4l2m2m | cpu
     pub kind: String,
@@ -45,10 +51,16 @@ pub struct HardwareView {
     pub v4l2_devices: Vec<V4l2Device>,
     /// Why no V4L2 encoder can be used for jobs (null when one can, or before detection).
     pub v4l2_unavailable_reason: Option<String>,
+    /// Hardware encoders that failed jobs in a row: jobs use the next backend until the
+    /// hardware is probed again (`POST /api/system/hardware/probe`).
+    pub demoted: Vec<Demotion>,
+    /// A new probe is running.
+    pub probing: bool,
 }
 
-/// The backends and codec matrix of `caps` (`None`: detection has not finished).
-pub fn view(caps: Option<&Capabilities>) -> HardwareView {
+/// The backends and codec matrix of `caps` (`None`: detection has not finished), with the
+/// encoders in `demoted` marked and left out of the selection.
+pub fn view(caps: Option<&Capabilities>, demoted: &[Demotion], probing: bool) -> HardwareView {
     let Some(caps) = caps else {
         return HardwareView {
             backends: Vec::new(),
@@ -59,6 +71,8 @@ pub fn view(caps: Option<&Capabilities>) -> HardwareView {
             vaapi_unavailable_reason: None,
             v4l2_devices: Vec::new(),
             v4l2_unavailable_reason: None,
+            demoted: demoted.to_vec(),
+            probing,
         };
     };
     let codecs: Vec<CodecSupport> = caps
@@ -68,6 +82,7 @@ pub fn view(caps: Option<&Capabilities>) -> HardwareView {
             codec: e.codec.as_str().to_string(),
             encoder: e.encoder.clone(),
             verified: e.verified,
+            demoted: false,
         })
         .collect();
     let selected = [
@@ -78,7 +93,10 @@ pub fn view(caps: Option<&Capabilities>) -> HardwareView {
     ]
     .into_iter()
     .filter(|c| !verified_backends(*c, caps).is_empty())
-    .map(|c| (c.as_str().to_string(), select_backend(c, caps).to_string()))
+    .map(|c| {
+        let backend = select_backend_avoiding(c, false, caps, demoted);
+        (c.as_str().to_string(), backend.to_string())
+    })
     .collect();
     let mut backends = vec![BackendView {
         kind: "cpu".into(),
@@ -100,6 +118,7 @@ pub fn view(caps: Option<&Capabilities>) -> HardwareView {
                     codec: e.codec.as_str().to_string(),
                     encoder: e.encoder.clone(),
                     verified: e.verified,
+                    demoted: is_demoted(demoted, Backend::Vaapi, &d.node.path, &e.encoder),
                 })
                 .collect(),
         });
@@ -124,6 +143,10 @@ pub fn view(caps: Option<&Capabilities>) -> HardwareView {
                         .map_or_else(|| e.format.to_lowercase(), |c| c.as_str().to_string()),
                     encoder: e.ffmpeg_encoder.clone().unwrap_or_default(),
                     verified: e.verified,
+                    demoted: e
+                        .ffmpeg_encoder
+                        .as_deref()
+                        .is_some_and(|f| is_demoted(demoted, Backend::V4l2m2m, &d.path, f)),
                 })
                 .collect(),
         });
@@ -137,5 +160,7 @@ pub fn view(caps: Option<&Capabilities>) -> HardwareView {
         vaapi_unavailable_reason: caps.vaapi.unavailable_reason.clone(),
         v4l2_devices: caps.v4l2.devices.clone(),
         v4l2_unavailable_reason: caps.v4l2.unavailable_reason.clone(),
+        demoted: demoted.to_vec(),
+        probing,
     }
 }

@@ -209,4 +209,17 @@ impl RateControl {
             _ => None,
         }
     }
+
+    /// The ffmpeg option that carries the quality in this mode for `codec`'s `_vaapi`
+    /// encoder. Only `h264_vaapi` and `hevc_vaapi` have a private `-qp`; `av1_vaapi` has none
+    /// (ffmpeg would warn that the option "has not been used" and encode at its default
+    /// quality), and takes its CQP `q_idx` through `-global_quality` (`vaapi_encode_av1.c`:
+    /// `q_idx_p = av_clip(rc_quality, 0, 255)`). The probe and the job both use this, so a
+    /// verified encoder was verified with the option the job passes.
+    pub fn quality_option(self, codec: VideoCodec) -> &'static str {
+        match (self, codec) {
+            (RateControl::Cqp, VideoCodec::H264 | VideoCodec::Hevc) => "-qp",
+            _ => "-global_quality",
+        }
+    }
 }

@@ -74,6 +74,10 @@ pub struct EncodeStats {
     pub avg_bitrate_kbps: f64,
     pub encoder: String,
     pub backend: Backend,
+    /// Why a hardware encode was given up and the CPU encoded instead (its code:
+    /// `encoder_failed`, `encoder_stalled`, `verify_failed`, or the savings skip's).
+    #[serde(default)]
+    pub hardware_fallback: Option<crate::model::Explanation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

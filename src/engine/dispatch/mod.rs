@@ -56,6 +56,8 @@ pub(crate) struct RunSettings {
     pub profiles: Profiles,
     pub settings: LiveSettings,
     pub retry_base: Duration,
+    /// How long a hardware encode may make no progress.
+    pub stall_timeout: Duration,
 }
 
 pub(crate) struct Dispatcher {
@@ -137,6 +139,7 @@ impl Dispatcher {
                 tools: self.run.tools.clone(),
                 profiles: self.run.profiles.clone(),
                 caps: self.hardware.get(),
+                hardware: self.hardware.clone(),
                 threads: self.control.threads(),
                 priority: match self.control.mode() {
                     EngineMode::Background => Priority::Background,
@@ -144,6 +147,7 @@ impl Dispatcher {
                 },
                 verify: settings.verify,
                 retry_base: self.run.retry_base,
+                stall_timeout: self.run.stall_timeout,
             };
             let done = self.done_tx.clone();
             self.started += 1;

@@ -114,6 +114,12 @@ impl Slot {
         }
     }
 
+    /// Whether the engine is paused (every ffmpeg suspended): a suspended encode makes no
+    /// progress and is not stalled.
+    pub fn suspended(&self) -> bool {
+        self.slots.lock().suspended
+    }
+
     pub fn progress(&self, percent: f64) {
         if let Some(a) = self.slots.lock().runs.get_mut(self.id) {
             a.progress = percent;

@@ -57,6 +57,13 @@ pub enum Failure {
     },
     /// ffmpeg could not start, or stopped with an error or a signal.
     Encoder(RunError),
+    /// A hardware encode made no progress for `seconds` and was killed (a GPU or driver hang
+    /// would otherwise hold its slot forever).
+    Stalled {
+        seconds: u64,
+        /// How far it had got, 0–100.
+        percent: f64,
+    },
     Verify(VerifyError),
     /// The output's path would be longer than the system allows (`PATH_MAX`); its name is
     /// always shortened to fit, so this is a folder path that is too long.
@@ -88,6 +95,7 @@ impl Failure {
             Failure::Probe(_) => "probe_failed",
             Failure::NoRoom { .. } | Failure::DiskFilled { .. } => "disk_full",
             Failure::Encoder(_) => "encoder_failed",
+            Failure::Stalled { .. } => "encoder_stalled",
             Failure::Verify(_) => "verify_failed",
             Failure::NameTooLong { .. } => "output_name_too_long",
             Failure::Promote(e) if e.raw_os_error() == Some(libc::ENOSPC) => "disk_full",
@@ -99,7 +107,8 @@ impl Failure {
     /// Whether another attempt may get past it: space may be freed, a copy in progress ends,
     /// an I/O hiccup passes, an ffmpeg killed from outside (OOM killer, an operator) may not be
     /// killed again. A broken, missing or unreadable file, a failed verification or an encoder
-    /// error would fail the same way again, so a broken file cannot loop.
+    /// error would fail the same way again, so a broken file cannot loop. A stalled encode is
+    /// a hang of the hardware or its driver, which may pass.
     pub fn is_transient(&self) -> bool {
         match self {
             Failure::NoRoom { .. }
@@ -107,6 +116,7 @@ impl Failure {
             | Failure::SourceChanged { .. }
             | Failure::SourceSwapped { .. }
             | Failure::Promote(_)
+            | Failure::Stalled { .. }
             | Failure::Internal { .. } => true,
             Failure::Encoder(RunError::Failed {
                 signal: Some(signal),
@@ -209,6 +219,17 @@ impl Failure {
                 e
             }
             Failure::Encoder(e) => e.explanation(),
+            Failure::Stalled { seconds, percent } => Explanation::new(
+                code,
+                "The hardware encoder stopped making progress.",
+                format!(
+                    "ffmpeg neither advanced nor wrote anything for {seconds} s (at {percent:.0} %), \
+                     as when a GPU or its driver hangs; it was killed and its partial output \
+                     removed."
+                ),
+            )
+            .with("stalled_seconds", *seconds)
+            .with("percent", *percent),
             Failure::Verify(e) => e.explanation(),
             Failure::NameTooLong { bytes } => Explanation::new(
                 code,
@@ -288,6 +309,10 @@ mod tests {
             },
             ffmpeg(Some(libc::SIGKILL)),
             ffmpeg(Some(libc::SIGTERM)),
+            Failure::Stalled {
+                seconds: 120,
+                percent: 40.0,
+            },
         ];
         for f in &transient {
             assert!(f.is_transient(), "{f:?}");
@@ -324,6 +349,10 @@ mod tests {
                 summary: "s",
                 detail: "d".into(),
             },
+            Failure::Stalled {
+                seconds: 1,
+                percent: 0.0,
+            },
         ]
         .iter()
         .map(Failure::code)
@@ -337,7 +366,8 @@ mod tests {
                 "verify_failed",
                 "encoder_failed",
                 "promote_failed",
-                "internal_error"
+                "internal_error",
+                "encoder_stalled"
             ]
         );
     }

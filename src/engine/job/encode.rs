@@ -1,23 +1,25 @@
-//! The encode stage: on the hardware the capabilities choose (`backend`), then once more on the
-//! CPU if that fails for the encoder's own reasons (not a full disk or a changed source, which
-//! the CPU would meet too); or on the CPU straight away. Each try runs ffmpeg on a blocking
-//! thread, reporting its pid (suspended at once when the engine is paused), progress and
-//! warnings, and watches the temp file's size against progress so that an encode that clearly
-//! misses the minimum saving is stopped early (`media::savings`) instead of running to the end.
+//! The encode stage: on the hardware the capabilities chose (`backend`), then once more on the
+//! CPU when the hardware try fails for reasons of its own, or straight on the CPU. Each try
+//! runs ffmpeg (`ffmpeg`), then checks the temp file (`check`: the final size against the
+//! minimum saving, the source unchanged, verification); a job ends with a verified output or
+//! the reason it has none. What sends a hardware try to the CPU: its ffmpeg failed, stalled
+//! (killed after the stall timeout), or wrote an output that does not verify, which are the
+//! hardware's faults and count towards its demotion (`engine::hardware`); or its output
+//! would not save enough, which a CPU encoder often does better and is no fault. What does not:
+//! a full disk, a changed source or a cancel, which the CPU would meet too. The reason is kept
+//! in the job log and in the result's `hardware_fallback`.
 
-use std::ffi::OsString;
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use tokio_util::sync::CancellationToken;
-
+use super::backend::HwTarget;
+use super::ffmpeg::{self, Ran, SavingsWatch};
 use super::stages::{Planned, Source};
-use super::{JobContext, Progress, Stop, backend};
+use super::{JobContext, Progress, Stop, check};
 use crate::engine::failure::{self, Failure, FileId};
-use crate::events::Event;
-use crate::media::run::{RunError, RunEvent, RunOptions};
-use crate::media::savings::{self, Verdict};
+use crate::engine::hardware::{self, DEMOTE_AFTER};
+use crate::media::run::RunError;
 use crate::media::{MediaInfo, args};
 use crate::model::{Backend, Explanation, LogLevel};
 
@@ -27,226 +29,206 @@ pub(super) struct Encoded {
     pub encoder: String,
     /// Wall seconds of the try that succeeded.
     pub seconds: f64,
+    /// Why a hardware try was given up for the CPU, when it was.
+    pub fallback: Option<Explanation>,
 }
 
 /// One ffmpeg run to try.
-struct Try {
+struct Try<'a> {
     backend: Backend,
-    encoder: String,
-    device: Option<String>,
-    argv: Vec<OsString>,
+    encoder: &'a str,
+    argv: Vec<std::ffi::OsString>,
+    /// The stall watch's limit (hardware tries only).
+    stall: Option<Duration>,
 }
 
+/// How a try ended, when it did not end the job.
+enum TryEnd {
+    /// A verified output is in the temp file.
+    Verified(Box<(Encoded, MediaInfo)>),
+    /// The encoder could not make a usable output. `fault`: its own doing (failed, stalled,
+    /// unverifiable), not a too-large output. `stop` is how the job ends if no try is left.
+    Failed {
+        why: Explanation,
+        fault: bool,
+        stop: Stop,
+    },
+}
+
+/// Encode into `temp`, on `hardware` first when given; returns the encode and the verified
+/// output's facts.
 pub(super) async fn encode(
     ctx: &JobContext,
     planned: &Planned,
     info: &MediaInfo,
     source: &Source,
     temp: &Path,
+    hardware: Option<HwTarget>,
     run: &mut Progress,
-) -> Result<Encoded, Stop> {
-    let (plan, input) = (&planned.plan, &source.path);
+) -> Result<(Encoded, MediaInfo), Stop> {
+    let plan = &planned.plan;
     // ffmpeg reads the file the run opened and checked, not whatever the path names now.
-    let fd = source.file.as_raw_fd();
-    let read_from = crate::process::fd_path(fd);
-    let mut tries = Vec::new();
-    if let Some(h) = ctx.caps.as_deref().and_then(|caps| {
-        backend::hardware_choice(plan, info.video.as_ref(), &read_from, temp, caps)
-    }) {
-        tries.push(Try {
-            backend: h.backend,
-            encoder: h.encoder,
-            device: Some(h.device),
-            argv: h.argv,
-        });
-    }
-    tries.push(Try {
-        backend: Backend::Cpu,
-        encoder: plan
-            .video
-            .as_ref()
-            .map_or("copy", |v| v.encoder.as_str())
-            .to_string(),
-        device: None,
-        argv: args::build_args(plan, &read_from, temp),
-    });
-    let min_saving = if plan.video.is_some() {
-        planned.profile.min_saving_percent
-    } else {
-        0
-    };
-    let last = tries.len() - 1;
-    for (i, t) in tries.into_iter().enumerate() {
-        run.encoder = Some(t.encoder.clone());
-        // Paths in the arguments may hold any byte: shown escaped, they cannot forge a line.
-        let line = t
-            .argv
-            .iter()
-            .map(|a| crate::model::escape_controls(&a.to_string_lossy()).into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        ctx.log(LogLevel::Info, format!("ffmpeg {line}")).await;
-        let started = Instant::now();
-        let watch = SavingsWatch {
-            temp: temp.to_path_buf(),
-            source_size: source.size,
-            min_saving_percent: min_saving,
-            duration: info.duration,
-        };
-        let failed = match run_ffmpeg(ctx, t.argv, watch, fd).await {
-            Ok(Ran::Done) => {
-                return Ok(Encoded {
-                    backend: t.backend,
-                    encoder: t.encoder,
-                    seconds: started.elapsed().as_secs_f64(),
-                });
-            }
-            Ok(Ran::Abandoned(why)) => return Err(Stop::Skip(why)),
-            Err(RunError::Cancelled) => {
-                ctx.check_stop()?;
-                return Err(Stop::Cancelled);
-            }
-            Err(other) => Failure::Encoder(other),
-        };
-        let now = std::fs::metadata(input).ok().map(|m| FileId::of(&m));
-        let free = temp
-            .parent()
-            .and_then(|d| crate::process::free_bytes(d).ok());
-        let classified = failure::classify(failed, source.id, now, free);
-        // A full disk or a changed source would fail on the CPU too.
-        if i == last || !matches!(classified, Failure::Encoder(_)) {
-            return Err(classified.into());
-        }
-        super::remove_temp(temp);
-        let why = classified.explain();
-        ctx.log(
-            LogLevel::Warning,
-            format!(
-                "{} encode with {} on {} failed ({}: {}); encoding again on the CPU",
-                t.backend,
-                t.encoder,
-                t.device.as_deref().unwrap_or("?"),
-                why.code,
-                why.summary
-            ),
-        )
-        .await;
-    }
-    // The tries always end with the CPU, which returns above.
-    Err(Failure::Internal {
-        summary: "No encoder was tried.",
-        detail: "The list of encoders for this job was empty.".into(),
-    }
-    .into())
-}
-
-/// How a run of ffmpeg that did not fail ended.
-enum Ran {
-    Done,
-    /// Stopped early: the output would not have saved enough.
-    Abandoned(Explanation),
-}
-
-/// What the early savings check needs.
-struct SavingsWatch {
-    temp: PathBuf,
-    source_size: u64,
-    /// 0 turns the early abort off (remuxes).
-    min_saving_percent: u8,
-    /// Input seconds (0 when unknown: no progress, no early abort).
-    duration: f64,
-}
-
-impl SavingsWatch {
-    /// Stat the temp file and project; `Some` when the encode should stop.
-    fn check(&self, fraction: f64) -> Option<Explanation> {
-        if self.min_saving_percent == 0 || self.duration <= 0.0 {
-            return None;
-        }
-        let written = std::fs::metadata(&self.temp).map(|m| m.len()).ok()?;
-        match savings::project(fraction, written, self.source_size, self.min_saving_percent) {
-            Verdict::Continue => None,
-            Verdict::Abort {
-                projected_bytes,
-                limit_bytes,
-            } => Some(savings::explain(
-                fraction,
-                written,
-                self.source_size,
-                projected_bytes,
-                limit_bytes,
-                self.min_saving_percent,
-            )),
-        }
-    }
-}
-
-/// Run ffmpeg on a blocking thread, reporting pid, progress and warnings.
-async fn run_ffmpeg(
-    ctx: &JobContext,
-    argv: Vec<OsString>,
-    watch: SavingsWatch,
-    source_fd: std::os::fd::RawFd,
-) -> Result<Ran, RunError> {
-    let id = ctx.id();
-    let opts = RunOptions {
-        ffmpeg: ctx.tools.ffmpeg.clone(),
-        priority: ctx.priority,
-        duration: watch.duration,
-        pass_fd: Some(source_fd),
-    };
-    let cancel: &CancellationToken = ctx.slot.cancel_token();
-    // A child token: stopping for savings must not look like the user's cancel.
-    let stop = cancel.child_token();
-    let parent = cancel.clone();
-    let (slot, events, store) = (
-        ctx.slot.clone(),
-        ctx.ledger.events().clone(),
-        ctx.ledger.store().clone(),
-    );
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        let _span = span.enter();
-        let mut warnings: Vec<(LogLevel, String)> = Vec::new();
-        let mut abandoned: Option<Explanation> = None;
-        let mut on_event = |event: RunEvent| match event {
-            RunEvent::Started { pid } => slot.started(pid),
-            RunEvent::Progress(p) => {
-                slot.progress(p.percent);
-                if abandoned.is_none()
-                    && let Some(x) = watch.check(p.percent / 100.0)
-                {
-                    abandoned = Some(x);
-                    stop.cancel();
+    let read_from = crate::process::fd_path(source.file.as_raw_fd());
+    let mut fallback = None;
+    if let Some(target) = hardware {
+        match target.argv(plan, &read_from, temp) {
+            Ok(argv) => {
+                let t = Try {
+                    backend: target.backend,
+                    encoder: &target.encoder,
+                    argv,
+                    stall: Some(ctx.stall_timeout),
+                };
+                match one_try(ctx, planned, info, source, temp, t, run).await? {
+                    TryEnd::Verified(done) => {
+                        ctx.hardware.record_success(&target.key());
+                        return Ok(*done);
+                    }
+                    TryEnd::Failed { why, fault, .. } => {
+                        super::remove_temp(temp);
+                        give_up_hardware(ctx, &target, &why, fault).await;
+                        fallback = Some(why);
+                    }
                 }
-                events.publish(Event::Progress {
-                    job_id: id,
-                    percent: p.percent,
-                    fps: p.fps,
-                    speed: p.speed,
-                    out_time_seconds: p.out_time_seconds,
-                    eta_seconds: p.eta_seconds,
-                });
             }
-            RunEvent::Log(line) => {
-                events.publish(Event::Log {
-                    job_id: Some(id),
-                    level: LogLevel::Warning,
-                    message: line.clone(),
-                });
-                warnings.push((LogLevel::Warning, line));
-            }
-        };
-        let result = crate::media::run::run_ffmpeg(&opts, argv, &stop, &mut on_event);
-        if let Err(e) = store.append_logs(id, &warnings) {
-            tracing::warn!(error = %e, "could not store ffmpeg warnings");
+            // `backend` checked the plan; a plan that changed since is encoded on the CPU.
+            Err(e) => tracing::warn!(error = %e, "hardware arguments refused; using the CPU"),
         }
-        match (result, abandoned) {
-            (Err(RunError::Cancelled), Some(x)) if !parent.is_cancelled() => Ok(Ran::Abandoned(x)),
-            (Err(e), _) => Err(e),
-            (Ok(_), _) => Ok(Ran::Done),
+    }
+    let encoder = plan.video.as_ref().map_or("copy", |v| v.encoder.as_str());
+    let t = Try {
+        backend: Backend::Cpu,
+        encoder,
+        argv: args::build_args(plan, &read_from, temp),
+        stall: None,
+    };
+    match one_try(ctx, planned, info, source, temp, t, run).await? {
+        TryEnd::Verified(done) => {
+            let (mut encoded, verified) = *done;
+            encoded.fallback = fallback;
+            Ok((encoded, verified))
         }
-    })
-    .await
-    .map_err(|e| RunError::Spawn(std::io::Error::other(e.to_string())))?
+        TryEnd::Failed { stop, .. } => Err(stop),
+    }
+}
+
+/// Log why the hardware try is given up, count a fault towards demotion, and store the
+/// demotions when this one demoted the encoder.
+async fn give_up_hardware(ctx: &JobContext, target: &HwTarget, why: &Explanation, fault: bool) {
+    ctx.log(
+        LogLevel::Warning,
+        format!(
+            "{} encode with {} on {} failed ({}: {}); encoding again on the CPU",
+            target.backend, target.encoder, target.device, why.code, why.summary
+        ),
+    )
+    .await;
+    if !fault {
+        return;
+    }
+    let Some(demoted) = ctx.hardware.record_failure(&target.key(), why) else {
+        return;
+    };
+    ctx.log(
+        LogLevel::Warning,
+        format!(
+            "{} on {} failed {DEMOTE_AFTER} jobs in a row and is demoted: jobs use the next \
+             backend until the hardware is probed again",
+            target.encoder, target.device
+        ),
+    )
+    .await;
+    if let Some(caps) = &ctx.caps {
+        hardware::store_demotions(ctx.ledger.store(), caps.probed_at.clone(), demoted).await;
+    }
+}
+
+/// Run one try to a verified output, or to the reason it has none. `Err` ends the job at
+/// once: a cancel, or a fault the next encoder would meet too (full disk, changed source).
+async fn one_try(
+    ctx: &JobContext,
+    planned: &Planned,
+    info: &MediaInfo,
+    source: &Source,
+    temp: &Path,
+    t: Try<'_>,
+    run: &mut Progress,
+) -> Result<TryEnd, Stop> {
+    run.encoder = Some(t.encoder.to_string());
+    // Paths in the arguments may hold any byte: shown escaped, they cannot forge a line.
+    let line = t
+        .argv
+        .iter()
+        .map(|a| crate::model::escape_controls(&a.to_string_lossy()).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    ctx.log(LogLevel::Info, format!("ffmpeg {line}")).await;
+    let started = Instant::now();
+    let watch = SavingsWatch {
+        temp: temp.to_path_buf(),
+        source_size: source.size,
+        min_saving_percent: if planned.plan.video.is_some() {
+            planned.profile.min_saving_percent
+        } else {
+            0
+        },
+        duration: info.duration,
+    };
+    let fd = source.file.as_raw_fd();
+    let failed = |f: Failure| {
+        Ok(TryEnd::Failed {
+            why: f.explain(),
+            fault: true,
+            stop: f.into(),
+        })
+    };
+    let skipped = |why: Explanation| {
+        Ok(TryEnd::Failed {
+            why: why.clone(),
+            fault: false,
+            stop: Stop::Skip(why),
+        })
+    };
+    match ffmpeg::run(ctx, t.argv, watch, fd, t.stall).await {
+        Ok(Ran::Done) => {}
+        Ok(Ran::Abandoned(why)) => return skipped(why),
+        Ok(Ran::Stalled { seconds, percent }) => {
+            return failed(Failure::Stalled { seconds, percent });
+        }
+        Err(RunError::Cancelled) => {
+            ctx.check_stop()?;
+            return Err(Stop::Cancelled);
+        }
+        Err(other) => {
+            let now = std::fs::metadata(&source.path).ok().map(|m| FileId::of(&m));
+            let free = temp
+                .parent()
+                .and_then(|d| crate::process::free_bytes(d).ok());
+            // A full disk or a changed source would fail on the CPU too.
+            return match failure::classify(Failure::Encoder(other), source.id, now, free) {
+                f @ Failure::Encoder(_) => failed(f),
+                f => Err(f.into()),
+            };
+        }
+    }
+    ctx.check_stop()?;
+    match check::output(planned, source, temp) {
+        Ok(()) => {}
+        Err(Stop::Skip(why)) => return skipped(why),
+        Err(stop) => return Err(stop),
+    }
+    let verified = match check::verify(ctx, &planned.plan, info, temp).await {
+        Ok(v) => v,
+        Err(f @ Failure::Verify(_)) => return failed(f),
+        Err(f) => return Err(f.into()),
+    };
+    Ok(TryEnd::Verified(Box::new((
+        Encoded {
+            backend: t.backend,
+            encoder: t.encoder.to_string(),
+            seconds: started.elapsed().as_secs_f64(),
+            fallback: None,
+        },
+        verified,
+    ))))
 }

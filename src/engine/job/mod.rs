@@ -7,7 +7,9 @@
 //! leaves no partial file behind and is recorded by `finish`, in one store call.
 
 mod backend;
+mod check;
 mod encode;
+mod ffmpeg;
 mod finish;
 mod source;
 mod stages;
@@ -23,6 +25,7 @@ use tracing::Instrument;
 use super::Tools;
 use super::dispatch::{Slot, StopReason};
 use super::failure::Failure;
+use super::hardware::Hardware;
 use super::ledger::Ledger;
 use crate::hw::Capabilities;
 use crate::model::{Explanation, JobId, LogLevel, VerifyMode, now_ms};
@@ -39,13 +42,23 @@ pub(crate) struct JobContext {
     pub profiles: Profiles,
     /// Detected capabilities when the job was claimed; `None` until detection finished.
     pub caps: Option<Arc<Capabilities>>,
+    /// The hardware handle: demotions, and where hardware failures are counted.
+    pub hardware: Hardware,
     /// ffmpeg `-threads` chosen by the owner (0: the profile's).
     pub threads: u32,
     pub priority: Priority,
     pub verify: VerifyMode,
     /// Wait before the first automatic retry.
     pub retry_base: Duration,
+    /// How long a hardware encode may make no progress before it is killed and done on the
+    /// CPU.
+    pub stall_timeout: Duration,
 }
+
+/// The stall timeout when the configuration sets none: a hardware encoder that neither
+/// advances nor writes for two minutes is hung (a slow first frame takes seconds, and the MP4
+/// `faststart` pass writes all along). `ALCHEMIST_STALL_TIMEOUT_MS` changes it.
+pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl JobContext {
     fn id(&self) -> JobId {

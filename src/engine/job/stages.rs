@@ -1,18 +1,18 @@
 //! The stages of a run, in order, and [`pipeline`], which chains them with `?`. Each stage
 //! takes what the ones before it produced; only `decide` and `prepare` change the job's state
-//! (through the ledger), only `encode` runs ffmpeg, only `promote` and the originals policy
-//! move files.
+//! (through the ledger), `choose_hardware` picks the hardware encoder (and plans a V4L2 job for
+//! MP4), only `encode` runs ffmpeg and checks its output, only `promote` and the originals
+//! policy move files.
 
 use std::path::{Path, PathBuf};
 
+use super::backend::{self, HwTarget};
 use super::encode::{self, Encoded};
 use super::{Completed, JobContext, Progress, Stop};
 use crate::engine::failure::{self, Failure, FileId};
 use crate::engine::{originals, probes};
 use crate::events::Event;
-use crate::media::plan::{Decision, Plan};
-use crate::media::savings::{self, Verdict};
-use crate::media::verify::{self, decode::DecodeCheck};
+use crate::media::plan::{Decision, OutputContainer, Plan};
 use crate::media::{MediaInfo, paths, plan};
 use crate::model::{JobEvent, LogLevel};
 use crate::profiles::Profile;
@@ -54,11 +54,10 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
         .map_err(Failure::Probe)?;
     ctx.check_stop()?;
     let planned = decide(ctx, &info).await?;
+    let (planned, hardware) = choose_hardware(ctx, planned, &info).await;
     let (output, temp) = prepare(ctx, &source, &planned, run).await?;
-    let encoded = encode::encode(ctx, &planned, &info, &source, &temp, run).await?;
-    ctx.check_stop()?;
-    check_output(&planned, &source, &temp)?;
-    let verified = verify(ctx, &planned.plan, &info, &temp).await?;
+    let (encoded, verified) =
+        encode::encode(ctx, &planned, &info, &source, &temp, hardware, run).await?;
     ctx.check_stop()?;
     let output_size = promote(&source, &temp, &output).await?;
     run.temp = None;
@@ -162,6 +161,55 @@ async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
     })
 }
 
+/// The hardware encoder for the plan (`backend`), when there is a verified, not demoted one.
+/// A V4L2 encoder writes MP4 only: a plan for Matroska is made again for MP4 when nothing is
+/// lost by it, else the CPU encodes the Matroska plan. Before `prepare`, which names the
+/// output after the container.
+async fn choose_hardware(
+    ctx: &JobContext,
+    mut planned: Planned,
+    info: &MediaInfo,
+) -> (Planned, Option<HwTarget>) {
+    let Some(caps) = ctx.caps.as_deref() else {
+        return (planned, None);
+    };
+    let demoted = ctx.hardware.demoted();
+    let Some(target) = backend::hardware_target(&planned.plan, info.video.as_ref(), caps, &demoted)
+    else {
+        return (planned, None);
+    };
+    if !target.needs_mp4() || planned.plan.container == OutputContainer::Mp4 {
+        return (planned, Some(target));
+    }
+    let planner = crate::engine::hardware::planner_capabilities(Some(caps));
+    match backend::mp4_plan(info, &planned.profile, &planned.plan, &planner) {
+        Ok(mp4) => {
+            ctx.log(
+                LogLevel::Info,
+                format!(
+                    "{} on {} writes MP4: ffmpeg's V4L2 encoders write no codec extradata, \
+                     which Matroska needs in its header",
+                    target.encoder, target.device
+                ),
+            )
+            .await;
+            planned.plan = mp4;
+            (planned, Some(target))
+        }
+        Err(why) => {
+            ctx.log(
+                LogLevel::Info,
+                format!(
+                    "{} on {} not used: it can only write MP4, and {why}; encoding on the CPU",
+                    target.encoder, target.device
+                ),
+            )
+            .await;
+            (planned, None)
+        }
+    }
+}
+
 /// Check there is room, name the output and its temp file, and move the job to encoding (or
 /// remuxing).
 async fn prepare(
@@ -208,58 +256,6 @@ async fn prepare(
         })
         .await?;
     Ok((output, temp))
-}
-
-/// After the encode: a fast encode can finish between two progress checks, so judge the final
-/// size too; and the output only stands for the source it was made from.
-fn check_output(planned: &Planned, source: &Source, temp: &Path) -> Result<(), Stop> {
-    let min_saving = planned.profile.min_saving_percent;
-    if planned.plan.video.is_some()
-        && let Ok(written) = std::fs::metadata(temp).map(|m| m.len())
-        && let Verdict::Abort {
-            projected_bytes,
-            limit_bytes,
-        } = savings::project(1.0, written, source.size, min_saving)
-    {
-        return Err(Stop::Skip(savings::explain(
-            1.0,
-            written,
-            source.size,
-            projected_bytes,
-            limit_bytes,
-            min_saving,
-        )));
-    }
-    let now = std::fs::metadata(&source.path).ok().map(|m| FileId::of(&m));
-    match failure::source_check(source.id, now) {
-        Some(why) => Err(why.into()),
-        None => Ok(()),
-    }
-}
-
-/// The temp file is what the plan asked for and decodes.
-async fn verify(
-    ctx: &JobContext,
-    plan: &Plan,
-    info: &MediaInfo,
-    temp: &Path,
-) -> Result<MediaInfo, Failure> {
-    let Some(codec) = plan.target_codec() else {
-        return Err(Failure::Internal {
-            summary: "The plan names no known output codec.",
-            detail: format!("Output codec `{}`.", plan.output_codec),
-        });
-    };
-    let expect = verify::Expect {
-        duration: info.duration,
-        codec,
-        audio_streams: plan.audio.len(),
-        subtitle_streams: plan.subtitles.len(),
-        decode: DecodeCheck::from_mode(ctx.verify),
-    };
-    verify::verify_planned(&ctx.tools.ffprobe, &ctx.tools.ffmpeg, temp, &expect)
-        .await
-        .map_err(Failure::Verify)
 }
 
 /// Give the temp file the source's permission bits and owner, fsync it, rename it over the
@@ -335,6 +331,7 @@ fn completed(
             },
             encoder: encoded.encoder,
             backend: encoded.backend,
+            hardware_fallback: encoded.fallback,
         },
     }
 }

@@ -6,7 +6,10 @@
 //!
 //! 1. S_FMT CAPTURE to the coded format, then S_FMT OUTPUT to a raw format (YU12 or NV12
 //!    preferred, as ffmpeg feeds them) at the smallest frame size the device allows, at least
-//!    64×64; G_FMT CAPTURE to read back what the driver settled on;
+//!    64×64; G_FMT CAPTURE to read back what the driver settled on; TRY_FMT OUTPUT at an
+//!    unaligned [`STRIDE_PROBE_SIDE`]² to learn how the driver pads rows and planes
+//!    ([`StrideProbe`]): ffmpeg writes frames at its own line size, so jobs must pick widths at
+//!    which the two agree (`media::args::v4l2`);
 //! 2. REQBUFS MMAP (two buffers each side), all CAPTURE buffers queued;
 //! 3. STREAMON both queues; [`TEST_FRAMES`] frames of a moving gradient are queued, then
 //!    ENCODER_CMD STOP to drain; DQBUF until that many coded frames or the LAST flag;
@@ -34,6 +37,54 @@ pub const ENCODE_TIMEOUT: Duration = Duration::from_secs(10);
 const MIN_SIDE: u32 = 64;
 /// Raw formats in order of preference (what ffmpeg's yuv420p and nv12 are).
 const RAW_PREFERENCE: [&str; 2] = ["YU12", "NV12"];
+/// Width and height asked of TRY_FMT to measure the padding: 2 past 256, so every power-of-two
+/// alignment up to 256 pads it to a different `bytesperline` (258 → 288 for 32, 320 for 64,
+/// 384 for 128, 512 for 256).
+pub const STRIDE_PROBE_SIDE: u32 = 258;
+/// Largest alignment [`StrideProbe`] can tell apart.
+const MAX_PROBED_ALIGN: u32 = 256;
+
+/// What TRY_FMT answered on the OUTPUT queue for a one-plane 4:2:0 format at
+/// [`STRIDE_PROBE_SIDE`]²: the driver's own row stride and buffer size there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StrideProbe {
+    pub width: u32,
+    pub height: u32,
+    pub bytesperline: u32,
+    pub sizeimage: u32,
+}
+
+impl StrideProbe {
+    /// The power of two the driver aligns rows to: the smallest `p` with
+    /// `ALIGN(width, p) == bytesperline` (bcm2835-codec: 64 for YU12, 32 for NV12). `None`
+    /// when no power of two up to 256 explains the stride. Pure.
+    pub fn row_align(&self) -> Option<u32> {
+        smallest_align(self.width, self.bytesperline)
+    }
+
+    /// The power of two the driver pads a 4:2:0 plane's height to: the smallest `p` with
+    /// `bytesperline × ALIGN(height, p) × 3/2 == sizeimage` (2 when it pads nothing, as
+    /// bcm2835-codec's encoder). `None` when the size has other padding. Pure.
+    pub fn plane_rows_align(&self) -> Option<u32> {
+        let rows = u64::from(self.sizeimage) * 2 / 3;
+        let bpl = u64::from(self.bytesperline.max(1));
+        if rows % bpl != 0 || u64::from(self.sizeimage) * 2 % 3 != 0 {
+            return None;
+        }
+        smallest_align(self.height, u32::try_from(rows / bpl).ok()?)
+    }
+}
+
+fn smallest_align(side: u32, padded: u32) -> Option<u32> {
+    let mut p = 1;
+    while p <= MAX_PROBED_ALIGN {
+        if side.div_ceil(p) * p == padded {
+            return Some(p.max(2));
+        }
+        p *= 2;
+    }
+    None
+}
 
 /// What a successful test encode did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -49,12 +100,23 @@ pub struct TestEncode {
     /// The first bytes of the first coded buffer, hex (FWHT starts with 4f4f4f4f ffffffff).
     pub head: String,
     pub elapsed_ms: u64,
+    /// How the driver pads rows and planes of `raw_format` (absent in records from before it
+    /// was measured, or when TRY_FMT failed).
+    #[serde(default)]
+    pub stride: Option<StrideProbe>,
 }
 
 impl TestEncode {
     pub fn describe(&self) -> String {
+        let stride = match &self.stride {
+            Some(s) => format!(
+                "; TRY_FMT {}x{}: bytesperline {}, sizeimage {}",
+                s.width, s.height, s.bytesperline, s.sizeimage
+            ),
+            None => String::new(),
+        };
         format!(
-            "{}x{} {} -> {}: {} frames in, {} coded frames out, {} bytes, head {}, {} ms",
+            "{}x{} {} -> {}: {} frames in, {} coded frames out, {} bytes, head {}, {} ms{stride}",
             self.width,
             self.height,
             self.raw_format,
@@ -236,6 +298,7 @@ pub fn run(
             bytes_out: c.bytes_out,
             head: c.head,
             elapsed_ms: started.elapsed().as_millis() as u64,
+            stride: c.stride,
         }),
     }
 }

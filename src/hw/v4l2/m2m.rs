@@ -22,7 +22,10 @@ use v4l2r::ioctl::{
 use v4l2r::memory::MmapHandle;
 use v4l2r::{Format, PlaneLayout};
 
-use super::encode::{EncodeError, EncodeProblem, TEST_FRAMES, classify_errno, fill_frame, problem};
+use super::encode::{
+    EncodeError, EncodeProblem, STRIDE_PROBE_SIDE, StrideProbe, TEST_FRAMES, classify_errno,
+    fill_frame, problem,
+};
 use super::{fourcc, fourcc_str};
 
 /// Buffers per queue.
@@ -46,6 +49,8 @@ pub(super) struct Counts {
     pub head: String,
     /// The driver flagged (or EPIPE said) the last coded buffer.
     pub last: bool,
+    /// TRY_FMT's answer at an unaligned size.
+    pub stride: Option<StrideProbe>,
 }
 
 /// Open the node, set it up and stream [`TEST_FRAMES`] frames through it, recording in `c`.
@@ -65,6 +70,7 @@ pub(super) fn encode(
         .map_err(|e| fail(EncodeError::BufferSetup, "queues", queue_errno(&e), &e))?;
     let out = set_formats(&mut out_q, &mut cap_q, raw, coded, size)?;
     (c.width, c.height) = (out.width, out.height);
+    c.stride = stride_probe(&out_q, raw);
     let outs = buffers(out_q)?;
     let caps = buffers(cap_q)?;
     let result = stream(&device, (&outs, &caps), &out, (started, deadline), c);
@@ -194,6 +200,26 @@ fn set_formats(
         ));
     }
     Ok(out)
+}
+
+/// TRY_FMT OUTPUT at an unaligned size: how the driver pads rows and planes of `raw` (it
+/// changes nothing on the queue). `None` when the driver refuses or substitutes the format.
+fn stride_probe(out_q: &Fresh<Output>, raw: &str) -> Option<StrideProbe> {
+    let f = out_q
+        .try_format(Format {
+            width: STRIDE_PROBE_SIDE,
+            height: STRIDE_PROBE_SIDE,
+            pixelformat: v4l2r::PixelFormat::from_u32(fourcc(raw)),
+            plane_fmt: vec![PlaneLayout::default()],
+        })
+        .ok()?;
+    let plane = f.plane_fmt.first()?;
+    (fourcc_str(f.pixelformat.into()) == raw && f.plane_fmt.len() == 1).then_some(StrideProbe {
+        width: f.width,
+        height: f.height,
+        bytesperline: plane.bytesperline,
+        sizeimage: plane.sizeimage,
+    })
 }
 
 /// REQBUFS MMAP (and QUERYBUF of each buffer) for one queue.

@@ -24,7 +24,7 @@ mod encode;
 mod m2m;
 mod probe;
 
-pub use encode::{EncodeError, EncodeProblem, TestEncode};
+pub use encode::{EncodeError, EncodeProblem, STRIDE_PROBE_SIDE, StrideProbe, TestEncode};
 pub use probe::{describe_nodes, probe_all};
 
 /// Whole-probe budget per device, test encodes included: a hung driver must not stall startup.
@@ -207,22 +207,12 @@ impl V4l2Device {
             .collect()
     }
 
-    /// What width and height must be multiples of for coded `format`: the larger stepwise
-    /// step, at least 2 (4:2:0); `V4l2Options::align`.
-    pub fn alignment(&self, format: &str) -> u32 {
-        let step = self
-            .frame_sizes
+    /// What ENUM_FRAMESIZES answered for coded `format`.
+    pub fn frame_sizes_of(&self, format: &str) -> Option<&FrameSizes> {
+        self.frame_sizes
             .iter()
             .find(|(f, _)| f == format)
-            .map_or(1, |(_, s)| match s {
-                FrameSizes::Stepwise {
-                    step_width,
-                    step_height,
-                    ..
-                } => (*step_width).max(*step_height),
-                FrameSizes::Discrete { .. } => 1,
-            });
-        step.max(2)
+            .map(|(_, s)| s)
     }
 }
 

@@ -4,7 +4,8 @@
 //! Pi 4 `bcm2835-codec` H.264 encoder (multi-planar), its decoder node, and a UVC camera.
 
 use super::encode::{
-    EncodeError, EncodeProblem, TestEncode, choose_raw, choose_size, classify_errno, fill_frame,
+    EncodeError, EncodeProblem, STRIDE_PROBE_SIDE, StrideProbe, TestEncode, choose_raw,
+    choose_size, classify_errno, fill_frame,
 };
 use super::*;
 
@@ -86,8 +87,11 @@ fn vicodec_is_an_fwht_encoder_ffmpeg_cannot_drive() {
     let e = &d.encoders[0];
     assert_eq!(e.format, "FWHT");
     assert_eq!(d.raw_formats()[..2], ["YU12", "YV12"]);
-    assert_eq!(d.alignment("FWHT"), 8);
-    assert_eq!(d.alignment("H264"), 2);
+    assert!(matches!(
+        d.frame_sizes_of("FWHT"),
+        Some(FrameSizes::Stepwise { step_width: 8, .. })
+    ));
+    assert_eq!(d.frame_sizes_of("H264"), None);
     assert_eq!(e.codec, None);
     assert_eq!(e.ffmpeg_encoder, None);
     assert!(!e.verified);
@@ -229,6 +233,7 @@ fn h264(verified: bool, problem: Option<EncodeProblem>) -> V4l2Encoder {
             bytes_out: 4000,
             head: "0000000167".into(),
             elapsed_ms: 12,
+            stride: None,
         }),
         problem,
     }
@@ -347,4 +352,44 @@ fn recorded_vicodec_probe_classifies_the_same() {
         summary.unavailable_reason
     );
     assert_eq!(summary.usable(VideoCodec::H264), None);
+}
+
+/// TRY_FMT at 258×258 tells how a driver pads. bcm2835-codec (raspberrypi/linux,
+/// `bcm2835-v4l2-codec.c`): `get_bytesperline` = `ALIGN(width * depth / 8,
+/// bytesperline_align[ENCODE])` with 64 for YU12 and 32 for NV12, and `get_sizeimage` =
+/// `bytesperline * height * 3 / 2` (no height padding when encoding). A Qualcomm-style NV12
+/// (iris/venus: 128-byte rows, 32-line planes) and a driver with extra buffer padding too.
+#[test]
+fn stride_probes_give_the_drivers_row_and_plane_alignment() {
+    let side = STRIDE_PROBE_SIDE;
+    let probe = |bytesperline, sizeimage| StrideProbe {
+        width: side,
+        height: side,
+        bytesperline,
+        sizeimage,
+    };
+    let pi_yu12 = probe(320, 320 * side * 3 / 2);
+    assert_eq!(
+        (pi_yu12.row_align(), pi_yu12.plane_rows_align()),
+        (Some(64), Some(2))
+    );
+    let pi_nv12 = probe(288, 288 * side * 3 / 2);
+    assert_eq!(pi_nv12.row_align(), Some(32));
+    let qcom = probe(384, 384 * 288 * 3 / 2);
+    assert_eq!(
+        (qcom.row_align(), qcom.plane_rows_align()),
+        (Some(128), Some(32))
+    );
+    // vicodec packs rows: the probe says 2, i.e. no constraint beyond 4:2:0.
+    let packed = probe(side, side * side * 3 / 2);
+    assert_eq!(
+        (packed.row_align(), packed.plane_rows_align()),
+        (Some(2), Some(2))
+    );
+    // Metadata after the planes, or a stride no power of two explains: not known.
+    assert_eq!(
+        probe(320, 320 * side * 3 / 2 + 4096).plane_rows_align(),
+        None
+    );
+    assert_eq!(probe(300, 300 * side * 3 / 2).row_align(), None);
 }

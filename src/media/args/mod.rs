@@ -16,8 +16,8 @@ use std::path::Path;
 use super::plan::{AudioAction, OutputContainer, Plan, SubtitleAction, VideoEncode};
 
 pub use cpu::build_args;
-pub use v4l2::{V4l2Options, build_v4l2_args};
-pub use vaapi::{VaapiOptions, build_vaapi_args};
+pub use v4l2::{V4l2ArgsError, V4l2Geometry, V4l2Options, build_v4l2_args};
+pub use vaapi::{VaapiArgsError, VaapiOptions, build_vaapi_args};
 
 /// `path` as an ffmpeg URL. The `file:` protocol prefix stops ffmpeg from reading a leading
 /// `-` as an option or `name:` as another protocol (`concat:`, `http:`); nothing is escaped.

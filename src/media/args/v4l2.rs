@@ -18,10 +18,30 @@
 //! - **Pixel format** = what the device's OUTPUT queue takes: `yuv420p` (YU12) first, else
 //!   `nv12`; ffmpeg refuses to open the encoder otherwise ("Encoder requires yuv420p pixel
 //!   format"). 10-bit is refused: the V4L2 encoders ffmpeg drives take 8-bit 4:2:0 only.
-//! - **Dimensions** are scaled down to multiples of the device's alignment (its frame-size step;
-//!   at least 2 for 4:2:0, 16 for macroblock-aligned encoders such as hantro/coda, 64 on the
-//!   Raspberry Pi, as Jellyfin does). Down, so nothing is upscaled; the aspect change is at most
-//!   alignment − 1 pixels. No scale filter when the source is already aligned.
+//! - **Dimensions.** ffmpeg copies each plane of a frame into the V4L2 buffer at *its own*
+//!   line size, one plane after the other (`v4l2_buffers.c`, `v4l2_buffer_swframe_to_buf`:
+//!   `size = frame->linesize[i] * h`), and never reads the driver's `bytesperline`. The driver
+//!   reads rows at its own stride: the Raspberry Pi's bcm2835-codec pads YU12 rows to 64 bytes
+//!   and NV12 rows to 32 when encoding (`bytesperline_align` of its format table, `ALIGN(width,
+//!   64)`), while its ENUM_FRAMESIZES step is only 2. At 720 (DVD), 854 or 1440 wide the two
+//!   strides differ and every row after the first is shifted: a corrupted picture that still
+//!   decodes, so ffmpeg exits 0 and verification passes. So the width is scaled down to a
+//!   multiple of the driver's row alignment (measured by the probe at an unaligned width, when
+//!   it was) and at least 64 for `yuv420p` (whose chroma rows, half as long, must then be
+//!   32-byte multiples too) or 32 for `nv12`: at those widths ffmpeg's own line size (aligned
+//!   to at most 32 on ARM) equals the row length, as Jellyfin's `scale=trunc(iw/64)*64` for
+//!   `h264_v4l2m2m` assumes. The height only follows the device's step (at least 2 for 4:2:0)
+//!   and the plane height the driver pads to, never the width's alignment: 1080 stays 1080.
+//!   Sources larger than the device's maximum (1920×1920 on the Pi) are scaled to fit, keeping
+//!   the aspect ratio. Down, so nothing is upscaled; `scale` keeps the display aspect ratio by
+//!   adjusting the sample aspect ratio. No scale filter when the source already fits.
+//! - **MP4 only.** `v4l2_m2m_enc.c` never fills the codec's extradata (it asks the driver for
+//!   separate headers and passes them in-band), and Matroska needs the H.264/HEVC
+//!   `CodecPrivate` when it writes its header: the Matroska muxer fails with "Could not write
+//!   header" (seen with other extradata-less hardware encoders: hbiyik/FFmpeg#11, "mp4 works
+//!   though"). ffmpeg's MP4 muxer builds `avcC`/`hvcC` from the parameter sets in the first
+//!   packet, so a V4L2 encode writes MP4 and a plan for Matroska is refused here (the engine
+//!   plans such jobs for MP4, or encodes them on the CPU).
 //! - **Deinterlace on the CPU** with the same `bwdif` as the CPU path, before any scale.
 //! - No `-profile`/`-level` (drivers differ in what they accept) and no device option: ffmpeg's
 //!   V4L2 encoder finds its device by scanning `/dev/video*` for one with the coded format.
@@ -32,7 +52,7 @@ use std::path::Path;
 use crate::model::VideoCodec;
 
 use super::{Args, assemble, build_args, colour_args};
-use crate::media::plan::{Plan, VideoEncode};
+use crate::media::plan::{OutputContainer, Plan, VideoEncode};
 
 /// Bits per pixel of H.264 at CRF 23.
 pub const BPP_H264: f64 = 0.10;
@@ -45,6 +65,11 @@ pub const MIN_BITRATE: u64 = 300_000;
 /// Keyframe interval in seconds.
 const GOP_SECONDS: f64 = 10.0;
 
+/// Row alignment ffmpeg's own frames need so that their line size is the row length: 64 for
+/// `yuv420p` (its chroma rows are half as long and must be 32-byte multiples), 32 for `nv12`.
+pub const FFMPEG_ROW_ALIGN_YUV420P: u32 = 64;
+pub const FFMPEG_ROW_ALIGN_NV12: u32 = 32;
+
 /// The source and the device, as the probes saw them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct V4l2Options {
@@ -56,8 +81,35 @@ pub struct V4l2Options {
     pub source_bitrate: Option<u64>,
     /// Raw fourccs the device's OUTPUT queue takes ("YU12", "NV12"…).
     pub input_formats: Vec<String>,
-    /// Width and height must be multiples of this (the device's frame-size step; ≥ 2).
-    pub align: u32,
+    /// What the device allows, from its frame sizes and the probe's stride measurement.
+    pub device: V4l2Geometry,
+}
+
+/// The device's size constraints for the raw format fed to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct V4l2Geometry {
+    /// ENUM_FRAMESIZES steps (1 when the driver lists none or discrete sizes).
+    pub step_width: u32,
+    pub step_height: u32,
+    /// Largest frame the encoder takes.
+    pub max_width: Option<u32>,
+    pub max_height: Option<u32>,
+    /// What the driver aligns `bytesperline` to, measured by the probe (`None`: not measured).
+    pub row_align: Option<u32>,
+    /// What the driver pads each plane's height to, measured likewise.
+    pub plane_rows_align: Option<u32>,
+}
+
+impl V4l2Geometry {
+    /// A device that states no constraint but 4:2:0's even sizes.
+    pub const PLAIN: V4l2Geometry = V4l2Geometry {
+        step_width: 2,
+        step_height: 2,
+        max_width: None,
+        max_height: None,
+        row_align: None,
+        plane_rows_align: None,
+    };
 }
 
 /// A plan a V4L2 encoder cannot encode as asked.
@@ -71,6 +123,10 @@ pub enum V4l2ArgsError {
     PixelFormat,
     #[error("the source has no usable size or frame rate")]
     Geometry,
+    #[error(
+        "ffmpeg's V4L2 encoders write no extradata, which Matroska needs: the output must be MP4"
+    )]
+    Container,
 }
 
 /// The ffmpeg V4L2 encoder for a codec.
@@ -98,10 +154,54 @@ pub fn target_bitrate(codec: VideoCodec, crf: u8, opts: &V4l2Options) -> u64 {
     rate.max(MIN_BITRATE)
 }
 
-/// Width and height rounded down to multiples of `align` (at least 2).
-pub fn aligned_size(width: u32, height: u32, align: u32) -> (u32, u32) {
-    let a = align.max(2);
-    ((width / a) * a, (height / a) * a)
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// The least common multiple, for alignments that must all hold.
+fn lcm(a: u32, b: u32) -> u32 {
+    let (a, b) = (a.max(1), b.max(1));
+    a / gcd(a, b) * b
+}
+
+/// (width, height) multiples the output must be for `pix_fmt` on `device` (see the module
+/// documentation). Pure.
+pub fn alignment(pix_fmt: &str, device: &V4l2Geometry) -> (u32, u32) {
+    let ffmpeg = if pix_fmt == "nv12" {
+        FFMPEG_ROW_ALIGN_NV12
+    } else {
+        FFMPEG_ROW_ALIGN_YUV420P
+    };
+    let width = lcm(
+        lcm(ffmpeg, device.step_width),
+        device.row_align.unwrap_or(1),
+    );
+    let height = lcm(
+        lcm(2, device.step_height),
+        device.plane_rows_align.unwrap_or(1),
+    );
+    (width, height)
+}
+
+/// The encoded size: the source scaled down (aspect kept) to fit the device's maximum, then
+/// each side rounded down to its alignment. Pure.
+pub fn output_size(
+    width: u32,
+    height: u32,
+    align: (u32, u32),
+    device: &V4l2Geometry,
+) -> (u32, u32) {
+    let fit =
+        |max: Option<u32>, side: u32| max.map_or(1.0, |m| f64::from(m) / f64::from(side.max(1)));
+    let scale = fit(device.max_width, width)
+        .min(fit(device.max_height, height))
+        .min(1.0);
+    let down = |side: u32, a: u32| {
+        let a = a.max(1);
+        let scaled = (f64::from(side) * scale).floor() as u32;
+        (scaled / a) * a
+    };
+    (down(width, align.0), down(height, align.1))
 }
 
 /// ffmpeg's name of the raw format to feed the device.
@@ -128,8 +228,12 @@ pub fn build_v4l2_args(
     if v.ten_bit {
         return Err(V4l2ArgsError::TenBit);
     }
+    if plan.container != OutputContainer::Mp4 {
+        return Err(V4l2ArgsError::Container);
+    }
     let pix_fmt = pixel_format(&opts.input_formats).ok_or(V4l2ArgsError::PixelFormat)?;
-    let (w, h) = aligned_size(opts.width, opts.height, opts.align);
+    let align = alignment(pix_fmt, &opts.device);
+    let (w, h) = output_size(opts.width, opts.height, align, &opts.device);
     if w == 0 || h == 0 || !(opts.fps.is_finite() && opts.fps > 0.0) {
         return Err(V4l2ArgsError::Geometry);
     }

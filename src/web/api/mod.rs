@@ -70,6 +70,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(stats::daily))
         .routes(routes!(stats::savings))
         .routes(routes!(system::hardware))
+        .routes(routes!(system::probe))
         .routes(routes!(system::probe_log))
         .routes(routes!(system::resources))
         .routes(routes!(system::workers))

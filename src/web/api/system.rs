@@ -2,18 +2,28 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::engine::WorkerStatus;
-use crate::hw::{self, HardwareView, ProbeLogEntry};
+use crate::hw::{HardwareView, ProbeLogEntry};
 use crate::resources::Resources;
 use crate::web::AppState;
 
-/// Encoder backends and the codec matrix.
+/// Encoder backends, the codec matrix, and the hardware encoders demoted after failed jobs.
 #[utoipa::path(get, path = "/system/hardware", tag = "system", responses((status = 200, body = HardwareView)))]
 pub async fn hardware(State(state): State<AppState>) -> Json<HardwareView> {
-    Json(hw::view(state.engine.capabilities().as_deref()))
+    Json(state.engine.hardware_view())
+}
+
+/// Probe the hardware again (test encodes on every device; the stored result is not reused).
+/// Starts in the background: the answer is the hardware as it is now, with `probing` true;
+/// the new result replaces it when the probe ends and clears the demotions.
+#[utoipa::path(post, path = "/system/hardware/probe", tag = "system", responses((status = 202, body = HardwareView)))]
+pub async fn probe(State(state): State<AppState>) -> (StatusCode, Json<HardwareView>) {
+    state.engine.probe_hardware();
+    (StatusCode::ACCEPTED, Json(state.engine.hardware_view()))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -57,6 +57,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/library/profiles/{name}/delete", post(profiles::delete))
         .route("/library/scan", post(library::scan))
         .route("/hardware", get(system::hardware))
+        .route("/hardware/probe", post(system::probe))
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/system", get(system::overview))

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use minijinja::value::Serde;
 
@@ -12,7 +12,6 @@ use super::PageError;
 use super::context::{Flash, TZ_SETTING, redirect};
 use super::form::Form;
 use super::render;
-use crate::hw;
 use crate::web::AppState;
 
 pub async fn hardware(State(state): State<AppState>) -> Result<Response, PageError> {
@@ -25,8 +24,15 @@ pub async fn hardware(State(state): State<AppState>) -> Result<Response, PageErr
         &state,
         "system/hardware.html",
         "hardware",
-        context! { hw => Serde(hw::view(caps.as_deref())), probe_log => Serde(probe_log) },
+        context! { hw => Serde(state.engine.hardware_view()), probe_log => Serde(probe_log) },
     )
+}
+
+/// "Probe again": a new probe in the background (see the API's `POST
+/// /system/hardware/probe`), then back to the hardware page.
+pub async fn probe(State(state): State<AppState>) -> Response {
+    state.engine.probe_hardware();
+    Redirect::to("/hardware").into_response()
 }
 
 pub async fn overview(State(state): State<AppState>) -> Result<Response, PageError> {

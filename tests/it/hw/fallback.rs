@@ -9,64 +9,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::with_fake_vaapi;
 use crate::support::clips::{copy_into, h264_clip};
-use crate::support::wait::DETECTION;
-use crate::support::{TestServer, wait_until};
-
-async fn hardware(server: &TestServer, token: &str) -> Value {
-    server.get_json("/api/system/hardware", token).await
-}
-
-async fn until_hardware(
-    server: &TestServer,
-    token: &str,
-    what: &str,
-    pred: impl Fn(&Value) -> bool,
-) {
-    wait_until(DETECTION, what, async || {
-        let hw = hardware(server, token).await;
-        if pred(&hw) { Ok(()) } else { Err(hw) }
-    })
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_vaapi_encode_is_done_again_on_the_cpu() {
-    // First start: real detection, stored with its fingerprint.
-    let server = TestServer::start().await;
-    let token = server.login().await;
-    until_hardware(&server, &token, "detection to finish", |hw| {
-        !hw["probed_at"].is_null()
-    })
-    .await;
-    let (tmp, data_dir) = server.stop().await;
-
-    // A verified HEVC encoder on a render node this machine does not have.
-    {
-        let store = alchemist::store::Store::open(&data_dir).unwrap();
-        let mut record = store.capability_record().unwrap().unwrap();
-        let vaapi = &mut record["capabilities"]["vaapi"];
-        vaapi["listed_encoders"] = json!(["hevc_vaapi"]);
-        vaapi["unavailable_reason"] = Value::Null;
-        vaapi["devices"] = json!([{
-            "node": {"path": "/dev/dri/renderD128", "bus": "pci", "vendor": "0x8086",
-                     "device": "0x4e61", "kernel_driver": "i915", "compatible": null,
-                     "access": "ok"},
-            "driver": "iHD", "driver_vendor": null, "failure": null,
-            "encoders": [{"codec": "hevc", "encoder": "hevc_vaapi", "verified": true,
-                          "low_power": false, "ten_bit": false, "rate_control": "icq",
-                          "failure": null}]
-        }]);
-        store.set_capability_record(&record).unwrap();
-    }
-
-    // Second start: the cached record is reused and HEVC goes to VAAPI.
-    let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
-    let token = server.login().await;
-    until_hardware(&server, &token, "VAAPI to be selected for HEVC", |hw| {
-        hw["selected"]["hevc"] == "vaapi"
-    })
-    .await;
+    // The real VAAPI argument vector, run by the real ffmpeg, which fails on the missing node.
+    let (server, token) = with_fake_vaapi(|_, _| {}).await;
     let lib = server.tmp.path().join("lib");
     std::fs::create_dir_all(&lib).unwrap();
     let source = copy_into(&lib, h264_clip(), "clip.mp4".as_ref());
