@@ -10,5 +10,6 @@ mod media;
 mod pages;
 mod profiles;
 mod reliability;
+mod schedule;
 mod server;
 mod support;
