@@ -25,7 +25,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use window::Invalid;
+pub use window::{DAYS, Invalid, MAX_WINDOWS};
 pub(crate) use worker::Scheduler;
 
 use crate::model::ScheduleStatus;
@@ -60,7 +60,8 @@ pub struct WindowSpec {
     /// `HH:MM`, 00:00 to 23:59.
     #[schema(example = "01:00")]
     pub start: String,
-    /// `HH:MM`, 00:01 to 24:00; at or before `start`, the window ends the next day.
+    /// `HH:MM`, 00:00 to 24:00; at or before `start`, the window ends the next day (equal to
+    /// `start`: 24 hours).
     #[schema(example = "07:00")]
     pub end: String,
 }
@@ -209,7 +210,12 @@ impl Schedule {
         }
     }
 
-    /// Resolves after the next save.
+    /// Evaluate again soon (the owner chose another time zone for the pages).
+    pub fn nudge(&self) {
+        self.inner.changed.notify_one();
+    }
+
+    /// Resolves after the next save or nudge.
     pub(super) async fn changed(&self) {
         self.inner.changed.notified().await;
     }

@@ -264,8 +264,6 @@ fn bad_input_names_the_field() {
         (window("mon", "1:00", "07:00"), "windows[0].start"),
         (window("mon", "24:00", "07:00"), "windows[0].start"),
         (window("mon", "01:00", "07:60"), "windows[0].end"),
-        (window("mon", "01:00", "01:00"), "windows[0].end"),
-        (window("mon", "00:00", "00:00"), "windows[0].end"),
         (window("", "01:00", "02:00"), "windows[0].days"),
         (window("mon,monday", "01:00", "02:00"), "windows[0].days[1]"),
         (window("Mon", "01:00", "02:00"), "windows[0].days[0]"),
@@ -283,4 +281,11 @@ fn bad_input_names_the_field() {
     ]);
     assert_eq!(Plan::parse(&many).unwrap_err().field, "windows");
     assert!(Plan::parse(&settings(vec![window(ALL, "00:00", "24:00")])).is_ok());
+    // Equal start and end: a whole day.
+    let day = Plan::parse(&settings(vec![window("mon", "00:00", "00:00")])).unwrap();
+    let e = evaluate(&day, at("2026-12-07T23:59:00Z"), &TimeZone::UTC);
+    assert_eq!(
+        (e.in_window, e.next_change),
+        (true, Some(at("2026-12-08T00:00:00Z")))
+    );
 }

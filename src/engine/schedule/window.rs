@@ -3,8 +3,8 @@
 //! and when that next changes. No clock, store or engine here, so every DST case is a table test.
 //!
 //! A window belongs to the day it starts on; one whose end is not after its start crosses
-//! midnight into the next day (`fri 22:00–02:00` ends on Saturday), and `24:00` is the end of
-//! the day. Each boundary happens the first time the local wall clock reads it: in a
+//! midnight into the next day (`fri 22:00–02:00` ends on Saturday; `01:00–01:00` lasts 24
+//! hours), and `24:00` is the end of the day. Each boundary happens the first time the local wall clock reads it: in a
 //! spring-forward gap that is the instant the clock jumps (a window from 02:30 opens at 03:00
 //! summer time), in a fall-back overlap the first of the two readings. A window wholly inside
 //! a gap does not happen that day. Windows that touch or overlap are one window.
@@ -30,7 +30,7 @@ pub struct Window {
     days: [bool; 7],
     /// 0..1440.
     start: u16,
-    /// 1..=1440; at or before `start` means the next day.
+    /// 0..=1440; at or before `start` means the next day.
     end: u16,
 }
 
@@ -122,12 +122,6 @@ impl Plan {
             }
             let start = clock(&w.start, format!("windows[{i}].start"), false)?;
             let end = clock(&w.end, format!("windows[{i}].end"), true)?;
-            if start == end {
-                return Err(invalid(
-                    format!("windows[{i}].end"),
-                    "a window must not end when it starts (00:00 to 24:00 is a whole day)",
-                ));
-            }
             windows.push(Window { days, start, end });
         }
         Ok(Plan {

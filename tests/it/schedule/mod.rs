@@ -6,6 +6,7 @@
 //! waits for a clock time.
 
 mod outside;
+mod page;
 mod settings;
 
 use jiff::{ToSpan, ZonedDateTime};

@@ -55,7 +55,7 @@ async fn settings_round_trip_checks_and_status() {
     for (body, field) in [
         (bad("25:00", "07:00", json!(["mon"])), "windows[0].start"),
         (bad("01:00", "1:00", json!(["mon"])), "windows[0].end"),
-        (bad("01:00", "01:00", json!(["mon"])), "windows[0].end"),
+        (bad("01:00", "24:01", json!(["mon"])), "windows[0].end"),
         (bad("01:00", "07:00", json!([])), "windows[0].days"),
         (
             bad("01:00", "07:00", json!(["mon", "funday"])),
