@@ -2,13 +2,16 @@
 //! paused. Owned by [`Control`]: every change is persisted, applied to the running ffmpeg
 //! processes (SIGSTOP on pause, SIGCONT on anything that runs again) and published as an
 //! `engine` event, in the order the changes were made. The pure transitions and limits are in
-//! `state`.
+//! `state`. The schedule holds and releases the engine through its own two calls, and the
+//! state remembers that the hold is the schedule's, so a window opening never resumes an
+//! owner's pause (who wins is set out in `schedule`).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::EngineError;
 use super::dispatch::Slots;
 use super::hardware::Hardware;
+use super::schedule::{OutsideWindow, Schedule};
 use super::state::{self, EngineCommand};
 use crate::events::{Event, EventBus};
 use crate::model::{EngineMode, EngineRunState, EngineStatus, JobState};
@@ -29,6 +32,7 @@ struct Inner {
     events: EventBus,
     slots: Slots,
     hardware: Hardware,
+    schedule: Schedule,
     cores: u32,
 }
 
@@ -44,14 +48,19 @@ impl Control {
         events: EventBus,
         slots: Slots,
         hardware: Hardware,
+        schedule: Schedule,
         cores: u32,
     ) -> Result<Control, EngineError> {
         let state = store.call(|s| s.engine_state()).await?;
+        let paused_reason = match (state.run_state, state.held_by_schedule) {
+            (EngineRunState::Running, _) => None,
+            (_, true) => Some("outside the schedule window".to_string()),
+            (_, false) => Some("paused before the last shutdown".to_string()),
+        };
         Ok(Control {
             inner: Arc::new(Inner {
                 current: Mutex::new(Current {
-                    paused_reason: (state.run_state != EngineRunState::Running)
-                        .then(|| "paused before the last shutdown".to_string()),
+                    paused_reason,
                     state,
                 }),
                 serial: tokio::sync::Mutex::new(()),
@@ -59,6 +68,7 @@ impl Control {
                 events,
                 slots,
                 hardware,
+                schedule,
                 cores,
             }),
         })
@@ -113,20 +123,22 @@ impl Control {
                 EngineRunState::Running => None,
                 _ => current.paused_reason.clone(),
             },
+            schedule: self.inner.schedule.status(),
         }
     }
 
     /// Apply a run-state command; `reason` replaces "paused by the user" (the thermal guard).
+    /// Any command but the end of a drain ends the schedule's hold: the owner's word wins.
     pub async fn command(
         &self,
         command: EngineCommand,
         reason: Option<String>,
     ) -> Result<EngineStatus, EngineError> {
-        let _serial = self.inner.serial.lock().await;
-        let state = {
-            let mut current = self.current();
+        self.change(false, |current| {
             let before = current.state.run_state;
             current.state.run_state = state::transition(before, command);
+            let held = current.state.held_by_schedule && command == EngineCommand::DrainFinished;
+            current.state.held_by_schedule = held;
             current.paused_reason = match (command, current.state.run_state) {
                 (EngineCommand::Pause, _) => {
                     Some(reason.unwrap_or_else(|| "paused by the user".into()))
@@ -134,10 +146,74 @@ impl Control {
                 (EngineCommand::Drain, EngineRunState::Draining) => {
                     Some("draining: active jobs finish, nothing new starts".into())
                 }
+                // The schedule's `finish` drained: its reason stays.
+                (EngineCommand::DrainFinished, _) if held => current.paused_reason.clone(),
                 (EngineCommand::DrainFinished, _) => Some("drain finished".into()),
                 (_, EngineRunState::Running) => None,
                 (_, _) => current.paused_reason.clone(),
             };
+            true
+        })
+        .await
+    }
+
+    /// A window closed: hold the engine as `outside` says, unless someone else already paused
+    /// or drains it (then theirs stands). A hold of the schedule's own is changed to `outside`.
+    pub async fn schedule_hold(
+        &self,
+        outside: OutsideWindow,
+        reason: String,
+    ) -> Result<EngineStatus, EngineError> {
+        self.change(outside == OutsideWindow::Requeue, |current| {
+            let s = &mut current.state;
+            if s.run_state != EngineRunState::Running && !s.held_by_schedule {
+                return false;
+            }
+            s.held_by_schedule = true;
+            s.run_state = match outside {
+                OutsideWindow::Finish => EngineRunState::Draining,
+                OutsideWindow::Suspend | OutsideWindow::Requeue => EngineRunState::Paused,
+            };
+            current.paused_reason = Some(reason);
+            true
+        })
+        .await
+    }
+
+    /// A window opened: run again if the schedule holds the engine, and only then.
+    pub async fn schedule_release(&self) -> Result<EngineStatus, EngineError> {
+        self.change(false, |current| {
+            if !current.state.held_by_schedule {
+                return false;
+            }
+            current.state.held_by_schedule = false;
+            current.state.run_state = EngineRunState::Running;
+            current.paused_reason = None;
+            true
+        })
+        .await
+    }
+
+    /// Publish the status again (the schedule's part of it moved).
+    pub fn announce(&self) {
+        self.inner.events.publish(Event::Engine(self.status()));
+    }
+
+    /// Make one change under the serial lock: `edit` returns whether it changed anything.
+    /// Then ffmpeg is suspended while paused and continued otherwise; with `requeue`, the
+    /// runs are then stopped to go back to the queue.
+    async fn change(
+        &self,
+        requeue: bool,
+        edit: impl FnOnce(&mut Current) -> bool,
+    ) -> Result<EngineStatus, EngineError> {
+        let _serial = self.inner.serial.lock().await;
+        let state = {
+            let mut current = self.current();
+            if !edit(&mut current) {
+                drop(current);
+                return Ok(self.status());
+            }
             current.state.clone()
         };
         // Suspended on pause, continued on anything that runs again (resume, drain).
@@ -150,6 +226,12 @@ impl Control {
             };
             if let Err(e) = result {
                 tracing::warn!(pid, error = %e, "could not signal ffmpeg");
+            }
+        }
+        if requeue {
+            // A stopped ffmpeg must run again to notice; SIGKILL works regardless.
+            for pid in self.inner.slots.requeue_all() {
+                let _ = crate::process::resume(pid);
             }
         }
         self.persist_and_publish(state).await

@@ -23,6 +23,7 @@ pub mod originals;
 mod probes;
 mod retrier;
 mod scanner;
+pub mod schedule;
 pub mod state;
 mod watch;
 mod worker;
@@ -49,6 +50,7 @@ pub(crate) use jobs::Jobs;
 pub use jobs::{BatchAction, EnqueueError, JobDetails, JobView};
 pub use scanner::ScanStatus;
 pub(crate) use scanner::Scanner;
+pub(crate) use schedule::Schedule;
 pub use state::EngineCommand;
 pub use worker::WorkerStatus;
 pub(crate) use worker::{Worker, Workers};
@@ -110,6 +112,7 @@ pub struct Engine {
     pub(crate) profiles: Profiles,
     pub(crate) hardware: Hardware,
     pub(crate) settings: LiveSettings,
+    pub(crate) schedule: Schedule,
     pub(crate) workers: Workers,
     slots: Slots,
     ledger: ledger::Ledger,
@@ -132,11 +135,13 @@ impl Engine {
             .map(|n| n.get() as u32)
             .unwrap_or(1);
         let (slots, hardware) = (Slots::default(), Hardware::default());
+        let schedule = Schedule::load(store.clone()).await?;
         let control = Control::load(
             store.clone(),
-            events,
+            events.clone(),
             slots.clone(),
             hardware.clone(),
+            schedule.clone(),
             cores,
         )
         .await?;
@@ -184,6 +189,11 @@ impl Engine {
             purged: 0,
             first: true,
         });
+        workers.spawn(schedule::Scheduler::new(
+            schedule.clone(),
+            control.clone(),
+            &events,
+        ));
         Ok(Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,
@@ -199,6 +209,7 @@ impl Engine {
             profiles,
             hardware,
             settings,
+            schedule,
             workers,
             slots,
             ledger,

@@ -36,4 +36,17 @@ pub struct EngineStatus {
     pub active_jobs: u64,
     pub queued_jobs: u64,
     pub paused_reason: Option<String>,
+    /// The owner's schedule windows.
+    pub schedule: ScheduleStatus,
+}
+
+/// Where the schedule stands (`engine::schedule`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleStatus {
+    /// Off: jobs start at any time (and `in_window` is always true).
+    pub enabled: bool,
+    /// Jobs may start now as far as the schedule is concerned.
+    pub in_window: bool,
+    /// RFC 3339 UTC instant `in_window` next changes; null when it never does.
+    pub next_change: Option<String>,
 }

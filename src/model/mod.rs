@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use client::ClientKey;
-pub use engine::{EngineMode, EngineRunState, EngineStatus};
+pub use engine::{EngineMode, EngineRunState, EngineStatus, ScheduleStatus};
 pub use job::{AttemptOutcome, InvalidTransition, JobEvent, JobId, JobState, LogLevel};
 pub use media::{Backend, CpuEncoder, OriginalPolicy, RateControl, VerifyMode, VideoCodec};
 

@@ -293,6 +293,10 @@ pub struct EngineState {
     pub mode: EngineMode,
     pub concurrent_jobs_override: u32,
     pub threads_override: u32,
+    /// The pause or drain is the schedule's (a window opening ends it); absent from records
+    /// written before schedules existed, hence the default.
+    #[serde(default)]
+    pub held_by_schedule: bool,
 }
 impl Versioned for EngineState {}
 
@@ -303,6 +307,7 @@ impl Default for EngineState {
             mode: EngineMode::Balanced,
             concurrent_jobs_override: 0,
             threads_override: 0,
+            held_by_schedule: false,
         }
     }
 }

@@ -10,6 +10,7 @@ mod media;
 mod pages;
 mod profiles;
 mod reliability;
+mod schedule;
 mod server;
 mod support;
 mod watch;

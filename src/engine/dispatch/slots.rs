@@ -68,6 +68,12 @@ impl Slots {
         self.lock().runs.get(id).map(|a| a.progress)
     }
 
+    /// Stop every run to go back to the queue (a schedule window closed); returns the pids.
+    pub fn requeue_all(&self) -> Vec<u32> {
+        let mut table = self.lock();
+        table.runs.stop_all_for(StopReason::Requeue)
+    }
+
     /// Suspend (or let run) every ffmpeg, now and as they start; returns the pids to signal.
     pub fn set_suspended(&self, suspended: bool) -> Vec<u32> {
         let mut table = self.lock();
@@ -139,6 +145,8 @@ pub(crate) enum StopReason {
     Cancelled,
     /// The server is shutting down: the job goes back to `queued`.
     Shutdown,
+    /// A schedule window closed with `requeue`: the job goes back to `queued`.
+    Requeue,
 }
 
 /// One run a worker owns.
@@ -234,9 +242,15 @@ impl ActiveJobs {
 
     /// Stop every run for shutdown.
     pub fn stop_all(&mut self) {
-        for run in self.runs.values_mut() {
-            run.stop(StopReason::Shutdown);
-        }
+        self.stop_all_for(StopReason::Shutdown);
+    }
+
+    /// Stop every run for `reason`; returns the pids of their ffmpeg processes.
+    pub fn stop_all_for(&mut self, reason: StopReason) -> Vec<u32> {
+        self.runs
+            .values_mut()
+            .filter_map(|run| run.stop(reason))
+            .collect()
     }
 }
 

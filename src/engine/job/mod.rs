@@ -69,14 +69,14 @@ impl JobContext {
         self.ledger.log(self.id(), level, message).await;
     }
 
-    /// `Err` once the run's token is cancelled: by the user, or by a shutdown (the job then goes
-    /// back to the queue).
+    /// `Err` once the run's token is cancelled: by the user, or by a shutdown or a schedule
+    /// window closing (the job then goes back to the queue).
     fn check_stop(&self) -> Result<(), Stop> {
         if !self.slot.cancel_token().is_cancelled() {
             return Ok(());
         }
         Err(match self.slot.stop_reason() {
-            Some(StopReason::Shutdown) => Stop::Interrupted,
+            Some(StopReason::Shutdown | StopReason::Requeue) => Stop::Interrupted,
             _ => Stop::Cancelled,
         })
     }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod jobs;
 pub mod library;
 pub mod profiles;
+pub mod schedule;
 pub mod stats;
 pub mod system;
 pub mod tokens;
@@ -66,6 +67,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engine::resume))
         .routes(routes!(engine::drain))
         .routes(routes!(engine::mode))
+        .routes(routes!(schedule::get, schedule::put))
         .routes(routes!(stats::aggregated))
         .routes(routes!(stats::daily))
         .routes(routes!(stats::savings))

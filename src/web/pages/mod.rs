@@ -17,6 +17,7 @@ mod library;
 mod present;
 mod profiles;
 mod render;
+mod schedule;
 mod session;
 mod system;
 mod tokens;
@@ -62,6 +63,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/system", get(system::overview))
         .route("/system/timezone", post(system::set_timezone))
+        .route("/system/schedule", post(schedule::save))
         .route("/trash", get(trash::page))
         .route("/trash/{id}/restore", post(trash::restore))
         .route_layer(middleware::from_fn_with_state(

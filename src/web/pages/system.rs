@@ -1,5 +1,5 @@
 //! Hardware (encoder backends, codec matrix, probe log) and system (resources, temperatures,
-//! the time zone the pages show times in, version, uptime) pages, from the same functions as
+//! the time zone the pages show times in, the schedule card (`schedule`), version, uptime) pages, from the same functions as
 //! `/api/system/*`.
 
 use axum::extract::State;
@@ -53,6 +53,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Response, PageErr
             workers => Serde(state.engine.worker_statuses()),
             update => Serde(crate::update::shared().status().await),
             zones => zones(),
+            schedule => Serde(super::schedule::view(&state)),
             chosen => chosen,
             box_zone => jiff::tz::TimeZone::try_system()
                 .ok()
@@ -94,5 +95,7 @@ pub async fn set_timezone(
         .store
         .call(move |s| s.set_setting(TZ_SETTING, &value))
         .await?;
+    // The schedule's windows are in this zone too.
+    state.engine.schedule.nudge();
     Ok(redirect(&state, "/system", Flash::new(text)))
 }
