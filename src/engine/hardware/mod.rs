@@ -233,8 +233,9 @@ impl Worker for Detector {
         match self.hardware.get() {
             _ if self.hardware.probing.load(Ordering::Relaxed) => "probing the hardware".into(),
             Some(caps) => format!(
-                "detected {} ({}); {} hardware session(s), {} demoted encoder(s)",
-                caps.probed_at,
+                "detected {} UTC ({}); {} hardware session(s), {} demoted encoder(s)",
+                // To the second: `2026-12-05 21:24:05`, not the stored RFC 3339 nanoseconds.
+                caps.probed_at.get(..19).unwrap_or(&caps.probed_at).replace('T', " "),
                 if caps.from_cache {
                     "reused: fingerprint unchanged"
                 } else {
