@@ -235,7 +235,10 @@ impl Worker for Detector {
             Some(caps) => format!(
                 "detected {} UTC ({}); {} hardware session(s), {} demoted encoder(s)",
                 // To the second: `2026-12-05 21:24:05`, not the stored RFC 3339 nanoseconds.
-                caps.probed_at.get(..19).unwrap_or(&caps.probed_at).replace('T', " "),
+                caps.probed_at
+                    .get(..19)
+                    .unwrap_or(&caps.probed_at)
+                    .replace('T', " "),
                 if caps.from_cache {
                     "reused: fingerprint unchanged"
                 } else {
