@@ -4,7 +4,8 @@
 //!
 //! All methods are blocking; async callers go through [`Store::call`], the one `spawn_blocking`
 //! helper. Writes are serialized by redb; the in-memory job index (see `index`) is updated under
-//! the same writer lock right after each commit, so it never disagrees with the file.
+//! the same writer lock right after each commit, so it never disagrees with the file. It is
+//! built in the background after `open` (see `load`); what needs it waits for it.
 
 mod batch;
 mod codec;
@@ -12,6 +13,8 @@ mod devices;
 mod folders;
 mod index;
 mod jobs;
+mod listing;
+mod load;
 mod logs;
 mod probe_cache;
 mod profiles;
@@ -24,12 +27,15 @@ mod trash;
 mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use index::{Cursor, JobQuery, SortKey};
 pub use jobs::{RunEnd, ScanOutcome, ScannedFile, StatusCounts};
+pub use listing::{JobRow, StoredPath};
+pub use load::{IndexLoader, IndexStatus};
 pub use profiles::FolderProfile;
 pub use records::*;
 pub use stats::{Aggregated, CodecSavings, DailyEntry, Savings};
@@ -91,7 +97,14 @@ struct Inner {
     path: PathBuf,
     /// Serializes writers so the in-memory index is updated in commit order.
     writer: Mutex<()>,
-    index: RwLock<index::JobIndex>,
+    index: Arc<load::IndexCell>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A build still running stops: its snapshot would keep the file open.
+        self.index.cancel.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Handle to the store. Cheap to clone.
@@ -101,9 +114,19 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (or create) the database in `data_dir` and load the job index. Waits up to
-    /// [`LOCK_WAIT`] for another holder of the file to let go.
+    /// Open (or create) the database in `data_dir` and start building the job index in the
+    /// background (see `load`). Waits up to [`LOCK_WAIT`] for another holder of the file to
+    /// let go.
     pub fn open(data_dir: &Path) -> Result<Store> {
+        let (store, loader) = Store::open_deferred(data_dir)?;
+        loader.start();
+        Ok(store)
+    }
+
+    /// Like [`Store::open`], but the index build starts only with [`IndexLoader::start`]
+    /// (or when the loader is dropped): until then the store is open and the index is not
+    /// ready, which lets a caller (a test) see that state for as long as it needs.
+    pub fn open_deferred(data_dir: &Path) -> Result<(Store, IndexLoader)> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Db(format!("cannot create data directory: {e}")))?;
         let path = data_dir.join(DB_FILE);
@@ -126,12 +149,20 @@ impl Store {
                 db,
                 path,
                 writer: Mutex::new(()),
-                index: RwLock::new(index::JobIndex::default()),
+                index: Arc::new(load::IndexCell::loading()),
             }),
         };
         store.init_schema()?;
-        store.load_index()?;
-        Ok(store)
+        // No other thread has the store yet: every commit after this snapshot reaches the
+        // index through the cell's pending list.
+        let snapshot = store.read()?;
+        let loader = IndexLoader::new(store.inner.index.clone(), snapshot);
+        Ok((store, loader))
+    }
+
+    /// Whether the job index is built (`/api/ready`).
+    pub fn index_status(&self) -> IndexStatus {
+        self.inner.index.status()
     }
 
     /// Path of the database file.
@@ -210,10 +241,7 @@ impl Store {
         let out = f(&txn, &mut changed)?;
         txn.commit()?;
         if !changed.is_empty() {
-            let mut index = self.inner.index.write().unwrap_or_else(|p| p.into_inner());
-            for job in &changed {
-                index.put(job);
-            }
+            self.inner.index.apply(&changed);
         }
         Ok(out)
     }
@@ -242,5 +270,7 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+mod load_tests;
 #[cfg(test)]
 mod tests;
