@@ -1,7 +1,7 @@
-//! Wiring: load the TLS certificate (if configured), open the store, start the engine, register
-//! configured library folders, watch the config file, serve HTTP or HTTPS (plus the optional
-//! plain-HTTP redirect listener) until shutdown, then stop the engine so interrupted jobs go
-//! back to the queue.
+//! Wiring: load the TLS certificate (if configured), open the store (its job index builds in
+//! the background), start the engine, register configured library folders, watch the config
+//! file, serve HTTP or HTTPS (plus the optional plain-HTTP redirect listener) until shutdown,
+//! then stop the engine so interrupted jobs go back to the queue.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -66,17 +66,49 @@ pub async fn run_with(
     shutdown: CancellationToken,
 ) -> Result<(), AppError> {
     // First, so a wrong certificate path fails the start before anything else happens.
-    let tls = match &config.tls {
-        Some(t) => Some(crate::tls::server_config(&t.cert, &t.key)?),
-        None if listeners.http_redirect.is_some() => return Err(AppError::RedirectWithoutTls),
-        None => None,
-    };
+    let tls = tls_config(&config, &listeners)?;
+    // Quick: the job index is built in the background (`store::load`), so the server listens
+    // (and answers `/api/health`) at once; `/api/ready` says when the index is there.
     let store = {
         let dir = config.data_dir.clone();
         tokio::task::spawn_blocking(move || Store::open(&dir))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??
     };
+    run_on(config, store, tls, listeners, shutdown).await
+}
+
+/// [`run_with`] on a store the caller opened: a test that holds the index build back
+/// (`Store::open_deferred`) to see the server before the index is ready.
+pub async fn run_with_store(
+    config: Config,
+    store: Store,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
+    let tls = tls_config(&config, &listeners)?;
+    run_on(config, store, tls, listeners, shutdown).await
+}
+
+/// The TLS settings of `config`, checked against the listeners.
+fn tls_config(
+    config: &Config,
+    listeners: &Listeners,
+) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, AppError> {
+    match &config.tls {
+        Some(t) => Ok(Some(crate::tls::server_config(&t.cert, &t.key)?)),
+        None if listeners.http_redirect.is_some() => Err(AppError::RedirectWithoutTls),
+        None => Ok(None),
+    }
+}
+
+async fn run_on(
+    config: Config,
+    store: Store,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> Result<(), AppError> {
     let events = EventBus::new();
     let engine_shutdown = CancellationToken::new();
     let engine = Engine::start(

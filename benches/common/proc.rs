@@ -46,6 +46,9 @@ pub struct ProcServer {
     pub base: String,
     /// From spawn to the first `/api/health` 200.
     pub started_in: Duration,
+    /// From spawn to the first `/api/ready` 200 (the job index is built); set by
+    /// [`ProcServer::wait_ready`].
+    pub ready_in: Duration,
     spawned: Instant,
 }
 
@@ -117,6 +120,7 @@ impl ProcServer {
             pid,
             base,
             started_in: Duration::ZERO,
+            ready_in: Duration::ZERO,
             spawned: started,
         }
     }
@@ -138,6 +142,27 @@ impl ProcServer {
             assert!(
                 self.spawned.elapsed() < START_LIMIT,
                 "alchemist did not start"
+            );
+            tokio::time::sleep(HEALTH_POLL).await;
+        };
+    }
+
+    /// Wait for the first `/api/ready` 200 (after `start`); records the time from spawn.
+    pub async fn wait_ready(&mut self) {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        let url = format!("{}/api/ready", self.base);
+        self.ready_in = loop {
+            if let Ok(r) = http.get(&url).send().await
+                && r.status() == 200
+            {
+                break self.spawned.elapsed();
+            }
+            assert!(
+                self.spawned.elapsed() < START_LIMIT,
+                "alchemist did not get ready"
             );
             tokio::time::sleep(HEALTH_POLL).await;
         };

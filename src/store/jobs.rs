@@ -7,6 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::codec::{decode, encode};
 use super::index::{Cursor, JobQuery};
+use super::listing::JobRow;
 use super::records::{Attempt, EncodeResult, Job};
 use super::tables::*;
 use super::{Result, Store, StoreError};
@@ -141,18 +142,6 @@ impl RunEnd {
 }
 
 impl Store {
-    pub(super) fn load_index(&self) -> Result<()> {
-        let read = self.read()?;
-        let jobs = read.open_table(JOBS)?;
-        let mut index = self.inner.index.write().unwrap_or_else(|p| p.into_inner());
-        for entry in jobs.iter()? {
-            let (_, v) = entry?;
-            let job: Job = decode(v.value())?;
-            index.put(&job);
-        }
-        Ok(())
-    }
-
     /// Record scanned files: new paths become queued jobs; a known path whose size, mtime or
     /// inode changed is queued again unless a worker holds it. One transaction for the batch.
     pub fn upsert_scanned(&self, files: &[ScannedFile]) -> Result<Vec<ScanOutcome>> {
@@ -230,54 +219,56 @@ impl Store {
             .map(|v| JobId(v.value())))
     }
 
-    /// One page of jobs and the number of matches.
     /// One page of the job list, the number of matches, and the cursor of the next page (when
     /// the page is full).
     pub fn list_jobs(&self, q: &JobQuery) -> Result<(Vec<Job>, usize, Option<Cursor>)> {
-        let (ids, total) = self
-            .inner
-            .index
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .query(q);
+        let page = self.inner.index.with(|index| index.query(q))?;
         let read = self.read()?;
         let jobs = read.open_table(JOBS)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
+        let mut out = Vec::with_capacity(page.ids.len());
+        for id in page.ids {
             if let Some(v) = jobs.get(id.0)? {
                 out.push(decode(v.value())?);
             }
         }
-        let next = (out.len() == q.limit)
-            .then(|| out.last().map(|j| Cursor::after(j, q.sort)))
-            .flatten();
-        Ok((out, total, next))
+        Ok((out, page.total, page.next))
     }
 
+    /// One page of the job list, each job handed to `each` as a [`JobRow`] that borrows from
+    /// its record (nothing of the record is copied but what `each` keeps); the number of
+    /// matches and the cursor of the next page (when the page is full).
+    pub fn list_job_rows(
+        &self,
+        q: &JobQuery,
+        mut each: impl FnMut(JobRow<'_>) -> Result<()>,
+    ) -> Result<(usize, Option<Cursor>)> {
+        let page = self.inner.index.with(|index| index.query(q))?;
+        let read = self.read()?;
+        let jobs = read.open_table(JOBS)?;
+        for id in page.ids {
+            if let Some(v) = jobs.get(id.0)? {
+                each(JobRow::decode(v.value())?)?;
+            }
+        }
+        Ok((page.total, page.next))
+    }
+
+    /// Jobs per state, not counting archived ones (zero everywhere if the index could not be
+    /// built).
     pub fn status_counts(&self) -> StatusCounts {
-        StatusCounts(
-            self.inner
-                .index
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .counts(),
-        )
+        StatusCounts(self.inner.index.with(|i| i.counts()).unwrap_or_default())
     }
 
     pub fn job_count(&self) -> usize {
-        self.inner
-            .index
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        self.inner.index.with(|i| i.len()).unwrap_or_default()
     }
 
     pub fn queue_position(&self, id: JobId) -> Option<u64> {
         self.inner
             .index
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .queue_position(id)
+            .with(|i| i.queue_position(id))
+            .ok()
+            .flatten()
     }
 
     /// Ids of jobs in the given states (from the status index).

@@ -1,13 +1,20 @@
 //! Jobs as the API and the pages show them: a [`JobView`] per job (live progress from its slot
-//! while it runs) and [`JobDetails`] for one job's page.
+//! while it runs) and [`JobDetails`] for one job's page. The API's job list is written
+//! straight from the stored records ([`JobPage`]): each job's [`JobRow`] borrows from its
+//! record and is serialized in the shape of a [`JobView`], so a page does not decode whole
+//! jobs (probe metadata and all) to show a few fields of each.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::Jobs;
+use crate::engine::dispatch::Slots;
 use crate::media::MediaInfo;
 use crate::model::{Explanation, JobId, JobState, rfc3339};
-use crate::store::{Attempt, Cursor, EncodeStats, Job, JobQuery, LogLine, StoreError};
+use crate::store::{Attempt, Cursor, EncodeStats, Job, JobQuery, JobRow, LogLine, StoreError};
 
 /// Log lines a job's details carry (the store keeps as many).
 const DETAIL_LOG_LINES: usize = 500;
@@ -53,6 +60,78 @@ pub struct JobDetails {
     /// The encoding profile the job's last run planned with (the most specific library
     /// folder's); null until a run has decided.
     pub profile: Option<String>,
+}
+
+/// One page of the job list as the API sends it.
+pub struct JobPage {
+    /// A JSON array of jobs, each exactly as its [`JobView`] would serialize.
+    pub body: Vec<u8>,
+    /// Jobs matching the query on every page.
+    pub total: usize,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// A listed job in the shape (field names and order) of [`JobView`], borrowing its text.
+#[derive(Serialize)]
+struct ListedJob<'a> {
+    id: JobId,
+    input_path: Cow<'a, str>,
+    output_path: Option<Cow<'a, str>>,
+    status: JobState,
+    priority: i32,
+    progress: f64,
+    attempt_count: u32,
+    created_at: String,
+    updated_at: String,
+    archived: bool,
+    input_size_bytes: u64,
+    output_size_bytes: Option<u64>,
+    decision: Option<&'a RawValue>,
+    failure: Option<&'a RawValue>,
+    retry_at: Option<String>,
+    retry_attempt: Option<u32>,
+}
+
+/// Bytes reserved per listed job: about what one takes with a decision explained.
+const LISTED_JOB_BYTES: usize = 640;
+
+/// Append `row` to a page's JSON array, as its [`JobView`] would serialize.
+fn write_listed(body: &mut Vec<u8>, row: &JobRow, slots: &Slots) -> Result<(), StoreError> {
+    let live = row
+        .status
+        .is_active()
+        .then(|| slots.progress(row.id))
+        .flatten();
+    let retry_at = row.retry_due_at();
+    let listed = ListedJob {
+        id: row.id,
+        input_path: row.input_path.text(),
+        output_path: row.output_path.as_ref().map(|p| p.text()),
+        status: row.status,
+        priority: row.priority,
+        progress: live.unwrap_or(row.progress),
+        attempt_count: row.attempt_count,
+        created_at: rfc3339(row.created_at),
+        updated_at: rfc3339(row.updated_at),
+        archived: row.archived,
+        input_size_bytes: row.input_size,
+        output_size_bytes: row.output_size,
+        decision: row.decision.as_deref(),
+        failure: row.failure.as_deref(),
+        retry_at: retry_at.map(rfc3339),
+        retry_attempt: retry_at.map(|_| row.auto_retries + 2),
+    };
+    body.push(if body.is_empty() { b'[' } else { b',' });
+    serde_json::to_writer(body, &listed).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// End a page's JSON array that [`write_listed`] began (or an empty one).
+fn close_array(body: &mut Vec<u8>) {
+    if body.is_empty() {
+        body.push(b'[');
+    }
+    body.push(b']');
 }
 
 fn view(job: Job, live: Option<f64>) -> JobView {
@@ -106,6 +185,21 @@ impl Jobs {
         ))
     }
 
+    /// One page of jobs as the API's JSON, with the number of matches and the next cursor.
+    pub async fn list_json(&self, query: JobQuery) -> Result<JobPage, StoreError> {
+        let slots = self.slots.clone();
+        self.ledger
+            .store()
+            .call(move |s| {
+                let mut body = Vec::with_capacity(query.limit.min(64) * LISTED_JOB_BYTES);
+                let (total, next) =
+                    s.list_job_rows(&query, |row| write_listed(&mut body, &row, &slots))?;
+                close_array(&mut body);
+                Ok(JobPage { body, total, next })
+            })
+            .await
+    }
+
     /// Everything about one job (archived jobs too); `NotFound` when there is none.
     pub async fn details(&self, id: JobId) -> Result<JobDetails, StoreError> {
         let store = self.ledger.store();
@@ -134,5 +228,51 @@ impl Jobs {
             queue_position,
             profile,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The list's JSON must be what the API sent before it was written straight from the
+    /// records: each job exactly as its `JobView` serializes (names, order, values).
+    #[test]
+    fn a_listed_job_serializes_as_its_job_view() {
+        let failed = Job {
+            output_path: Some(PathBuf::from("/out/\"quoted\"\\ é.mkv")),
+            decision: Some(Explanation::new("c", "summary \u{1f}", "d").with("bpp", 0.07)),
+            failure: Some(Explanation::new("f", "It broke", "").with("exit", 1)),
+            status: JobState::Failed,
+            retry_at: Some(1_700_000_100),
+            auto_retries: 1,
+            attempt_count: 2,
+            output_size: Some(12),
+            progress: 42.5,
+            ..Job::queued(JobId(7), PathBuf::from("/m/Show 1.mkv"), 1_700_000_000)
+        };
+        let mut odd = Job::queued(
+            JobId(8),
+            PathBuf::from(OsStr::from_bytes(b"/m/\xff.mkv")),
+            1,
+        );
+        odd.archived = true;
+        let slots = Slots::default();
+        for jobs in [vec![], vec![failed.clone()], vec![failed, odd]] {
+            let mut body = Vec::new();
+            for job in &jobs {
+                write_listed(&mut body, &JobRow::of(job).unwrap(), &slots).unwrap();
+            }
+            close_array(&mut body);
+            let views: Vec<JobView> = jobs.into_iter().map(|j| view(j, None)).collect();
+            assert_eq!(
+                String::from_utf8(body).unwrap(),
+                serde_json::to_string(&views).unwrap()
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::store::IndexStatus;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ApiResult};
 
@@ -33,11 +34,30 @@ pub struct Ready {
     ready: bool,
 }
 
-/// Readiness: 200 once the store answers.
+/// Readiness: 200 once the job index is built (in the background after start; `/health`
+/// answers meanwhile) and the store answers.
 #[utoipa::path(get, path = "/ready", security(()), tag = "system",
     responses((status = 200, body = Ready),
               (status = 503, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn ready(State(state): State<AppState>) -> ApiResult<Json<Ready>> {
+    match state.store.index_status() {
+        IndexStatus::Ready => {}
+        IndexStatus::Loading { loaded, total } => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "INDEX_LOADING",
+                format!("The job list is being loaded ({loaded} of {total} jobs)."),
+            ));
+        }
+        // The reason (which record, which error) is in the log, not in a public answer.
+        IndexStatus::Failed(_) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "INDEX_FAILED",
+                "The job list could not be loaded; the log says why.",
+            ));
+        }
+    }
     let ok = state.store.call(|s| Ok(s.ping())).await.unwrap_or(false);
     if ok {
         Ok(Json(Ready { ready: true }))

@@ -2,8 +2,10 @@
 //! priority, batch actions, restart-failed, clear-completed and enqueue.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -23,16 +25,22 @@ use crate::web::query::ListParams;
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<(HeaderMap, Json<Vec<JobView>>)> {
-    let (jobs, total, next) = state.engine.jobs.list(params.parse()?).await?;
-    let mut headers = HeaderMap::new();
-    headers.insert("x-total-count", HeaderValue::from(total as u64));
-    if let Some(next) = next
+) -> ApiResult<Response> {
+    // The body is written straight from the records (`JobPage`), already JSON.
+    let page = state.engine.jobs.list_json(params.parse()?).await?;
+    let mut response = Response::new(Body::from(page.body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert("x-total-count", HeaderValue::from(page.total as u64));
+    if let Some(next) = page.next
         && let Ok(v) = HeaderValue::from_str(&next.token())
     {
         headers.insert("x-next-cursor", v);
     }
-    Ok((headers, Json(jobs)))
+    Ok(response)
 }
 
 fn job_not_found(id: JobId) -> impl Fn(StoreError) -> ApiError {

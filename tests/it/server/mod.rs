@@ -1,5 +1,7 @@
-//! The server process: the harness's smoke test, the command line and config reload, and HTTPS.
+//! The server process: the harness's smoke test, start-up before the job index is ready, the
+//! command line and config reload, and HTTPS.
 
 mod cli;
 mod smoke;
+mod startup;
 mod tls;

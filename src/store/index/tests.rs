@@ -1,6 +1,8 @@
-//! Tests of the in-memory job list index: filters, search over the path arena, paging paths.
+//! Tests of the in-memory job list index: filters, search over the path arena, paging paths,
+//! counts, cursors. `model_tests` checks every order against a plain sort.
 
 use super::*;
+use crate::model::JobId;
 use std::path::PathBuf;
 
 fn job(id: u64, status: JobState, path: &str, updated: i64) -> Job {
@@ -28,7 +30,7 @@ fn filters_searches_sorts_and_pages() {
         statuses: Some(vec![JobState::Failed]),
         ..Default::default()
     };
-    let (ids, total) = idx.query(&q);
+    let Page { ids, total, .. } = idx.query(&q);
     assert_eq!(total, 10);
     // updated_at ascending: highest id first.
     assert_eq!(ids.first(), Some(&JobId(30)));
@@ -41,7 +43,7 @@ fn filters_searches_sorts_and_pages() {
         page: 2,
         ..Default::default()
     };
-    let (ids, total) = idx.query(&q);
+    let Page { ids, total, .. } = idx.query(&q);
     // "show 1", "show 10".."show 19" = 11 matches; sizes desc: 19,18,17 | 16,15,14
     assert_eq!(total, 11);
     assert_eq!(ids, vec![JobId(16), JobId(15), JobId(14)]);
@@ -50,7 +52,8 @@ fn filters_searches_sorts_and_pages() {
         page: 99,
         ..Default::default()
     };
-    assert_eq!(idx.query(&q), (vec![], 30));
+    let page = idx.query(&q);
+    assert_eq!((page.ids, page.total, page.next), (vec![], 30, None));
 }
 
 #[test]
@@ -76,7 +79,7 @@ fn one_pass_and_selection_pages_match_a_full_sort() {
                 limit: 3000,
                 ..Default::default()
             });
-            assert_eq!(everything.1, 3000);
+            assert_eq!(everything.total, 3000);
             let mut expected: Vec<&Entry> = idx.entries.iter().collect();
             expected.sort_by(|a, b| {
                 let ord = match sort {
@@ -89,12 +92,12 @@ fn one_pass_and_selection_pages_match_a_full_sort() {
             });
             let expected: Vec<JobId> = expected.iter().map(|e| JobId(e.id)).collect();
             assert_eq!(
-                everything.0, expected,
+                everything.ids, expected,
                 "selection path, {sort:?} desc={desc}"
             );
             // Pages 1..=60 of 50 cross TOP_K_MAX (2048): both paths must agree.
             for page in [1, 2, 7, 40, 41, 42, 60, 61] {
-                let (ids, total) = idx.query(&JobQuery {
+                let Page { ids, total, .. } = idx.query(&JobQuery {
                     sort,
                     desc,
                     limit: 50,
@@ -121,7 +124,7 @@ fn search_handles_renamed_paths_and_boundaries() {
             search: Some(s.into()),
             ..Default::default()
         };
-        idx.query(&q).0
+        idx.query(&q).ids
     };
     assert_eq!(search(&idx, "ALPHA"), vec![JobId(1)]);
     assert_eq!(search(&idx, ".mkv"), vec![JobId(1), JobId(2)]);
@@ -181,8 +184,8 @@ fn counts_follow_state_and_archive_changes() {
         j.archived = (seed >> 40).is_multiple_of(5);
         idx.put(&j);
         let mut recount = [0u64; 8];
-        for e in idx.entries.iter().filter(|e| !e.archived) {
-            recount[e.status.code() as usize] += 1;
+        for e in idx.entries.iter().filter(|e| !e.archived()) {
+            recount[e.status_code()] += 1;
         }
         assert_eq!(idx.counts(), recount, "after step {step}");
     }
@@ -218,13 +221,17 @@ fn a_cursor_walk_sees_every_unchanged_job_once_while_others_change() {
     let mut seen: Vec<u64> = Vec::new();
     let mut clock = 10_000;
     loop {
-        let (ids, total) = idx.query(&q);
+        let Page { ids, total, next } = idx.query(&q);
         assert_eq!(total, 100);
         if ids.is_empty() {
             break;
         }
         seen.extend(by_id(&idx, &ids));
         let last = jobs.iter().find(|j| j.id == *ids.last().unwrap()).unwrap();
+        // The index's cursor is the one a job makes (the API takes it from the index).
+        if ids.len() == q.limit {
+            assert_eq!(next, Some(Cursor::after(last, q.sort)));
+        }
         q.after = Some(Cursor::after(last, q.sort));
         // Meanwhile the engine updates two jobs not seen yet: they move to the top.
         for id in [90 - seen.len() as u64, 50 - (seen.len() as u64) / 2] {

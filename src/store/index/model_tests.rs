@@ -1,0 +1,270 @@
+//! A randomized model test of the job index: random batches of inserts and changes (states,
+//! archive flags, times with many ties, sizes, priorities, renames), each followed by a check
+//! of the index's invariants and of random queries against a plain filter-and-sort of the
+//! same jobs. Deterministic seeds, so a failure repeats.
+
+use super::cursor::CursorValue;
+use super::*;
+use crate::model::JobId;
+use std::path::PathBuf;
+
+/// xorshift64*: small, deterministic, good enough to pick operations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, one_in: u64) -> bool {
+        self.below(one_in) == 0
+    }
+}
+
+const NAMES: [&str; 6] = ["Alpha", "beta", "GAMMA", "Délta", "show 1", "Show 12"];
+
+fn random_path(rng: &mut Rng) -> String {
+    format!(
+        "/m/{}/{} {:03}.mkv",
+        NAMES[rng.below(NAMES.len() as u64) as usize],
+        NAMES[rng.below(NAMES.len() as u64) as usize],
+        rng.below(50)
+    )
+}
+
+fn random_job(rng: &mut Rng, id: u64) -> Job {
+    Job {
+        status: JobState::ALL[rng.below(8) as usize],
+        archived: rng.chance(4),
+        priority: rng.below(5) as i32 - 2,
+        created_at: rng.below(40) as i64,
+        // Few distinct times: the id decides most orders.
+        updated_at: rng.below(30) as i64,
+        input_size: rng.below(20) * 1000,
+        ..Job::queued(JobId(id), PathBuf::from(random_path(rng)), 0)
+    }
+}
+
+/// The model's answer: filter, sort by the key then id, cut the page.
+fn expected(jobs: &[Job], q: &JobQuery) -> (Vec<JobId>, usize, Option<Cursor>) {
+    let mask = q.status_mask();
+    let needle = q.search.as_deref().map(str::to_lowercase);
+    let key = |j: &Job| {
+        let mut k = Vec::new();
+        cursor::push_path_key(&mut k, &j.input_path.to_string_lossy());
+        k
+    };
+    let mut matching: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| j.archived == q.archived && mask[j.status.code() as usize])
+        .filter(|j| match &needle {
+            Some(n) => String::from_utf8(key(j)).unwrap().contains(n.as_str()),
+            None => true,
+        })
+        .collect();
+    let total = matching.len();
+    let cmp = |a: &&Job, b: &&Job| {
+        let ord = match q.sort {
+            SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
+            SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+            SortKey::InputPath => key(a).cmp(&key(b)),
+            SortKey::Size => a.input_size.cmp(&b.input_size),
+            SortKey::Priority => a.priority.cmp(&b.priority),
+        }
+        .then(a.id.cmp(&b.id));
+        if q.desc { ord.reverse() } else { ord }
+    };
+    matching.sort_by(cmp);
+    let from = match &q.after {
+        // Strictly after the cursor's (value, id): the first job the cursor sorts before.
+        Some(c) => matching
+            .iter()
+            .position(|j| {
+                let mine = Cursor::after(j, q.sort);
+                let ord = match (&mine.value, &c.value) {
+                    (CursorValue::Number(a), CursorValue::Number(b)) => a.cmp(b),
+                    (CursorValue::Path(a), CursorValue::Path(b)) => a.cmp(b),
+                    _ => unreachable!("one order, one kind of value"),
+                }
+                .then(mine.id.cmp(&c.id));
+                let ord = if q.desc { ord.reverse() } else { ord };
+                ord == std::cmp::Ordering::Greater
+            })
+            .unwrap_or(matching.len()),
+        None => ((q.page - 1) * q.limit).min(matching.len()),
+    };
+    let page: Vec<&Job> = matching[from..].iter().take(q.limit).copied().collect();
+    let next = (page.len() == q.limit).then(|| Cursor::after(page[page.len() - 1], q.sort));
+    (page.iter().map(|j| j.id).collect(), total, next)
+}
+
+fn random_query(rng: &mut Rng) -> JobQuery {
+    let sorts = [
+        SortKey::CreatedAt,
+        SortKey::UpdatedAt,
+        SortKey::InputPath,
+        SortKey::Size,
+        SortKey::Priority,
+    ];
+    JobQuery {
+        statuses: (!rng.chance(3)).then(|| {
+            (0..1 + rng.below(3))
+                .map(|_| JobState::ALL[rng.below(8) as usize])
+                .collect()
+        }),
+        search: rng.chance(3).then(|| {
+            let name = NAMES[rng.below(NAMES.len() as u64) as usize];
+            let chars = 1 + rng.below(name.chars().count() as u64 - 1) as usize;
+            name.chars().take(chars).collect::<String>().to_uppercase()
+        }),
+        // The default order most of the time: it has its own path through the index.
+        sort: if rng.chance(2) {
+            SortKey::UpdatedAt
+        } else {
+            sorts[rng.below(5) as usize]
+        },
+        desc: rng.chance(2),
+        archived: rng.chance(4),
+        limit: 1 + rng.below(12) as usize,
+        page: 1 + rng.below(4) as usize,
+        after: None,
+    }
+}
+
+/// Orders, counts and path offsets agree with the entries.
+fn check_invariants(idx: &JobIndex, jobs: &[Job]) {
+    assert_eq!(idx.len(), jobs.len());
+    assert!(idx.entries.windows(2).all(|w| w[0].id < w[1].id));
+    let mut order = idx.by_updated.clone();
+    order.sort_unstable();
+    assert_eq!(order, (0..jobs.len() as u32).collect::<Vec<_>>());
+    let key = |s: &u32| idx.entries[*s as usize].updated_key();
+    assert!(idx.by_updated.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+    let mut starts = idx.starts.clone();
+    starts.sort_unstable();
+    assert_eq!(starts, (0..jobs.len() as u32).collect::<Vec<_>>());
+    let start = |s: &u32| idx.entries[*s as usize].path_start;
+    assert!(idx.starts.windows(2).all(|w| start(&w[0]) < start(&w[1])));
+    let mut counts = [[0u64; 8]; 2];
+    for (e, j) in idx.entries.iter().zip(jobs) {
+        assert_eq!(
+            (e.id, e.status(), e.archived(), e.size(), e.priority),
+            (j.id.0, j.status, j.archived, j.input_size, j.priority)
+        );
+        let mut k = Vec::new();
+        cursor::push_path_key(&mut k, &j.input_path.to_string_lossy());
+        assert_eq!(idx.path(e), k.as_slice(), "path of job {}", j.id);
+        counts[usize::from(j.archived)][j.status.code() as usize] += 1;
+    }
+    assert_eq!(idx.counts, counts);
+}
+
+#[test]
+fn random_changes_and_queries_match_a_plain_sort() {
+    for seed in 1..=12u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut idx = JobIndex::default();
+        let mut jobs: Vec<Job> = Vec::new();
+        for round in 0..60 {
+            // A commit: a few jobs or, now and then, a large batch (the merge path).
+            let n = if rng.chance(8) {
+                40 + rng.below(80)
+            } else {
+                1 + rng.below(6)
+            };
+            let mut batch = Vec::new();
+            for _ in 0..n {
+                if jobs.is_empty() || rng.chance(3) {
+                    let id = jobs.last().map_or(1, |j| j.id.0 + 1 + rng.below(3));
+                    jobs.push(random_job(&mut rng, id));
+                    batch.push(jobs.len() - 1);
+                    continue;
+                }
+                let i = rng.below(jobs.len() as u64) as usize;
+                let fresh = random_job(&mut rng, jobs[i].id.0);
+                let j = &mut jobs[i];
+                match rng.below(5) {
+                    0 => j.status = fresh.status,
+                    1 => j.archived = !j.archived,
+                    2 => j.input_path = fresh.input_path,
+                    3 => (j.priority, j.input_size) = (fresh.priority, fresh.input_size),
+                    _ => j.updated_at = fresh.updated_at,
+                }
+                if rng.chance(2) {
+                    j.updated_at = fresh.updated_at;
+                }
+                batch.push(i);
+            }
+            idx.put_rows(batch.iter().map(|&i| Row::from(&jobs[i])));
+            check_invariants(&idx, &jobs);
+            for _ in 0..25 {
+                let mut q = random_query(&mut rng);
+                let want = expected(&jobs, &q);
+                let got = idx.query(&q);
+                assert_eq!(
+                    (got.ids, got.total, got.next.clone()),
+                    want,
+                    "seed {seed}, round {round}, {q:?}"
+                );
+                // The next page by cursor is the model's next page too.
+                if let Some(next) = got.next {
+                    q.after = Some(next);
+                    let want = expected(&jobs, &q);
+                    let got = idx.query(&q);
+                    assert_eq!(
+                        (got.ids, got.total, got.next),
+                        want,
+                        "seed {seed}, round {round}, after, {q:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cursor_walk_of_every_order_lists_each_job_once_in_order() {
+    let mut rng = Rng(77);
+    let jobs: Vec<Job> = (1..=500).map(|id| random_job(&mut rng, id)).collect();
+    let idx = JobIndex::from_rows(jobs.iter().map(Row::from));
+    check_invariants(&idx, &jobs);
+    for sort in [SortKey::UpdatedAt, SortKey::InputPath, SortKey::Size] {
+        for desc in [false, true] {
+            let all = JobQuery {
+                sort,
+                desc,
+                limit: jobs.len(),
+                ..Default::default()
+            };
+            let (want, total, _) = expected(&jobs, &all);
+            let mut q = JobQuery { limit: 9, ..all };
+            let mut walked = Vec::new();
+            loop {
+                let page = idx.query(&q);
+                assert_eq!(page.total, total);
+                walked.extend(page.ids);
+                match page.next {
+                    Some(next) => q.after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(walked, want, "{sort:?} desc={desc}");
+        }
+    }
+}
+
+#[test]
+fn an_out_of_order_id_still_lands_in_place() {
+    let mut rng = Rng(5);
+    let mut jobs: Vec<Job> = [10, 20, 30].map(|id| random_job(&mut rng, id)).to_vec();
+    let mut idx = JobIndex::from_rows(jobs.iter().map(Row::from));
+    let late = random_job(&mut rng, 15);
+    idx.put(&late);
+    jobs.insert(1, late);
+    check_invariants(&idx, &jobs);
+}
