@@ -25,7 +25,7 @@ mod web; // HTTP: routes, problem+json errors, SSE, OpenAPI
 
 // The deliberate public surface, for `main`, the tests, the benchmarks and the fuzz targets:
 // the server itself, and the pieces they drive directly. Everything else is crate-private.
-pub use app::{AppError, Listeners, run, run_with};
+pub use app::{AppError, Listeners, run, run_with, run_with_store};
 pub use auth::{Auth, sha256, verify_password};
 pub use engine::originals;
 pub use web::openapi;

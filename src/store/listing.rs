@@ -146,6 +146,16 @@ pub struct JobRow<'a> {
     pub retry_at: Option<i64>,
     #[serde(default)]
     pub auto_retries: u32,
+    /// Of the record's encode statistics, only what the list shows.
+    #[serde(default)]
+    pub encode_stats: Option<ListedStats>,
+}
+
+/// The one field of [`super::EncodeStats`] a listed job shows: the source's size when it was
+/// last encoded.
+#[derive(Debug, Deserialize)]
+pub struct ListedStats {
+    pub input_size_bytes: u64,
 }
 
 fn raw_json<'de, D: Deserializer<'de>>(
@@ -191,6 +201,9 @@ impl<'a> JobRow<'a> {
             failure: raw(&job.failure)?,
             retry_at: job.retry_at,
             auto_retries: job.auto_retries,
+            encode_stats: job.encode_stats.as_ref().map(|s| ListedStats {
+                input_size_bytes: s.input_size_bytes,
+            }),
         })
     }
 

@@ -8,7 +8,7 @@
 //! built in the background after `open` (see `load`); what needs it waits for it.
 
 mod batch;
-mod codec;
+pub(crate) mod codec; // the tests of `engine::jobs::views` list jobs from stored bytes
 mod devices;
 mod folders;
 mod index;

@@ -87,6 +87,7 @@ struct ListedJob<'a> {
     archived: bool,
     input_size_bytes: u64,
     output_size_bytes: Option<u64>,
+    source_size_bytes: Option<u64>,
     decision: Option<&'a RawValue>,
     failure: Option<&'a RawValue>,
     retry_at: Option<String>,
@@ -117,6 +118,7 @@ fn write_listed(body: &mut Vec<u8>, row: &JobRow, slots: &Slots) -> Result<(), S
         archived: row.archived,
         input_size_bytes: row.input_size,
         output_size_bytes: row.output_size,
+        source_size_bytes: row.encode_stats.as_ref().map(|s| s.input_size_bytes),
         decision: row.decision.as_deref(),
         failure: row.failure.as_deref(),
         retry_at: retry_at.map(rfc3339),
@@ -255,6 +257,22 @@ mod tests {
             progress: 42.5,
             ..Job::queued(JobId(7), PathBuf::from("/m/Show 1.mkv"), 1_700_000_000)
         };
+        let completed = Job {
+            status: JobState::Completed,
+            output_size: Some(40),
+            encode_stats: Some(crate::store::EncodeStats {
+                input_size_bytes: 100,
+                output_size_bytes: 40,
+                compression_ratio: 0.6,
+                encode_time_seconds: 2.5,
+                encode_speed: 4.0,
+                avg_bitrate_kbps: 900.0,
+                encoder: "libx265".into(),
+                backend: crate::model::Backend::Cpu,
+                hardware_fallback: None,
+            }),
+            ..Job::queued(JobId(9), PathBuf::from("/m/done.mkv"), 5)
+        };
         let mut odd = Job::queued(
             JobId(8),
             PathBuf::from(OsStr::from_bytes(b"/m/\xff.mkv")),
@@ -262,11 +280,22 @@ mod tests {
         );
         odd.archived = true;
         let slots = Slots::default();
-        for jobs in [vec![], vec![failed.clone()], vec![failed, odd]] {
+        for jobs in [vec![], vec![failed.clone()], vec![failed, completed, odd]] {
+            // Both ways a row is made: from the stored record's bytes (what the list reads)
+            // and from a job in memory.
             let mut body = Vec::new();
+            let mut from_memory = Vec::new();
             for job in &jobs {
-                write_listed(&mut body, &JobRow::of(job).unwrap(), &slots).unwrap();
+                let stored = crate::store::codec::encode(job);
+                write_listed(&mut body, &JobRow::decode(&stored).unwrap(), &slots).unwrap();
+                write_listed(&mut from_memory, &JobRow::of(job).unwrap(), &slots).unwrap();
             }
+            close_array(&mut from_memory);
+            assert_eq!(from_memory, {
+                let mut b = body.clone();
+                close_array(&mut b);
+                b
+            });
             close_array(&mut body);
             let views: Vec<JobView> = jobs.into_iter().map(|j| view(j, None)).collect();
             assert_eq!(

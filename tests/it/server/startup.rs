@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use alchemist::app::{Listeners, run_with_store};
 use alchemist::config::Config;
 use alchemist::model::JobId;
 use alchemist::store::{Job, Store};
+use alchemist::{Listeners, run_with_store};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::api::problem;
