@@ -194,23 +194,10 @@ pub struct DiskSpace {
 
 /// The filesystem holding `path`: its size and the bytes this process may still use.
 pub fn disk_space(path: &std::path::Path) -> io::Result<DiskSpace> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `c` is a valid NUL-terminated string and `st` points to writable memory of the
-    // right type; statvfs only writes into it and we read it only when it returned 0.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: statvfs returned 0, so it initialised the struct.
-    let st = unsafe { st.assume_init() };
-    // The field types are 32-bit on 32-bit ARM boards, 64-bit elsewhere.
-    #[allow(clippy::unnecessary_cast)]
+    let st = rustix::fs::statvfs(path)?;
     Ok(DiskSpace {
-        total: st.f_blocks as u64 * st.f_frsize as u64,
-        free: st.f_bavail as u64 * st.f_frsize as u64,
+        total: st.f_blocks * st.f_frsize,
+        free: st.f_bavail * st.f_frsize,
     })
 }
 
