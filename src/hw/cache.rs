@@ -110,7 +110,9 @@ pub async fn detect_reusing(ffmpeg: &Path, roots: &Roots, kept: Option<Record>) 
         Some(old) => format!("fingerprint changed from `{old}` to `{}`", pre.fingerprint),
         None => format!("no earlier probe stored; fingerprint `{}`", pre.fingerprint),
     };
-    note(&mut pre.log, false, why);
+    // A miss is not a fault: the step did its job (it decided to probe afresh), so the log
+    // shows it as passed rather than as a red cross on the hardware page.
+    note(&mut pre.log, true, why);
     let caps = probe(ffmpeg, roots, pre).await;
     let to_store = Some(Record {
         version: RECORD_VERSION,
