@@ -83,7 +83,7 @@ pub fn prepare(cmd: &mut Command, priority: Priority) {
 }
 
 /// Let the child inherit the parent's open descriptor `fd` under the same number, so it can
-/// read `/dev/fd/<fd>`: the very file the parent opened and checked, whatever happens to its
+/// read `/proc/self/fd/<fd>`: the very file the parent opened and checked, whatever happens to its
 /// path meanwhile. Only this child gets it: the close-on-exec flag is cleared in the child
 /// alone, so concurrent spawns do not inherit it. The caller keeps `fd` open until the child
 /// has been spawned.
@@ -100,9 +100,10 @@ pub fn pass_fd(cmd: &mut Command, fd: std::os::fd::RawFd) {
     }
 }
 
-/// The path under which a child reads a descriptor passed with [`pass_fd`].
+/// The path under which a child reads a descriptor passed with [`pass_fd`]. `/proc/self/fd`,
+/// not `/dev/fd`: the appliance's busybox init mounts /proc but makes no `/dev/fd` link.
 pub fn fd_path(fd: std::os::fd::RawFd) -> std::path::PathBuf {
-    std::path::PathBuf::from(format!("/dev/fd/{fd}"))
+    std::path::PathBuf::from(format!("/proc/self/fd/{fd}"))
 }
 
 /// Send `signal` to `pid`. Pids are positive; 0 or values above `i32::MAX` would address a

@@ -18,7 +18,7 @@ use crate::model::{JobEvent, LogLevel};
 use crate::profiles::Profile;
 use crate::store::EncodeStats;
 
-/// The source as the run found it, open: ffmpeg reads this very file (`/dev/fd/N`), so a
+/// The source as the run found it, open: ffmpeg reads this very file (`/proc/self/fd/N`), so a
 /// swap of the path after the checks cannot change what is encoded.
 #[derive(Debug)]
 pub(super) struct Source {

@@ -31,7 +31,7 @@ pub struct RunOptions {
     pub priority: Priority,
     /// Input duration in seconds for percent/ETA; 0 = take it from ffmpeg's input banner.
     pub duration: f64,
-    /// An open descriptor ffmpeg inherits (the source, read as `/dev/fd/N`; see
+    /// An open descriptor ffmpeg inherits (the source, read as `/proc/self/fd/N`; see
     /// `process::pass_fd`).
     pub pass_fd: Option<std::os::fd::RawFd>,
 }
