@@ -12,6 +12,7 @@
 //! walk of about one page; the other orders walk every entry once (see `query`). Counts per
 //! state and archive flag are kept on write, so the totals of unsearched lists cost nothing.
 
+mod arena;
 mod cursor;
 mod query;
 
@@ -24,7 +25,6 @@ use query::Page;
 use crate::model::JobState;
 
 use super::records::Job;
-use cursor::push_path_key;
 
 /// The list fields of one job, as the store hands them to the index: from a stored job, or
 /// decoded from a record at start-up without the rest of it.
@@ -337,83 +337,6 @@ impl JobIndex {
         self.by_updated = (0..n).collect();
         self.by_updated
             .sort_unstable_by_key(|&s| entries[s as usize].updated_key());
-    }
-
-    /// Append `path`'s key to the arena; its offset.
-    fn push_path(&mut self, path: &str) -> u32 {
-        let mut key = Vec::with_capacity(path.len());
-        push_path_key(&mut key, path);
-        self.push_key(&key)
-    }
-
-    /// Append a key to the arena; its offset, or [`NO_PATH`] past 4 GiB of paths (some 40
-    /// million jobs, far beyond what this box holds in memory) rather than wrap.
-    fn push_key(&mut self, key: &[u8]) -> u32 {
-        match u32::try_from(self.arena.len() + key.len() + 1) {
-            Ok(_) => {
-                let start = self.arena.len() as u32;
-                self.arena.extend_from_slice(key);
-                self.arena.push(0);
-                start
-            }
-            Err(_) => NO_PATH,
-        }
-    }
-
-    /// Give `slot` the path `path` when it differs from the one it has.
-    fn replace_path(&mut self, slot: usize, path: &str) {
-        let mut key = Vec::with_capacity(path.len());
-        push_path_key(&mut key, path);
-        let old_start = self.entries[slot].path_start;
-        if self.path_at(old_start) == key.as_slice() && old_start != NO_PATH {
-            return;
-        }
-        if old_start != NO_PATH {
-            self.garbage += self.path_at(old_start).len() + 1;
-            let at = self
-                .starts
-                .partition_point(|&s| self.entries[s as usize].path_start < old_start);
-            debug_assert_eq!(self.starts.get(at), Some(&(slot as u32)));
-            self.starts.remove(at);
-        }
-        let start = self.push_key(&key);
-        self.entries[slot].path_start = start;
-        if start != NO_PATH {
-            self.starts.push(slot as u32);
-        }
-        if self.garbage > 1 << 20 && self.garbage > self.arena.len() / 2 {
-            self.compact();
-        }
-    }
-
-    /// Rebuild the arena without replaced paths, in slot order.
-    fn compact(&mut self) {
-        let mut arena = Vec::with_capacity(self.arena.len() - self.garbage);
-        let mut starts = Vec::with_capacity(self.entries.len());
-        for (slot, e) in self.entries.iter_mut().enumerate() {
-            if e.path_start == NO_PATH {
-                continue;
-            }
-            let rest = &self.arena[e.path_start as usize..];
-            let path = &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())];
-            e.path_start = arena.len() as u32;
-            arena.extend_from_slice(path);
-            arena.push(0);
-            starts.push(slot as u32);
-        }
-        self.arena = arena;
-        self.starts = starts;
-        self.garbage = 0;
-    }
-
-    /// The lower-cased path that starts at `start`.
-    fn path_at(&self, start: u32) -> &[u8] {
-        let rest = self.arena.get(start as usize..).unwrap_or_default();
-        &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
-    }
-
-    fn path(&self, e: &Entry) -> &[u8] {
-        self.path_at(e.path_start)
     }
 
     pub fn len(&self) -> usize {
