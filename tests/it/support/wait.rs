@@ -24,6 +24,8 @@ pub const DISPATCH_TICK: Duration = Duration::from_millis(2500);
 /// within milliseconds and a long wait does not load the machine.
 const POLL_FIRST: Duration = Duration::from_millis(20);
 const POLL_MAX: Duration = Duration::from_millis(250);
+/// How long a single check may run past the deadline before it counts as hung.
+const CHECK_GRACE: Duration = Duration::from_secs(5);
 
 /// What a check returns: `true`/`Some`/`Ok` ends the wait with the value; for `Err`, the
 /// error describes the state seen, for the timeout message.
@@ -55,7 +57,10 @@ impl<T, E: Display> Outcome for Result<T, E> {
 
 /// Run `check` until it holds and return its value; panic after `timeout` naming `what` (the
 /// fact waited for, e.g. "the job to complete") and the last state the check reported. The
-/// check may assert: a state that can never turn into the fact should fail at once.
+/// check may assert: a state that can never turn into the fact should fail at once. A check
+/// that never returns (a request to a server that accepted the connection and never answers)
+/// is cut off `CHECK_GRACE` after the deadline, so a hung server fails the test instead of
+/// hanging it.
 pub async fn wait_until<O: Outcome>(
     timeout: Duration,
     what: impl Display,
@@ -64,7 +69,13 @@ pub async fn wait_until<O: Outcome>(
     let deadline = Instant::now() + timeout;
     let mut pause = POLL_FIRST;
     loop {
-        let last = match check().await.into_result() {
+        let bound = deadline.saturating_duration_since(Instant::now()) + CHECK_GRACE;
+        let Ok(outcome) = tokio::time::timeout(bound, check()).await else {
+            panic!(
+                "timed out after {timeout:?} waiting for {what}: the check itself did not return"
+            )
+        };
+        let last = match outcome.into_result() {
             Ok(value) => return value,
             Err(last) => last,
         };
