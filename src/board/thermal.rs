@@ -188,7 +188,11 @@ impl Worker for ThermalGuard {
             celsius,
             action,
         });
-        if let Err(e) = self.engine.command_with_reason(command, reason).await {
+        let result = match command {
+            EngineCommand::Resume => self.engine.guard_release().await,
+            _ => self.engine.command_with_reason(command, reason).await,
+        };
+        if let Err(e) = result {
             tracing::warn!(error = %e, action, "thermal guard could not change the engine");
         }
     }

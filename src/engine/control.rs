@@ -180,6 +180,38 @@ impl Control {
         .await
     }
 
+    /// A guard's own pause ends (the thermal guard cooled down; it checked the pause is its
+    /// own). Inside a window, or with no schedule, the engine runs again. Outside a window the
+    /// schedule takes the pause over as if the window had just closed: the window's edge passed
+    /// while the guard held the engine, and the schedule acts only at edges.
+    pub async fn guard_release(
+        &self,
+        hold: Option<(OutsideWindow, String)>,
+    ) -> Result<EngineStatus, EngineError> {
+        let requeue = matches!(hold, Some((OutsideWindow::Requeue, _)));
+        self.change(requeue, |current| {
+            if current.state.run_state != EngineRunState::Paused {
+                return false;
+            }
+            match hold {
+                Some((outside, reason)) => {
+                    current.state.held_by_schedule = true;
+                    current.state.run_state = match outside {
+                        OutsideWindow::Finish => EngineRunState::Draining,
+                        OutsideWindow::Suspend | OutsideWindow::Requeue => EngineRunState::Paused,
+                    };
+                    current.paused_reason = Some(reason);
+                }
+                None => {
+                    current.state.run_state = EngineRunState::Running;
+                    current.paused_reason = None;
+                }
+            }
+            true
+        })
+        .await
+    }
+
     /// A window opened: run again if the schedule holds the engine, and only then.
     pub async fn schedule_release(&self) -> Result<EngineStatus, EngineError> {
         self.change(false, |current| {

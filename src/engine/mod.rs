@@ -258,6 +258,12 @@ impl Engine {
         self.control.command(command, reason).await
     }
 
+    /// The thermal guard's own pause ends: run again, or let the schedule hold the engine when
+    /// it is outside a window (`Control::guard_release`).
+    pub async fn guard_release(&self) -> Result<EngineStatus, EngineError> {
+        self.control.guard_release(self.schedule.hold_now()).await
+    }
+
     /// Change mode and overrides (0 = no override).
     pub async fn set_mode(
         &self,

@@ -194,6 +194,18 @@ impl Schedule {
         status_of(current.plan.enabled, &eval)
     }
 
+    /// The hold the schedule would make now (`None` inside a window or with the schedule
+    /// off): how running jobs are held and the reason shown. A guard that paused the engine
+    /// inside a window hands over to this when its pause ends outside one.
+    pub fn hold_now(&self) -> Option<(OutsideWindow, String)> {
+        let snap = self.snapshot();
+        let eval = window::evaluate(&snap.plan, Timestamp::now(), &snap.zone);
+        (!eval.in_window).then(|| {
+            let why = worker::reason(snap.outside, eval.next_change, &snap.zone);
+            (snap.outside, why)
+        })
+    }
+
     /// The box's local zone, read again (the owner may have changed it on the system page).
     pub(super) async fn refresh_zone(&self) {
         let zone = zone(&self.inner.store).await;

@@ -45,7 +45,7 @@ impl Scheduler {
 }
 
 /// The pause reason while the schedule holds the engine.
-fn reason(outside: OutsideWindow, next: Option<Timestamp>, zone: &TimeZone) -> String {
+pub(super) fn reason(outside: OutsideWindow, next: Option<Timestamp>, zone: &TimeZone) -> String {
     let what = match outside {
         OutsideWindow::Finish => "running jobs finish, nothing new starts",
         OutsideWindow::Suspend => "encodes suspended",

@@ -479,7 +479,28 @@ fn x86_64_image_boots_uefi_transcodes_and_keeps_data_across_reboot() {
         .and_then(|t| t.iter().find(|t| t["sensor"] == "board-lm75"))
         .unwrap_or_else(|| panic!("no board sensor in {resources:#}"));
     assert_eq!(lm75["celsius"], 78.5);
+    // While the guard holds the engine, the schedule's window closes (a window two hours from
+    // now is saved): the guard's pause stands. When it cools down, the schedule takes the pause
+    // over instead of letting encodes run outside a window; a schedule turned off releases it.
+    let hour: u32 = guest.run("date +%H").trim().parse().unwrap();
+    let window = json!({"enabled": true, "outside_window": "suspend", "windows": [{
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": format!("{:02}:00", (hour + 2) % 24),
+        "end": format!("{:02}:00", (hour + 3) % 24),
+    }]});
+    let (s, v) = api.call("PUT", "/api/settings/schedule", Some(window.clone()));
+    assert_eq!(s, 200, "schedule: {v}");
     board::set_celsius(&mut guest, &devices, 60.0);
+    let held = wait_engine(&api, "held by the schedule after cooling", |s| {
+        s["paused_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("outside the schedule window"))
+    });
+    assert_eq!(held["status"], "paused", "{held:#}");
+    let mut off = window;
+    off["enabled"] = json!(false);
+    let (s, v) = api.call("PUT", "/api/settings/schedule", Some(off));
+    assert_eq!(s, 200, "schedule: {v}");
     let resumed = wait_engine(&api, "resumed", |s| s["status"] == "running");
     assert!(resumed["paused_reason"].is_null(), "{resumed:#}");
     board_time += board_started.elapsed();
