@@ -264,6 +264,9 @@ impl Store {
     }
 
     pub fn queue_position(&self, id: JobId) -> Option<u64> {
+        if self.queue_order() != super::QueueOrder::OldestFirst {
+            return self.queue_position_in_order(id);
+        }
         self.inner
             .index
             .with(|i| i.queue_position(id))

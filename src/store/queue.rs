@@ -190,6 +190,12 @@ impl QueueBook {
         self.sorted.first().map(|&(_, _, id)| JobId(id))
     }
 
+    /// 1-based place of queued job `id` in dispatch order (a walk of the jobs ahead of it).
+    pub fn position(&self, id: u64) -> Option<u64> {
+        let row = self.rows.as_ref()?.get(&id)?;
+        Some(self.sorted.range(..self.key(row)).count() as u64 + 1)
+    }
+
     /// Every queued job (once built) with its facts, for the ETA.
     pub fn queued(&self) -> impl Iterator<Item = (&QueuedRow, Option<&QueueFacts>)> {
         self.rows
@@ -286,6 +292,12 @@ impl Store {
         }
         self.build_queue_book(txn)?;
         Ok(self.queue_book().first())
+    }
+
+    /// 1-based place of queued job `id` in the order in force (`None` when not queued).
+    pub(super) fn queue_position_in_order(&self, id: JobId) -> Option<u64> {
+        self.ensure_queue_book().ok()?;
+        self.queue_book().position(id.0)
     }
 
     fn queue_book(&self) -> std::sync::MutexGuard<'_, QueueBook> {

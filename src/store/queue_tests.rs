@@ -112,6 +112,16 @@ fn claims_follow_the_persisted_order() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.queue_order(), QueueOrder::SmallestFirst);
     // A job queued after the book was built, and a priority change, are both seen.
+    let small = store
+        .job_id_by_path(&PathBuf::from("/m/b.mkv"))
+        .unwrap()
+        .unwrap();
+    let large = store
+        .job_id_by_path(&PathBuf::from("/m/a.mkv"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.queue_position(small), Some(1));
+    assert_eq!(store.queue_position(large), Some(3));
     let first = store.claim_next().unwrap().unwrap();
     assert_eq!(first.input_size, 100);
     store.upsert_scanned(&[file("/m/d.mkv", 50)]).unwrap();

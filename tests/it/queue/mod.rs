@@ -4,6 +4,7 @@
 
 mod eta;
 mod order;
+mod page;
 mod widget;
 
 use std::path::{Path, PathBuf};
