@@ -28,6 +28,7 @@ use super::worker::Worker;
 use crate::events::{Envelope, Event};
 use crate::media::{paths, probe};
 use crate::model::{JobId, JobState, LogLevel};
+use crate::profiles::Profiles;
 
 /// Queued jobs read from the store per step: bounded memory with 100k jobs queued.
 const CHUNK: usize = 256;
@@ -53,10 +54,12 @@ pub(crate) struct Analyser {
     from: Option<JobId>,
     failed: HashSet<(PathBuf, FileId)>,
     last: Option<PassTotals>,
+    /// Each file's profile, for the predictions handed to the queue order (`queue`).
+    profiles: Profiles,
 }
 
 impl Analyser {
-    pub fn new(ledger: Ledger, ffprobe: PathBuf, cores: u32) -> Analyser {
+    pub fn new(ledger: Ledger, ffprobe: PathBuf, cores: u32, profiles: Profiles) -> Analyser {
         let events = ledger.events().subscribe(None).rx;
         Analyser {
             ledger,
@@ -67,6 +70,7 @@ impl Analyser {
             from: Some(JobId(0)),
             failed: HashSet::new(),
             last: None,
+            profiles,
         }
     }
 
@@ -152,6 +156,7 @@ impl Analyser {
             };
             cursor = JobId(last.0.saturating_add(1));
             totals.looked_at += chunk.len() as u64;
+            let ids = chunk.clone();
             let todo = self.needs_probe(chunk).await;
             let (ffprobe, store) = (&self.ffprobe, &store);
             let results = for_each_bounded(todo, self.limit, |(path, id)| async move {
@@ -184,6 +189,8 @@ impl Analyser {
                     }
                 }
             }
+            // Cached and fresh probes alike: the predictions are in memory only.
+            super::queue::refresh_facts(store, &self.profiles, &ids).await;
             if last == JobId(u64::MAX) {
                 break;
             }

@@ -21,6 +21,7 @@ mod jobs;
 mod ledger;
 pub mod originals;
 mod probes;
+pub mod queue;
 mod retrier;
 mod scanner;
 pub mod schedule;
@@ -114,6 +115,7 @@ pub struct Engine {
     pub(crate) settings: LiveSettings,
     pub(crate) schedule: Schedule,
     pub(crate) workers: Workers,
+    pub(crate) queue: queue::Queue,
     slots: Slots,
     ledger: ledger::Ledger,
 }
@@ -179,6 +181,7 @@ impl Engine {
             ledger.clone(),
             tools.ffprobe.clone(),
             cores,
+            profiles.clone(),
         ));
         workers.spawn(retrier::Retrier::new(ledger.clone()));
         let (watch, watcher) = watch::watcher(ledger.clone(), config.watch);
@@ -212,6 +215,7 @@ impl Engine {
             schedule,
             workers,
             slots,
+            queue: queue::Queue::new(ledger.store().clone()),
             ledger,
         })
     }

@@ -11,6 +11,7 @@ pub mod native;
 pub mod normalize;
 pub mod paths;
 pub mod plan;
+pub mod predict;
 pub mod probe;
 pub(crate) mod progress;
 pub(crate) mod reasons;

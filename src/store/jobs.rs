@@ -264,6 +264,9 @@ impl Store {
     }
 
     pub fn queue_position(&self, id: JobId) -> Option<u64> {
+        if self.queue_order() != super::QueueOrder::OldestFirst {
+            return self.queue_position_in_order(id);
+        }
         self.inner
             .index
             .with(|i| i.queue_position(id))
@@ -307,14 +310,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Take the next job in dispatch order (priority desc, then oldest) and mark it analyzing.
+    /// Take the next job in dispatch order (priority desc, then the queue order: see `queue`)
+    /// and mark it analyzing.
     pub fn claim_next(&self) -> Result<Option<Job>> {
         self.write_jobs(|txn, changed| {
-            let first = txn.open_table(JOBS_QUEUE)?.first()?.map(|(k, _)| k.value());
-            let Some((_, _, id)) = first else {
+            let Some(id) = self.next_queued(txn)? else {
                 return Ok(None);
             };
-            let old = load(txn, JobId(id))?;
+            let old = load(txn, id)?;
             let mut job = old.clone();
             apply(&mut job, JobEvent::Claim)?;
             job.attempt_count += 1;

@@ -18,6 +18,7 @@ mod load;
 mod logs;
 mod probe_cache;
 mod profiles;
+mod queue;
 pub mod records;
 mod retries;
 mod settings;
@@ -38,6 +39,7 @@ pub use jobs::{RunEnd, ScanOutcome, ScannedFile, StatusCounts};
 pub use listing::{JobRow, StoredPath};
 pub use load::{IndexLoader, IndexStatus};
 pub use profiles::FolderProfile;
+pub use queue::{QueueFacts, QueueOrder, QueuedRow, UNPROBED_SAVING_FRACTION};
 pub use records::*;
 pub use stats::{Aggregated, CodecSavings, DailyEntry, Savings};
 use tables::*;
@@ -101,6 +103,8 @@ struct Inner {
     /// Serializes writers so the in-memory index is updated in commit order.
     writer: Mutex<()>,
     index: Arc<load::IndexCell>,
+    /// The queued jobs in dispatch order for the orders the tables do not keep (see `queue`).
+    queue: Mutex<queue::QueueBook>,
 }
 
 impl Drop for Inner {
@@ -153,9 +157,17 @@ impl Store {
                 path,
                 writer: Mutex::new(()),
                 index: Arc::new(load::IndexCell::loading()),
+                queue: Mutex::new(queue::QueueBook::default()),
             }),
         };
         store.init_schema()?;
+        let order = store.stored_queue_order()?;
+        store
+            .inner
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_order(order);
         // No other thread has the store yet: every commit after this snapshot reaches the
         // index through the cell's pending list.
         let snapshot = store.read()?;
@@ -245,6 +257,7 @@ impl Store {
         txn.commit()?;
         if !changed.is_empty() {
             self.inner.index.apply(&changed);
+            self.queue_book_apply(&changed);
         }
         Ok(out)
     }

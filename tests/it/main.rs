@@ -9,6 +9,7 @@ mod hw;
 mod media;
 mod pages;
 mod profiles;
+mod queue;
 mod reliability;
 mod schedule;
 mod server;

@@ -7,12 +7,14 @@ pub mod health;
 pub mod jobs;
 pub mod library;
 pub mod profiles;
+pub mod queue;
 pub mod schedule;
 pub mod stats;
 pub mod system;
 pub mod tokens;
 pub mod trash;
 pub mod update;
+pub mod widget;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -86,6 +88,9 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(trash::list))
         .routes(routes!(trash::restore))
         .routes(routes!(super::sse::events))
+        .routes(routes!(queue::get, queue::put))
+        .routes(routes!(queue::eta))
+        .routes(routes!(widget::widget))
 }
 
 /// Routes outside `/api`, behind authentication.

@@ -56,6 +56,9 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> 
         .collect();
     let any_saving = savings.by_codec.iter().any(|c| c.jobs > 0);
     let jobs_total: u64 = queue.iter().map(|(_, n)| n).sum();
+    // The estimate is a nicety: a store error leaves the line out, not the page.
+    let limit = state.engine.status().concurrent_limit;
+    let eta = state.engine.queue.eta(limit).await.ok();
     render::page(
         state,
         "dashboard.html",
@@ -71,6 +74,7 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> 
             codecs => Serde(chart::by_codec(&savings.by_codec)),
             scan => Serde(state.engine.scanner.status()),
             folders => folders,
+            eta => eta.as_ref().map(|e| Serde(super::queue::eta_line(e))),
         },
     )
 }

@@ -16,6 +16,7 @@ mod jobs;
 mod library;
 mod present;
 mod profiles;
+mod queue;
 mod render;
 mod schedule;
 mod session;
@@ -64,6 +65,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/system", get(system::overview))
         .route("/system/timezone", post(system::set_timezone))
         .route("/system/schedule", post(schedule::save))
+        .route("/system/queue", post(queue::save))
         .route("/trash", get(trash::page))
         .route("/trash/{id}/restore", post(trash::restore))
         .route_layer(middleware::from_fn_with_state(

@@ -56,6 +56,11 @@ const REFERENCE: &[(&str, &str)] = &[
     ("PUT", "/api/profiles/{name}"),
     ("DELETE", "/api/profiles/{name}"),
     ("PATCH", "/api/library/folders/{id}"),
+    // Queue order, ETA and the dashboard widget (issues 15 and 16)
+    ("GET", "/api/settings/queue"),
+    ("PUT", "/api/settings/queue"),
+    ("GET", "/api/stats/queue-eta"),
+    ("GET", "/api/widget"),
 ];
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).
