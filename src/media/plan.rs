@@ -12,8 +12,9 @@ use crate::model::{CpuEncoder, Explanation, VideoCodec};
 
 pub use super::reasons::SkipReason;
 use super::reasons::{bpp_threshold, video_bitrate};
+use super::streams::rules::summary as stream_summary;
 pub use super::streams::{AudioAction, AudioTrack, OutputContainer, SubtitleAction, SubtitleTrack};
-use super::streams::{choose_container, plan_audio, plan_subtitles};
+use super::streams::{Selection, choose_container, plan_audio, plan_subtitles, select};
 use super::{MediaInfo, VideoStream};
 pub use crate::profiles::{
     Capabilities, ContainerChoice, EncodeSettings, InvalidSettings, Profile, default_crf,
@@ -152,14 +153,21 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
     }
     let source = VideoCodec::from_ffprobe(&video.codec);
     let depth = video.bit_depth.unwrap_or(8);
-    let (container, container_note) = choose_container(info, profile.container);
+    let kept = select(info, &profile.streams);
+    let (container, container_note) = choose_container(info, &kept, profile.container);
     let wrong_container = !container.is(&info.container)
         && (profile.container != ContainerChoice::Auto
             || !GOOD_CONTAINERS.contains(&info.container.as_str()));
     let wants_ten_bit = profile.ten_bit && depth < 10;
     if source == Some(target) && !wants_ten_bit {
         if wrong_container && !video.dolby_vision {
-            let plan = build(info, video, profile, None, container, container_note);
+            let plan = build(
+                info,
+                video,
+                profile,
+                None,
+                (&kept, container, container_note),
+            );
             return Decision::Remux(plan);
         }
         return Decision::Skip(SkipReason::AlreadyTargetCodec {
@@ -227,8 +235,7 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
         video,
         profile,
         Some(encode),
-        container,
-        container_note,
+        (&kept, container, container_note),
     ))
 }
 
@@ -238,11 +245,17 @@ fn build(
     video: &VideoStream,
     profile: &Profile,
     encode: Option<VideoEncode>,
-    container: OutputContainer,
-    container_note: Option<String>,
+    (kept, container, container_note): (&Selection, OutputContainer, Option<String>),
 ) -> Plan {
-    let (audio, audio_notes) = plan_audio(info, container);
-    let (subtitles, dropped) = plan_subtitles(info, container);
+    let rules = &profile.streams;
+    let (audio, audio_notes) = plan_audio(
+        info,
+        &kept.audio,
+        container,
+        rules.audio_codec,
+        rules.add_stereo,
+    );
+    let (subtitles, dropped) = plan_subtitles(info, &kept.subtitles, container);
     let attachments = container == OutputContainer::Mkv && info.attachments > 0;
     let describe = format!(
         "{} {}×{}{}{}",
@@ -317,7 +330,24 @@ fn build(
             )
         }
     };
+    notes.extend(stream_summary(info, kept));
     notes.extend(audio_notes);
+    if !kept.notes.is_empty() {
+        e = e.with(
+            "stream_rules",
+            serde_json::json!(
+                kept.notes
+                    .iter()
+                    .map(|n| serde_json::json!({
+                        "code": n.rule.code(),
+                        "kind": if n.rule.audio() { "audio" } else { "subtitle" },
+                        "index": n.index,
+                        "track": n.label,
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
     if !subtitles.is_empty() {
         notes.push(format!("{} subtitle stream(s) are kept.", subtitles.len()));
     }

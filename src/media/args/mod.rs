@@ -71,17 +71,26 @@ pub(super) fn assemble(
     }
     for (out, track) in plan.audio.iter().enumerate() {
         a.owned(format!("-c:a:{out}"));
-        match track.action {
-            AudioAction::Copy => a.push(["copy"]),
-            AudioAction::Opus(rate) | AudioAction::Aac(rate) => {
-                a.push([if matches!(track.action, AudioAction::Opus(_)) {
-                    "libopus"
-                } else {
-                    "aac"
-                }]);
-                a.owned(format!("-b:a:{out}"));
-                a.owned(rate.to_string());
-            }
+        let (codec, rate) = match track.action {
+            AudioAction::Copy => ("copy", None),
+            AudioAction::Opus(rate) => ("libopus", Some(rate)),
+            AudioAction::Aac(rate) => ("aac", Some(rate)),
+            AudioAction::Eac3(rate) => ("eac3", Some(rate)),
+        };
+        a.push([codec]);
+        if let Some(rate) = rate {
+            a.owned(format!("-b:a:{out}"));
+            a.owned(rate.to_string());
+        }
+        if track.stereo {
+            // The compatibility track: two channels, its own title, never the default (the
+            // source's flags and title were copied from the track it is made from).
+            a.owned(format!("-ac:a:{out}"));
+            a.push(["2"]);
+            a.owned(format!("-metadata:s:a:{out}"));
+            a.push(["title=Stereo"]);
+            a.owned(format!("-disposition:a:{out}"));
+            a.push(["0"]);
         }
     }
     for (out, track) in plan.subtitles.iter().enumerate() {
