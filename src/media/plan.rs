@@ -248,14 +248,17 @@ fn build(
     (kept, container, container_note): (&Selection, OutputContainer, Option<String>),
 ) -> Plan {
     let rules = &profile.streams;
+    // Default rules leave dispositions to ffmpeg, exactly as before the rules existed.
+    let explicit = *rules != Default::default();
     let (audio, audio_notes) = plan_audio(
         info,
         &kept.audio,
         container,
         rules.audio_codec,
         rules.add_stereo,
+        explicit,
     );
-    let (subtitles, dropped) = plan_subtitles(info, &kept.subtitles, container);
+    let (subtitles, dropped) = plan_subtitles(info, &kept.subtitles, container, explicit);
     let attachments = container == OutputContainer::Mkv && info.attachments > 0;
     let describe = format!(
         "{} {}×{}{}{}",
@@ -333,20 +336,7 @@ fn build(
     notes.extend(stream_summary(info, kept));
     notes.extend(audio_notes);
     if !kept.notes.is_empty() {
-        e = e.with(
-            "stream_rules",
-            serde_json::json!(
-                kept.notes
-                    .iter()
-                    .map(|n| serde_json::json!({
-                        "code": n.rule.code(),
-                        "kind": if n.rule.audio() { "audio" } else { "subtitle" },
-                        "index": n.index,
-                        "track": n.label,
-                    }))
-                    .collect::<Vec<_>>()
-            ),
-        );
+        e = e.with("stream_rules", kept.notes_json());
     }
     if !subtitles.is_empty() {
         notes.push(format!("{} subtitle stream(s) are kept.", subtitles.len()));

@@ -12,5 +12,6 @@ mod profiles;
 mod reliability;
 mod schedule;
 mod server;
+mod streams;
 mod support;
 mod watch;

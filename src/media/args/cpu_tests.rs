@@ -192,10 +192,12 @@ fn mov_text_into_mkv_becomes_srt() {
         SubtitleTrack {
             input_index: 0,
             action: SubtitleAction::ToSrt,
+            disposition: None,
         },
         SubtitleTrack {
             input_index: 2,
             action: SubtitleAction::Copy,
+            disposition: None,
         },
     ];
     assert_eq!(
@@ -290,9 +292,11 @@ fn stream_rules_map_only_kept_streams_and_add_a_downmix() {
              -map 0:V:0 -map 0:a:0 -map 0:a:1 -map 0:a:3 -map 0:a:0 \
              -map 0:s:0 -map 0:s:1 -map 0:s:4 \
              -c:v libx265 -preset medium -crf 28 -x265-params log-level=error \
-             -c:a:0 copy -c:a:1 copy -c:a:2 copy \
+             -c:a:0 copy -disposition:a:0 default -c:a:1 copy -disposition:a:1 original \
+             -c:a:2 copy -disposition:a:2 0 \
              -c:a:3 libopus -b:a:3 128000 -ac:a:3 2 -metadata:s:a:3 title=Stereo -disposition:a:3 0 \
-             -c:s:0 copy -c:s:1 copy -c:s:2 copy \
+             -c:s:0 copy -disposition:s:0 0 -c:s:1 copy -disposition:s:1 forced \
+             -c:s:2 copy -disposition:s:2 hearing_impaired \
              -map_metadata 0 -map_chapters 0 \
              -f matroska file:/media/.out.mkv.alchemist-tmp-7"
         )
@@ -305,9 +309,11 @@ fn stream_rules_map_only_kept_streams_and_add_a_downmix() {
     let args = golden(&mp4).join(" ");
     assert!(
         args.contains(
-            "-c:a:0 eac3 -b:a:0 576000 -c:a:1 copy -c:a:2 copy -c:a:3 eac3 -b:a:3 192000 \
+            "-c:a:0 eac3 -b:a:0 576000 -disposition:a:0 default -c:a:1 copy \
+             -disposition:a:1 original -c:a:2 copy -disposition:a:2 0 -c:a:3 eac3 -b:a:3 192000 \
              -ac:a:3 2 -metadata:s:a:3 title=Stereo -disposition:a:3 0 \
-             -c:s:0 mov_text -c:s:1 mov_text -c:s:2 mov_text"
+             -c:s:0 mov_text -disposition:s:0 0 -c:s:1 mov_text -disposition:s:1 forced \
+             -c:s:2 mov_text -disposition:s:2 hearing_impaired"
         ),
         "{args}"
     );

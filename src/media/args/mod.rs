@@ -13,6 +13,7 @@ mod vaapi;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+use super::Disposition;
 use super::plan::{AudioAction, OutputContainer, Plan, SubtitleAction, VideoEncode};
 
 pub use cpu::build_args;
@@ -83,15 +84,14 @@ pub(super) fn assemble(
             a.owned(rate.to_string());
         }
         if track.stereo {
-            // The compatibility track: two channels, its own title, never the default (the
-            // source's flags and title were copied from the track it is made from).
+            // The compatibility track: two channels and its own title (ffmpeg copied the
+            // source track's); its disposition (none) follows below.
             a.owned(format!("-ac:a:{out}"));
             a.push(["2"]);
             a.owned(format!("-metadata:s:a:{out}"));
             a.push(["title=Stereo"]);
-            a.owned(format!("-disposition:a:{out}"));
-            a.push(["0"]);
         }
+        disposition_args(&mut a, "a", out, track.disposition);
     }
     for (out, track) in plan.subtitles.iter().enumerate() {
         a.owned(format!("-c:s:{out}"));
@@ -100,6 +100,7 @@ pub(super) fn assemble(
             SubtitleAction::ToSrt => "srt",
             SubtitleAction::ToMovText => "mov_text",
         }]);
+        disposition_args(&mut a, "s", out, track.disposition);
     }
     if plan.attachments {
         a.push(["-c:t", "copy"]);
@@ -116,6 +117,28 @@ pub(super) fn assemble(
     a.push(["-f", plan.container.muxer()]);
     a.0.push(file_url(output));
     a.0
+}
+
+/// `-disposition:{kind}:{out} default+original` (or `0` for none), when the plan sets them.
+fn disposition_args(a: &mut Args, kind: &str, out: usize, d: Option<Disposition>) {
+    let Some(d) = d else { return };
+    let flags: Vec<&str> = [
+        (d.default, "default"),
+        (d.forced, "forced"),
+        (d.comment, "comment"),
+        (d.visual_impaired, "visual_impaired"),
+        (d.hearing_impaired, "hearing_impaired"),
+        (d.original, "original"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect();
+    a.owned(format!("-disposition:{kind}:{out}"));
+    a.owned(if flags.is_empty() {
+        "0".into()
+    } else {
+        flags.join("+")
+    });
 }
 
 /// The source's colour tags, written on the output so HDR stays HDR (every backend).

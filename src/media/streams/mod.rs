@@ -7,7 +7,7 @@ pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AudioStream, MediaInfo};
+use super::{AudioStream, Disposition, MediaInfo};
 use crate::profiles::{AudioCodecPolicy, ContainerChoice};
 pub use rules::{IMAGE_SUBTITLES, Selection, select};
 
@@ -74,6 +74,10 @@ pub struct AudioTrack {
     /// never the default. Plans stored before it existed have none.
     #[serde(default)]
     pub stereo: bool,
+    /// Dispositions written explicitly (`-disposition:a:N`) when the profile's stream rules
+    /// are in use; `None` leaves them to ffmpeg, as before the rules existed.
+    #[serde(default)]
+    pub disposition: Option<Disposition>,
 }
 
 /// What to do with one subtitle stream.
@@ -92,6 +96,9 @@ pub enum SubtitleAction {
 pub struct SubtitleTrack {
     pub input_index: usize,
     pub action: SubtitleAction,
+    /// As for [`AudioTrack::disposition`].
+    #[serde(default)]
+    pub disposition: Option<Disposition>,
 }
 
 /// Containers ffprobe reports for MP4/MOV/M4V files (first entry of `format_name`).
@@ -205,6 +212,7 @@ pub fn plan_audio(
     container: OutputContainer,
     policy: AudioCodecPolicy,
     add_stereo: bool,
+    explicit: bool,
 ) -> (Vec<AudioTrack>, Vec<String>) {
     let mut notes = Vec::new();
     let mut tracks: Vec<AudioTrack> = kept
@@ -235,9 +243,20 @@ pub fn plan_audio(
                 input_index,
                 action,
                 stereo: false,
+                disposition: explicit.then_some(a.disposition),
             }
         })
         .collect();
+    // The source's default track was dropped: the first kept one becomes the default, so
+    // players do not start silent or on a random track.
+    if explicit
+        && !tracks
+            .iter()
+            .any(|t| t.disposition.is_some_and(|d| d.default))
+        && let Some(Some(d)) = tracks.first_mut().map(|t| t.disposition.as_mut())
+    {
+        d.default = true;
+    }
     // A stereo track in the first kept track's language makes a downmix pointless.
     let first = kept.first().map(|&i| (i, &info.audio[i]));
     let has_stereo = first.is_some_and(|(_, f)| {
@@ -264,6 +283,7 @@ pub fn plan_audio(
             input_index,
             action,
             stereo: true,
+            disposition: Some(Disposition::default()),
         });
     }
     (tracks, notes)
@@ -274,6 +294,7 @@ pub fn plan_subtitles(
     info: &MediaInfo,
     selected: &[usize],
     container: OutputContainer,
+    explicit: bool,
 ) -> (Vec<SubtitleTrack>, Vec<String>) {
     let mut kept = Vec::new();
     let mut dropped = Vec::new();
@@ -293,6 +314,7 @@ pub fn plan_subtitles(
             Some(action) => kept.push(SubtitleTrack {
                 input_index,
                 action,
+                disposition: explicit.then_some(sub.disposition),
             }),
             None => dropped.push(sub.codec.clone()),
         }

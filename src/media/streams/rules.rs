@@ -81,6 +81,23 @@ pub struct Selection {
     pub notes: Vec<StreamNote>,
 }
 
+impl Selection {
+    /// The notes as the explanation's `stream_rules` value: code, kind, index and track.
+    pub fn notes_json(&self) -> serde_json::Value {
+        self.notes
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "code": n.rule.code(),
+                    "kind": if n.rule.audio() { "audio" } else { "subtitle" },
+                    "index": n.index,
+                    "track": n.label,
+                })
+            })
+            .collect()
+    }
+}
+
 fn lang(language: Option<&str>) -> String {
     language.map_or("und".into(), canonical_language)
 }
@@ -170,7 +187,15 @@ pub fn select(info: &MediaInfo, rules: &StreamRules) -> Selection {
             s.notes.push(StreamNote {
                 rule,
                 index: i,
-                label: format!("{}{kind}", lang(sub.language.as_deref())),
+                label: format!(
+                    "{}{kind}{}",
+                    lang(sub.language.as_deref()),
+                    if rule == StreamRule::SubtitleCommentary {
+                        " commentary"
+                    } else {
+                        ""
+                    }
+                ),
             });
         } else {
             s.subtitles.push(i);

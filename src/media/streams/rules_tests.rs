@@ -225,7 +225,7 @@ fn the_explanation_counts_and_names_tracks() {
     );
     assert!(
         d.contains(
-            "3 of 5 subtitle tracks kept: eng, fra, eng; dropped: deu (language not listed), eng."
+            "3 of 5 subtitle tracks kept: eng, fra, eng; dropped: deu (language not listed), eng commentary."
         ),
         "{d}"
     );
@@ -237,6 +237,19 @@ fn the_explanation_counts_and_names_tracks() {
         "{}",
         last.explanation.detail
     );
+    // Rules in use write every kept track's dispositions; the kept track becomes default.
+    assert_eq!(
+        last.audio[0].disposition.map(|d| d.default),
+        Some(true),
+        "{:?}",
+        last.audio
+    );
+    let plain = planned(
+        &fixture("mp4_dvdsub"),
+        StreamRules::default(),
+        ContainerChoice::Auto,
+    );
+    assert_eq!(plain.audio[0].disposition, None, "default rules: as before");
 }
 
 #[test]
