@@ -62,6 +62,20 @@ pub enum InvalidProfile {
     Streams(#[from] InvalidStreamRules),
 }
 
+impl InvalidProfile {
+    /// The profile field at fault, for the problem document's `field` member.
+    pub fn field(&self) -> &'static str {
+        match self {
+            InvalidProfile::Name(_) => "name",
+            InvalidProfile::Settings(InvalidSettings::Crf { .. }) => "crf",
+            InvalidProfile::Settings(InvalidSettings::Preset { .. }) => "preset",
+            InvalidProfile::MinSaving(_) => "min_saving_percent",
+            InvalidProfile::BppFactor(_) => "bpp_factor",
+            InvalidProfile::Streams(e) => e.field(),
+        }
+    }
+}
+
 /// A custom name: `^[a-z0-9][a-z0-9_-]{0,63}$`. Reserved names pass here; callers check them.
 pub fn check_name(name: &str) -> Result<(), InvalidProfile> {
     let mut chars = name.chars();

@@ -236,6 +236,8 @@ async fn the_profile_api_validates_and_keeps_the_stream_fields() {
         text.contains("audio_languages") && text.contains("`en`"),
         "{problem:#}"
     );
+    assert_eq!(problem["code"], "PROFILE_INVALID");
+    assert_eq!(problem["field"], "audio_languages", "{problem:#}");
     let bad = post(json!({"name": "x", "base": "default", "image_subtitles": "burn"})).await;
     assert_eq!(bad.status().as_u16(), 400);
 
