@@ -3,7 +3,7 @@
 //! and every outcome renders as an [`Explanation`] with a stable code and the numbers behind
 //! it. Rules run in a fixed order, first match wins: no video → encoder unavailable → below
 //! minimum size → unreadable picture → Dolby Vision → already the target codec (remux when
-//! only the container is wrong) → HDR without a 10-bit encoder → bits per pixel below the
+//! only the container is wrong or the stream rules drop tracks) → HDR without a 10-bit encoder → bits per pixel below the
 //! threshold (see `reasons`) → transcode. No I/O happens here.
 
 use serde::{Deserialize, Serialize};
@@ -160,7 +160,8 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
             || !GOOD_CONTAINERS.contains(&info.container.as_str()));
     let wants_ten_bit = profile.ten_bit && depth < 10;
     if source == Some(target) && !wants_ten_bit {
-        if wrong_container && !video.dolby_vision {
+        // Tracks the stream rules drop are a reason to remux on their own.
+        if (wrong_container || kept.drops_tracks()) && !video.dolby_vision {
             let plan = build(
                 info,
                 video,
@@ -315,6 +316,21 @@ fn build(
             .with("preset", v.preset.as_str())
             .with("ten_bit", v.ten_bit)
             .with("deinterlace", v.deinterlace)
+        }
+        None if container.is(&info.container) => {
+            notes.insert(
+                0,
+                format!(
+                    "The video stream is {describe}, already what the profile produces, but \
+                     the profile's stream rules change its tracks; the video is copied, not \
+                     re-encoded."
+                ),
+            );
+            Explanation::new(
+                "streams_remux",
+                "The video will be copied with the tracks the stream rules keep.",
+                String::new(),
+            )
         }
         None => {
             notes.insert(

@@ -82,6 +82,13 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Whether the rules leave out any track (a rescued last audio track is not one).
+    pub fn drops_tracks(&self) -> bool {
+        self.notes
+            .iter()
+            .any(|n| n.rule != StreamRule::LastAudioKept)
+    }
+
     /// The notes as the explanation's `stream_rules` value: code, kind, index and track.
     pub fn notes_json(&self) -> serde_json::Value {
         self.notes

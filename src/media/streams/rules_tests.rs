@@ -325,3 +325,37 @@ fn a_stereo_track_is_added_only_for_surround_without_stereo() {
     );
     assert!(plain.audio.iter().all(|t| !t.stereo));
 }
+
+#[test]
+fn tracks_to_drop_make_a_file_in_the_target_codec_a_remux() {
+    let info = fixture("hevc");
+    let profile = |rules| Profile {
+        streams: rules,
+        bpp_factor: 0.0,
+        min_file_size: 0,
+        ..Profile::preset("balanced").unwrap()
+    };
+    let caps = Capabilities::all_cpu();
+    // Nothing to drop: skipped as before.
+    let plain = plan(&info, &profile(english()), &caps);
+    assert_eq!(plain.explanation().code, "already_target_codec");
+    // Its undetermined-language Opus track stays whatever the list; a picture subtitle to drop
+    // makes it a remux that copies the video.
+    let mut with_subs = info.clone();
+    with_subs.subtitles.push(crate::media::SubtitleStream {
+        codec: "hdmv_pgs_subtitle".into(),
+        ..Default::default()
+    });
+    let rules = StreamRules {
+        image_subtitles: ImageSubtitles::Drop,
+        ..Default::default()
+    };
+    match plan(&with_subs, &profile(rules), &caps) {
+        Decision::Remux(p) => {
+            assert_eq!(p.explanation.code, "streams_remux");
+            assert!(p.video.is_none() && p.subtitles.is_empty());
+            assert_eq!(codes(&p), ["image_subtitle_dropped"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -219,6 +219,52 @@ async fn the_output_has_exactly_the_planned_streams() {
     server.stop().await;
 }
 
+/// A file already in the profile's codec is remuxed when the rules drop tracks: the H.264
+/// video is copied, commentary and the other languages go, every subtitle stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_tracks_remuxes_a_file_already_in_the_target_codec() {
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    let profile = json!({
+        "name": "tidy", "base": "default", "encoder": "libx264", "container": "mkv",
+        "bpp_factor": 0, "min_file_size": 0, "audio_languages": ["eng"], "drop_commentary": true,
+    });
+    ok(
+        send(&server, &token, Method::POST, "/api/profiles", profile).await,
+        201,
+    )
+    .await;
+    let dir = folder(&server, "h264");
+    ok(
+        add_folder_with_profile(&server, &token, &dir, json!("tidy")).await,
+        201,
+    )
+    .await;
+    let input = multi_track_clip(&dir);
+    let id = enqueue(&server, &token, &input).await;
+    let d = server
+        .wait_job(&token, id, LONG_JOB, |j| {
+            matches!(
+                j["status"].as_str(),
+                Some("completed" | "failed" | "skipped")
+            )
+        })
+        .await;
+    assert_eq!(d["job"]["status"], "completed", "{d:#}");
+    assert_eq!(d["job"]["decision"]["code"], "streams_remux", "{d:#}");
+    let want = [
+        "video h264 - \"\" ch=0 []",
+        "audio aac eng \"English 5.1\" ch=6 [default]",
+        "audio aac jpn \"\" ch=1 [original]",
+        "audio aac - \"\" ch=1 []",
+        "subtitle subrip eng \"\" ch=0 []",
+        "subtitle subrip fre \"Forced\" ch=0 [forced]",
+        "subtitle subrip ger \"\" ch=0 []",
+    ];
+    assert_eq!(streams(&dir.join("film.alchemist.mkv")), want, "{d:#}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_profile_api_validates_and_keeps_the_stream_fields() {
     let server = TestServer::start().await;
