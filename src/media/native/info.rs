@@ -83,11 +83,11 @@ pub fn media_info(facts: &Facts, size: u64) -> Result<MediaInfo, Decline> {
                 language: s.language.clone(),
                 bitrate: s.bitrate.filter(|b| *b > 0),
                 profile: a.profile.map(str::to_string),
-                title: None,
+                title: s.title.clone(),
                 disposition: Disposition {
                     default: s.default,
                     forced: s.forced,
-                    ..Disposition::default()
+                    ..s.flags
                 },
             })
         })
@@ -99,18 +99,19 @@ pub fn media_info(facts: &Facts, size: u64) -> Result<MediaInfo, Decline> {
         .map(|s| SubtitleStream {
             codec: s.codec.unwrap_or_default().to_string(),
             language: s.language.clone(),
-            title: None,
+            title: s.title.clone(),
             disposition: Disposition {
                 default: s.default,
                 forced: s.forced,
-                ..Disposition::default()
+                ..s.flags
             },
         })
         .collect::<Vec<_>>();
-    if audio.len() > 1 || !subtitles.is_empty() {
-        // The stream rules read titles and commentary flags, which this parser does not.
+    if container == "mov" && (audio.len() > 1 || !subtitles.is_empty()) {
+        // The stream rules read titles and commentary flags, which this parser reads only
+        // from Matroska.
         return Err(Decline::Unsupported(
-            "several audio tracks or subtitles (their titles and flags need ffprobe)",
+            "MP4 with several audio tracks or subtitles (titles and flags need ffprobe)",
         ));
     }
     Ok(MediaInfo {
