@@ -113,12 +113,38 @@ pub struct AudioStream {
     /// ffprobe `profile`, e.g. "DTS-HD MA" (lossless) or "LC".
     #[serde(default)]
     pub profile: Option<String>,
+    /// The track's title tag, e.g. "Director's Commentary".
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub disposition: Disposition,
 }
 
 /// One subtitle stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SubtitleStream {
     /// ffprobe codec name, e.g. "subrip", "mov_text", "hdmv_pgs_subtitle".
     pub codec: String,
     pub language: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub disposition: Disposition,
+}
+
+/// The ffprobe dispositions the stream rules read. Probe-cache entries written before they
+/// existed read as all `false`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct Disposition {
+    pub default: bool,
+    pub forced: bool,
+    /// A commentary track (`comment`).
+    pub comment: bool,
+    /// Audio description for the visually impaired.
+    pub visual_impaired: bool,
+    /// Subtitles for the deaf and hard of hearing (SDH).
+    pub hearing_impaired: bool,
+    /// The track is in the title's original language (Matroska `FlagOriginal`).
+    pub original: bool,
 }

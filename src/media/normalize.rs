@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::probe::ProbeError;
-use super::{AudioStream, MediaInfo, SubtitleStream, VideoStream};
+use super::{AudioStream, Disposition, MediaInfo, SubtitleStream, VideoStream};
 
 /// Frame rates above this are timebase artefacts (e.g. r_frame_rate "90000/1"), not real fps.
 const MAX_PLAUSIBLE_FPS: f64 = 1000.0;
@@ -55,12 +55,16 @@ pub fn normalize(ffprobe_json: &[u8], size_on_disk: u64) -> Result<MediaInfo, Pr
                 language: language(s),
                 bitrate: stream_bitrate(s),
                 profile: text(s.get("profile")).map(str::to_string),
+                title: title(s),
+                disposition: disposition(s),
             })
             .collect(),
         subtitles: of_type(streams, "subtitle")
             .map(|s| SubtitleStream {
                 codec: codec_name(s),
                 language: language(s),
+                title: title(s),
+                disposition: disposition(s),
             })
             .collect(),
         attachments: of_type(streams, "attachment").count(),
@@ -188,6 +192,31 @@ fn language(stream: &Value) -> Option<String> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && *l != "und")
         .map(str::to_string)
+}
+
+fn title(stream: &Value) -> Option<String> {
+    text(stream.get("tags")?.get("title"))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+fn disposition(stream: &Value) -> Disposition {
+    let flag = |name: &str| {
+        stream
+            .get("disposition")
+            .and_then(|d| d.get(name))
+            .and_then(Value::as_i64)
+            == Some(1)
+    };
+    Disposition {
+        default: flag("default"),
+        forced: flag("forced"),
+        comment: flag("comment"),
+        visual_impaired: flag("visual_impaired"),
+        hearing_impaired: flag("hearing_impaired"),
+        original: flag("original"),
+    }
 }
 
 /// Stream bit rate; Matroska files written by mkvmerge carry it only as a `BPS` tag.

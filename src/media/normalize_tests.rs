@@ -39,6 +39,11 @@ fn h264_aac_mp4() {
             language: None, // "und"
             bitrate: Some(69_671),
             profile: Some("LC".into()),
+            disposition: Disposition {
+                default: true,
+                ..Default::default()
+            },
+            ..Default::default()
         }]
     );
     assert!(info.subtitles.is_empty());
@@ -103,9 +108,28 @@ fn mov_text_subtitles_and_languages() {
         vec![SubtitleStream {
             codec: "mov_text".into(),
             language: Some("eng".into()),
+            disposition: Disposition {
+                default: true,
+                ..Default::default()
+            },
+            ..Default::default()
         }]
     );
     assert_eq!(info.audio[0].language.as_deref(), Some("fre"));
+}
+
+#[test]
+fn titles_and_dispositions_for_the_stream_rules() {
+    let info = normalize(fixture!("streams_rules.json"), 1).unwrap();
+    let a = &info.audio;
+    assert_eq!(a[0].title.as_deref(), Some("English 5.1"));
+    assert!(a[0].disposition.default && a[1].disposition.original);
+    assert!(a[2].disposition.comment && a[4].disposition.visual_impaired);
+    assert_eq!(a[3].language, None, "und");
+    assert_eq!(a[5].title.as_deref(), Some("Director's Commentary"));
+    let s = &info.subtitles;
+    assert!(s[1].disposition.forced && s[3].disposition.comment);
+    assert!(s[4].disposition.hearing_impaired && !s[0].disposition.forced);
 }
 
 #[test]
@@ -134,6 +158,7 @@ fn odd_values_become_unknown() {
             language: None,
             bitrate: None,
             profile: None,
+            ..Default::default()
         }]
     );
     assert_eq!(info.subtitles[0].codec, "dvd_subtitle");

@@ -3,7 +3,7 @@
 //! and every outcome renders as an [`Explanation`] with a stable code and the numbers behind
 //! it. Rules run in a fixed order, first match wins: no video → encoder unavailable → below
 //! minimum size → unreadable picture → Dolby Vision → already the target codec (remux when
-//! only the container is wrong) → HDR without a 10-bit encoder → bits per pixel below the
+//! only the container is wrong or the stream rules drop tracks) → HDR without a 10-bit encoder → bits per pixel below the
 //! threshold (see `reasons`) → transcode. No I/O happens here.
 
 use serde::{Deserialize, Serialize};
@@ -12,8 +12,9 @@ use crate::model::{CpuEncoder, Explanation, VideoCodec};
 
 pub use super::reasons::SkipReason;
 use super::reasons::{bpp_threshold, video_bitrate};
+use super::streams::rules::summary as stream_summary;
 pub use super::streams::{AudioAction, AudioTrack, OutputContainer, SubtitleAction, SubtitleTrack};
-use super::streams::{choose_container, plan_audio, plan_subtitles};
+use super::streams::{Selection, choose_container, plan_audio, plan_subtitles, select};
 use super::{MediaInfo, VideoStream};
 pub use crate::profiles::{
     Capabilities, ContainerChoice, EncodeSettings, InvalidSettings, Profile, default_crf,
@@ -152,14 +153,22 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
     }
     let source = VideoCodec::from_ffprobe(&video.codec);
     let depth = video.bit_depth.unwrap_or(8);
-    let (container, container_note) = choose_container(info, profile.container);
+    let kept = select(info, &profile.streams);
+    let (container, container_note) = choose_container(info, &kept, profile.container);
     let wrong_container = !container.is(&info.container)
         && (profile.container != ContainerChoice::Auto
             || !GOOD_CONTAINERS.contains(&info.container.as_str()));
     let wants_ten_bit = profile.ten_bit && depth < 10;
     if source == Some(target) && !wants_ten_bit {
-        if wrong_container && !video.dolby_vision {
-            let plan = build(info, video, profile, None, container, container_note);
+        // Tracks the stream rules drop are a reason to remux on their own.
+        if (wrong_container || kept.drops_tracks()) && !video.dolby_vision {
+            let plan = build(
+                info,
+                video,
+                profile,
+                None,
+                (&kept, container, container_note),
+            );
             return Decision::Remux(plan);
         }
         return Decision::Skip(SkipReason::AlreadyTargetCodec {
@@ -227,8 +236,7 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
         video,
         profile,
         Some(encode),
-        container,
-        container_note,
+        (&kept, container, container_note),
     ))
 }
 
@@ -238,11 +246,20 @@ fn build(
     video: &VideoStream,
     profile: &Profile,
     encode: Option<VideoEncode>,
-    container: OutputContainer,
-    container_note: Option<String>,
+    (kept, container, container_note): (&Selection, OutputContainer, Option<String>),
 ) -> Plan {
-    let (audio, audio_notes) = plan_audio(info, container);
-    let (subtitles, dropped) = plan_subtitles(info, container);
+    let rules = &profile.streams;
+    // Default rules leave dispositions to ffmpeg, exactly as before the rules existed.
+    let explicit = *rules != Default::default();
+    let (audio, audio_notes) = plan_audio(
+        info,
+        &kept.audio,
+        container,
+        rules.audio_codec,
+        rules.add_stereo,
+        explicit,
+    );
+    let (subtitles, dropped) = plan_subtitles(info, &kept.subtitles, container, explicit);
     let attachments = container == OutputContainer::Mkv && info.attachments > 0;
     let describe = format!(
         "{} {}×{}{}{}",
@@ -300,6 +317,21 @@ fn build(
             .with("ten_bit", v.ten_bit)
             .with("deinterlace", v.deinterlace)
         }
+        None if container.is(&info.container) => {
+            notes.insert(
+                0,
+                format!(
+                    "The video stream is {describe}, already what the profile produces, but \
+                     the profile's stream rules change its tracks; the video is copied, not \
+                     re-encoded."
+                ),
+            );
+            Explanation::new(
+                "streams_remux",
+                "The video will be copied with the tracks the stream rules keep.",
+                String::new(),
+            )
+        }
         None => {
             notes.insert(
                 0,
@@ -317,7 +349,11 @@ fn build(
             )
         }
     };
+    notes.extend(stream_summary(info, kept));
     notes.extend(audio_notes);
+    if !kept.notes.is_empty() {
+        e = e.with("stream_rules", kept.notes_json());
+    }
     if !subtitles.is_empty() {
         notes.push(format!("{} subtitle stream(s) are kept.", subtitles.len()));
     }

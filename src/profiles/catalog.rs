@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::profile::{ContainerChoice, EncodeSettings, InvalidSettings, OriginalPolicy, Profile};
+use super::streams::{AudioCodecPolicy, ImageSubtitles, InvalidStreamRules};
 use crate::model::CpuEncoder;
 
 /// The name of the profile the configuration describes; folders without a profile use it.
@@ -57,6 +58,22 @@ pub enum InvalidProfile {
     MinSaving(u8),
     #[error("bpp_factor {0} is out of range (a number from 0 to 10)")]
     BppFactor(f64),
+    #[error(transparent)]
+    Streams(#[from] InvalidStreamRules),
+}
+
+impl InvalidProfile {
+    /// The profile field at fault, for the problem document's `field` member.
+    pub fn field(&self) -> &'static str {
+        match self {
+            InvalidProfile::Name(_) => "name",
+            InvalidProfile::Settings(InvalidSettings::Crf { .. }) => "crf",
+            InvalidProfile::Settings(InvalidSettings::Preset { .. }) => "preset",
+            InvalidProfile::MinSaving(_) => "min_saving_percent",
+            InvalidProfile::BppFactor(_) => "bpp_factor",
+            InvalidProfile::Streams(e) => e.field(),
+        }
+    }
 }
 
 /// A custom name: `^[a-z0-9][a-z0-9_-]{0,63}$`. Reserved names pass here; callers check them.
@@ -90,6 +107,7 @@ impl Profile {
         if !(self.bpp_factor.is_finite() && (0.0..=MAX_BPP_FACTOR).contains(&self.bpp_factor)) {
             return Err(InvalidProfile::BppFactor(self.bpp_factor));
         }
+        self.streams.validate()?;
         Ok(())
     }
 }
@@ -115,6 +133,16 @@ pub struct ProfileFields {
     /// 0 to 90.
     pub min_saving_percent: Option<u8>,
     pub original: Option<OriginalPolicy>,
+    /// ISO 639-2 codes (e.g. `["eng", "jpn"]`); empty keeps every audio track.
+    pub audio_languages: Option<Vec<String>>,
+    /// ISO 639-2 codes; empty keeps every subtitle track (forced ones are always kept).
+    pub subtitle_languages: Option<Vec<String>>,
+    /// Leave out commentary and audio-description tracks.
+    pub drop_commentary: Option<bool>,
+    pub image_subtitles: Option<ImageSubtitles>,
+    /// Add a stereo downmix of the first kept multichannel audio track.
+    pub add_stereo: Option<bool>,
+    pub audio_codec: Option<AudioCodecPolicy>,
 }
 
 impl ProfileFields {
@@ -149,6 +177,19 @@ impl ProfileFields {
             min_saving_percent,
             original
         );
+        let r = &mut p.streams;
+        if let Some(v) = &self.audio_languages {
+            r.audio_languages = v.clone();
+        }
+        if let Some(v) = &self.subtitle_languages {
+            r.subtitle_languages = v.clone();
+        }
+        macro_rules! set_rule {
+            ($($field:ident),*) => {$(
+                if let Some(v) = self.$field { r.$field = v; }
+            )*};
+        }
+        set_rule!(drop_commentary, image_subtitles, add_stereo, audio_codec);
         p
     }
 }

@@ -8,6 +8,7 @@
 mod catalog;
 mod profile;
 mod service;
+mod streams;
 
 pub use catalog::{
     DEFAULT_PROFILE, InvalidProfile, MAX_BPP_FACTOR, MAX_MIN_SAVING_PERCENT, MAX_NAME_LEN,
@@ -18,3 +19,7 @@ pub use profile::{
     OriginalPolicy, Profile, default_crf, default_preset,
 };
 pub use service::{ProfileEntry, ProfileError, Profiles, folder_ref, most_specific};
+pub use streams::{
+    AudioCodecPolicy, ImageSubtitles, InvalidStreamRules, MAX_LANGUAGES, StreamRules,
+    canonical_language, language_listed,
+};

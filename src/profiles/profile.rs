@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::streams::StreamRules;
 use crate::model::CpuEncoder;
 
 /// Encoder settings from the configuration.
@@ -150,6 +151,10 @@ pub struct Profile {
     /// An encode whose projected saving is below this is abandoned.
     pub min_saving_percent: u8,
     pub original: OriginalPolicy,
+    /// Which audio and subtitle tracks are kept and how audio is coded; absent in profiles
+    /// stored before the rules existed, which keep every track.
+    #[serde(flatten, default)]
+    pub streams: StreamRules,
 }
 
 impl Profile {
@@ -167,6 +172,7 @@ impl Profile {
             min_file_size: 0,
             min_saving_percent: DEFAULT_MIN_SAVING_PERCENT,
             original: OriginalPolicy::Keep,
+            streams: StreamRules::default(),
         }
     }
 

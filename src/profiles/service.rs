@@ -28,6 +28,9 @@ pub enum ProfileError {
     InUse(String),
     #[error("{0}")]
     Invalid(String),
+    /// A field's value is refused; the field is named in the problem document.
+    #[error("{1}")]
+    InvalidField(&'static str, String),
     #[error("folder {0} does not exist")]
     FolderNotFound(u64),
     #[error("profile `{0}` does not exist; a folder can only use an existing profile")]
@@ -98,7 +101,7 @@ fn blank(fields: &ProfileFields) -> Result<Profile, ProfileError> {
 fn checked(profile: Profile) -> Result<serde_json::Value, ProfileError> {
     profile
         .validate()
-        .map_err(|e| ProfileError::Invalid(e.to_string()))?;
+        .map_err(|e| ProfileError::InvalidField(e.field(), e.to_string()))?;
     serde_json::to_value(&profile).map_err(|e| ProfileError::Invalid(e.to_string()))
 }
 

@@ -31,6 +31,9 @@ pub struct Problem {
     pub instance: Option<String>,
     pub code: String,
     pub request_id: Option<String>,
+    /// The request field at fault, on validation problems that can name one (profiles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// An HTTP error: status, stable code, a human sentence, optional extension members.
@@ -256,6 +259,9 @@ impl From<ProfileError> for ApiError {
             }
             ProfileError::InUse(_) => ApiError::new(StatusCode::CONFLICT, "PROFILE_IN_USE", msg),
             ProfileError::Invalid(_) => ApiError::bad_request("PROFILE_INVALID", msg),
+            ProfileError::InvalidField(field, _) => {
+                ApiError::bad_request("PROFILE_INVALID", msg).with("field", field.into())
+            }
             ProfileError::FolderNotFound(_) => ApiError::not_found("FOLDER_NOT_FOUND", msg),
             ProfileError::UnknownForFolder(_) => {
                 ApiError::bad_request("FOLDER_PROFILE_UNKNOWN", msg)

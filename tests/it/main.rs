@@ -13,5 +13,6 @@ mod queue;
 mod reliability;
 mod schedule;
 mod server;
+mod streams;
 mod support;
 mod watch;

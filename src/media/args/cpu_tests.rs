@@ -192,10 +192,12 @@ fn mov_text_into_mkv_becomes_srt() {
         SubtitleTrack {
             input_index: 0,
             action: SubtitleAction::ToSrt,
+            disposition: None,
         },
         SubtitleTrack {
             input_index: 2,
             action: SubtitleAction::Copy,
+            disposition: None,
         },
     ];
     assert_eq!(
@@ -254,4 +256,65 @@ fn nothing_that_sidecar_adds_is_duplicated() {
             "{flag} must not be in {args:?}"
         );
     }
+}
+
+/// The stream rules of a profile over the six-audio, five-subtitle fixture: explicit maps of
+/// the kept streams only, per-stream codecs, and the stereo downmix last with its own title.
+#[test]
+fn stream_rules_map_only_kept_streams_and_add_a_downmix() {
+    let path = format!(
+        "{}/tests/fixtures/ffprobe/streams_rules.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let info = normalize(&std::fs::read(path).unwrap(), 0).unwrap();
+    let mut profile = Profile::from_settings(&EncodeSettings {
+        encoder: CpuEncoder::Libx265,
+        crf: None,
+        preset: None,
+        threads: 0,
+    });
+    profile.streams = crate::profiles::StreamRules {
+        audio_languages: vec!["eng".into()],
+        subtitle_languages: vec!["eng".into()],
+        drop_commentary: true,
+        add_stereo: true,
+        audio_codec: crate::profiles::AudioCodecPolicy::Copy,
+        ..Default::default()
+    };
+    let mkv = match plan(&info, &profile, &Capabilities::all_cpu()) {
+        Decision::Transcode(p) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        golden(&mkv),
+        words(
+            "-hide_banner -nostdin -y -i file:/media/in.mkv \
+             -map 0:V:0 -map 0:a:0 -map 0:a:1 -map 0:a:3 -map 0:a:0 \
+             -map 0:s:0 -map 0:s:1 -map 0:s:4 \
+             -c:v libx265 -preset medium -crf 28 -x265-params log-level=error \
+             -c:a:0 copy -disposition:a:0 default -c:a:1 copy -disposition:a:1 original \
+             -c:a:2 copy -disposition:a:2 0 \
+             -c:a:3 libopus -b:a:3 128000 -ac:a:3 2 -metadata:s:a:3 title=Stereo -disposition:a:3 0 \
+             -c:s:0 copy -disposition:s:0 0 -c:s:1 copy -disposition:s:1 forced \
+             -c:s:2 copy -disposition:s:2 hearing_impaired \
+             -map_metadata 0 -map_chapters 0 \
+             -f matroska file:/media/.out.mkv.alchemist-tmp-7"
+        )
+    );
+    profile.container = ContainerChoice::Mp4;
+    profile.streams.audio_codec = crate::profiles::AudioCodecPolicy::Eac3;
+    let Decision::Transcode(mp4) = plan(&info, &profile, &Capabilities::all_cpu()) else {
+        panic!("mp4 plan");
+    };
+    let args = golden(&mp4).join(" ");
+    assert!(
+        args.contains(
+            "-c:a:0 eac3 -b:a:0 576000 -disposition:a:0 default -c:a:1 copy \
+             -disposition:a:1 original -c:a:2 copy -disposition:a:2 0 -c:a:3 eac3 -b:a:3 192000 \
+             -ac:a:3 2 -metadata:s:a:3 title=Stereo -disposition:a:3 0 \
+             -c:s:0 mov_text -disposition:s:0 0 -c:s:1 mov_text -disposition:s:1 forced \
+             -c:s:2 mov_text -disposition:s:2 hearing_impaired"
+        ),
+        "{args}"
+    );
 }

@@ -13,6 +13,7 @@ mod vaapi;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+use super::Disposition;
 use super::plan::{AudioAction, OutputContainer, Plan, SubtitleAction, VideoEncode};
 
 pub use cpu::build_args;
@@ -71,18 +72,26 @@ pub(super) fn assemble(
     }
     for (out, track) in plan.audio.iter().enumerate() {
         a.owned(format!("-c:a:{out}"));
-        match track.action {
-            AudioAction::Copy => a.push(["copy"]),
-            AudioAction::Opus(rate) | AudioAction::Aac(rate) => {
-                a.push([if matches!(track.action, AudioAction::Opus(_)) {
-                    "libopus"
-                } else {
-                    "aac"
-                }]);
-                a.owned(format!("-b:a:{out}"));
-                a.owned(rate.to_string());
-            }
+        let (codec, rate) = match track.action {
+            AudioAction::Copy => ("copy", None),
+            AudioAction::Opus(rate) => ("libopus", Some(rate)),
+            AudioAction::Aac(rate) => ("aac", Some(rate)),
+            AudioAction::Eac3(rate) => ("eac3", Some(rate)),
+        };
+        a.push([codec]);
+        if let Some(rate) = rate {
+            a.owned(format!("-b:a:{out}"));
+            a.owned(rate.to_string());
         }
+        if track.stereo {
+            // The compatibility track: two channels and its own title (ffmpeg copied the
+            // source track's); its disposition (none) follows below.
+            a.owned(format!("-ac:a:{out}"));
+            a.push(["2"]);
+            a.owned(format!("-metadata:s:a:{out}"));
+            a.push(["title=Stereo"]);
+        }
+        disposition_args(&mut a, "a", out, track.disposition);
     }
     for (out, track) in plan.subtitles.iter().enumerate() {
         a.owned(format!("-c:s:{out}"));
@@ -91,6 +100,7 @@ pub(super) fn assemble(
             SubtitleAction::ToSrt => "srt",
             SubtitleAction::ToMovText => "mov_text",
         }]);
+        disposition_args(&mut a, "s", out, track.disposition);
     }
     if plan.attachments {
         a.push(["-c:t", "copy"]);
@@ -107,6 +117,28 @@ pub(super) fn assemble(
     a.push(["-f", plan.container.muxer()]);
     a.0.push(file_url(output));
     a.0
+}
+
+/// `-disposition:{kind}:{out} default+original` (or `0` for none), when the plan sets them.
+fn disposition_args(a: &mut Args, kind: &str, out: usize, d: Option<Disposition>) {
+    let Some(d) = d else { return };
+    let flags: Vec<&str> = [
+        (d.default, "default"),
+        (d.forced, "forced"),
+        (d.comment, "comment"),
+        (d.visual_impaired, "visual_impaired"),
+        (d.hearing_impaired, "hearing_impaired"),
+        (d.original, "original"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect();
+    a.owned(format!("-disposition:{kind}:{out}"));
+    a.owned(if flags.is_empty() {
+        "0".into()
+    } else {
+        flags.join("+")
+    });
 }
 
 /// The source's colour tags, written on the output so HDR stays HDR (every backend).

@@ -26,7 +26,7 @@
 
 use super::colour::{matrix_name, primaries_name, transfer_name};
 use super::{Container, Decline, Facts, Kind, Stream, Video};
-use crate::media::{AudioStream, MediaInfo, ProbeSource, SubtitleStream, VideoStream};
+use crate::media::{AudioStream, Disposition, MediaInfo, ProbeSource, SubtitleStream, VideoStream};
 
 /// Audio codecs whose bit rate ffprobe takes from the first frame header.
 const BITSTREAM_RATE_AUDIO: [&str; 6] = ["ac3", "eac3", "mp2", "mp3", "dts", "truehd"];
@@ -83,6 +83,12 @@ pub fn media_info(facts: &Facts, size: u64) -> Result<MediaInfo, Decline> {
                 language: s.language.clone(),
                 bitrate: s.bitrate.filter(|b| *b > 0),
                 profile: a.profile.map(str::to_string),
+                title: s.title.clone(),
+                disposition: Disposition {
+                    default: s.default,
+                    forced: s.forced,
+                    ..s.flags
+                },
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -93,8 +99,21 @@ pub fn media_info(facts: &Facts, size: u64) -> Result<MediaInfo, Decline> {
         .map(|s| SubtitleStream {
             codec: s.codec.unwrap_or_default().to_string(),
             language: s.language.clone(),
+            title: s.title.clone(),
+            disposition: Disposition {
+                default: s.default,
+                forced: s.forced,
+                ..s.flags
+            },
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if container == "mov" && (audio.len() > 1 || !subtitles.is_empty()) {
+        // The stream rules read titles and commentary flags, which this parser reads only
+        // from Matroska.
+        return Err(Decline::Unsupported(
+            "MP4 with several audio tracks or subtitles (titles and flags need ffprobe)",
+        ));
+    }
     Ok(MediaInfo {
         container: container.to_string(),
         duration,

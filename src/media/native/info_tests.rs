@@ -21,6 +21,8 @@ fn video_stream() -> Stream {
         language: None,
         default: true,
         forced: false,
+        title: None,
+        flags: Default::default(),
         bitrate: None,
     }
 }
@@ -35,6 +37,8 @@ fn audio_stream(codec: &'static str, channels: Option<u32>) -> Stream {
         language: Some("eng".into()),
         default: true,
         forced: false,
+        title: None,
+        flags: Default::default(),
         bitrate: None,
     }
 }

@@ -86,6 +86,8 @@ struct Entry<'a> {
     kind: u64,
     default: Option<u64>,
     forced: u64,
+    name: Option<String>,
+    flags: crate::media::Disposition,
     default_duration: u64,
     language: Option<String>,
     codec_id: String,
@@ -110,6 +112,11 @@ fn track(
             (0x83, b) => e.kind = ebml::uint(b)?,
             (0x88, b) => e.default = Some(ebml::uint(b)?),
             (0x55AA, b) => e.forced = ebml::uint(b)?,
+            (0x536E, b) => e.name = Some(ebml::string(b)),
+            (0x55AB, b) => e.flags.hearing_impaired = ebml::uint(b)? != 0,
+            (0x55AC, b) => e.flags.visual_impaired = ebml::uint(b)? != 0,
+            (0x55AE, b) => e.flags.original = ebml::uint(b)? != 0,
+            (0x55AF, b) => e.flags.comment = ebml::uint(b)? != 0,
             (0x23E383, b) => e.default_duration = ebml::uint(b)?,
             (0x22B59C, b) => e.language = Some(ebml::string(b)),
             (0x86, b) => e.codec_id = ebml::string(b),
@@ -168,6 +175,11 @@ fn track(
         language,
         default: e.default.unwrap_or(1) != 0,
         forced: e.forced != 0,
+        title: e
+            .name
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        flags: e.flags,
         bitrate,
     })
 }

@@ -111,6 +111,12 @@ pub struct Stream {
     pub language: Option<String>,
     pub default: bool,
     pub forced: bool,
+    /// The track's name (Matroska `Name`), which ffprobe shows as the `title` tag; MP4 titles
+    /// are not read.
+    pub title: Option<String>,
+    /// Matroska's commentary, impaired and original flags (`default`/`forced` are the fields
+    /// above).
+    pub flags: crate::media::Disposition,
     /// Bit rate as ffprobe would report it for the stream (MP4 sample tables, Matroska `BPS`
     /// statistics tags).
     pub bitrate: Option<u64>,

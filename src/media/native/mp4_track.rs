@@ -94,6 +94,8 @@ pub(super) fn track(trak: &[u8]) -> Result<Track, Decline> {
             language,
             default: flags & 1 != 0,
             forced: false,
+            title: None,
+            flags: Default::default(),
             bitrate,
         },
     })

@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 
 use super::OkBody;
 use crate::model::{CpuEncoder, OriginalPolicy};
-use crate::profiles::{ContainerChoice, ProfileEntry, ProfileFields};
+use crate::profiles::{
+    AudioCodecPolicy, ContainerChoice, ImageSubtitles, ProfileEntry, ProfileFields,
+};
 use crate::web::AppState;
 use crate::web::error::ApiResult;
 use crate::web::extract::{ApiJson, ApiPath};
@@ -36,6 +38,14 @@ pub struct CreateProfile {
     pub min_file_size: Option<u64>,
     pub min_saving_percent: Option<u8>,
     pub original: Option<OriginalPolicy>,
+    /// ISO 639-2 codes of audio languages to keep; empty keeps all.
+    pub audio_languages: Option<Vec<String>>,
+    /// ISO 639-2 codes of subtitle languages to keep; empty keeps all.
+    pub subtitle_languages: Option<Vec<String>>,
+    pub drop_commentary: Option<bool>,
+    pub image_subtitles: Option<ImageSubtitles>,
+    pub add_stereo: Option<bool>,
+    pub audio_codec: Option<AudioCodecPolicy>,
 }
 
 impl CreateProfile {
@@ -51,6 +61,12 @@ impl CreateProfile {
             min_file_size: self.min_file_size,
             min_saving_percent: self.min_saving_percent,
             original: self.original,
+            audio_languages: self.audio_languages.clone(),
+            subtitle_languages: self.subtitle_languages.clone(),
+            drop_commentary: self.drop_commentary,
+            image_subtitles: self.image_subtitles,
+            add_stereo: self.add_stereo,
+            audio_codec: self.audio_codec,
         }
     }
 }

@@ -187,5 +187,19 @@ fn fields(form: &Form) -> Result<ProfileFields, ApiError> {
         min_file_size,
         min_saving_percent: parse(form, "min_saving_percent", number)?,
         original: parse(form, "original", text)?,
+        audio_languages: form.get("audio_languages").map(languages),
+        subtitle_languages: form.get("subtitle_languages").map(languages),
+        drop_commentary: parse(form, "drop_commentary", yes_no)?,
+        image_subtitles: parse(form, "image_subtitles", text)?,
+        add_stereo: parse(form, "add_stereo", yes_no)?,
+        audio_codec: parse(form, "audio_codec", text)?,
     })
+}
+
+/// "eng, jpn" or "eng jpn" → the codes; validation names a malformed one.
+fn languages(v: &str) -> Vec<String> {
+    v.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
 }

@@ -72,6 +72,10 @@ fn recipes() -> Vec<(&'static str, String)> {
             "{V} {A} -map 0 -map 1 -map 1 -map 1 -map 1 {x264} -c:a:0 aac -c:a:1 libopus \
              -c:a:2 flac -c:a:3 aac -ac:a:3 6 -c:a:4 libopus -metadata:s:a:0 language=ger \
              -metadata:s:a:1 language=jpn -disposition:a:1 default")),
+        ("rules_flags.mkv", format!(
+            "{V} {A} -i SUB.srt -map 0 -map 1 -map 1 -map 2 {x264} -c:a aac -c:s srt \
+             -metadata:s:a:0 title=Commentary -disposition:a:0 comment \
+             -disposition:a:1 original+visual_impaired -disposition:s:0 hearing_impaired")),
         ("ac3.mkv", format!("{V} {A} {x264} -c:a ac3")),
         ("eac3.mp4", format!("{V} {A} {x264} -c:a eac3")),
         ("mp3.mp4", format!("{V} {A} {x264} -c:a libmp3lame")),
@@ -105,6 +109,12 @@ fn mkvmerge_recipes() -> Vec<(&'static str, &'static str, &'static str)> {
             "--default-track-flag 2:0 --forced-display-flag 3:1",
         ),
         ("mkvmerge_subs.mkv", "srt.mkv", "--language 2:spa"),
+        (
+            "mkvmerge_flags.mkv",
+            "many_audio.mkv",
+            "--commentary-flag 1:1 --original-flag 2:1 --visual-impaired-flag 3:1 \
+             --track-name 4:Descriptive",
+        ),
         ("mkvmerge_av1.mkv", "av1_opus.mp4", ""),
         ("mkvmerge_dovi.mkv", "hevc_dovi.mp4", ""),
     ]
