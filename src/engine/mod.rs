@@ -19,6 +19,7 @@ mod hardware;
 mod job;
 mod jobs;
 mod ledger;
+pub mod notify;
 pub mod originals;
 mod probes;
 mod retrier;
@@ -113,6 +114,7 @@ pub struct Engine {
     pub(crate) hardware: Hardware,
     pub(crate) settings: LiveSettings,
     pub(crate) schedule: Schedule,
+    pub(crate) notifications: notify::Notifications,
     pub(crate) workers: Workers,
     slots: Slots,
     ledger: ledger::Ledger,
@@ -194,6 +196,12 @@ impl Engine {
             control.clone(),
             &events,
         ));
+        let (notifications, notify_input) = notify::Notifications::load(store.clone()).await?;
+        workers.spawn(notify::Notifier::new(
+            notifications.clone(),
+            notify_input,
+            &events,
+        ));
         Ok(Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,
@@ -210,6 +218,7 @@ impl Engine {
             hardware,
             settings,
             schedule,
+            notifications,
             workers,
             slots,
             ledger,

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod health;
 pub mod jobs;
 pub mod library;
+pub mod notifications;
 pub mod profiles;
 pub mod schedule;
 pub mod stats;
@@ -86,6 +87,9 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(trash::list))
         .routes(routes!(trash::restore))
         .routes(routes!(super::sse::events))
+        .routes(routes!(notifications::list, notifications::create))
+        .routes(routes!(notifications::replace, notifications::delete))
+        .routes(routes!(notifications::test))
 }
 
 /// Routes outside `/api`, behind authentication.
