@@ -6,6 +6,7 @@
 //! SMTP sink; secrets come back masked and the API refuses a bad target with its field.
 
 mod fakes;
+mod page;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -169,11 +170,20 @@ async fn every_service_gets_a_failed_job_and_the_daily_summary() {
     )
     .await;
     check_shapes(&fake, "Since yesterday: ");
-    // Every delivery is logged as sent.
-    for t in targets(&server, &token).await {
-        let log = t["log"].as_array().unwrap();
-        assert!(log.len() >= 2 && log.iter().all(|d| d["ok"] == true), "{t}");
-    }
+    // Every delivery is logged as sent (the log is written once the answer is in).
+    wait_until(
+        PROMPT,
+        "two deliveries logged as sent per target",
+        async || {
+            let all = targets(&server, &token).await;
+            let done = all.iter().all(|t| {
+                let log = t["log"].as_array().unwrap();
+                log.len() >= 2 && log.iter().all(|d| d["ok"] == true)
+            });
+            if done { Ok(()) } else { Err(Value::Array(all)) }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
