@@ -1,7 +1,7 @@
 //! Notifications end to end: real failed jobs (files that are not videos, probed by the real
 //! ffprobe) reach a fake of every HTTP service in the shape its documentation gives; the
 //! daily summary is sent through the test action (`{"event": "daily_summary"}`) rather than
-//! waiting for its hour; a target answering 500 is tried three times and logged failed while
+//! waiting for its hour; the queue running dry is reported once; a target answering 500 is tried three times and logged failed while
 //! the engine keeps working; a burst of failures arrives grouped; email reaches a loopback
 //! SMTP sink; secrets come back masked and the API refuses a bad target with its field.
 
@@ -252,6 +252,14 @@ async fn a_burst_of_failures_arrives_grouped() {
         &token,
         json!({"name": "w", "kind": "webhook", "url": url,
                                        "events": ["job_failed"]}),
+    )
+    .await;
+    let dry = format!("{}/dry", fake.base);
+    add_target(
+        &server,
+        &token,
+        json!({"name": "dry", "kind": "webhook", "url": dry,
+                                       "events": ["queue_empty"]}),
     )
     .await;
     failing_files(&server, &token, 24).await;
