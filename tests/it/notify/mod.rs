@@ -1,9 +1,10 @@
 //! Notifications end to end: real failed jobs (files that are not videos, probed by the real
 //! ffprobe) reach a fake of every HTTP service in the shape its documentation gives; the
 //! daily summary is sent through the test action (`{"event": "daily_summary"}`) rather than
-//! waiting for its hour; the queue running dry is reported once; a target answering 500 is tried three times and logged failed while
-//! the engine keeps working; a burst of failures arrives grouped; email reaches a loopback
-//! SMTP sink; secrets come back masked and the API refuses a bad target with its field.
+//! waiting for its hour; a target answering 500 is tried three times and logged failed while
+//! the engine keeps working; a burst of failures arrives grouped and the queue running dry is
+//! reported once; email reaches a loopback SMTP sink; secrets come back masked and the API
+//! refuses a bad target with its field.
 
 mod fakes;
 mod page;
@@ -284,6 +285,15 @@ async fn a_burst_of_failures_arrives_grouped() {
             .iter()
             .any(|m| m.json()["title"].as_str().unwrap().contains("jobs failed"))
     );
+    // The queue ran dry once, with what happened while it was full.
+    let dry = wait_until(PROMPT, "the queue-empty message", async || {
+        fake.to("/dry").first().cloned()
+    })
+    .await;
+    assert_eq!(dry.json()["event"], "queue_empty");
+    let text = dry.json()["message"].as_str().unwrap().to_string();
+    assert!(text.contains("24 failed"), "{text}");
+    assert_eq!(fake.to("/dry").len(), 1);
 }
 
 #[tokio::test]
