@@ -28,10 +28,14 @@ pub struct Batcher {
     sent: VecDeque<Instant>,
     /// Until when new notices are grouped rather than sent at once.
     hold_until: Option<Instant>,
+    /// The last `due` left notices that only quiet hours hold: no timer can release them
+    /// (the worker looks again each minute), so `next_due` must not ask for a wake-up now.
+    quiet_held: bool,
 }
 
 impl Batcher {
     pub fn push(&mut self, notice: Notice) {
+        self.quiet_held = false;
         let list = self.pending.entry(notice.event).or_default();
         if list.len() < MAX_PENDING {
             list.push(notice);
@@ -82,12 +86,13 @@ impl Batcher {
         if !out.is_empty() {
             self.hold_until = Some(now + GROUP_WINDOW);
         }
+        self.quiet_held = !self.pending.is_empty() && !grouping && self.sent.len() < MAX_PER_MINUTE;
         out
     }
 
     /// When `due` may have something again (`None`: nothing waits, or only quiet hours hold).
     pub fn next_due(&self, now: Instant) -> Option<Instant> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() || self.quiet_held {
             return None;
         }
         let limit = (self.sent.len() >= MAX_PER_MINUTE)

@@ -103,13 +103,20 @@ fn quiet_hours_hold_summaries_and_let_failures_through_when_asked() {
         [EventKind::JobFailed]
     );
     assert_eq!(b.pending(), 1, "the summary waits");
+    let held_at = now + GROUP_WINDOW;
+    assert!(b.due(held_at, true, true).is_empty());
+    assert_eq!(
+        b.next_due(held_at),
+        None,
+        "no busy wake-up while quiet hours hold"
+    );
     let mut held = Batcher::default();
     held.push(failure(2));
     assert!(
         held.due(now, true, false).is_empty(),
         "no break-through: held"
     );
-    let later = now + GROUP_WINDOW;
+    let later = now + GROUP_WINDOW * 2;
     assert_eq!(
         b.due(later, false, true).len(),
         1,
