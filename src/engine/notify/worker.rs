@@ -23,6 +23,8 @@ use crate::model::{JobId, JobState, now_ms, rfc3339};
 
 /// Longest sleep: summary hours and the end of quiet hours are noticed within it.
 const MINUTE: Duration = Duration::from_secs(60);
+/// Store key of the local day each target last got its daily summary.
+const SUMMARY_SETTING: &str = "notifications.summary_days";
 /// Received events kept for the next work step; more are dropped and counted.
 const MAX_BUFFERED: usize = 4096;
 
@@ -33,8 +35,9 @@ pub(crate) struct Notifier {
     received: VecDeque<Input>,
     bus: VecDeque<Arc<Envelope>>,
     batchers: HashMap<u64, Batcher>,
-    /// The local day each target last got its summary.
-    summarised: HashMap<u64, i64>,
+    /// The local day each target last got its summary (kept in the store, so a restart
+    /// within the summary hour does not send it twice); `None` until read.
+    summarised: Option<HashMap<u64, i64>>,
     /// Jobs were queued or running at the last look (the queue running dry is news).
     busy: bool,
     finished: (u64, u64),
@@ -51,7 +54,7 @@ impl Notifier {
             received: VecDeque::new(),
             bus: VecDeque::new(),
             batchers: HashMap::new(),
-            summarised: HashMap::new(),
+            summarised: None,
             busy: false,
             finished: (0, 0),
             sent: 0,
@@ -191,15 +194,42 @@ impl Worker for Notifier {
                 self.deliver(t.clone(), Message::group(vec![n], "minute"));
             }
         }
-        for t in &targets {
-            if t.wants(EventKind::DailySummary)
-                && hour == t.summary_hour
-                && self.summarised.get(&t.id) != Some(&day)
+        let store = self.handle.store().clone();
+        let summarised = match &mut self.summarised {
+            Some(s) => s,
+            None => {
+                let stored = store
+                    .call(|s| s.setting(SUMMARY_SETTING))
+                    .await
+                    .ok()
+                    .flatten();
+                let days = stored.and_then(|v| serde_json::from_value(v).ok());
+                self.summarised.insert(days.unwrap_or_default())
+            }
+        };
+        let due: Vec<u64> = targets
+            .iter()
+            .filter(|t| t.wants(EventKind::DailySummary) && hour == t.summary_hour)
+            .filter(|t| summarised.get(&t.id) != Some(&day))
+            .map(|t| t.id)
+            .collect();
+        if !due.is_empty() {
+            summarised.extend(due.iter().map(|id| (*id, day)));
+            let value = serde_json::to_value(&*summarised).unwrap_or_default();
+            if let Err(e) = store
+                .call(move |s| s.set_setting(SUMMARY_SETTING, &value))
+                .await
             {
-                self.summarised.insert(t.id, day);
-                if let Ok(n) = summary::build(self.handle.store()).await {
-                    self.batchers.entry(t.id).or_default().push(n);
-                }
+                tracing::warn!(error = %e, "the summary days could not be kept");
+            }
+        }
+        let daily = match due.is_empty() {
+            true => None,
+            false => summary::build(&store).await.ok(),
+        };
+        for t in &targets {
+            if let Some(n) = daily.as_ref().filter(|_| due.contains(&t.id)) {
+                self.batchers.entry(t.id).or_default().push(n.clone());
             }
             for n in notices.iter().filter(|n| t.wants(n.event)) {
                 self.batchers.entry(t.id).or_default().push(n.clone());

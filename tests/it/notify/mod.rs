@@ -8,6 +8,7 @@
 
 mod fakes;
 mod page;
+mod summary;
 
 use reqwest::Method;
 use serde_json::{Value, json};
