@@ -19,6 +19,7 @@ mod hardware;
 mod job;
 mod jobs;
 mod ledger;
+pub mod notify;
 pub mod originals;
 mod probes;
 pub mod queue;
@@ -114,6 +115,7 @@ pub struct Engine {
     pub(crate) hardware: Hardware,
     pub(crate) settings: LiveSettings,
     pub(crate) schedule: Schedule,
+    pub(crate) notifications: notify::Notifications,
     pub(crate) workers: Workers,
     pub(crate) queue: queue::Queue,
     slots: Slots,
@@ -197,6 +199,12 @@ impl Engine {
             control.clone(),
             &events,
         ));
+        let (notifications, notify_input) = notify::Notifications::load(store.clone()).await?;
+        workers.spawn(notify::Notifier::new(
+            notifications.clone(),
+            notify_input,
+            &events,
+        ));
         Ok(Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,
@@ -213,6 +221,7 @@ impl Engine {
             hardware,
             settings,
             schedule,
+            notifications,
             workers,
             slots,
             queue: queue::Queue::new(ledger.store().clone()),

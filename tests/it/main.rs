@@ -7,6 +7,7 @@ mod appliance;
 mod engine;
 mod hw;
 mod media;
+mod notify;
 mod pages;
 mod profiles;
 mod queue;

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod health;
 pub mod jobs;
 pub mod library;
+pub mod notifications;
 pub mod profiles;
 pub mod queue;
 pub mod schedule;
@@ -91,6 +92,9 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::get, queue::put))
         .routes(routes!(queue::eta))
         .routes(routes!(widget::widget))
+        .routes(routes!(notifications::list, notifications::create))
+        .routes(routes!(notifications::replace, notifications::delete))
+        .routes(routes!(notifications::test))
 }
 
 /// Routes outside `/api`, behind authentication.

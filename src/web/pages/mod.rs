@@ -14,6 +14,7 @@ mod form;
 mod job;
 mod jobs;
 mod library;
+mod notifications;
 mod present;
 mod profiles;
 mod queue;
@@ -67,6 +68,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/system/schedule", post(schedule::save))
         .route("/system/queue", post(queue::save))
         .route("/trash", get(trash::page))
+        .route(
+            "/notifications",
+            get(notifications::page).post(notifications::create),
+        )
+        .route("/notifications/{id}", post(notifications::edit))
+        .route("/notifications/{id}/delete", post(notifications::delete))
+        .route("/notifications/{id}/test", post(notifications::test))
         .route("/trash/{id}/restore", post(trash::restore))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

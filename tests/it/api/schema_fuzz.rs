@@ -7,7 +7,8 @@
 //! Left out, because a generated request could do real harm or never end: adding library
 //! folders and starting scans (a generated `/` would be walked and queued), resuming the engine
 //! (it stays paused, so nothing is encoded), revoking API tokens (the run's own token could be
-//! hit) and the endless event stream.
+//! hit) and the endless event stream. Sending a test notification too: it would deliver to
+//! whatever host a generated target names.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -77,6 +78,8 @@ async fn generated_requests_get_documented_answers_and_no_server_error() {
                 "/api/events",
                 "--exclude-path",
                 "/api/engine/resume",
+                "--exclude-path",
+                "/api/settings/notifications/{id}/test",
                 "--exclude-path-regex",
                 "^/api/library/(folders|scan)$|^/api/settings/api-tokens/",
             ])

@@ -175,6 +175,26 @@ async fn every_page_passes_layout_and_accessibility_checks_in_both_widths_and_sc
         )
         .await;
     assert!(r.status().is_success());
+    // A notification target whose deliveries fail (nothing listens there): its log shows.
+    let r = server
+        .post_json(
+            "/api/settings/notifications",
+            &lib.token,
+            json!({"name": "phone", "kind": "ntfy", "url": "http://127.0.0.1:9/alchemist",
+                   "events": ["job_failed", "daily_summary"], "token": "tk_secret",
+                   "quiet_hours": {"start": "22:00", "end": "07:00"}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    let r = server
+        .post_json(
+            &format!("/api/settings/notifications/{id}/test"),
+            &lib.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
     let (driver, _profile, c) = start(&server).await;
     let base = server.base.clone();
     let mut problems = Vec::new();
@@ -189,6 +209,7 @@ async fn every_page_passes_layout_and_accessibility_checks_in_both_widths_and_sc
         ("/hardware".into(), "hardware"),
         ("/tokens".into(), "tokens"),
         ("/system".into(), "system"),
+        ("/notifications".into(), "notifications"),
     ];
     for (path, name) in &pages {
         problems.extend(look_at(&c, &base, Some(path), name).await);

@@ -1,0 +1,305 @@
+//! The notifier: a worker that turns what happens into messages. Its wake-ups are the event
+//! bus (a job failed, the queue ran dry, a thermal pause), its input channel (notices from the
+//! engine, "send test"), the next grouped message falling due, and the minute (summary hours and
+//! the end of quiet hours). Each work step turns the events received into notices, gives each
+//! to the targets that want it, adds daily summaries that are due, and starts a delivery task
+//! for every message its batcher releases: sending never waits in the worker.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::batch::Batcher;
+use super::render::{JobRef, Message, Notice};
+use super::target::{EventKind, Target};
+use super::{Input, Notifications, deliver, summary};
+use crate::engine::worker::Worker;
+use crate::events::{Envelope, Event, EventBus};
+use crate::model::{JobId, JobState, now_ms, rfc3339};
+
+/// Longest sleep: summary hours and the end of quiet hours are noticed within it.
+const MINUTE: Duration = Duration::from_secs(60);
+/// Store key of the local day each target last got its daily summary.
+const SUMMARY_SETTING: &str = "notifications.summary_days";
+/// Received events kept for the next work step; more are dropped and counted.
+const MAX_BUFFERED: usize = 4096;
+
+pub(crate) struct Notifier {
+    handle: Notifications,
+    input: mpsc::Receiver<Input>,
+    events: broadcast::Receiver<Arc<Envelope>>,
+    received: VecDeque<Input>,
+    bus: VecDeque<Arc<Envelope>>,
+    batchers: HashMap<u64, Batcher>,
+    /// The local day each target last got its summary (kept in the store, so a restart
+    /// within the summary hour does not send it twice); `None` until read.
+    summarised: Option<HashMap<u64, i64>>,
+    /// Jobs were queued or running at the last look (the queue running dry is news).
+    busy: bool,
+    finished: (u64, u64),
+    sent: u64,
+    lost: u64,
+}
+
+impl Notifier {
+    pub fn new(handle: Notifications, input: mpsc::Receiver<Input>, bus: &EventBus) -> Notifier {
+        Notifier {
+            handle,
+            input,
+            events: bus.subscribe(None).rx,
+            received: VecDeque::new(),
+            bus: VecDeque::new(),
+            batchers: HashMap::new(),
+            summarised: None,
+            busy: false,
+            finished: (0, 0),
+            sent: 0,
+            lost: 0,
+        }
+    }
+
+    /// The notices an event means (a store read for a failed job's reason).
+    async fn notices(&mut self, event: &Event) -> Vec<Notice> {
+        let mut out = Vec::new();
+        match event {
+            Event::Status { job_id, status, .. } => {
+                if *status == JobState::Failed {
+                    self.finished.1 += 1;
+                    out.extend(self.failed_job(*job_id).await);
+                } else if *status == JobState::Completed {
+                    self.finished.0 += 1;
+                }
+                let counts = self.handle.store().status_counts();
+                let busy = counts.get(JobState::Queued) + counts.active() > 0;
+                if self.busy && !busy {
+                    let (done, failed) = std::mem::take(&mut self.finished);
+                    out.push(Notice {
+                        event: EventKind::QueueEmpty,
+                        title: "The queue ran dry".into(),
+                        message: format!("Nothing left to do: {done} encoded, {failed} failed since the queue filled."),
+                        job: None,
+                    });
+                }
+                self.busy = busy;
+            }
+            Event::Thermal {
+                celsius, action, ..
+            } if *action == "pause" => out.push(Notice {
+                event: EventKind::ThermalPause,
+                title: "Paused: too hot".into(),
+                message: format!(
+                    "The board reached {celsius:.1} °C; encoding is paused until it cools."
+                ),
+                job: None,
+            }),
+            _ => {}
+        }
+        out
+    }
+
+    async fn failed_job(&self, id: JobId) -> Vec<Notice> {
+        let Ok(job) = self.handle.store().call(move |s| s.get_job(id)).await else {
+            return Vec::new();
+        };
+        let path = job.input_path.display().to_string();
+        let name = job
+            .input_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.clone());
+        let (code, why) = match &job.failure {
+            Some(f) => (Some(f.code.clone()), f.summary.clone()),
+            None => (None, "unknown reason".to_string()),
+        };
+        let job_ref = JobRef {
+            id: id.0,
+            path,
+            reason: code,
+        };
+        let mut out = vec![Notice {
+            event: EventKind::JobFailed,
+            title: format!("Job failed: {name}"),
+            message: format!("{name}: {why}"),
+            job: Some(job_ref.clone()),
+        }];
+        if job.retry_at.is_none() && job.auto_retries > 0 {
+            out.push(Notice {
+                event: EventKind::RetryExhausted,
+                title: format!("Gave up retrying: {name}"),
+                message: format!(
+                    "{name}: {why} (after {} automatic retries)",
+                    job.auto_retries
+                ),
+                job: Some(job_ref),
+            });
+        }
+        out
+    }
+
+    fn deliver(&mut self, target: Target, message: Message) {
+        let handle = self.handle.clone();
+        tokio::spawn(async move {
+            let sent_at = rfc3339(now_ms());
+            let ok = deliver::send(&handle, &target, &message, &sent_at).await;
+            tracing::debug!(target = %target.name, ok, event = message.event.code(), "notification done");
+        });
+        self.sent += 1;
+    }
+}
+
+impl Worker for Notifier {
+    fn name(&self) -> &'static str {
+        "notifier"
+    }
+
+    async fn work(&mut self, _stop: &CancellationToken) {
+        let targets = self.handle.targets();
+        self.batchers
+            .retain(|id, _| targets.iter().any(|t| t.id == *id));
+        let dropped = self.handle.take_dropped() + std::mem::take(&mut self.lost);
+        if dropped > 0 {
+            tracing::warn!(dropped, "notifications dropped: the notifier fell behind");
+        }
+        let mut notices = Vec::new();
+        while let Some(envelope) = self.bus.pop_front() {
+            notices.extend(self.notices(&envelope.event).await);
+        }
+        let mut tests = Vec::new();
+        while let Some(input) = self.received.pop_front() {
+            match input {
+                Input::Notice(n) => notices.push(n),
+                Input::Test { id, event } => tests.push((id, event)),
+            }
+        }
+        let zone = summary::zone(self.handle.store()).await;
+        let (day, hour, minute) = summary::local(Timestamp::now(), &zone);
+        for (id, event) in tests {
+            let Some(t) = targets.iter().find(|t| t.id == id) else {
+                continue;
+            };
+            let notice = match event {
+                EventKind::DailySummary => summary::build(self.handle.store()).await.ok(),
+                _ => Some(Notice {
+                    event: EventKind::Test,
+                    title: "Test from Alchemist".into(),
+                    message: format!("This is a test notification for \"{}\".", t.name),
+                    job: None,
+                }),
+            };
+            if let Some(n) = notice {
+                self.deliver(t.clone(), Message::group(vec![n], "minute"));
+            }
+        }
+        let store = self.handle.store().clone();
+        let summarised = match &mut self.summarised {
+            Some(s) => s,
+            None => {
+                let stored = store
+                    .call(|s| s.setting(SUMMARY_SETTING))
+                    .await
+                    .ok()
+                    .flatten();
+                let days = stored.and_then(|v| serde_json::from_value(v).ok());
+                self.summarised.insert(days.unwrap_or_default())
+            }
+        };
+        let due: Vec<u64> = targets
+            .iter()
+            .filter(|t| t.wants(EventKind::DailySummary) && hour == t.summary_hour)
+            .filter(|t| summarised.get(&t.id) != Some(&day))
+            .map(|t| t.id)
+            .collect();
+        if !due.is_empty() {
+            summarised.extend(due.iter().map(|id| (*id, day)));
+            let value = serde_json::to_value(&*summarised).unwrap_or_default();
+            if let Err(e) = store
+                .call(move |s| s.set_setting(SUMMARY_SETTING, &value))
+                .await
+            {
+                tracing::warn!(error = %e, "the summary days could not be kept");
+            }
+        }
+        let daily = match due.is_empty() {
+            true => None,
+            false => summary::build(&store).await.ok(),
+        };
+        for t in &targets {
+            if let Some(n) = daily.as_ref().filter(|_| due.contains(&t.id)) {
+                self.batchers.entry(t.id).or_default().push(n.clone());
+            }
+            for n in notices.iter().filter(|n| t.wants(n.event)) {
+                self.batchers.entry(t.id).or_default().push(n.clone());
+            }
+        }
+        let now = Instant::now();
+        for t in targets {
+            let quiet = summary::is_quiet(t.quiet_hours.as_ref(), minute);
+            let due = match self.batchers.get_mut(&t.id) {
+                Some(b) => b.due(now, quiet, t.failures_break_quiet),
+                None => continue,
+            };
+            for m in due {
+                self.deliver(t.clone(), m);
+            }
+        }
+    }
+
+    async fn wait(&mut self) {
+        let now = Instant::now();
+        let next = self.batchers.values().filter_map(|b| b.next_due(now)).min();
+        let sleep = next
+            .map(|t| t.duration_since(now))
+            .unwrap_or(MINUTE)
+            .min(MINUTE);
+        if sleep.is_zero() {
+            return;
+        }
+        let sleep = tokio::time::sleep(sleep);
+        tokio::pin!(sleep);
+        tokio::select! {
+            _ = &mut sleep => {}
+            input = self.input.recv() => match input {
+                Some(i) => self.received.push_back(i),
+                None => (&mut sleep).await,
+            },
+            event = self.events.recv() => match event {
+                Ok(e) if matches!(e.event, Event::Status { .. } | Event::Thermal { .. }) => {
+                    if self.bus.len() < MAX_BUFFERED { self.bus.push_back(e) } else { self.lost += 1 }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => self.lost += n,
+                Err(broadcast::error::RecvError::Closed) => (&mut sleep).await,
+            },
+        }
+        // Take whatever else is already there, so one work step handles a burst.
+        while let Ok(i) = self.input.try_recv() {
+            self.received.push_back(i);
+        }
+        loop {
+            match self.events.try_recv() {
+                Ok(e) if matches!(e.event, Event::Status { .. } | Event::Thermal { .. }) => {
+                    if self.bus.len() < MAX_BUFFERED {
+                        self.bus.push_back(e)
+                    } else {
+                        self.lost += 1
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::TryRecvError::Lagged(n)) => self.lost += n,
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn status(&self) -> String {
+        let pending: usize = self.batchers.values().map(Batcher::pending).sum();
+        format!(
+            "{} message(s) sent, {pending} waiting (quiet hours or grouping)",
+            self.sent
+        )
+    }
+}
