@@ -16,6 +16,7 @@ mod dispatch;
 mod failure;
 mod folders;
 mod hardware;
+pub mod integrations;
 mod job;
 mod jobs;
 mod ledger;
@@ -46,6 +47,7 @@ pub(crate) use dispatch::Slots;
 pub(crate) use folders::Folders;
 pub use folders::{FolderError, FolderView, MAX_RESCAN_MINUTES};
 pub(crate) use hardware::Hardware;
+pub(crate) use integrations::Integrations;
 pub(crate) use jobs::Jobs;
 pub use jobs::{BatchAction, EnqueueError, JobDetails, JobView};
 pub use scanner::ScanStatus;
@@ -114,6 +116,8 @@ pub struct Engine {
     pub(crate) settings: LiveSettings,
     pub(crate) schedule: Schedule,
     pub(crate) workers: Workers,
+    /// Media servers and *arr links, and the notifier's queue.
+    pub(crate) integrations: Integrations,
     slots: Slots,
     ledger: ledger::Ledger,
 }
@@ -194,6 +198,8 @@ impl Engine {
             control.clone(),
             &events,
         ));
+        let (integrations, notifier) = Integrations::load(store.clone(), &events).await?;
+        workers.spawn(notifier);
         Ok(Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,
@@ -211,6 +217,7 @@ impl Engine {
             settings,
             schedule,
             workers,
+            integrations,
             slots,
             ledger,
         })

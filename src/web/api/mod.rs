@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod engine;
 pub mod health;
+pub mod integrations;
 pub mod jobs;
 pub mod library;
 pub mod profiles;
@@ -13,6 +14,7 @@ pub mod system;
 pub mod tokens;
 pub mod trash;
 pub mod update;
+pub mod webhooks;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -46,6 +48,8 @@ pub fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::openapi_json))
+        // Checks its own credentials: Sonarr/Radarr send Basic as well as Bearer.
+        .routes(routes!(webhooks::arr))
 }
 
 /// Routes behind authentication (under `/api`).
@@ -86,6 +90,8 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(trash::list))
         .routes(routes!(trash::restore))
         .routes(routes!(super::sse::events))
+        .routes(routes!(integrations::get, integrations::put))
+        .routes(routes!(integrations::test))
 }
 
 /// Routes outside `/api`, behind authentication.
