@@ -56,6 +56,11 @@ const REFERENCE: &[(&str, &str)] = &[
     ("PUT", "/api/profiles/{name}"),
     ("DELETE", "/api/profiles/{name}"),
     ("PATCH", "/api/library/folders/{id}"),
+    // Integrations (issue 15)
+    ("GET", "/api/settings/integrations"),
+    ("PUT", "/api/settings/integrations"),
+    ("POST", "/api/settings/integrations/{service}/test"),
+    ("POST", "/api/webhooks/arr"),
 ];
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).
