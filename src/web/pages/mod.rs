@@ -11,6 +11,7 @@ mod confirm;
 mod context;
 mod dashboard;
 mod form;
+mod integrations;
 mod job;
 mod jobs;
 mod library;
@@ -64,6 +65,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/system", get(system::overview))
         .route("/system/timezone", post(system::set_timezone))
         .route("/system/schedule", post(schedule::save))
+        .route("/system/integrations", post(integrations::save))
+        .route(
+            "/system/integrations/{service}/test",
+            post(integrations::test),
+        )
         .route("/trash", get(trash::page))
         .route("/trash/{id}/restore", post(trash::restore))
         .route_layer(middleware::from_fn_with_state(

@@ -54,6 +54,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Response, PageErr
             update => Serde(crate::update::shared().status().await),
             zones => zones(),
             schedule => Serde(super::schedule::view(&state)),
+            integrations => Serde(super::integrations::view(&state)),
             chosen => chosen,
             box_zone => jiff::tz::TimeZone::try_system()
                 .ok()

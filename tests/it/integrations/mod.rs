@@ -6,6 +6,7 @@
 
 mod fakes;
 mod notify;
+mod page;
 mod settings;
 mod webhook;
 
