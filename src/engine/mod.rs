@@ -200,6 +200,10 @@ impl Engine {
         ));
         let (integrations, notifier) = Integrations::load(store.clone(), &events).await?;
         workers.spawn(notifier);
+        workers.spawn(integrations::Viewers::new(
+            integrations.clone(),
+            control.clone(),
+        ));
         Ok(Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,

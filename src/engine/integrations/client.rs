@@ -255,3 +255,31 @@ pub async fn refresh(
         }
     }
 }
+
+/// How many streams play on a media server now.
+pub async fn playing(
+    http: &reqwest::Client,
+    service: Service,
+    svc: &ServiceSettings,
+) -> Result<u64, CallError> {
+    use reqwest::Method;
+    match service {
+        Service::Jellyfin | Service::Emby => {
+            let v = call(http, service, svc, Method::GET, "/Sessions", None).await?;
+            let sessions = v
+                .as_array()
+                .ok_or_else(|| CallError::BadAnswer("/Sessions is not a list".into()))?;
+            Ok(sessions
+                .iter()
+                .filter(|s| s.get("NowPlayingItem").is_some_and(|i| !i.is_null()))
+                .count() as u64)
+        }
+        Service::Plex => {
+            let v = call(http, service, svc, Method::GET, "/status/sessions", None).await?;
+            v["MediaContainer"]["size"]
+                .as_u64()
+                .ok_or_else(|| CallError::BadAnswer("MediaContainer.size missing".into()))
+        }
+        Service::Sonarr | Service::Radarr => Ok(0),
+    }
+}

@@ -10,6 +10,7 @@
 pub mod client;
 mod notifier;
 pub mod paths;
+mod viewers;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +21,7 @@ use utoipa::ToSchema;
 
 pub(crate) use notifier::Notifier;
 pub use paths::PathMap;
+pub(crate) use viewers::Viewers;
 
 use crate::store::{Store, StoreError};
 
@@ -242,6 +244,8 @@ struct Inner {
     settings: Mutex<IntegrationsSettings>,
     changed: mpsc::Sender<PathBuf>,
     http: reqwest::Client,
+    /// Wakes the viewer watch after a save (a permit is kept while it works).
+    saved: tokio::sync::Notify,
 }
 
 impl Integrations {
@@ -266,6 +270,7 @@ impl Integrations {
                 settings: Mutex::new(settings),
                 changed: tx,
                 http: client::http(),
+                saved: tokio::sync::Notify::new(),
             }),
         };
         let notifier = Notifier::new(me.clone(), store, rx, events);
@@ -307,7 +312,13 @@ impl Integrations {
             .await?;
         let masked = checked.masked();
         *self.lock() = checked;
+        self.inner.saved.notify_one();
         Ok(masked)
+    }
+
+    /// Resolves after the next save.
+    pub(super) async fn saved(&self) {
+        self.inner.saved.notified().await;
     }
 
     /// Tell the configured services that `path` (ours) changed. Never waits: the notifier

@@ -42,6 +42,8 @@ struct Shared {
     folder: String,
     calls: Arc<Mutex<Vec<Call>>>,
     fail_refreshes: Arc<AtomicU32>,
+    /// Streams playing now (Jellyfin `/Sessions`, Plex `/status/sessions`).
+    playing: Arc<AtomicU32>,
 }
 
 pub struct Fake {
@@ -60,6 +62,7 @@ impl Fake {
             folder: folder.to_string(),
             calls: Arc::default(),
             fail_refreshes: Arc::default(),
+            playing: Arc::default(),
         };
         let app = Router::new().fallback(answer).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -83,6 +86,11 @@ impl Fake {
     /// Answer the next `n` refresh calls (the POST or section refresh) with HTTP 500.
     pub fn fail_next_refreshes(&self, n: u32) {
         self.shared.fail_refreshes.store(n, Ordering::SeqCst);
+    }
+
+    /// Set how many streams play.
+    pub fn set_playing(&self, n: u32) {
+        self.shared.playing.store(n, Ordering::SeqCst);
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -161,6 +169,31 @@ async fn answer(State(s): State<Shared>, req: Request) -> Response {
             json!({"ServerName": "fake-nas", "Version": "10.10.3", "Id": "f00d",
                    "OperatingSystem": "Linux", "StartupWizardCompleted": true}),
         ),
+        (Kind::Jellyfin, &Method::GET, "/Sessions") => {
+            // An idle client session, and one per stream playing.
+            let mut sessions = vec![json!({"Id": "idle", "Client": "Jellyfin Web",
+                "DeviceName": "Firefox", "UserName": "kid", "SupportsRemoteControl": true})];
+            for i in 0..s.playing.load(Ordering::SeqCst) {
+                sessions.push(json!({"Id": format!("s{i}"), "Client": "Android TV",
+                    "UserName": "kid", "NowPlayingItem": {"Name": "Pilot", "Type": "Episode",
+                    "Id": "abc", "RunTimeTicks": 26_000_000_000u64},
+                    "PlayState": {"IsPaused": false, "PositionTicks": 1_000_000u64}}));
+            }
+            json_response(StatusCode::OK, json!(sessions))
+        }
+        (Kind::Plex, &Method::GET, "/status/sessions") => {
+            let n = s.playing.load(Ordering::SeqCst);
+            let items: Vec<Value> = (0..n)
+                .map(|i| {
+                    json!({"type": "episode", "title": "Pilot", "sessionKey": i.to_string(),
+                                 "Player": {"state": "playing", "product": "Plex Web"}})
+                })
+                .collect();
+            json_response(
+                StatusCode::OK,
+                json!({"MediaContainer": {"size": n, "Metadata": items}}),
+            )
+        }
         (Kind::Jellyfin, &Method::POST, "/Library/Media/Updated") => {
             StatusCode::NO_CONTENT.into_response()
         }

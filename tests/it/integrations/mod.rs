@@ -2,12 +2,14 @@
 //! Radarr servers in the test binary (`fakes`): the settings (keys never answered in full, a
 //! masked key sent back kept), test connection, the notifier telling each fake after a real
 //! encode replaced a file and after a restore (with reverse-mapped paths and ids, a failing
-//! fake retried and the job unaffected), and the *arr webhook queueing and encoding a file.
+//! fake retried and the job unaffected), the *arr webhook queueing and encoding a file, the
+//! system page's card, and encodes yielding to viewers.
 
 mod fakes;
 mod notify;
 mod page;
 mod settings;
+mod viewers;
 mod webhook;
 
 use reqwest::Method;
