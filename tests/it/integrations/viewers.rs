@@ -14,6 +14,18 @@ use crate::support::{LONG_JOB, PROMPT, TestServer, wait_until};
 
 const KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
+/// Continues a stopped ffmpeg when the test ends, also by a panic: the runtime waits for the
+/// blocking reader of a stopped child, so a failing assertion would otherwise hang the test.
+struct Continue(u32);
+
+impl Drop for Continue {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
+}
+
 async fn status(server: &TestServer, token: &str) -> serde_json::Value {
     server.get_json("/api/engine/status", token).await
 }
@@ -33,6 +45,7 @@ async fn encodes_pause_while_someone_watches_and_resume_after() {
     .await;
     let mut sse = server.events(&token, None).await;
     let job = scan_long_clip(&server, &token, &mut sse).await;
+    let _continue = Continue(job.pid);
 
     jellyfin.set_playing(1);
     wait_until(PROMPT, "ffmpeg to be stopped (state T)", async || {
