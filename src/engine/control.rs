@@ -55,6 +55,9 @@ impl Control {
         let paused_reason = match (state.run_state, state.held_by_schedule) {
             (EngineRunState::Running, _) => None,
             (_, true) => Some("outside the schedule window".to_string()),
+            (_, false) if state.held_by_viewers => {
+                Some("viewers: watching before the last shutdown".to_string())
+            }
             (_, false) => Some("paused before the last shutdown".to_string()),
         };
         Ok(Control {
@@ -139,6 +142,7 @@ impl Control {
             current.state.run_state = state::transition(before, command);
             let held = current.state.held_by_schedule && command == EngineCommand::DrainFinished;
             current.state.held_by_schedule = held;
+            current.state.held_by_viewers = false;
             current.paused_reason = match (command, current.state.run_state) {
                 (EngineCommand::Pause, _) => {
                     Some(reason.unwrap_or_else(|| "paused by the user".into()))
@@ -166,9 +170,12 @@ impl Control {
     ) -> Result<EngineStatus, EngineError> {
         self.change(outside == OutsideWindow::Requeue, |current| {
             let s = &mut current.state;
-            if s.run_state != EngineRunState::Running && !s.held_by_schedule {
+            if s.run_state != EngineRunState::Running && !s.held_by_schedule && !s.held_by_viewers {
                 return false;
             }
+            // The schedule takes over a viewers' pause, so playback ending does not resume
+            // outside a window.
+            s.held_by_viewers = false;
             s.held_by_schedule = true;
             s.run_state = match outside {
                 OutsideWindow::Finish => EngineRunState::Draining,
@@ -219,6 +226,39 @@ impl Control {
                 return false;
             }
             current.state.held_by_schedule = false;
+            current.state.run_state = EngineRunState::Running;
+            current.paused_reason = None;
+            true
+        })
+        .await
+    }
+
+    /// Someone watches on a media server: suspend encodes (SIGSTOP), unless someone else
+    /// already paused, drains or holds the engine. A hold of the viewers' own gets `reason`.
+    pub async fn viewers_hold(&self, reason: String) -> Result<EngineStatus, EngineError> {
+        self.change(false, |current| {
+            let s = &mut current.state;
+            if s.run_state != EngineRunState::Running && !s.held_by_viewers {
+                return false;
+            }
+            if s.held_by_viewers && current.paused_reason.as_deref() == Some(reason.as_str()) {
+                return false;
+            }
+            s.held_by_viewers = true;
+            s.run_state = EngineRunState::Paused;
+            current.paused_reason = Some(reason);
+            true
+        })
+        .await
+    }
+
+    /// Playback ended: run again if the viewers' watch holds the engine, and only then.
+    pub async fn viewers_release(&self) -> Result<EngineStatus, EngineError> {
+        self.change(false, |current| {
+            if !current.state.held_by_viewers {
+                return false;
+            }
+            current.state.held_by_viewers = false;
             current.state.run_state = EngineRunState::Running;
             current.paused_reason = None;
             true

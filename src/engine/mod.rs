@@ -16,6 +16,7 @@ mod dispatch;
 mod failure;
 mod folders;
 mod hardware;
+pub mod integrations;
 mod job;
 mod jobs;
 mod ledger;
@@ -48,6 +49,7 @@ pub(crate) use dispatch::Slots;
 pub(crate) use folders::Folders;
 pub use folders::{FolderError, FolderView, MAX_RESCAN_MINUTES};
 pub(crate) use hardware::Hardware;
+pub(crate) use integrations::Integrations;
 pub(crate) use jobs::Jobs;
 pub use jobs::{BatchAction, EnqueueError, JobDetails, JobView};
 pub use scanner::ScanStatus;
@@ -118,6 +120,8 @@ pub struct Engine {
     pub(crate) notifications: notify::Notifications,
     pub(crate) workers: Workers,
     pub(crate) queue: queue::Queue,
+    /// Media servers and *arr links, and the notifier's queue.
+    pub(crate) integrations: Integrations,
     slots: Slots,
     ledger: ledger::Ledger,
 }
@@ -205,6 +209,12 @@ impl Engine {
             notify_input,
             &events,
         ));
+        let (integrations, notifier) = Integrations::load(store.clone(), &events).await?;
+        workers.spawn(notifier);
+        workers.spawn(integrations::Viewers::new(
+            integrations.clone(),
+            control.clone(),
+        ));
         Ok(Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,
@@ -223,6 +233,7 @@ impl Engine {
             schedule,
             notifications,
             workers,
+            integrations,
             slots,
             queue: queue::Queue::new(ledger.store().clone()),
             ledger,

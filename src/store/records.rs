@@ -297,6 +297,9 @@ pub struct EngineState {
     /// written before schedules existed, hence the default.
     #[serde(default)]
     pub held_by_schedule: bool,
+    /// The pause is the viewer watch's (playback ending ends it); absent from older records.
+    #[serde(default)]
+    pub held_by_viewers: bool,
 }
 impl Versioned for EngineState {}
 
@@ -308,6 +311,7 @@ impl Default for EngineState {
             concurrent_jobs_override: 0,
             threads_override: 0,
             held_by_schedule: false,
+            held_by_viewers: false,
         }
     }
 }

@@ -6,6 +6,7 @@ mod api;
 mod appliance;
 mod engine;
 mod hw;
+mod integrations;
 mod media;
 mod notify;
 mod pages;

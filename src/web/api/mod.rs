@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod engine;
 pub mod health;
+pub mod integrations;
 pub mod jobs;
 pub mod library;
 pub mod notifications;
@@ -15,6 +16,7 @@ pub mod system;
 pub mod tokens;
 pub mod trash;
 pub mod update;
+pub mod webhooks;
 pub mod widget;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -49,6 +51,8 @@ pub fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(health::openapi_json))
+        // Checks its own credentials: Sonarr/Radarr send Basic as well as Bearer.
+        .routes(routes!(webhooks::arr))
 }
 
 /// Routes behind authentication (under `/api`).
@@ -95,6 +99,8 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::list, notifications::create))
         .routes(routes!(notifications::replace, notifications::delete))
         .routes(routes!(notifications::test))
+        .routes(routes!(integrations::get, integrations::put))
+        .routes(routes!(integrations::test))
 }
 
 /// Routes outside `/api`, behind authentication.

@@ -40,7 +40,11 @@ pub async fn restore(
 ) -> ApiResult<Json<TrashView>> {
     let days = state.engine.settings.get().trash_days;
     let remove_output = params.remove_output.unwrap_or(false);
-    Ok(Json(
-        originals::restore_view(&state.store, days, job_id, remove_output).await?,
-    ))
+    let view = originals::restore_view(&state.store, days, job_id, remove_output).await?;
+    // The original is back under its name: tell the media servers and *arrs.
+    state
+        .engine
+        .integrations
+        .changed(std::path::Path::new(&view.original_path));
+    Ok(Json(view))
 }

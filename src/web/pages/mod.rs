@@ -11,6 +11,7 @@ mod confirm;
 mod context;
 mod dashboard;
 mod form;
+mod integrations;
 mod job;
 mod jobs;
 mod library;
@@ -67,6 +68,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/system/timezone", post(system::set_timezone))
         .route("/system/schedule", post(schedule::save))
         .route("/system/queue", post(queue::save))
+        .route("/system/integrations", post(integrations::save))
+        .route(
+            "/system/integrations/{service}/test",
+            post(integrations::test),
+        )
         .route("/trash", get(trash::page))
         .route(
             "/notifications",

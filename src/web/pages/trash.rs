@@ -81,6 +81,11 @@ pub async fn restore(
     )
     .await
     .map_err(crate::web::error::ApiError::from)?;
+    // The original is back under its name: tell the media servers and *arrs.
+    state
+        .engine
+        .integrations
+        .changed(std::path::Path::new(&view.original_path));
     let name = super::present::parts(&view.original_path).name;
     let text = format!("Restored “{name}”; the encoded copy was removed.");
     Ok(redirect(&state, &back, Flash::new(text)))

@@ -61,6 +61,11 @@ const REFERENCE: &[(&str, &str)] = &[
     ("PUT", "/api/settings/queue"),
     ("GET", "/api/stats/queue-eta"),
     ("GET", "/api/widget"),
+    // Integrations (issue 15)
+    ("GET", "/api/settings/integrations"),
+    ("PUT", "/api/settings/integrations"),
+    ("POST", "/api/settings/integrations/{service}/test"),
+    ("POST", "/api/webhooks/arr"),
 ];
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).

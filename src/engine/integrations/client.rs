@@ -1,0 +1,285 @@
+//! The outbound calls, one documented endpoint each, over plain HTTP with bounded timeouts.
+//! Test connection: Jellyfin/Emby `GET /System/Info` (`X-Emby-Token`), Plex
+//! `GET /library/sections` (`X-Plex-Token`; `/identity` answers without a key, so it proves
+//! nothing about it), Sonarr/Radarr `GET /api/v3/system/status` (`X-Api-Key`). Refresh after a
+//! change: Jellyfin/Emby `POST /Library/Media/Updated`, Plex the section holding the path
+//! (`GET /library/sections/{key}/refresh?path=<dir>`), Sonarr/Radarr `RescanSeries` /
+//! `RescanMovie` for the series or movie whose folder holds it. Every failure is a
+//! [`CallError`] with a stable code and whether a retry may help.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Service, ServiceSettings};
+
+/// A whole call, connection included: a media server busy scanning answers slowly, but a
+/// notifier must not hang on one, and a test from the page must answer while the owner waits.
+const TIMEOUT: Duration = Duration::from_secs(8);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The one client (connection pool) of the integrations.
+pub(super) fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("alchemist/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Why a call did not do what it should.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    #[error("the service is not configured")]
+    NotConfigured,
+    #[error("could not reach the service: {0}")]
+    Unreachable(String),
+    #[error("the service refused the API key (HTTP {0})")]
+    KeyRefused(u16),
+    #[error("the service answered HTTP {0}")]
+    Status(u16),
+    #[error("the service's answer is not what its API documents: {0}")]
+    BadAnswer(String),
+    #[error("the service has no {0} holding this path")]
+    NotHeld(&'static str),
+}
+
+impl CallError {
+    /// Stable code for the API and the logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CallError::NotConfigured => "INTEGRATION_NOT_CONFIGURED",
+            CallError::Unreachable(_) => "INTEGRATION_UNREACHABLE",
+            CallError::KeyRefused(_) => "INTEGRATION_KEY_REFUSED",
+            CallError::Status(_) => "INTEGRATION_HTTP_ERROR",
+            CallError::BadAnswer(_) => "INTEGRATION_BAD_ANSWER",
+            CallError::NotHeld(_) => "INTEGRATION_PATH_NOT_HELD",
+        }
+    }
+
+    /// Whether trying again later may succeed (a refused key or a path no library holds
+    /// will not change by waiting).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            CallError::Unreachable(_) | CallError::BadAnswer(_) => true,
+            CallError::Status(s) => *s >= 500 || *s == 429 || *s == 408,
+            _ => false,
+        }
+    }
+}
+
+fn header(service: Service) -> &'static str {
+    match service {
+        Service::Jellyfin | Service::Emby => "X-Emby-Token",
+        Service::Plex => "X-Plex-Token",
+        Service::Sonarr | Service::Radarr => "X-Api-Key",
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> CallError {
+    // The error's chain says what failed (refused, timed out, DNS); the URL it carries has no
+    // key in it (keys go in headers), so it is safe to show.
+    let mut why = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        why = format!("{why}: {s}");
+        source = s.source();
+    }
+    CallError::Unreachable(why)
+}
+
+/// One call; the body as JSON (`Null` when empty).
+async fn call(
+    http: &reqwest::Client,
+    service: Service,
+    svc: &ServiceSettings,
+    method: reqwest::Method,
+    path_and_query: &str,
+    body: Option<Value>,
+) -> Result<Value, CallError> {
+    let url = format!("{}{path_and_query}", svc.url);
+    let mut req = http
+        .request(method, &url)
+        .header(header(service), &svc.api_key)
+        .header(reqwest::header::ACCEPT, "application/json");
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req.send().await.map_err(unreachable)?;
+    let status = resp.status().as_u16();
+    if status == 401 || status == 403 {
+        return Err(CallError::KeyRefused(status));
+    }
+    if !resp.status().is_success() {
+        return Err(CallError::Status(status));
+    }
+    let bytes = resp.bytes().await.map_err(unreachable)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| CallError::BadAnswer(e.to_string()))
+}
+
+fn field<T: for<'de> Deserialize<'de>>(v: Value, what: &str) -> Result<T, CallError> {
+    serde_json::from_value(v).map_err(|e| CallError::BadAnswer(format!("{what}: {e}")))
+}
+
+/// Check the address and key; a one-line description of the service on success.
+pub async fn test(
+    http: &reqwest::Client,
+    service: Service,
+    svc: &ServiceSettings,
+) -> Result<String, CallError> {
+    use reqwest::Method;
+    let label = service.label();
+    match service {
+        Service::Jellyfin | Service::Emby => {
+            let v = call(http, service, svc, Method::GET, "/System/Info", None).await?;
+            let name = v["ServerName"].as_str().unwrap_or("?");
+            let version = v["Version"].as_str().unwrap_or("?");
+            Ok(format!("{label} {version} (“{name}”)"))
+        }
+        Service::Plex => {
+            let v = call(http, service, svc, Method::GET, "/library/sections", None).await?;
+            let n = sections(v)?.len();
+            Ok(format!("Plex, {n} library section(s)"))
+        }
+        Service::Sonarr | Service::Radarr => {
+            let path = "/api/v3/system/status";
+            let v = call(http, service, svc, Method::GET, path, None).await?;
+            let version = v["version"].as_str().unwrap_or("?");
+            Ok(format!("{label} {version}"))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Section {
+    key: String,
+    #[serde(rename = "Location", default)]
+    locations: Vec<Location>,
+}
+
+#[derive(Deserialize)]
+struct Location {
+    path: String,
+}
+
+fn sections(v: Value) -> Result<Vec<Section>, CallError> {
+    let dirs = v["MediaContainer"]["Directory"].clone();
+    if dirs.is_null() && v["MediaContainer"].is_object() {
+        return Ok(Vec::new());
+    }
+    field(dirs, "MediaContainer.Directory")
+}
+
+/// `path` lies in the folder `dir` (whole components).
+fn holds(dir: &str, path: &str) -> bool {
+    let dir = dir.trim_end_matches(['/', '\\']);
+    path.strip_prefix(dir)
+        .is_some_and(|t| t.starts_with(['/', '\\']))
+}
+
+#[derive(Deserialize)]
+struct Item {
+    id: u64,
+    path: String,
+}
+
+/// Tell `service` that `remote` (its path of the changed file) changed; what was done, in a
+/// few words.
+pub async fn refresh(
+    http: &reqwest::Client,
+    service: Service,
+    svc: &ServiceSettings,
+    remote: &str,
+) -> Result<String, CallError> {
+    use reqwest::Method;
+    match service {
+        Service::Jellyfin | Service::Emby => {
+            let body = json!({"Updates": [{"Path": remote, "UpdateType": "Modified"}]});
+            call(
+                http,
+                service,
+                svc,
+                Method::POST,
+                "/Library/Media/Updated",
+                Some(body),
+            )
+            .await?;
+            Ok("media updated".into())
+        }
+        Service::Plex => {
+            let v = call(http, service, svc, Method::GET, "/library/sections", None).await?;
+            let section = sections(v)?
+                .into_iter()
+                .find(|s| s.locations.iter().any(|l| holds(&l.path, remote)))
+                .ok_or(CallError::NotHeld("library section"))?;
+            let dir = match remote.rfind(['/', '\\']) {
+                Some(0) => "/",
+                Some(i) => &remote[..i],
+                None => remote,
+            };
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("path", dir)
+                .finish();
+            let path = format!("/library/sections/{}/refresh?{query}", section.key);
+            call(http, service, svc, Method::GET, &path, None).await?;
+            Ok(format!("section {} refreshed", section.key))
+        }
+        Service::Sonarr | Service::Radarr => {
+            let (list, what, command, id_field) = if service == Service::Sonarr {
+                ("/api/v3/series", "series", "RescanSeries", "seriesId")
+            } else {
+                ("/api/v3/movie", "movie", "RescanMovie", "movieId")
+            };
+            let v = call(http, service, svc, Method::GET, list, None).await?;
+            let items: Vec<Item> = field(v, list)?;
+            let item = items
+                .into_iter()
+                .find(|i| holds(&i.path, remote))
+                .ok_or(CallError::NotHeld(what))?;
+            let body = json!({"name": command, id_field: item.id});
+            call(
+                http,
+                service,
+                svc,
+                Method::POST,
+                "/api/v3/command",
+                Some(body),
+            )
+            .await?;
+            Ok(format!("{command} {}", item.id))
+        }
+    }
+}
+
+/// How many streams play on a media server now.
+pub async fn playing(
+    http: &reqwest::Client,
+    service: Service,
+    svc: &ServiceSettings,
+) -> Result<u64, CallError> {
+    use reqwest::Method;
+    match service {
+        Service::Jellyfin | Service::Emby => {
+            let v = call(http, service, svc, Method::GET, "/Sessions", None).await?;
+            let sessions = v
+                .as_array()
+                .ok_or_else(|| CallError::BadAnswer("/Sessions is not a list".into()))?;
+            Ok(sessions
+                .iter()
+                .filter(|s| s.get("NowPlayingItem").is_some_and(|i| !i.is_null()))
+                .count() as u64)
+        }
+        Service::Plex => {
+            let v = call(http, service, svc, Method::GET, "/status/sessions", None).await?;
+            v["MediaContainer"]["size"]
+                .as_u64()
+                .ok_or_else(|| CallError::BadAnswer("MediaContainer.size missing".into()))
+        }
+        Service::Sonarr | Service::Radarr => Ok(0),
+    }
+}
