@@ -149,9 +149,12 @@ fn unprocessable(code: &'static str, detail: String, remote: &str) -> ApiError {
 pub async fn arr(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiJson(hook): ApiJson<ArrWebhook>,
+    // Credentials are checked before the body: a caller without them learns nothing from a
+    // validation message.
+    hook: Result<ApiJson<ArrWebhook>, ApiError>,
 ) -> ApiResult<Json<WebhookResult>> {
     authorize(&state, &headers).await?;
+    let ApiJson(hook) = hook?;
     let event_type = hook.event_type.clone();
     if !matches!(event_type.as_str(), "Download" | "Upgrade") {
         tracing::info!(event = %event_type, "*arr webhook: nothing to do for this event");
