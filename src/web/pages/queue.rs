@@ -30,7 +30,7 @@ pub struct View {
 
 fn label(order: QueueOrder) -> &'static str {
     match order {
-        QueueOrder::OldestFirst => "oldest first (first queued, first encoded)",
+        QueueOrder::OldestFirst => "oldest first",
         QueueOrder::LargestSavingFirst => "largest predicted saving first",
         QueueOrder::SmallestFirst => "smallest file first",
     }
