@@ -8,6 +8,7 @@
 
 mod fakes;
 mod page;
+mod space;
 mod summary;
 
 use reqwest::Method;
