@@ -8,6 +8,7 @@
 
 mod fakes;
 mod page;
+mod paused;
 mod space;
 mod summary;
 
