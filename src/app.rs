@@ -123,6 +123,7 @@ async fn run_on(
             library_roots: config.security.library_roots.clone(),
             data_dir: config.data_dir.clone(),
             watch: config.watch.clone(),
+            low_space: config.low_space,
         },
         engine_shutdown.clone(),
     )

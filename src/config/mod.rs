@@ -12,12 +12,14 @@ use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
 pub mod board;
 mod live;
+mod notify;
 mod security;
 mod transcode;
 mod watch;
 
 pub use board::BoardSettings;
 pub use live::LiveSettings;
+pub use notify::{LowSpaceSettings, NotifyFile, low_space_settings};
 pub use security::{SecurityFile, SecuritySettings, security_settings};
 pub use transcode::{
     DEFAULT_TRASH_DAYS, TranscodeFile, TranscodeSettings, changed_keys, transcode_settings,
@@ -63,6 +65,9 @@ pub struct FileConfig {
     /// `[watch]`: watching library folders for new files.
     #[serde(default)]
     pub watch: WatchFile,
+    /// `[notifications]`: when a library filesystem counts as low on space.
+    #[serde(default)]
+    pub notifications: NotifyFile,
 }
 
 /// `[tls]` table. `cert` and `key` come together; `http_listen` adds a plain-HTTP listener
@@ -114,6 +119,8 @@ pub struct Config {
     pub tls: Option<TlsSettings>,
     pub security: SecuritySettings,
     pub watch: WatchSettings,
+    /// `[notifications]`: the low-space thresholds.
+    pub low_space: LowSpaceSettings,
 }
 
 /// Validated `[tls]` settings (the files are read when the server starts).
@@ -165,6 +172,7 @@ impl Config {
             tls: None,
             security: SecuritySettings::default(),
             watch: WatchSettings::default(),
+            low_space: LowSpaceSettings::default(),
         }
     }
 
@@ -239,6 +247,7 @@ impl Config {
         config.tls = tls_settings(overrides, file.tls.as_ref(), config.listen)?;
         config.security = security_settings(&file.security)?;
         config.watch = watch_settings(&file.watch)?;
+        config.low_space = low_space_settings(&file.notifications)?;
         Ok(config)
     }
 }

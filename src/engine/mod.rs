@@ -104,6 +104,8 @@ pub struct EngineConfig {
     pub data_dir: PathBuf,
     /// `[watch]`: how library folders are watched for new files.
     pub watch: WatchSettings,
+    /// `[notifications]`: when a library filesystem is low on space.
+    pub low_space: crate::config::LowSpaceSettings,
 }
 
 /// Handle to the engine. Cheap to clone.
@@ -207,6 +209,11 @@ impl Engine {
         workers.spawn(notify::Notifier::new(
             notifications.clone(),
             notify_input,
+            &events,
+        ));
+        workers.spawn(notify::SpaceWatch::new(
+            notifications.clone(),
+            config.low_space,
             &events,
         ));
         let (integrations, notifier) = Integrations::load(store.clone(), &events).await?;

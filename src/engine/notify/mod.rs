@@ -14,6 +14,7 @@
 mod batch;
 mod deliver;
 mod render;
+mod space;
 mod summary;
 mod target;
 mod worker;
@@ -29,6 +30,7 @@ use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 pub use render::Notice;
+pub(crate) use space::SpaceWatch;
 pub use target::{EventKind, Invalid, Target};
 pub(crate) use worker::Notifier;
 
@@ -88,10 +90,12 @@ struct Saved {
 
 /// What the notifier is asked to do.
 pub(crate) enum Input {
-    #[allow(dead_code)]
     Notice(Notice),
     /// "Send test" (or a summary now): deliver to one target at once.
-    Test { id: u64, event: EventKind },
+    Test {
+        id: u64,
+        event: EventKind,
+    },
 }
 
 /// Handle to the notifications. Cheap to clone.
@@ -257,9 +261,8 @@ impl Notifications {
     }
 
     /// Hand a notice to the notifier without waiting: when its input is full the notice is
-    /// dropped and counted (the notifier logs the count).
-    // Not called yet: the entry point for engine parts that publish no event (low free space).
-    #[allow(dead_code)]
+    /// dropped and counted (the notifier logs the count). The entry point for engine parts
+    /// that publish no event (the low-space check).
     pub fn notify(&self, notice: Notice) {
         if self.inner.input.try_send(Input::Notice(notice)).is_err() {
             self.inner.dropped.fetch_add(1, Ordering::Relaxed);

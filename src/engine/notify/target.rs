@@ -49,6 +49,8 @@ pub enum EventKind {
     DailySummary,
     ThermalPause,
     LowSpace,
+    /// The viewers' watch or the schedule paused the engine (off unless a target lists it).
+    EnginePaused,
     /// The "send test" action; always delivered, never held.
     Test,
 }
@@ -62,6 +64,7 @@ impl EventKind {
             EventKind::DailySummary => "daily_summary",
             EventKind::ThermalPause => "thermal_pause",
             EventKind::LowSpace => "low_space",
+            EventKind::EnginePaused => "engine_paused",
             EventKind::Test => "test",
         }
     }

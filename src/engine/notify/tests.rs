@@ -171,3 +171,33 @@ fn secrets_leave_masked_and_a_masked_update_keeps_them() {
     t.chat_id = None;
     assert_eq!(t.check().unwrap_err().field, "chat_id");
 }
+
+#[test]
+fn who_paused_the_engine_is_read_from_its_reason() {
+    use super::worker::{Pauser, pauser};
+    use crate::model::{EngineMode, EngineRunState, EngineStatus, ScheduleStatus};
+    let status = |run, reason: Option<&str>| EngineStatus {
+        status: run,
+        mode: EngineMode::Balanced,
+        concurrent_limit: 1,
+        threads: 0,
+        is_manual_override: false,
+        active_jobs: 0,
+        queued_jobs: 0,
+        paused_reason: reason.map(str::to_string),
+        schedule: ScheduleStatus {
+            enabled: true,
+            in_window: false,
+            next_change: None,
+        },
+    };
+    let viewers = Some("viewers: 1 stream on Jellyfin");
+    let schedule = Some("outside the schedule window: encodes suspended until Mon 08:00");
+    assert_eq!(pauser(&status(EngineRunState::Running, None)), None);
+    let paused = |r| pauser(&status(EngineRunState::Paused, r));
+    assert_eq!(paused(viewers), Some(Pauser::Viewers));
+    assert_eq!(paused(schedule), Some(Pauser::Schedule));
+    assert_eq!(paused(Some("paused by the user")), Some(Pauser::Other));
+    let draining = pauser(&status(EngineRunState::Draining, schedule));
+    assert_eq!(draining, Some(Pauser::Schedule));
+}

@@ -19,7 +19,7 @@ use super::target::{EventKind, Target};
 use super::{Input, Notifications, deliver, summary};
 use crate::engine::worker::Worker;
 use crate::events::{Envelope, Event, EventBus};
-use crate::model::{JobId, JobState, now_ms, rfc3339};
+use crate::model::{EngineRunState, EngineStatus, JobId, JobState, now_ms, rfc3339};
 
 /// Longest sleep: summary hours and the end of quiet hours are noticed within it.
 const MINUTE: Duration = Duration::from_secs(60);
@@ -27,6 +27,43 @@ const MINUTE: Duration = Duration::from_secs(60);
 const SUMMARY_SETTING: &str = "notifications.summary_days";
 /// Received events kept for the next work step; more are dropped and counted.
 const MAX_BUFFERED: usize = 4096;
+/// How `paused_reason` begins when the viewers' watch holds the engine
+/// (`integrations::viewers`) or the schedule does (`schedule::worker`): the engine event
+/// carries no other word of who paused it.
+const VIEWERS_REASON: &str = "viewers:";
+const SCHEDULE_REASON: &str = "outside the schedule window";
+
+/// Who holds the engine, as far as `engine_paused` cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Pauser {
+    Viewers,
+    Schedule,
+    /// The owner, the thermal guard (it has `thermal_pause`), a drain.
+    Other,
+}
+
+/// Who holds the engine in `status` (`None`: it runs).
+pub(super) fn pauser(status: &EngineStatus) -> Option<Pauser> {
+    if status.status == EngineRunState::Running {
+        return None;
+    }
+    let reason = status.paused_reason.as_deref().unwrap_or_default();
+    Some(if reason.starts_with(VIEWERS_REASON) {
+        Pauser::Viewers
+    } else if reason.starts_with(SCHEDULE_REASON) {
+        Pauser::Schedule
+    } else {
+        Pauser::Other
+    })
+}
+
+/// Whether an engine event is news for the bus queue.
+fn wanted(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Status { .. } | Event::Thermal { .. } | Event::Engine(_)
+    )
+}
 
 pub(crate) struct Notifier {
     handle: Notifications,
@@ -40,6 +77,9 @@ pub(crate) struct Notifier {
     summarised: Option<HashMap<u64, i64>>,
     /// Jobs were queued or running at the last look (the queue running dry is news).
     busy: bool,
+    /// Who held the engine at the last engine event: a viewers' or schedule pause is news
+    /// when it begins, not each time its reason's text changes (a second stream).
+    paused_by: Option<Pauser>,
     finished: (u64, u64),
     sent: u64,
     lost: u64,
@@ -56,6 +96,7 @@ impl Notifier {
             batchers: HashMap::new(),
             summarised: None,
             busy: false,
+            paused_by: None,
             finished: (0, 0),
             sent: 0,
             lost: 0,
@@ -96,6 +137,25 @@ impl Notifier {
                 ),
                 job: None,
             }),
+            Event::Engine(status) => {
+                let now = pauser(status);
+                let before = std::mem::replace(&mut self.paused_by, now);
+                if now != before
+                    && let Some(who @ (Pauser::Viewers | Pauser::Schedule)) = now
+                {
+                    let who = match who {
+                        Pauser::Viewers => "someone is watching",
+                        _ => "outside the schedule",
+                    };
+                    let reason = status.paused_reason.clone().unwrap_or_default();
+                    out.push(Notice {
+                        event: EventKind::EnginePaused,
+                        title: format!("Encoding paused: {who}"),
+                        message: format!("The engine is paused ({reason})."),
+                        job: None,
+                    });
+                }
+            }
             _ => {}
         }
         out
@@ -267,7 +327,7 @@ impl Worker for Notifier {
                 None => (&mut sleep).await,
             },
             event = self.events.recv() => match event {
-                Ok(e) if matches!(e.event, Event::Status { .. } | Event::Thermal { .. }) => {
+                Ok(e) if wanted(&e.event) => {
                     if self.bus.len() < MAX_BUFFERED { self.bus.push_back(e) } else { self.lost += 1 }
                 }
                 Ok(_) => {}
@@ -281,7 +341,7 @@ impl Worker for Notifier {
         }
         loop {
             match self.events.try_recv() {
-                Ok(e) if matches!(e.event, Event::Status { .. } | Event::Thermal { .. }) => {
+                Ok(e) if wanted(&e.event) => {
                     if self.bus.len() < MAX_BUFFERED {
                         self.bus.push_back(e)
                     } else {

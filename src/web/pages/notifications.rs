@@ -19,13 +19,14 @@ use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::ApiPath;
 
-const EVENTS: [&str; 6] = [
+const EVENTS: [&str; 7] = [
     "job_failed",
     "retry_exhausted",
     "queue_empty",
     "daily_summary",
     "thermal_pause",
     "low_space",
+    "engine_paused",
 ];
 const KINDS: [&str; 7] = [
     "ntfy", "gotify", "discord", "telegram", "pushover", "webhook", "email",

@@ -8,6 +8,8 @@
 
 mod fakes;
 mod page;
+mod paused;
+mod space;
 mod summary;
 
 use reqwest::Method;

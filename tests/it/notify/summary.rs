@@ -1,14 +1,58 @@
 //! The daily summary at its hour: a target whose `summary_hour` is the box's hour now gets the
 //! summary at the notifier's next step (woken here by a test send rather than by waiting for
-//! its minute), once: not again after a restart within the same hour. (A run that crosses
-//! the top of an hour between reading the hour and the step would see no summary and fail.)
+//! its minute), once: not again after a restart within the same hour.
+//!
+//! The hour the test reads must still be the box's hour when the notifier steps. Rather than
+//! sleep past the top of an hour, the test sets the owner's time zone (the setting the
+//! notifier already reads its hours in) to UTC or to Asia/Kolkata (UTC+5:30, no daylight
+//! saving), whichever is in the first half of its hour now: the hour then lasts at least 30
+//! more minutes, far longer than the test. Should a run still outlast it, the test says so
+//! rather than failing on a missing summary.
 
 use serde_json::json;
 
 use super::fakes::FakeHttp;
 use super::{BASE, add_target};
 use crate::support::api::post;
+use crate::support::pages::{post_form, same_origin};
 use crate::support::{PROMPT, TestServer, wait_until};
+
+/// Zones whose minutes differ by half an hour: one is always in the first half of its hour.
+const ZONES: [&str; 2] = ["UTC", "Asia/Kolkata"];
+
+/// The zone of [`ZONES`] at most 29 minutes into its hour now, and that hour.
+fn early_zone() -> (&'static str, i8) {
+    let now = jiff::Timestamp::now();
+    ZONES
+        .iter()
+        .map(|z| (*z, now.in_tz(z).unwrap()))
+        .find(|(_, t)| t.minute() < 30)
+        .map(|(z, t)| (z, t.hour()))
+        .expect("one of two zones half an hour apart is in the first half of its hour")
+}
+
+/// Set the owner's time zone through the system page's form.
+async fn set_zone(server: &TestServer, token: &str, zone: &str) {
+    let (status, _, body) = post_form(
+        server,
+        "/system/timezone",
+        Some(token),
+        &[("timezone", zone)],
+        &same_origin(server),
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+}
+
+/// Fail loudly if the zone's hour is no longer `hour` (the run took more than half an hour).
+fn still_hour(zone: &str, hour: i8) {
+    let now = jiff::Timestamp::now().in_tz(zone).unwrap();
+    assert_eq!(
+        now.hour(),
+        hour,
+        "the run crossed the top of the hour in {zone}: it took over 30 minutes"
+    );
+}
 
 fn summaries(fake: &FakeHttp) -> usize {
     let hook = fake.to("/hook");
@@ -33,7 +77,8 @@ async fn the_summary_goes_out_at_its_hour_once() {
     let fake = FakeHttp::start(200).await;
     let server = TestServer::start().await;
     let token = server.login().await;
-    let hour = jiff::ZonedDateTime::now().hour();
+    let (zone, hour) = early_zone();
+    set_zone(&server, &token, zone).await;
     let url = format!("{}/hook", fake.base);
     let id = add_target(
         &server,
@@ -43,6 +88,7 @@ async fn the_summary_goes_out_at_its_hour_once() {
     )
     .await;
     step(&server, &token, &fake, id, 1).await;
+    still_hour(zone, hour);
     wait_until(PROMPT, "the daily summary", async || summaries(&fake) == 1).await;
     let (tmp, data_dir) = server.stop().await;
     let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
@@ -67,6 +113,7 @@ async fn the_summary_goes_out_at_its_hour_once() {
         }
     })
     .await;
+    still_hour(zone, hour);
     assert!(detail.starts_with("1 message(s) sent"), "{detail}");
     assert_eq!(summaries(&fake), 1, "{:?}", fake.to("/hook"));
 }
