@@ -385,6 +385,15 @@ mod tests {
             ..Default::default()
         };
         let s = check(new, &old).unwrap().sonarr.unwrap();
+        // https is accepted, and a stored entry without verify_tls verifies.
+        let tls = IntegrationsSettings {
+            jellyfin: svc("https://jf.lan:8920", "fresh-key-1234"),
+            ..Default::default()
+        };
+        assert!(check(tls, &old).is_ok());
+        let stored: ServiceSettings =
+            serde_json::from_str(r#"{"url": "http://h", "api_key": "k"}"#).unwrap();
+        assert!(stored.verify_tls);
         assert_eq!(
             (s.url.as_str(), s.api_key.as_str()),
             ("http://h:8989", "fresh-key-1234")
