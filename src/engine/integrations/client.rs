@@ -1,11 +1,15 @@
-//! The outbound calls, one documented endpoint each, over plain HTTP with bounded timeouts.
+//! The outbound calls, one documented endpoint each, over HTTP or HTTPS with bounded timeouts,
+//! through the binary's one client (`crate::net`, blocking `ureq`, so each call runs on the
+//! blocking pool).
 //! Test connection: Jellyfin/Emby `GET /System/Info` (`X-Emby-Token`), Plex
 //! `GET /library/sections` (`X-Plex-Token`; `/identity` answers without a key, so it proves
 //! nothing about it), Sonarr/Radarr `GET /api/v3/system/status` (`X-Api-Key`). Refresh after a
 //! change: Jellyfin/Emby `POST /Library/Media/Updated`, Plex the section holding the path
 //! (`GET /library/sections/{key}/refresh?path=<dir>`), Sonarr/Radarr `RescanSeries` /
 //! `RescanMovie` for the series or movie whose folder holds it. Every failure is a
-//! [`CallError`] with a stable code and whether a retry may help.
+//! [`CallError`] with a stable code and whether a retry may help; a certificate the client
+//! does not accept is its own code, so the owner sees "turn off verification or fix the
+//! certificate" rather than "unreachable".
 
 use std::time::Duration;
 
@@ -19,14 +23,30 @@ use super::{Service, ServiceSettings};
 const TIMEOUT: Duration = Duration::from_secs(8);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The one client (connection pool) of the integrations.
-pub(super) fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(concat!("alchemist/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
+/// The clients (connection pools) of the integrations: one that checks certificates against
+/// the bundled web PKI roots, and one that does not, for services the owner marked
+/// `verify_tls: false` (a self-signed certificate on the LAN). Cheap to clone.
+#[derive(Clone)]
+pub struct Http {
+    verified: ureq::Agent,
+    unverified: ureq::Agent,
+}
+
+impl Http {
+    pub(super) fn new() -> Http {
+        Http {
+            verified: crate::net::agent(TIMEOUT, Some(CONNECT_TIMEOUT), true),
+            unverified: crate::net::agent(TIMEOUT, Some(CONNECT_TIMEOUT), false),
+        }
+    }
+
+    fn agent(&self, svc: &ServiceSettings) -> ureq::Agent {
+        if svc.verify_tls {
+            self.verified.clone()
+        } else {
+            self.unverified.clone()
+        }
+    }
 }
 
 /// Why a call did not do what it should.
@@ -36,6 +56,10 @@ pub enum CallError {
     NotConfigured,
     #[error("could not reach the service: {0}")]
     Unreachable(String),
+    #[error(
+        "the service's TLS certificate was not accepted ({0}); fix the certificate, or turn off verify_tls for a self-signed one"
+    )]
+    Certificate(String),
     #[error("the service refused the API key (HTTP {0})")]
     KeyRefused(u16),
     #[error("the service answered HTTP {0}")]
@@ -52,6 +76,7 @@ impl CallError {
         match self {
             CallError::NotConfigured => "INTEGRATION_NOT_CONFIGURED",
             CallError::Unreachable(_) => "INTEGRATION_UNREACHABLE",
+            CallError::Certificate(_) => "INTEGRATION_TLS_REFUSED",
             CallError::KeyRefused(_) => "INTEGRATION_KEY_REFUSED",
             CallError::Status(_) => "INTEGRATION_HTTP_ERROR",
             CallError::BadAnswer(_) => "INTEGRATION_BAD_ANSWER",
@@ -78,48 +103,72 @@ fn header(service: Service) -> &'static str {
     }
 }
 
-fn unreachable(e: reqwest::Error) -> CallError {
-    // The error's chain says what failed (refused, timed out, DNS); the URL it carries has no
-    // key in it (keys go in headers), so it is safe to show.
-    let mut why = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        why = format!("{why}: {s}");
-        source = s.source();
+fn unreachable(e: ureq::Error) -> CallError {
+    // ureq's errors say what failed (refused, timed out, DNS) without the URL; keys go in
+    // headers anyway, so nothing secret is shown.
+    if let Some(why) = crate::net::tls_failure(&e) {
+        return CallError::Certificate(why);
     }
-    CallError::Unreachable(why)
+    CallError::Unreachable(match e {
+        ureq::Error::BadUri(_) => "the URL is not valid".into(),
+        other => other.to_string(),
+    })
+}
+
+/// The two methods the documented endpoints use.
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Post,
 }
 
 /// One call; the body as JSON (`Null` when empty).
 async fn call(
-    http: &reqwest::Client,
+    http: &Http,
     service: Service,
     svc: &ServiceSettings,
-    method: reqwest::Method,
+    method: Method,
     path_and_query: &str,
     body: Option<Value>,
 ) -> Result<Value, CallError> {
     let url = format!("{}{path_and_query}", svc.url);
-    let mut req = http
-        .request(method, &url)
-        .header(header(service), &svc.api_key)
-        .header(reqwest::header::ACCEPT, "application/json");
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.map_err(unreachable)?;
-    let status = resp.status().as_u16();
-    if status == 401 || status == 403 {
-        return Err(CallError::KeyRefused(status));
-    }
-    if !resp.status().is_success() {
-        return Err(CallError::Status(status));
-    }
-    let bytes = resp.bytes().await.map_err(unreachable)?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(&bytes).map_err(|e| CallError::BadAnswer(e.to_string()))
+    let agent = http.agent(svc);
+    let key = svc.api_key.clone();
+    let blocking = move || -> Result<Value, CallError> {
+        let result = match method {
+            Method::Get => agent
+                .get(&url)
+                .header(header(service), &key)
+                .header("Accept", "application/json")
+                .call(),
+            Method::Post => {
+                let req = agent
+                    .post(&url)
+                    .header(header(service), &key)
+                    .header("Accept", "application/json");
+                match body {
+                    Some(body) => req.send_json(&body),
+                    None => req.send_empty(),
+                }
+            }
+        };
+        let mut resp = result.map_err(unreachable)?;
+        let status = resp.status().as_u16();
+        if status == 401 || status == 403 {
+            return Err(CallError::KeyRefused(status));
+        }
+        if !resp.status().is_success() {
+            return Err(CallError::Status(status));
+        }
+        let bytes = resp.body_mut().read_to_vec().map_err(unreachable)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| CallError::BadAnswer(e.to_string()))
+    };
+    tokio::task::spawn_blocking(blocking)
+        .await
+        .map_err(|e| CallError::Unreachable(format!("the call's task failed: {e}")))?
 }
 
 fn field<T: for<'de> Deserialize<'de>>(v: Value, what: &str) -> Result<T, CallError> {
@@ -128,27 +177,26 @@ fn field<T: for<'de> Deserialize<'de>>(v: Value, what: &str) -> Result<T, CallEr
 
 /// Check the address and key; a one-line description of the service on success.
 pub async fn test(
-    http: &reqwest::Client,
+    http: &Http,
     service: Service,
     svc: &ServiceSettings,
 ) -> Result<String, CallError> {
-    use reqwest::Method;
     let label = service.label();
     match service {
         Service::Jellyfin | Service::Emby => {
-            let v = call(http, service, svc, Method::GET, "/System/Info", None).await?;
+            let v = call(http, service, svc, Method::Get, "/System/Info", None).await?;
             let name = v["ServerName"].as_str().unwrap_or("?");
             let version = v["Version"].as_str().unwrap_or("?");
             Ok(format!("{label} {version} (“{name}”)"))
         }
         Service::Plex => {
-            let v = call(http, service, svc, Method::GET, "/library/sections", None).await?;
+            let v = call(http, service, svc, Method::Get, "/library/sections", None).await?;
             let n = sections(v)?.len();
             Ok(format!("Plex, {n} library section(s)"))
         }
         Service::Sonarr | Service::Radarr => {
             let path = "/api/v3/system/status";
-            let v = call(http, service, svc, Method::GET, path, None).await?;
+            let v = call(http, service, svc, Method::Get, path, None).await?;
             let version = v["version"].as_str().unwrap_or("?");
             Ok(format!("{label} {version}"))
         }
@@ -191,12 +239,11 @@ struct Item {
 /// Tell `service` that `remote` (its path of the changed file) changed; what was done, in a
 /// few words.
 pub async fn refresh(
-    http: &reqwest::Client,
+    http: &Http,
     service: Service,
     svc: &ServiceSettings,
     remote: &str,
 ) -> Result<String, CallError> {
-    use reqwest::Method;
     match service {
         Service::Jellyfin | Service::Emby => {
             let body = json!({"Updates": [{"Path": remote, "UpdateType": "Modified"}]});
@@ -204,7 +251,7 @@ pub async fn refresh(
                 http,
                 service,
                 svc,
-                Method::POST,
+                Method::Post,
                 "/Library/Media/Updated",
                 Some(body),
             )
@@ -212,7 +259,7 @@ pub async fn refresh(
             Ok("media updated".into())
         }
         Service::Plex => {
-            let v = call(http, service, svc, Method::GET, "/library/sections", None).await?;
+            let v = call(http, service, svc, Method::Get, "/library/sections", None).await?;
             let section = sections(v)?
                 .into_iter()
                 .find(|s| s.locations.iter().any(|l| holds(&l.path, remote)))
@@ -226,7 +273,7 @@ pub async fn refresh(
                 .append_pair("path", dir)
                 .finish();
             let path = format!("/library/sections/{}/refresh?{query}", section.key);
-            call(http, service, svc, Method::GET, &path, None).await?;
+            call(http, service, svc, Method::Get, &path, None).await?;
             Ok(format!("section {} refreshed", section.key))
         }
         Service::Sonarr | Service::Radarr => {
@@ -235,7 +282,7 @@ pub async fn refresh(
             } else {
                 ("/api/v3/movie", "movie", "RescanMovie", "movieId")
             };
-            let v = call(http, service, svc, Method::GET, list, None).await?;
+            let v = call(http, service, svc, Method::Get, list, None).await?;
             let items: Vec<Item> = field(v, list)?;
             let item = items
                 .into_iter()
@@ -246,7 +293,7 @@ pub async fn refresh(
                 http,
                 service,
                 svc,
-                Method::POST,
+                Method::Post,
                 "/api/v3/command",
                 Some(body),
             )
@@ -258,14 +305,13 @@ pub async fn refresh(
 
 /// How many streams play on a media server now.
 pub async fn playing(
-    http: &reqwest::Client,
+    http: &Http,
     service: Service,
     svc: &ServiceSettings,
 ) -> Result<u64, CallError> {
-    use reqwest::Method;
     match service {
         Service::Jellyfin | Service::Emby => {
-            let v = call(http, service, svc, Method::GET, "/Sessions", None).await?;
+            let v = call(http, service, svc, Method::Get, "/Sessions", None).await?;
             let sessions = v
                 .as_array()
                 .ok_or_else(|| CallError::BadAnswer("/Sessions is not a list".into()))?;
@@ -275,7 +321,7 @@ pub async fn playing(
                 .count() as u64)
         }
         Service::Plex => {
-            let v = call(http, service, svc, Method::GET, "/status/sessions", None).await?;
+            let v = call(http, service, svc, Method::Get, "/status/sessions", None).await?;
             v["MediaContainer"]["size"]
                 .as_u64()
                 .ok_or_else(|| CallError::BadAnswer("MediaContainer.size missing".into()))

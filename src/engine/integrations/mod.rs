@@ -83,14 +83,25 @@ impl Service {
 
 /// One service's address and key. In responses `api_key` is masked (`…` and its last 4
 /// characters); a request that sends the masked value back keeps the stored key.
+/// `verify_tls` (default true) checks an `https://` service's certificate against the web PKI
+/// roots; false accepts any certificate, for a self-signed one on the LAN (still encrypted,
+/// but open to an active attacker on the network, so the owner turns it off per service).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSettings {
-    /// `http://host:port` (with a base path if the service has one).
+    /// `http://host:port` or `https://host:port` (with a base path if the service has one).
     #[schema(example = "http://192.168.1.20:8096")]
     pub url: String,
     #[schema(example = "…a1b2")]
     pub api_key: String,
+    /// Check an `https://` service's certificate (ignored for `http://`).
+    #[serde(default = "verify_by_default")]
+    #[schema(default = true)]
+    pub verify_tls: bool,
+}
+
+fn verify_by_default() -> bool {
+    true
 }
 
 /// `GET/PUT /api/settings/integrations`. A service left `null` is not configured.
@@ -194,15 +205,19 @@ fn check(
         };
         let field = s.name();
         svc.url = svc.url.trim().trim_end_matches('/').to_string();
-        let url = reqwest::Url::parse(&svc.url)
-            .map_err(|_| invalid(format!("{field}.url"), "is not a URL (http://host:port)"))?;
-        if url.scheme() != "http" {
+        let url: axum::http::Uri = svc.url.parse().map_err(|_| {
+            invalid(
+                format!("{field}.url"),
+                "is not a URL (http://host:port or https://host:port)",
+            )
+        })?;
+        if !matches!(url.scheme_str(), Some("http" | "https")) {
             return Err(invalid(
                 format!("{field}.url"),
-                "must start with http:// (https is not supported yet; use the LAN address)",
+                "must start with http:// or https://",
             ));
         }
-        if url.host_str().is_none_or(str::is_empty) || svc.url.len() > MAX_FIELD {
+        if url.host().is_none_or(str::is_empty) || svc.url.len() > MAX_FIELD {
             return Err(invalid(format!("{field}.url"), "needs a host"));
         }
         if let Some(old_key) = old_key.filter(|k| *k != svc.api_key && mask(k) == svc.api_key) {
@@ -243,7 +258,7 @@ struct Inner {
     store: Store,
     settings: Mutex<IntegrationsSettings>,
     changed: mpsc::Sender<PathBuf>,
-    http: reqwest::Client,
+    http: client::Http,
     /// Wakes the viewer watch after a save (a permit is kept while it works).
     saved: tokio::sync::Notify,
 }
@@ -269,7 +284,7 @@ impl Integrations {
                 store: store.clone(),
                 settings: Mutex::new(settings),
                 changed: tx,
-                http: client::http(),
+                http: client::Http::new(),
                 saved: tokio::sync::Notify::new(),
             }),
         };
@@ -294,7 +309,7 @@ impl Integrations {
         self.lock().masked()
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &client::Http {
         &self.inner.http
     }
 
@@ -351,6 +366,7 @@ mod tests {
         Some(ServiceSettings {
             url: url.into(),
             api_key: key.into(),
+            verify_tls: true,
         })
     }
 
@@ -369,6 +385,15 @@ mod tests {
             ..Default::default()
         };
         let s = check(new, &old).unwrap().sonarr.unwrap();
+        // https is accepted, and a stored entry without verify_tls verifies.
+        let tls = IntegrationsSettings {
+            jellyfin: svc("https://jf.lan:8920", "fresh-key-1234"),
+            ..Default::default()
+        };
+        assert!(check(tls, &old).is_ok());
+        let stored: ServiceSettings =
+            serde_json::from_str(r#"{"url": "http://h", "api_key": "k"}"#).unwrap();
+        assert!(stored.verify_tls);
         assert_eq!(
             (s.url.as_str(), s.api_key.as_str()),
             ("http://h:8989", "fresh-key-1234")
@@ -388,7 +413,7 @@ mod tests {
             ),
             (
                 IntegrationsSettings {
-                    plex: svc("https://h", "k"),
+                    plex: svc("ftp://h", "k"),
                     ..Default::default()
                 },
                 "plex.url",

@@ -63,11 +63,7 @@ async fn once(t: &Target, m: &Message, sent_at: &str) -> Result<(), AttemptError
 }
 
 fn http(req: super::render::Request) -> Result<(), AttemptError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = crate::net::agent(TIMEOUT, None, true);
     let mut builder = agent.post(&req.url);
     for (name, value) in &req.headers {
         builder = builder.header(*name, value);

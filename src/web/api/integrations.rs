@@ -2,8 +2,8 @@
 //! `POST /api/settings/integrations/{service}/test`. Keys are answered masked (their last 4
 //! characters); a PUT that sends a masked key back keeps the stored one. A refused value is a
 //! `VALIDATION_FAILED` problem whose `field` names it, like the schedule. A failed test is a
-//! 502 problem whose code says why (unreachable, key refused, HTTP error, odd answer). All of
-//! it needs full access: the settings hold keys to other systems.
+//! 502 problem whose code says why (unreachable, certificate refused, key refused, HTTP error,
+//! odd answer). All of it needs full access: the settings hold keys to other systems.
 
 use axum::Json;
 use axum::extract::State;

@@ -30,6 +30,8 @@ struct ServiceRow {
     url: String,
     /// The masked key, when one is stored.
     key: Option<String>,
+    /// Check an https service's certificate (true unless the owner turned it off).
+    verify_tls: bool,
 }
 
 #[derive(Serialize)]
@@ -58,6 +60,7 @@ pub fn view(state: &AppState) -> View {
                 label: svc.label(),
                 url: saved.map(|x| x.url.clone()).unwrap_or_default(),
                 key: saved.map(|x| x.api_key.clone()),
+                verify_tls: saved.is_none_or(|x| x.verify_tls),
             }
         })
         .collect();
@@ -105,9 +108,11 @@ pub async fn save(State(state): State<AppState>, form: Form) -> Result<Response,
                 .map(|s| s.api_key.clone())
                 .ok_or_else(|| bad(format!("{}: enter its API key.", svc.label())))?,
         };
+        // A box to tick to skip the check, so a form without it verifies (the safe default).
         let entry = Some(ServiceSettings {
             url: url.to_string(),
             api_key,
+            verify_tls: form.get(&format!("{name}_insecure")).is_none(),
         });
         match svc {
             Service::Jellyfin => settings.jellyfin = entry,

@@ -3,7 +3,8 @@
 //! product calls with the shapes of the services' API documentation (Jellyfin `SystemInfo`,
 //! Plex `MediaContainer.Directory[].Location[]`, Sonarr `SeriesResource`, Radarr
 //! `MovieResource`, *arr `CommandResource`), and record every call. A fake can be told to
-//! answer its next refresh calls with HTTP 500.
+//! answer its next refresh calls with HTTP 500, and can serve over HTTPS with a given
+//! certificate.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,6 +57,25 @@ pub struct Fake {
 impl Fake {
     /// Start a fake `kind` that accepts `key` and holds `folder` (its own path).
     pub async fn start(kind: Kind, key: &str, folder: &str) -> Fake {
+        Fake::start_on(kind, key, folder, None).await
+    }
+
+    /// The same over HTTPS with `tls` (its URL is `https://127.0.0.1:port`).
+    pub async fn start_tls(
+        kind: Kind,
+        key: &str,
+        folder: &str,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Fake {
+        Fake::start_on(kind, key, folder, Some(tls)).await
+    }
+
+    async fn start_on(
+        kind: Kind,
+        key: &str,
+        folder: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Fake {
         let shared = Shared {
             kind,
             key: key.to_string(),
@@ -66,10 +86,19 @@ impl Fake {
         };
         let app = Router::new().fallback(answer).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let addr = listener.local_addr().unwrap();
+        let (url, task) = match tls {
+            None => (
+                format!("http://{addr}"),
+                tokio::spawn(async move {
+                    axum::serve(listener, app).await.unwrap();
+                }),
+            ),
+            Some(tls) => (
+                format!("https://{addr}"),
+                tokio::spawn(serve_tls(listener, app, tls)),
+            ),
+        };
         Fake {
             url,
             key: key.to_string(),
@@ -107,6 +136,27 @@ impl Fake {
 
     pub fn stop(self) {
         self.task.abort();
+    }
+}
+
+/// Accept TLS connections and serve `app` on each, HTTP/1.1. A failed handshake (the client
+/// refused the certificate) just ends that connection.
+async fn serve_tls(listener: tokio::net::TcpListener, app: Router, tls: Arc<rustls::ServerConfig>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
     }
 }
 

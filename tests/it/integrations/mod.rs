@@ -3,12 +3,13 @@
 //! masked key sent back kept), test connection, the notifier telling each fake after a real
 //! encode replaced a file and after a restore (with reverse-mapped paths and ids, a failing
 //! fake retried and the job unaffected), the *arr webhook queueing and encoding a file, the
-//! system page's card, and encodes yielding to viewers.
+//! system page's card, encodes yielding to viewers, and a service over HTTPS (`tls`).
 
 mod fakes;
 mod notify;
 mod page;
 mod settings;
+mod tls;
 mod viewers;
 mod webhook;
 

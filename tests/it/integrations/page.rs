@@ -49,7 +49,7 @@ async fn the_card_saves_keeps_the_key_and_tests() {
     let saved = server.get_json("/api/settings/integrations", &token).await;
     assert_eq!(
         saved["jellyfin"],
-        json!({"url": jellyfin.url, "api_key": "…b8a9"})
+        json!({"url": jellyfin.url, "api_key": "…b8a9", "verify_tls": true})
     );
     assert_eq!(
         saved["path_map"],
