@@ -7,6 +7,7 @@ mod appliance;
 mod engine;
 mod hw;
 mod media;
+mod mqtt;
 mod pages;
 mod profiles;
 mod queue;

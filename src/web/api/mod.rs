@@ -6,6 +6,7 @@ pub mod engine;
 pub mod health;
 pub mod jobs;
 pub mod library;
+pub mod mqtt;
 pub mod profiles;
 pub mod queue;
 pub mod schedule;
@@ -91,6 +92,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(queue::get, queue::put))
         .routes(routes!(queue::eta))
         .routes(routes!(widget::widget))
+        .routes(routes!(mqtt::get, mqtt::put))
 }
 
 /// Routes outside `/api`, behind authentication.

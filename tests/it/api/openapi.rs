@@ -61,6 +61,9 @@ const REFERENCE: &[(&str, &str)] = &[
     ("PUT", "/api/settings/queue"),
     ("GET", "/api/stats/queue-eta"),
     ("GET", "/api/widget"),
+    // Home Assistant over MQTT (issue 16)
+    ("GET", "/api/settings/mqtt"),
+    ("PUT", "/api/settings/mqtt"),
 ];
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).
