@@ -14,6 +14,7 @@ mod form;
 mod job;
 mod jobs;
 mod library;
+mod mqtt;
 mod present;
 mod profiles;
 mod queue;
@@ -66,6 +67,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/system/timezone", post(system::set_timezone))
         .route("/system/schedule", post(schedule::save))
         .route("/system/queue", post(queue::save))
+        .route("/system/mqtt", post(mqtt::save))
         .route("/trash", get(trash::page))
         .route("/trash/{id}/restore", post(trash::restore))
         .route_layer(middleware::from_fn_with_state(

@@ -4,6 +4,7 @@
 //! client is `rumqttc`, the crate the server uses, subscribed to everything.
 
 mod home_assistant;
+mod page;
 mod settings;
 
 use std::path::Path;
