@@ -129,6 +129,7 @@ async fn run_on(
     )
     .await?;
     let board = crate::board::start(&config.board, &engine);
+    crate::mqtt::start(&engine, &store, &board);
     for path in &config.libraries {
         match engine.folders.add(path.clone(), true, None).await {
             Ok(folder) => tracing::info!(path = ?folder.path, "library folder added"),

@@ -14,6 +14,7 @@ mod events; // the Event enum and the broadcast bus with a replay ring
 pub mod hw; // encoder capabilities
 pub mod media; // probe → normalize → plan → args → run → verify
 pub mod model; // shared vocabulary: job states, codecs, explanations
+mod mqtt; // Home Assistant over MQTT: discovery, state, switch and mode commands
 mod net; // the outbound HTTP client (ureq over rustls/ring), shared by notifications and integrations
 pub mod process; // the only code that spawns, suspends and kills child processes
 pub mod profiles; // encoding profiles: what they are, their rules, and the service that resolves them

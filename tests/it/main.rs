@@ -8,6 +8,7 @@ mod engine;
 mod hw;
 mod integrations;
 mod media;
+mod mqtt;
 mod notify;
 mod pages;
 mod profiles;

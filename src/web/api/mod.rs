@@ -7,6 +7,7 @@ pub mod health;
 pub mod integrations;
 pub mod jobs;
 pub mod library;
+pub mod mqtt;
 pub mod notifications;
 pub mod profiles;
 pub mod queue;
@@ -101,6 +102,7 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::test))
         .routes(routes!(integrations::get, integrations::put))
         .routes(routes!(integrations::test))
+        .routes(routes!(mqtt::get, mqtt::put))
 }
 
 /// Routes outside `/api`, behind authentication.

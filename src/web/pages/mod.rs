@@ -15,6 +15,7 @@ mod integrations;
 mod job;
 mod jobs;
 mod library;
+mod mqtt;
 mod notifications;
 mod present;
 mod profiles;
@@ -73,6 +74,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/system/integrations/{service}/test",
             post(integrations::test),
         )
+        .route("/system/mqtt", post(mqtt::save))
         .route("/trash", get(trash::page))
         .route(
             "/notifications",

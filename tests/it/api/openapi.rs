@@ -66,6 +66,9 @@ const REFERENCE: &[(&str, &str)] = &[
     ("PUT", "/api/settings/integrations"),
     ("POST", "/api/settings/integrations/{service}/test"),
     ("POST", "/api/webhooks/arr"),
+    // Home Assistant over MQTT (issue 16)
+    ("GET", "/api/settings/mqtt"),
+    ("PUT", "/api/settings/mqtt"),
 ];
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).
