@@ -124,6 +124,8 @@ async fn run_on(
             data_dir: config.data_dir.clone(),
             watch: config.watch.clone(),
             low_space: config.low_space,
+            config_file: config.config_file.clone(),
+            backup: config.backup.clone(),
         },
         engine_shutdown.clone(),
     )
@@ -153,10 +155,12 @@ async fn run_on(
     if config.scan_on_start {
         engine.scanner.start();
     }
-    let hosts = crate::web::AllowedHosts::new(
-        &crate::tls::default_hostname(),
-        &config.security.allowed_hosts,
-    );
+    let mut allowed_hosts = config.security.allowed_hosts.clone();
+    if config.discovery.mdns {
+        // The name announced over mDNS is one the box answers for.
+        allowed_hosts.push(format!("{}.local", config.discovery.hostname));
+    }
+    let hosts = crate::web::AllowedHosts::new(&crate::tls::default_hostname(), &allowed_hosts);
     let app = crate::web::router(crate::web::Services {
         store: store.clone(),
         engine: engine.clone(),
@@ -171,6 +175,13 @@ async fn run_on(
         secure_cookies: tls.is_some(),
         hosts: hosts.clone(),
         request_timeout: config.security.request_timeout,
+        config_file: config.config_file.clone(),
+        maintenance: crate::web::Maintenance::new(
+            config.ffmpeg.clone(),
+            config.ffprobe.clone(),
+            config.low_space,
+        ),
+        proxy: config.proxy.clone(),
     });
     let served = serve(app, listeners, tls, &config, hosts, shutdown).await;
     engine.shutdown().await;
@@ -210,6 +221,7 @@ async fn serve(
         max_connections = limits.max_connections,
         "serving"
     );
+    let announcer = announce(config, addr.port(), tls.is_some(), &listeners);
     let main = crate::serve::serve(
         listeners.main,
         tls,
@@ -226,9 +238,45 @@ async fn serve(
         crate::serve::serve(plain, None, router, limits.clone(), shutdown.clone()).await
     };
     let (main, redirect) = tokio::join!(main, redirect);
+    if let Some(announcer) = announcer {
+        let _ = tokio::task::spawn_blocking(move || announcer.stop()).await;
+    }
     main?;
     redirect?;
     Ok(())
+}
+
+/// Announce the listeners over mDNS when `[discovery] mdns` is on, and say where the box is.
+/// A failure (no multicast-capable interface) is logged, not fatal: the box still serves.
+fn announce(
+    config: &Config,
+    port: u16,
+    tls: bool,
+    listeners: &Listeners,
+) -> Option<crate::discovery::Announcer> {
+    if !config.discovery.mdns {
+        return None;
+    }
+    let redirect = listeners
+        .http_redirect
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port());
+    let services = crate::discovery::announcements(port, tls, redirect);
+    let base = &config.proxy.base_path;
+    match crate::discovery::Announcer::start(&config.discovery, &services, base) {
+        Ok(announcer) => {
+            for s in &services {
+                let url = crate::discovery::url(&config.discovery.hostname, s, base);
+                tracing::info!(%url, service = s.kind, "announced over mDNS: open {url}");
+            }
+            Some(announcer)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot announce the box over mDNS");
+            None
+        }
+    }
 }
 
 /// Reload hot settings when the config file changes; publish `config_updated`.

@@ -57,6 +57,15 @@ enum Command {
     },
     /// Print the OpenAPI document the server serves at /api/openapi.json.
     Openapi,
+    /// Restore a backup (from GET /api/system/backup or <data-dir>/backups/) into a data
+    /// directory whose server is stopped. The archive is checked first; the current state is
+    /// backed up into <data-dir>/backups/ before the store and config are replaced.
+    Restore {
+        #[arg(long, env = "ALCHEMIST_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+        /// The backup archive (.tar).
+        file: PathBuf,
+    },
     /// Print what would be done with each file (directories are walked); encodes nothing.
     Plan {
         /// Files or directories.
@@ -166,6 +175,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             ffprobe,
         } => plan(&paths, json, &encoder, profile.as_deref(), &ffprobe),
         Command::Probe { json, ffmpeg } => probe(json, &ffmpeg),
+        Command::Restore { data_dir, file } => {
+            let done = alchemist::backup::restore(&data_dir, &file)
+                .with_context(|| format!("restore of {} refused", file.display()))?;
+            if let Some(previous) = &done.previous {
+                println!("the previous state was saved to {}", previous.display());
+            }
+            println!(
+                "restored a backup of {} (alchemist {}) into {}",
+                done.manifest.created,
+                done.manifest.product_version,
+                data_dir.display()
+            );
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", alchemist::openapi().to_pretty_json()?);
             Ok(())
@@ -174,8 +197,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn serve(overrides: Overrides) -> anyhow::Result<()> {
-    let config = Config::load(overrides)?;
+    let mut config = Config::load(overrides.clone())?;
+    // A restore staged by the running server (system page, POST /api/system/restore) is
+    // applied before the store opens; the config is read again, the archive may replace it.
+    match alchemist::backup::apply_pending(&config.data_dir) {
+        Ok(Some(done)) => {
+            tracing::warn!(
+                created = %done.manifest.created,
+                previous = ?done.previous,
+                "restored a backup staged before the restart"
+            );
+            config = Config::load(overrides)?;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "the staged restore was not applied; starting on the current state")
+        }
+    }
+    // Without its log files the server still serves: say so on standard error and go on.
+    match alchemist::logs::install(&config.data_dir, &config.logs) {
+        Ok(()) => alchemist::logs::refresh_filters(),
+        Err(e) => tracing::warn!(error = %e, "server logs are not kept in files"),
+    }
+    let data_dir = config.data_dir.clone();
+    let signalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let runtime = tokio::runtime::Runtime::new()?;
+    let by_signal = signalled.clone();
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -197,11 +244,36 @@ fn serve(overrides: Overrides) -> anyhow::Result<()> {
         tokio::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutting down");
+            by_signal.store(true, std::sync::atomic::Ordering::SeqCst);
             signal.cancel();
         });
         alchemist::run_with(config, listeners, shutdown).await?;
-        Ok(())
-    })
+        anyhow::Ok(())
+    })?;
+    // The server stopped itself to restore a backup: start again (same process id, same
+    // arguments, so the appliance's init script and a shell see one server) and apply it
+    // first. Stopped by a signal instead, the next start applies it.
+    if !signalled.load(std::sync::atomic::Ordering::SeqCst)
+        && alchemist::backup::pending_path(&data_dir).is_file()
+    {
+        runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        tracing::warn!("restarting to restore the staged backup");
+        let err = restart_self();
+        bail!("cannot restart to restore the backup: {err}");
+    }
+    Ok(())
+}
+
+/// Replace this process with a new run of the same binary and arguments. Every descriptor
+/// Rust opens is close-on-exec, so the listening sockets and the store's lock are released.
+fn restart_self() -> std::io::Error {
+    use std::os::unix::process::CommandExt;
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| "alchemist".into());
+    std::process::Command::new("/proc/self/exe")
+        .arg0(argv0)
+        .args(args)
+        .exec()
 }
 
 async fn wait_for_signal() {

@@ -7,11 +7,14 @@
 
 mod app; // wiring: open the store, start the engine, serve until shutdown
 mod auth; // passwords, sessions, API tokens, throttling
+pub mod backup; // backups: consistent store snapshot + config in a tar, validation, restore
 mod board; // status LED and thermal guard through linux-embedded-hal; off unless configured
 pub mod config; // one config source: TOML file + ALCHEMIST_* env + CLI, validated
+mod discovery; // mDNS: announcing NAME.local and the web interface on the LAN
 mod engine; // job state machine, dispatch, modes, pause/drain, scanner, recovery
 mod events; // the Event enum and the broadcast bus with a replay ring
 pub mod hw; // encoder capabilities
+pub mod logs; // the server's own log: size-rotated JSON lines in <data>/logs/, read back, live tail
 pub mod media; // probe → normalize → plan → args → run → verify
 pub mod model; // shared vocabulary: job states, codecs, explanations
 mod mqtt; // Home Assistant over MQTT: discovery, state, switch and mode commands

@@ -4,14 +4,22 @@
 mod cli;
 
 use clap::Parser;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
+    // Standard error follows ALCHEMIST_LOG; the files in <data>/logs/ follow `[logs] level`
+    // once `serve` has read the config (each layer has its own filter).
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("ALCHEMIST_LOG")
                 .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
+        );
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(alchemist::logs::layer())
         .init();
     cli::run(cli::Cli::parse())
 }

@@ -10,16 +10,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{CpuEncoder, OriginalPolicy, VerifyMode};
 
+mod backup;
 pub mod board;
+mod discovery;
 mod live;
+mod logs;
 mod notify;
+mod proxy;
 mod security;
 mod transcode;
 mod watch;
 
+pub use backup::{BackupFile, BackupSettings, backup_settings};
 pub use board::BoardSettings;
+pub use discovery::{DiscoveryFile, DiscoverySettings, discovery_settings};
 pub use live::LiveSettings;
+pub use logs::{LogSettings, LogsFile, log_settings};
 pub use notify::{LowSpaceSettings, NotifyFile, low_space_settings};
+pub use proxy::{ProxyFile, ProxySettings, proxy_settings};
 pub use security::{SecurityFile, SecuritySettings, security_settings};
 pub use transcode::{
     DEFAULT_TRASH_DAYS, TranscodeFile, TranscodeSettings, changed_keys, transcode_settings,
@@ -68,6 +76,18 @@ pub struct FileConfig {
     /// `[notifications]`: when a library filesystem counts as low on space.
     #[serde(default)]
     pub notifications: NotifyFile,
+    /// `[backup]`: automatic backups.
+    #[serde(default)]
+    pub backup: BackupFile,
+    /// `[logs]`: the server's log files and their rotation.
+    #[serde(default)]
+    pub logs: LogsFile,
+    /// `[proxy]`: a path prefix and the reverse proxies whose forwarding headers count.
+    #[serde(default)]
+    pub proxy: ProxyFile,
+    /// `[discovery]`: announcing the box over mDNS.
+    #[serde(default)]
+    pub discovery: DiscoveryFile,
 }
 
 /// `[tls]` table. `cert` and `key` come together; `http_listen` adds a plain-HTTP listener
@@ -121,6 +141,13 @@ pub struct Config {
     pub watch: WatchSettings,
     /// `[notifications]`: the low-space thresholds.
     pub low_space: LowSpaceSettings,
+    pub backup: BackupSettings,
+    /// `[logs]`: size-rotated log files in `<data>/logs/`.
+    pub logs: LogSettings,
+    /// `[proxy]`: base path and trusted reverse proxies.
+    pub proxy: ProxySettings,
+    /// `[discovery]`: mDNS announcement; off unless configured.
+    pub discovery: DiscoverySettings,
 }
 
 /// Validated `[tls]` settings (the files are read when the server starts).
@@ -173,6 +200,10 @@ impl Config {
             security: SecuritySettings::default(),
             watch: WatchSettings::default(),
             low_space: LowSpaceSettings::default(),
+            backup: BackupSettings::default(),
+            logs: LogSettings::default(),
+            proxy: ProxySettings::default(),
+            discovery: DiscoverySettings::default(),
         }
     }
 
@@ -248,6 +279,10 @@ impl Config {
         config.security = security_settings(&file.security)?;
         config.watch = watch_settings(&file.watch)?;
         config.low_space = low_space_settings(&file.notifications)?;
+        config.backup = backup_settings(&file.backup)?;
+        config.logs = log_settings(&file.logs)?;
+        config.proxy = proxy_settings(&file.proxy)?;
+        config.discovery = discovery_settings(&file.discovery)?;
         Ok(config)
     }
 }

@@ -11,10 +11,12 @@
 //! function over its context (`job`).
 
 mod analyser;
+mod backups;
 mod control;
 mod dispatch;
 mod failure;
 mod folders;
+pub mod forecast;
 mod hardware;
 pub mod integrations;
 mod job;
@@ -85,6 +87,8 @@ pub enum EngineError {
 pub(crate) struct Tools {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
+    /// Where quality samples are cut and encoded (`<data>/samples`: never the library).
+    pub samples: PathBuf,
 }
 
 /// What the engine needs to start.
@@ -106,6 +110,10 @@ pub struct EngineConfig {
     pub watch: WatchSettings,
     /// `[notifications]`: when a library filesystem is low on space.
     pub low_space: crate::config::LowSpaceSettings,
+    /// The config file, which goes into automatic backups.
+    pub config_file: Option<PathBuf>,
+    /// `[backup]`: automatic backups.
+    pub backup: crate::config::BackupSettings,
 }
 
 /// Handle to the engine. Cheap to clone.
@@ -126,6 +134,8 @@ pub struct Engine {
     pub(crate) integrations: Integrations,
     slots: Slots,
     ledger: ledger::Ledger,
+    /// Folder forecasts on samples, one at a time.
+    pub(crate) forecast: forecast::Forecaster,
 }
 
 impl Engine {
@@ -156,11 +166,19 @@ impl Engine {
         )
         .await?;
         let profiles = Profiles::new(store.clone(), settings.clone());
+        let forecast_stop = shutdown.clone();
         let workers = Workers::new(shutdown);
         let tools = Tools {
             ffmpeg: config.ffmpeg,
             ffprobe: config.ffprobe,
+            samples: config.data_dir.join("samples"),
         };
+        let forecast = forecast::Forecaster::new(
+            tools.clone(),
+            store.clone(),
+            profiles.clone(),
+            forecast_stop,
+        );
         let (scanner, scan_worker) = scanner::scanner(ledger.clone());
         workers.spawn(hardware::Detector {
             ffmpeg: tools.ffmpeg.clone(),
@@ -200,6 +218,12 @@ impl Engine {
             purged: 0,
             first: true,
         });
+        workers.spawn(backups::AutoBackup::new(
+            store.clone(),
+            config.data_dir.clone(),
+            config.config_file,
+            config.backup,
+        ));
         workers.spawn(schedule::Scheduler::new(
             schedule.clone(),
             control.clone(),
@@ -244,6 +268,7 @@ impl Engine {
             slots,
             queue: queue::Queue::new(ledger.store().clone()),
             ledger,
+            forecast,
         })
     }
 

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod predict;
 pub mod probe;
 pub(crate) mod progress;
+pub mod quality;
 pub(crate) mod reasons;
 pub mod report;
 pub mod run;

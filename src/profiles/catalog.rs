@@ -60,6 +60,8 @@ pub enum InvalidProfile {
     BppFactor(f64),
     #[error(transparent)]
     Streams(#[from] InvalidStreamRules),
+    #[error(transparent)]
+    Quality(#[from] super::quality::InvalidTarget),
 }
 
 impl InvalidProfile {
@@ -72,6 +74,7 @@ impl InvalidProfile {
             InvalidProfile::MinSaving(_) => "min_saving_percent",
             InvalidProfile::BppFactor(_) => "bpp_factor",
             InvalidProfile::Streams(e) => e.field(),
+            InvalidProfile::Quality(_) => "quality_target",
         }
     }
 }
@@ -108,6 +111,9 @@ impl Profile {
             return Err(InvalidProfile::BppFactor(self.bpp_factor));
         }
         self.streams.validate()?;
+        if let Some(target) = &self.quality_target {
+            target.validate()?;
+        }
         Ok(())
     }
 }
@@ -143,6 +149,20 @@ pub struct ProfileFields {
     /// Add a stereo downmix of the first kept multichannel audio track.
     pub add_stereo: Option<bool>,
     pub audio_codec: Option<AudioCodecPolicy>,
+    /// A score to reach instead of `crf` (the CRF is searched on samples). Unlike the other
+    /// fields, an explicit `null` clears it (back to `crf`); leaving it out keeps the base's.
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<super::quality::QualityTarget>)]
+    pub quality_target: Option<Option<super::quality::QualityTarget>>,
+}
+
+/// `Some(None)` for an explicit `null`, `None` (by `default`) when the field is left out.
+fn explicit_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl ProfileFields {
@@ -190,6 +210,9 @@ impl ProfileFields {
             )*};
         }
         set_rule!(drop_commentary, image_subtitles, add_stereo, audio_codec);
+        if let Some(target) = self.quality_target {
+            p.quality_target = target;
+        }
         p
     }
 }

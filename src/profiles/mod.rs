@@ -7,6 +7,7 @@
 
 mod catalog;
 mod profile;
+mod quality;
 mod service;
 mod streams;
 
@@ -18,6 +19,7 @@ pub use profile::{
     Capabilities, ContainerChoice, DEFAULT_MIN_SAVING_PERCENT, EncodeSettings, InvalidSettings,
     OriginalPolicy, Profile, default_crf, default_preset,
 };
+pub use quality::{InvalidTarget, MetricChoice, QualityTarget, value_range};
 pub use service::{ProfileEntry, ProfileError, Profiles, folder_ref, most_specific};
 pub use streams::{
     AudioCodecPolicy, ImageSubtitles, InvalidStreamRules, MAX_LANGUAGES, StreamRules,

@@ -155,6 +155,9 @@ pub struct Profile {
     /// stored before the rules existed, which keep every track.
     #[serde(flatten, default)]
     pub streams: StreamRules,
+    /// Search the CRF that reaches this score on samples before the encode (`None`: `crf`).
+    #[serde(default)]
+    pub quality_target: Option<super::quality::QualityTarget>,
 }
 
 impl Profile {
@@ -173,6 +176,7 @@ impl Profile {
             min_saving_percent: DEFAULT_MIN_SAVING_PERCENT,
             original: OriginalPolicy::Keep,
             streams: StreamRules::default(),
+            quality_target: None,
         }
     }
 

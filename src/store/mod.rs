@@ -22,6 +22,7 @@ mod queue;
 pub mod records;
 mod retries;
 mod settings;
+pub mod snapshot;
 mod stats;
 mod tables;
 mod trash;

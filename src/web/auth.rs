@@ -20,15 +20,17 @@ const DEVICE_MAX_AGE_SECS: i64 = 365 * 86_400;
 
 /// The `Set-Cookie` value that starts a session (`token`) or ends it (`None`). `Secure` when
 /// served over HTTPS, so the browser never sends the session over plain HTTP (the redirect
-/// port included).
+/// port included). Its `Path` is the base path (`[proxy] base_path`), so other applications
+/// behind the same proxy never see it.
 pub fn session_cookie(token: Option<&str>, max_age_secs: i64, secure: bool) -> String {
     let (value, max_age) = match token {
         Some(t) => (t, max_age_secs),
         None => ("", 0),
     };
     let secure = if secure { "; Secure" } else { "" };
+    let path = super::site::cookie_path();
     format!(
-        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}{secure}"
     )
 }
 
@@ -47,8 +49,9 @@ pub fn set_login_cookies(
     )];
     if let Some(device) = &logged_in.new_device {
         let secure = if secure { "; Secure" } else { "" };
+        let path = super::site::cookie_path();
         cookies.push(format!(
-            "{DEVICE_COOKIE}={device}; HttpOnly; SameSite=Strict; Path=/; Max-Age={DEVICE_MAX_AGE_SECS}{secure}"
+            "{DEVICE_COOKIE}={device}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={DEVICE_MAX_AGE_SECS}{secure}"
         ));
     }
     for cookie in cookies {
@@ -157,7 +160,7 @@ pub async fn check(
                 via_cookie: true,
                 ..
             }
-        ) && is_cross_origin(headers, state.secure_cookies)
+        ) && is_cross_origin(headers, state.secure())
         {
             return Err(cross_origin());
         }

@@ -272,4 +272,15 @@ impl From<ProfileError> for ApiError {
 }
 
 /// Result type of handlers.
+impl From<crate::backup::BackupError> for ApiError {
+    fn from(e: crate::backup::BackupError) -> Self {
+        match e {
+            crate::backup::BackupError::Invalid(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -130,7 +130,8 @@ impl<S: Send + Sync> FromRequestParts<S> for FullAccess {
     }
 }
 
-/// The direct peer's address (proxies are not trusted), for throttling and LAN checks.
+/// The client's address, for throttling and LAN checks: the direct peer's, or the one a
+/// trusted reverse proxy forwarded (`[proxy] trusted_proxies`, see `web::site`).
 /// Unspecified when the server was not started with connection info.
 pub struct ClientIp(pub std::net::IpAddr);
 
@@ -138,6 +139,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(forwarded) = parts.extensions.get::<super::site::ForwardedClient>() {
+            return Ok(ClientIp(forwarded.0));
+        }
         Ok(ClientIp(
             parts
                 .extensions

@@ -11,8 +11,10 @@ mod host;
 mod pages;
 mod query;
 mod redirect;
+mod site;
 mod sse;
 
+pub use api::selftest::Maintenance;
 pub use host::AllowedHosts;
 pub use redirect::https_redirect;
 
@@ -51,6 +53,10 @@ pub struct AppState {
     /// Served over TLS: the session cookie gets `Secure`.
     pub secure_cookies: bool,
     openapi_json: Arc<str>,
+    /// The config file the server was started with (it goes into backups).
+    pub config_file: Option<std::path::PathBuf>,
+    /// Self-test settings and the self-test / restore in-progress flags.
+    pub maintenance: api::selftest::Maintenance,
 }
 
 /// What the application is built from.
@@ -66,9 +72,21 @@ pub struct Services {
     pub hosts: AllowedHosts,
     /// A request not answered within this time gets 408.
     pub request_timeout: std::time::Duration,
+    /// The config file the server was started with (it goes into backups).
+    pub config_file: Option<std::path::PathBuf>,
+    /// What the self-test needs of the configuration.
+    pub maintenance: api::selftest::Maintenance,
+    /// `[proxy]`: base path and trusted reverse proxies.
+    pub proxy: crate::config::ProxySettings,
 }
 
 impl AppState {
+    /// Whether this request's browser speaks HTTPS to us (our TLS, or a trusted proxy's
+    /// `X-Forwarded-Proto`): cookies get `Secure`, and the same-origin check expects https.
+    pub fn secure(&self) -> bool {
+        site::secure(self.secure_cookies)
+    }
+
     /// A resource sample with the board's sensor; shared by the API and the system page.
     pub async fn sample_resources(&self) -> Resources {
         let board = self
@@ -169,7 +187,12 @@ fn document_generic_errors(doc: &mut utoipa::openapi::OpenApi) {
 
 /// Build the application router.
 pub fn router(services: Services) -> Router {
-    let doc = openapi();
+    let mut doc = openapi();
+    let base = services.proxy.base_path.clone();
+    if !base.is_empty() {
+        // Behind a base path every operation is reached under it.
+        doc.servers = Some(vec![utoipa::openapi::Server::new(base.clone())]);
+    }
     let openapi_json: Arc<str> = doc.to_json().unwrap_or_default().into();
     let state = AppState {
         store: services.store,
@@ -180,17 +203,26 @@ pub fn router(services: Services) -> Router {
         shutdown: services.shutdown,
         secure_cookies: services.secure_cookies,
         openapi_json,
+        config_file: services.config_file,
+        maintenance: services.maintenance,
     };
     let require_auth = middleware::from_fn_with_state(state.clone(), auth::require_auth);
     let check_host = middleware::from_fn_with_state(services.hosts, host::check_host);
     let timeout = services.request_timeout;
+    let site = middleware::from_fn_with_state(
+        site::SiteConfig {
+            proxy: Arc::new(services.proxy),
+            tls: services.secure_cookies,
+        },
+        site::site,
+    );
     let (public, _) = api::public_routes().split_for_parts();
     let (protected, _) = api::protected_routes().split_for_parts();
     let (root, _) = api::root_routes().split_for_parts();
     let api = public
         .merge(protected.route_layer(require_auth.clone()))
         .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
+    let app = Router::new()
         .nest("/api/v1", api.clone())
         .nest("/api", api)
         .merge(
@@ -204,7 +236,25 @@ pub fn router(services: Services) -> Router {
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             request_context(req, next, timeout)
         }))
-        .with_state(state)
+        .layer(site)
+        .with_state(state);
+    under_base_path(app, &base)
+}
+
+/// `app` served under `base` (`[proxy] base_path`); `/` redirects into it and other paths
+/// outside it are 404. axum strips the prefix, so routes and handlers never see it.
+fn under_base_path(app: Router, base: &str) -> Router {
+    if base.is_empty() {
+        return app;
+    }
+    let home = format!("{base}/");
+    Router::new()
+        .nest_service(base, app)
+        .route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Redirect::to(&home) }),
+        )
+        .fallback(|| async { pages::not_found() })
 }
 
 /// Unknown paths: problem+json under `/api` and `/metrics`, an HTML page elsewhere.

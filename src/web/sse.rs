@@ -92,7 +92,7 @@ pub async fn events(
 
 /// Completes once the credential a stream was opened with no longer authenticates. Checked
 /// only when some credential was revoked, so an idle server does no work for open streams.
-async fn credential_revoked(auth: Auth, credential: Option<(String, bool)>) {
+pub(crate) async fn credential_revoked(auth: Auth, credential: Option<(String, bool)>) {
     let Some((token, via_cookie)) = credential else {
         return std::future::pending().await;
     };

@@ -13,6 +13,8 @@
   var retryMs = 1000;
   var refreshTimer = null;
   var dot = document.getElementById("live-dot");
+  // The server's path prefix behind a reverse proxy ("" at the root): base.html's data-base.
+  var BASE = document.body.dataset.base || "";
 
   function setLive(on) {
     if (!dot) return;
@@ -103,7 +105,7 @@
   }
 
   function connect() {
-    source = new EventSource("/api/events");
+    source = new EventSource(BASE + "/api/events");
     source.addEventListener("open", function () {
       // Events between the page's render and this moment were missed (a job that started
       // right after a form post, a restart): render the live regions again once.
@@ -257,7 +259,7 @@
 
   function waitUntilBack() {
     function poll() {
-      fetch("/api/ready").then(function (r) {
+      fetch(BASE + "/api/ready").then(function (r) {
         if (r.ok) location.reload(); else setTimeout(poll, 3000);
       }, function () { setTimeout(poll, 3000); });
     }

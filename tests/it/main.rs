@@ -4,14 +4,18 @@
 
 mod api;
 mod appliance;
+mod backup;
 mod engine;
 mod hw;
 mod integrations;
+mod logs;
+mod maintenance;
 mod media;
 mod mqtt;
 mod notify;
 mod pages;
 mod profiles;
+mod quality;
 mod queue;
 mod reliability;
 mod schedule;

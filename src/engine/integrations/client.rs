@@ -308,6 +308,7 @@ pub async fn playing(
     http: &Http,
     service: Service,
     svc: &ServiceSettings,
+    only_transcoding: bool,
 ) -> Result<u64, CallError> {
     match service {
         Service::Jellyfin | Service::Emby => {
@@ -317,15 +318,58 @@ pub async fn playing(
                 .ok_or_else(|| CallError::BadAnswer("/Sessions is not a list".into()))?;
             Ok(sessions
                 .iter()
-                .filter(|s| s.get("NowPlayingItem").is_some_and(|i| !i.is_null()))
+                .filter(|s| present(&s["NowPlayingItem"]))
+                .filter(|s| !only_transcoding || jellyfin_transcodes(s))
                 .count() as u64)
         }
         Service::Plex => {
             let v = call(http, service, svc, Method::Get, "/status/sessions", None).await?;
-            v["MediaContainer"]["size"]
+            let size = v["MediaContainer"]["size"]
                 .as_u64()
-                .ok_or_else(|| CallError::BadAnswer("MediaContainer.size missing".into()))
+                .ok_or_else(|| CallError::BadAnswer("MediaContainer.size missing".into()))?;
+            if !only_transcoding {
+                return Ok(size);
+            }
+            // An empty container may leave out `Metadata` altogether.
+            let items = v["MediaContainer"]["Metadata"].as_array();
+            Ok(items.map_or(0, |items| {
+                items
+                    .iter()
+                    .filter(|i| present(&i["TranscodeSession"]))
+                    .count() as u64
+            }))
         }
         Service::Sonarr | Service::Radarr => Ok(0),
+    }
+}
+
+fn present(v: &Value) -> bool {
+    !v.is_null()
+}
+
+/// A Jellyfin/Emby session transcodes when it carries `TranscodingInfo` or its
+/// `PlayState.PlayMethod` says `Transcode` (`DirectPlay` and `DirectStream` do not).
+fn jellyfin_transcodes(session: &Value) -> bool {
+    present(&session["TranscodingInfo"]) || session["PlayState"]["PlayMethod"] == "Transcode"
+}
+
+#[cfg(test)]
+mod transcode_tests {
+    use super::*;
+
+    #[test]
+    fn jellyfin_sessions_transcode_by_info_or_play_method() {
+        let direct = json!({"NowPlayingItem": {"Name": "Pilot"},
+            "PlayState": {"PlayMethod": "DirectPlay"}});
+        let stream = json!({"NowPlayingItem": {"Name": "Pilot"},
+            "PlayState": {"PlayMethod": "DirectStream"}});
+        let by_info = json!({"NowPlayingItem": {"Name": "Pilot"},
+            "TranscodingInfo": {"VideoCodec": "h264", "IsVideoDirect": false}});
+        let by_method = json!({"NowPlayingItem": {"Name": "Pilot"},
+            "PlayState": {"PlayMethod": "Transcode"}});
+        assert!(!jellyfin_transcodes(&direct));
+        assert!(!jellyfin_transcodes(&stream));
+        assert!(jellyfin_transcodes(&by_info));
+        assert!(jellyfin_transcodes(&by_method));
     }
 }

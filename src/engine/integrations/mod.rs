@@ -124,6 +124,10 @@ pub struct IntegrationsSettings {
     /// Suspend encodes while someone watches on Jellyfin, Emby or Plex.
     #[serde(default)]
     pub yield_to_viewers: bool,
+    /// With `yield_to_viewers`: yield only to streams the media server transcodes (direct
+    /// play costs the box almost nothing, a transcode competes with the encode for the CPU).
+    #[serde(default)]
+    pub yield_only_transcoding: bool,
 }
 
 impl IntegrationsSettings {

@@ -5,7 +5,10 @@
 //! ends. Its wake-up is a timer, or the settings being saved. A media server that cannot be
 //! asked counts as nobody watching (logged), so a server that is down never stops encodes for
 //! good. Who wins is as for the schedule: an owner's pause, drain or the schedule's hold
-//! stands, and any command of the owner ends the viewers' hold until the next change.
+//! stands, and any command of the owner ends the viewers' hold until the next change. With
+//! `yield_only_transcoding` only streams the media server transcodes count (Jellyfin/Emby
+//! `TranscodingInfo` or `PlayMethod: Transcode`, Plex `TranscodeSession`): direct play costs
+//! the box little, a transcode competes with the encode for the CPU.
 
 use std::time::Duration;
 
@@ -38,8 +41,9 @@ impl Viewers {
     }
 }
 
-/// "viewers: 1 stream on Jellyfin, 2 on Plex".
-fn reason(counts: &[(Service, u64)]) -> String {
+/// "viewers: 1 stream on Jellyfin, 2 on Plex"; with `yield_only_transcoding`, "viewers: 1
+/// stream transcoding on Jellyfin, 2 on Plex".
+fn reason(counts: &[(Service, u64)], transcoding: bool) -> String {
     let parts: Vec<String> = counts
         .iter()
         .enumerate()
@@ -50,6 +54,11 @@ fn reason(counts: &[(Service, u64)]) -> String {
                 " stream".into()
             } else {
                 " streams".into()
+            };
+            let what = if i == 0 && transcoding {
+                format!("{what} transcoding")
+            } else {
+                what
             };
             format!("{n}{what} on {}", s.label())
         })
@@ -74,7 +83,8 @@ impl Worker for Viewers {
                 let Some(svc) = settings.service(*s) else {
                     continue;
                 };
-                match client::playing(self.integrations.http(), *s, svc).await {
+                let only = settings.yield_only_transcoding;
+                match client::playing(self.integrations.http(), *s, svc, only).await {
                     Ok(0) => {}
                     Ok(n) => counts.push((*s, n)),
                     Err(e) => tracing::warn!(service = s.label(), code = e.code(), error = %e,
@@ -90,11 +100,12 @@ impl Worker for Viewers {
             self.line = match (settings.yield_to_viewers, servers.is_empty()) {
                 (false, _) => "off".into(),
                 (true, true) => "on, but no Jellyfin, Emby or Plex configured".into(),
+                (true, false) if settings.yield_only_transcoding => "no stream transcoding".into(),
                 (true, false) => "nobody watching".into(),
             };
             r
         } else {
-            let why = reason(&counts);
+            let why = reason(&counts, settings.yield_only_transcoding);
             self.line = why.clone();
             if self.holding.as_deref() == Some(why.as_str()) {
                 Ok(())
@@ -117,5 +128,27 @@ impl Worker for Viewers {
 
     fn status(&self) -> String {
         self.line.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_name_each_server_and_whether_only_transcodes_count() {
+        let both = [(Service::Jellyfin, 1), (Service::Plex, 2)];
+        assert_eq!(
+            reason(&both, false),
+            "viewers: 1 stream on Jellyfin, 2 on Plex"
+        );
+        assert_eq!(
+            reason(&both, true),
+            "viewers: 1 stream transcoding on Jellyfin, 2 on Plex"
+        );
+        assert_eq!(
+            reason(&[(Service::Plex, 3)], true),
+            "viewers: 3 streams transcoding on Plex"
+        );
     }
 }

@@ -11,6 +11,7 @@ mod check;
 mod encode;
 mod ffmpeg;
 mod finish;
+pub(super) mod quality;
 mod source;
 mod stages;
 

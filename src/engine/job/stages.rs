@@ -53,12 +53,26 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
         .await
         .map_err(Failure::Probe)?;
     ctx.check_stop()?;
-    let planned = decide(ctx, &info).await?;
-    let (planned, hardware) = choose_hardware(ctx, planned, &info).await;
+    let mut planned = decide(ctx, &info).await?;
+    // A quality target's CRF is found for the CPU encoder on samples: such a run stays there.
+    let forecast = super::quality::search(ctx, &planned, &info, &source).await?;
+    let (planned, hardware) = match &forecast {
+        Some(f) => {
+            if let Some(v) = planned.plan.video.as_mut() {
+                v.crf = f.crf;
+            }
+            planned.explanation = f.record(planned.explanation.clone());
+            (planned, None)
+        }
+        None => choose_hardware(ctx, planned, &info).await,
+    };
     let (output, temp) = prepare(ctx, &source, &planned, run).await?;
     let (encoded, verified) =
         encode::encode(ctx, &planned, &info, &source, &temp, hardware, run).await?;
     ctx.check_stop()?;
+    if let Some(f) = &forecast {
+        super::quality::record_measured(ctx, f, planned.explanation.clone(), &source, &temp).await;
+    }
     let output_size = promote(&source, &temp, &output).await?;
     run.temp = None;
     ctx.log(

@@ -14,7 +14,7 @@
 mod batch;
 mod deliver;
 mod render;
-mod space;
+pub(crate) mod space;
 mod summary;
 mod target;
 mod worker;

@@ -40,7 +40,7 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    if is_cross_origin(&headers, state.secure_cookies) {
+    if is_cross_origin(&headers, state.secure()) {
         return Err(cross_origin());
     }
     if body.username.len() > 256 || body.password.len() > crate::auth::MAX_PASSWORD_LEN {
@@ -59,7 +59,7 @@ pub async fn login(
         &mut response,
         &logged_in,
         state.auth.session_ttl_secs(),
-        state.secure_cookies,
+        state.secure(),
     )?;
     Ok(response)
 }
@@ -71,7 +71,7 @@ pub async fn login(
               (status = 403, body = crate::web::error::Problem, content_type = "application/problem+json")))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let presented = presented_token(&headers);
-    if !matches!(presented, Some((_, false))) && is_cross_origin(&headers, state.secure_cookies) {
+    if !matches!(presented, Some((_, false))) && is_cross_origin(&headers, state.secure()) {
         return Err(cross_origin());
     }
     if let Some((token, _)) = presented {
@@ -80,7 +80,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     let mut response = Json(StatusOk { status: "ok" }).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&session_cookie(None, 0, state.secure_cookies))
+        HeaderValue::from_str(&session_cookie(None, 0, state.secure()))
             .map_err(ApiError::internal)?,
     );
     Ok(response)

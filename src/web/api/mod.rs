@@ -2,16 +2,21 @@
 //! their OpenAPI operations, so the router and the document cannot drift apart.
 
 pub mod auth;
+pub mod backup;
 pub mod engine;
+mod forecast;
 pub mod health;
 pub mod integrations;
 pub mod jobs;
 pub mod library;
+pub mod logs;
 pub mod mqtt;
 pub mod notifications;
 pub mod profiles;
 pub mod queue;
+pub mod restore;
 pub mod schedule;
+pub mod selftest;
 pub mod stats;
 pub mod system;
 pub mod tokens;
@@ -103,6 +108,13 @@ pub fn protected_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::get, integrations::put))
         .routes(routes!(integrations::test))
         .routes(routes!(mqtt::get, mqtt::put))
+        .routes(routes!(backup::download))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::stream))
+        .routes(routes!(logs::download))
+        .routes(routes!(selftest::get, selftest::post))
+        .routes(routes!(restore::restore))
+        .routes(routes!(forecast::forecast))
 }
 
 /// Routes outside `/api`, behind authentication.

@@ -46,6 +46,8 @@ pub struct CreateProfile {
     pub image_subtitles: Option<ImageSubtitles>,
     pub add_stereo: Option<bool>,
     pub audio_codec: Option<AudioCodecPolicy>,
+    /// A score to reach instead of `crf` (`null`: use `crf`).
+    pub quality_target: Option<crate::profiles::QualityTarget>,
 }
 
 impl CreateProfile {
@@ -67,6 +69,7 @@ impl CreateProfile {
             image_subtitles: self.image_subtitles,
             add_stereo: self.add_stereo,
             audio_codec: self.audio_codec,
+            quality_target: self.quality_target.map(Some),
         }
     }
 }

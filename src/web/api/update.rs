@@ -27,6 +27,10 @@ use crate::web::sse::KEEP_ALIVE;
 /// upload has its own limit, `update::MAX_BUNDLE_BYTES`).
 pub fn takes_large_body(path: &str) -> bool {
     matches!(path, "/api/system/update" | "/api/v1/system/update")
+        || matches!(
+            path,
+            "/api/system/restore" | "/api/v1/system/restore" | "/system/restore"
+        )
 }
 
 impl From<UpdateError> for ApiError {

@@ -109,9 +109,10 @@ pub fn redirect(state: &AppState, to: &str, flash: Flash) -> Response {
             flash,
         });
     }
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.secure() { "; Secure" } else { "" };
+    let path = crate::web::site::cookie_path();
     let cookie = format!(
-        "{FLASH_COOKIE}={key}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        "{FLASH_COOKIE}={key}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={}{secure}",
         FLASH_TTL.as_secs()
     );
     let mut response = Redirect::to(to).into_response();
@@ -162,9 +163,10 @@ pub async fn scope(State(state): State<AppState>, req: Request, next: Next) -> R
     let flash = shown.as_deref().and_then(view);
     let mut response = PAGE.scope(PageContext { tz, flash }, next.run(req)).await;
     if shown.is_some() {
-        let secure = if state.secure_cookies { "; Secure" } else { "" };
+        let secure = if state.secure() { "; Secure" } else { "" };
+        let path = crate::web::site::cookie_path();
         let clear =
-            format!("{FLASH_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}");
+            format!("{FLASH_COOKIE}=; HttpOnly; SameSite=Strict; Path={path}; Max-Age=0{secure}");
         if let Ok(v) = HeaderValue::from_str(&clear) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }

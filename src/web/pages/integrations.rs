@@ -1,6 +1,6 @@
 //! The integrations card of the system page: a form for each service's address and key, the
 //! path map (saved rows plus blank ones to add; a row left empty is removed) and
-//! `yield_to_viewers`, saved through the same `Integrations::set` as
+//! `yield_to_viewers` (optionally only for transcodes), saved through the same `Integrations::set` as
 //! `PUT /api/settings/integrations`; and a "Test" button per service (a `formaction` of the
 //! same form, so no JavaScript is needed) that tries the saved settings. A stored key is never
 //! put in the page: the field stays empty with the masked key beside it, and an empty field
@@ -47,6 +47,7 @@ pub struct View {
     services: Vec<ServiceRow>,
     rows: Vec<MapRow>,
     yield_to_viewers: bool,
+    yield_only_transcoding: bool,
 }
 
 pub fn view(state: &AppState) -> View {
@@ -81,6 +82,7 @@ pub fn view(state: &AppState) -> View {
         services,
         rows,
         yield_to_viewers: s.yield_to_viewers,
+        yield_only_transcoding: s.yield_only_transcoding,
     }
 }
 
@@ -93,6 +95,7 @@ pub async fn save(State(state): State<AppState>, form: Form) -> Result<Response,
     let stored = state.engine.integrations.masked();
     let mut settings = IntegrationsSettings {
         yield_to_viewers: form.get("yield_to_viewers").is_some(),
+        yield_only_transcoding: form.get("yield_only_transcoding").is_some(),
         ..Default::default()
     };
     for svc in Service::ALL {

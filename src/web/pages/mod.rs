@@ -10,11 +10,14 @@ mod chart;
 mod confirm;
 mod context;
 mod dashboard;
+mod forecast;
 mod form;
 mod integrations;
 mod job;
 mod jobs;
 mod library;
+mod logs;
+mod maintenance;
 mod mqtt;
 mod notifications;
 mod present;
@@ -57,6 +60,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(library::folder_profile),
         )
         .route("/library/folders/{id}/watch", post(library::folder_watch))
+        .route("/library/folders/{id}/forecast", post(forecast::run))
         .route("/library/profiles", post(profiles::create))
         .route("/library/profiles/{name}", post(profiles::edit))
         .route("/library/profiles/{name}/delete", post(profiles::delete))
@@ -84,6 +88,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/notifications/{id}/delete", post(notifications::delete))
         .route("/notifications/{id}/test", post(notifications::test))
         .route("/trash/{id}/restore", post(trash::restore))
+        .route("/system/logs", get(logs::page))
+        .route("/system/selftest", post(maintenance::selftest))
+        .route(
+            "/system/restore",
+            post(maintenance::restore).layer(axum::extract::DefaultBodyLimit::max(
+                crate::web::api::restore::MAX_ARCHIVE_BYTES as usize,
+            )),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_page_auth,
@@ -96,6 +108,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, context::scope))
         .route("/static/app.js", get(app_js))
         .route("/static/app.css", get(app_css))
+        .route("/static/logs.js", get(logs::script))
 }
 
 /// Like the API's `require_auth`, but a missing or ended session goes to the login page (or to

@@ -193,7 +193,32 @@ fn fields(form: &Form) -> Result<ProfileFields, ApiError> {
         image_subtitles: parse(form, "image_subtitles", text)?,
         add_stereo: parse(form, "add_stereo", yes_no)?,
         audio_codec: parse(form, "audio_codec", text)?,
+        quality_target: quality_target(form)?,
     })
+}
+
+/// The form's `quality_metric` ("none" clears the target, empty keeps the base's) and
+/// `quality_value`.
+fn quality_target(form: &Form) -> Result<Option<Option<crate::profiles::QualityTarget>>, ApiError> {
+    let metric = form.get("quality_metric").map(|m| m.trim());
+    let value = form.get("quality_value").map(|v| v.trim()).unwrap_or("");
+    match metric {
+        None | Some("") => Ok(None),
+        Some("none") => Ok(Some(None)),
+        Some(m) => {
+            let target = serde_json::from_value(serde_json::json!({
+                "metric": m,
+                "value": value.parse::<f64>().ok(),
+            }))
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "PROFILE_INVALID",
+                    "the quality target needs a metric (auto, vmaf, xpsnr, ssim) and a number",
+                )
+            })?;
+            Ok(Some(Some(target)))
+        }
+    }
 }
 
 /// "eng, jpn" or "eng jpn" → the codes; validation names a malformed one.

@@ -41,11 +41,29 @@ fn env() -> &'static Environment<'static> {
             Value::from(minijinja::value::Serde(present::facts(&measured)))
         });
         env.add_function("zone", present::zone_name);
+        env.add_global("base", Value::from_object(BasePath));
         // A template that does not parse panics here; `every_template_is_embedded_and_parses`
         // fails first.
         minijinja_embed::load_templates!(&mut env);
         env
     })
+}
+
+/// The template global `base`: the path prefix of the request being answered
+/// (`[proxy] base_path`; `""` at the root), for every link, form and script URL:
+/// `href="{{ base }}/jobs"`. A global rather than a context value, so imported macros see it
+/// too; looked up when rendered, because one environment serves every server in the process.
+#[derive(Debug)]
+struct BasePath;
+
+impl minijinja::value::Object for BasePath {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+
+    fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::web::site::base())
+    }
 }
 
 /// `1.5 GiB`; negative sizes (growth) keep their sign.
@@ -146,6 +164,10 @@ pub fn bare(name: &str, ctx: Value) -> Result<Response, PageError> {
 }
 
 fn render(name: &str, ctx: Value) -> Result<String, PageError> {
+    // The same prefix as the global, as a safe string so attributes read `/alchemist/jobs`
+    // rather than the escaped `&#x2f;alchemist/jobs` (equal to a browser, not to a reader).
+    let base = Value::from_safe_string(crate::web::site::base().to_string());
+    let ctx = context! { base => base, ..ctx };
     env()
         .get_template(name)
         .and_then(|t| t.render(ctx))
@@ -192,9 +214,8 @@ impl IntoResponse for PageError {
         let title = self.status.canonical_reason().unwrap_or("Error");
         let ctx =
             context! { status => self.status.as_u16(), title => title, detail => self.detail };
-        let body = env()
-            .get_template("error.html")
-            .and_then(|t| t.render(ctx))
+        let body = render("error.html", ctx)
+            .map_err(|e| e.detail)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "error page does not render");
                 format!("{} {title}", self.status.as_u16())

@@ -46,7 +46,7 @@ pub fn is_local(ip: IpAddr) -> bool {
 }
 
 fn refuse_cross_origin(state: &AppState, headers: &HeaderMap) -> Result<(), PageError> {
-    if is_cross_origin(headers, state.secure_cookies) {
+    if is_cross_origin(headers, state.secure()) {
         return Err(PageError::from(crate::web::auth::cross_origin()));
     }
     Ok(())
@@ -114,7 +114,7 @@ pub async fn login(
         &mut response,
         &logged_in,
         state.auth.session_ttl_secs(),
-        state.secure_cookies,
+        state.secure(),
     )?;
     Ok(response)
 }
@@ -130,7 +130,7 @@ pub async fn logout(
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_str(&session_cookie(None, 0, state.secure_cookies))
+        HeaderValue::from_str(&session_cookie(None, 0, state.secure()))
             .map_err(PageError::internal)?,
     );
     Ok(response)
@@ -212,7 +212,7 @@ pub async fn setup(
         &mut response,
         &logged_in,
         state.auth.session_ttl_secs(),
-        state.secure_cookies,
+        state.secure(),
     )?;
     Ok(response)
 }

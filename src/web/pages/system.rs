@@ -57,6 +57,7 @@ pub async fn overview(State(state): State<AppState>) -> Result<Response, PageErr
             queue => Serde(super::queue::view(&state)),
             integrations => Serde(super::integrations::view(&state)),
             mqtt => Serde(super::mqtt::view(&state).await?),
+            maintenance => Serde(super::maintenance::view(&state).await?),
             chosen => chosen,
             box_zone => jiff::tz::TimeZone::try_system()
                 .ok()

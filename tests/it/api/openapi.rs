@@ -69,6 +69,18 @@ const REFERENCE: &[(&str, &str)] = &[
     // Home Assistant over MQTT (issue 16)
     ("GET", "/api/settings/mqtt"),
     ("PUT", "/api/settings/mqtt"),
+    // Backups (issue 16)
+    ("GET", "/api/system/backup"),
+    // Server logs (issue 16)
+    ("GET", "/api/system/logs"),
+    ("GET", "/api/system/logs/stream"),
+    ("GET", "/api/system/logs/download"),
+    // Self-test and restore from the running server (issue 16)
+    ("GET", "/api/system/selftest"),
+    ("POST", "/api/system/selftest"),
+    ("POST", "/api/system/restore"),
+    // Folder forecast on samples (issue 19)
+    ("POST", "/api/library/folders/{id}/forecast"),
 ];
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).

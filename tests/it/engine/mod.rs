@@ -3,6 +3,7 @@
 mod control;
 mod e2e;
 mod faults;
+mod paused_mode;
 mod remux;
 mod replace;
 mod restart;

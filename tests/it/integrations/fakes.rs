@@ -45,6 +45,8 @@ struct Shared {
     fail_refreshes: Arc<AtomicU32>,
     /// Streams playing now (Jellyfin `/Sessions`, Plex `/status/sessions`).
     playing: Arc<AtomicU32>,
+    /// How many of those the server transcodes (the first ones); the rest play directly.
+    transcoding: Arc<AtomicU32>,
 }
 
 pub struct Fake {
@@ -83,6 +85,7 @@ impl Fake {
             calls: Arc::default(),
             fail_refreshes: Arc::default(),
             playing: Arc::default(),
+            transcoding: Arc::default(),
         };
         let app = Router::new().fallback(answer).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -120,6 +123,11 @@ impl Fake {
     /// Set how many streams play.
     pub fn set_playing(&self, n: u32) {
         self.shared.playing.store(n, Ordering::SeqCst);
+    }
+
+    /// Of the streams playing, how many the server transcodes.
+    pub fn set_transcoding(&self, n: u32) {
+        self.shared.transcoding.store(n, Ordering::SeqCst);
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -223,20 +231,40 @@ async fn answer(State(s): State<Shared>, req: Request) -> Response {
             // An idle client session, and one per stream playing.
             let mut sessions = vec![json!({"Id": "idle", "Client": "Jellyfin Web",
                 "DeviceName": "Firefox", "UserName": "kid", "SupportsRemoteControl": true})];
+            let transcoding = s.transcoding.load(Ordering::SeqCst);
             for i in 0..s.playing.load(Ordering::SeqCst) {
-                sessions.push(json!({"Id": format!("s{i}"), "Client": "Android TV",
+                let method = if i < transcoding {
+                    "Transcode"
+                } else {
+                    "DirectPlay"
+                };
+                let mut session = json!({"Id": format!("s{i}"), "Client": "Android TV",
                     "UserName": "kid", "NowPlayingItem": {"Name": "Pilot", "Type": "Episode",
                     "Id": "abc", "RunTimeTicks": 26_000_000_000u64},
-                    "PlayState": {"IsPaused": false, "PositionTicks": 1_000_000u64}}));
+                    "PlayState": {"IsPaused": false, "PositionTicks": 1_000_000u64,
+                                  "PlayMethod": method}});
+                if i < transcoding {
+                    session["TranscodingInfo"] = json!({"VideoCodec": "h264",
+                        "AudioCodec": "aac", "IsVideoDirect": false, "Bitrate": 4_000_000});
+                }
+                sessions.push(session);
             }
             json_response(StatusCode::OK, json!(sessions))
         }
         (Kind::Plex, &Method::GET, "/status/sessions") => {
             let n = s.playing.load(Ordering::SeqCst);
+            let transcoding = s.transcoding.load(Ordering::SeqCst);
             let items: Vec<Value> = (0..n)
                 .map(|i| {
-                    json!({"type": "episode", "title": "Pilot", "sessionKey": i.to_string(),
-                                 "Player": {"state": "playing", "product": "Plex Web"}})
+                    let mut item = json!({"type": "episode", "title": "Pilot",
+                        "sessionKey": i.to_string(),
+                        "Player": {"state": "playing", "product": "Plex Web"}});
+                    if i < transcoding {
+                        item["TranscodeSession"] = json!({"key": format!("/transcode/sessions/t{i}"),
+                            "videoDecision": "transcode", "audioDecision": "copy",
+                            "throttled": false});
+                    }
+                    item
                 })
                 .collect();
             json_response(

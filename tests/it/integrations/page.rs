@@ -33,6 +33,7 @@ async fn the_card_saves_keeps_the_key_and_tests() {
         ("m0_remote", "/tv"),
         ("m0_local", "/data/media/tv"),
         ("yield_to_viewers", "on"),
+        ("yield_only_transcoding", "on"),
     ];
     let (status, location, _) = post_form(
         &server,
@@ -56,6 +57,7 @@ async fn the_card_saves_keeps_the_key_and_tests() {
         json!([{"remote": "/tv", "local": "/data/media/tv"}])
     );
     assert_eq!(saved["yield_to_viewers"], true);
+    assert_eq!(saved["yield_only_transcoding"], true);
 
     let (_, doc) = get_page(&server, "/system", &token).await;
     assert!(!doc.html().contains(&KEY[..12]), "the key is in the page");

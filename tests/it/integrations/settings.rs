@@ -24,7 +24,8 @@ async fn keys_are_masked_kept_and_tested() {
     assert_eq!(
         default,
         json!({"jellyfin": null, "emby": null, "plex": null, "sonarr": null, "radarr": null,
-               "path_map": [], "yield_to_viewers": false})
+               "path_map": [], "yield_to_viewers": false,
+               "yield_only_transcoding": false})
     );
 
     let body = json!({"jellyfin": jellyfin.settings(), "sonarr": sonarr.settings(),

@@ -87,3 +87,48 @@ async fn encodes_pause_while_someone_watches_and_resume_after() {
     drop(sse);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_transcoding_streams_pause_encodes_when_asked() {
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    let jellyfin = Fake::start(Kind::Jellyfin, KEY, "/media").await;
+    let plex = Fake::start(Kind::Plex, KEY, "/media").await;
+    put_integrations(
+        &server,
+        &token,
+        json!({"jellyfin": jellyfin.settings(), "plex": plex.settings(),
+               "yield_to_viewers": true, "yield_only_transcoding": true}),
+    )
+    .await;
+    let mut sse = server.events(&token, None).await;
+    let job = scan_long_clip(&server, &token, &mut sse).await;
+    let _continue = Continue(job.pid);
+
+    // Direct play on Jellyfin, and on Plex two streams of which one is transcoded: the encode
+    // yields, and the reason counts only the transcode.
+    jellyfin.set_playing(1);
+    plex.set_playing(2);
+    plex.set_transcoding(1);
+    wait_until(PROMPT, "ffmpeg to be stopped (state T)", async || {
+        is_stopped(job.pid)
+    })
+    .await;
+    let st = status(&server, &token).await;
+    assert_eq!(st["status"], "paused", "{st}");
+    assert_eq!(
+        st["paused_reason"], "viewers: 1 stream transcoding on Plex",
+        "{st}"
+    );
+
+    // The transcode ends while all three keep playing directly: the encode runs again.
+    plex.set_transcoding(0);
+    wait_until(PROMPT, "ffmpeg to run again", async || is_running(job.pid)).await;
+    let st = status(&server, &token).await;
+    assert_eq!(st["status"], "running", "direct play held the engine: {st}");
+    events_until_status(&mut sse, job.id, "completed", LONG_JOB).await;
+    jellyfin.stop();
+    plex.stop();
+    drop(sse);
+    server.stop().await;
+}

@@ -13,6 +13,7 @@
 //! - `https`, `raw`: an HTTPS client trusting one certificate, raw HTTP/1.1 exchanges
 //! - `rng`, `tmpfs`: a seeded RNG, a small disk to fill (needs root)
 //! - `qemu`: the appliance boot tests' harness
+//! - `served`: the `alchemist serve` binary with an admin signed in, and log lines on demand
 
 pub mod api;
 pub mod binary;
@@ -27,6 +28,7 @@ pub mod procs;
 pub mod qemu;
 pub mod raw;
 pub mod rng;
+pub mod served;
 pub mod server;
 pub mod shapes;
 pub mod sse;

@@ -64,7 +64,12 @@ impl TestServer {
         config.watch.enabled = false;
         edit(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        // Under `[proxy] base_path` every helper's URL goes through the prefix.
+        let base = format!(
+            "http://{}{}",
+            listener.local_addr().unwrap(),
+            config.proxy.base_path
+        );
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {

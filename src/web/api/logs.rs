@@ -1,0 +1,354 @@
+//! The server's own log (`crate::logs`), for full-access callers: `GET /api/system/logs`
+//! (the newest lines, filtered by level and time, read from the end of the files),
+//! `GET /api/system/logs/stream` (new lines over SSE) and `GET /api/system/logs/download`
+//! (the lines of the last days as one JSON-lines file). Job logs stay with their job.
+
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime};
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::logs::read::{self, Query};
+use crate::logs::{Level, LogEntry};
+use crate::web::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::extract::{ApiQuery, FullAccess};
+
+/// Lines returned when no `limit` is given.
+pub const DEFAULT_LIMIT: usize = 200;
+/// Most lines one request returns: enough for a screenful of history many times over, while a
+/// response stays a few megabytes at most.
+pub const MAX_LIMIT: usize = 5000;
+/// Most days one download covers; rotation usually keeps far less.
+pub const MAX_DAYS: u64 = 90;
+
+/// Query of `GET /api/system/logs`; text here, validated in `parse`.
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct LogsParams {
+    /// Least severe level returned: error, warn, info (default), debug or trace
+    pub level: Option<String>,
+    /// Only lines at or after this time: RFC 3339, or Unix seconds
+    pub since: Option<String>,
+    /// Lines returned, the newest; 1..5000, default 200
+    pub limit: Option<String>,
+}
+
+impl LogsParams {
+    /// The read query, or 400 for invalid input (the logs page uses the same rules).
+    pub fn parse(&self) -> Result<Query, ApiError> {
+        let min_level = parse_level(self.level.as_deref())?;
+        let since = match self.since.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(parse_since(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "INVALID_QUERY",
+                    format!("`since` must be an RFC 3339 time or Unix seconds, not `{text}`"),
+                )
+            })?),
+        };
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_LIMIT,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "INVALID_QUERY",
+                        format!("`limit` must be a whole number from 1 to {MAX_LIMIT}"),
+                    )
+                })?,
+        };
+        Ok(Query {
+            min_level,
+            since,
+            limit,
+        })
+    }
+}
+
+fn parse_level(text: Option<&str>) -> Result<Level, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(Level::Info),
+        Some(t) => t
+            .parse()
+            .map_err(|e: String| ApiError::bad_request("INVALID_QUERY", e)),
+    }
+}
+
+/// RFC 3339, or Unix seconds with an optional fraction → Unix nanoseconds.
+fn parse_since(text: &str) -> Option<i128> {
+    if let Some(n) = crate::logs::nanos(text) {
+        return Some(n);
+    }
+    let (whole, frac) = match text.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (text, ""),
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(frac.is_empty() || digits(frac) && frac.len() <= 9) {
+        return None;
+    }
+    let secs: i128 = whole.parse().ok()?;
+    let nanos: i128 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<9}").parse().ok()?
+    };
+    Some(secs * 1_000_000_000 + nanos)
+}
+
+/// The lines found, oldest first (the newest is last).
+#[derive(Serialize, ToSchema)]
+pub struct LogsPage {
+    pub entries: Vec<LogEntry>,
+    /// Older matching lines may exist: the limit, or the read budget of 64 MiB, was reached
+    /// before the oldest line was looked at.
+    pub truncated: bool,
+}
+
+/// The log folder of the running server (`<data>/logs`).
+pub fn dir(state: &AppState) -> ApiResult<std::path::PathBuf> {
+    state
+        .store
+        .path()
+        .parent()
+        .map(crate::logs::dir)
+        .ok_or_else(|| ApiError::internal("the store has no data directory"))
+}
+
+/// Read the newest matching lines (blocking work on the blocking pool).
+pub async fn find(state: &AppState, query: Query) -> ApiResult<LogsPage> {
+    let dir = dir(state)?;
+    let found = tokio::task::spawn_blocking(move || read::query(&dir, &query))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(LogsPage {
+        entries: found.entries,
+        truncated: found.truncated,
+    })
+}
+
+/// The server's newest log lines, oldest first, read from the end of `<data>/logs/`.
+#[utoipa::path(get, path = "/system/logs", tag = "system", operation_id = "logs", params(LogsParams),
+    responses(
+        (status = 200, body = LogsPage),
+        (status = 400, description = "A bad level, time or limit", body = crate::web::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs full access", body = crate::web::error::Problem, content_type = "application/problem+json")))]
+pub async fn list(
+    _access: FullAccess,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<LogsParams>,
+) -> ApiResult<Json<LogsPage>> {
+    Ok(Json(find(&state, params.parse()?).await?))
+}
+
+/// Query of `GET /api/system/logs/stream`.
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct StreamParams {
+    /// Least severe level sent: error, warn, info (default), debug or trace
+    pub level: Option<String>,
+}
+
+fn lagged(skipped: u64) -> SseEvent {
+    SseEvent::default()
+        .event("lagged")
+        .data(format!("{{\"skipped\":{skipped}}}"))
+}
+
+/// New log lines as they are written: `event: log` with a log entry as `data`. A client that
+/// falls behind the server's ring of 512 lines gets `event: lagged` with `{"skipped": n}` and
+/// continues from the oldest line still there. Ends at shutdown and when the credential that
+/// opened it is revoked.
+#[utoipa::path(get, path = "/system/logs/stream", tag = "system", operation_id = "logs_stream", params(StreamParams),
+    responses(
+        (status = 200, description = "text/event-stream of `log` events", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A bad level", body = crate::web::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs full access", body = crate::web::error::Problem, content_type = "application/problem+json")))]
+pub async fn stream(
+    _access: FullAccess,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(params): ApiQuery<StreamParams>,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let min = parse_level(params.level.as_deref())?;
+    let live: BoxStream<'static, Result<SseEvent, Infallible>> = match crate::logs::subscribe() {
+        Some(rx) => stream::unfold(rx, move |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(line) => {
+                        let Some(entry) = crate::logs::parse_line(&line) else {
+                            continue;
+                        };
+                        if entry.level < min {
+                            continue;
+                        }
+                        let data = serde_json::to_string(&entry).unwrap_or_default();
+                        return Some((Ok(SseEvent::default().event("log").data(data)), rx));
+                    }
+                    Err(RecvError::Lagged(n)) => return Some((Ok(lagged(n)), rx)),
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        })
+        .boxed(),
+        // This process keeps no log files (a test server): nothing will come, but the stream
+        // stays open like a quiet one instead of making the client reconnect in a loop.
+        None => stream::pending().boxed(),
+    };
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let revoked = crate::web::sse::credential_revoked(
+        state.auth.clone(),
+        crate::web::auth::presented_token(&headers),
+    );
+    let live = live.take_until(async move {
+        tokio::select! {
+            _ = shutdown => {}
+            _ = revoked => {}
+        }
+    });
+    Ok(Sse::new(live).keep_alive(KeepAlive::new().interval(crate::web::sse::KEEP_ALIVE)))
+}
+
+/// Query of `GET /api/system/logs/download`.
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct DownloadParams {
+    /// How many days back, 1..90, default 1
+    pub days: Option<String>,
+}
+
+/// The log lines of the last `days` days, oldest first, as one JSON-lines file (the format of
+/// the files on disk, one object per line), streamed from the rotated files.
+#[utoipa::path(get, path = "/system/logs/download", tag = "system", operation_id = "logs_download", params(DownloadParams),
+    responses(
+        (status = 200, description = "JSON lines, oldest first", content_type = "application/x-ndjson", body = String),
+        (status = 400, description = "A bad number of days", body = crate::web::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Needs full access", body = crate::web::error::Problem, content_type = "application/problem+json")))]
+pub async fn download(
+    _access: FullAccess,
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<DownloadParams>,
+) -> ApiResult<Response> {
+    let days = match params.days.as_deref().map(str::trim) {
+        None | Some("") => 1,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "INVALID_QUERY",
+                    format!("`days` must be a whole number from 1 to {MAX_DAYS}"),
+                )
+            })?,
+    };
+    let dir = dir(&state)?;
+    let cutoff = SystemTime::now() - Duration::from_secs(days * 86_400);
+    let cutoff_nanos = cutoff
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
+    // The files are opened now: what is sent is what they hold at this moment.
+    let files = tokio::task::spawn_blocking(move || read::since_files(&dir, cutoff))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    // A few pieces in flight at most: a slow client holds the reading thread, not memory.
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::task::spawn_blocking(move || {
+        let sent = read::copy_since(files, cutoff_nanos, |piece| {
+            tx.blocking_send(Ok(piece)).is_ok()
+        });
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "log download cut short");
+            // Fails the response body, so the client sees a broken download, not a short one.
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let body = stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|piece| (piece.map(Bytes::from), rx))
+    });
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"alchemist-logs-{today}-{days}d.jsonl\""
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_rfc3339_and_unix_seconds() {
+        let t = parse_since("2026-12-06T02:27:50Z").unwrap();
+        assert_eq!(t, 1_796_524_070_000_000_000);
+        assert_eq!(parse_since("1796524070"), Some(t));
+        assert_eq!(parse_since("1796524070.5"), Some(t + 500_000_000));
+        assert_eq!(
+            parse_since("2026-12-06T03:27:50+01:00"),
+            Some(t),
+            "offsets are honoured"
+        );
+        for bad in [
+            "",
+            "-5",
+            "yesterday",
+            "1.",
+            ".5",
+            "1e9",
+            "12345678901234",
+            "1.1234567890",
+        ] {
+            assert_eq!(parse_since(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn params_are_validated() {
+        let p = |level: &str, since: &str, limit: &str| LogsParams {
+            level: Some(level.into()),
+            since: Some(since.into()),
+            limit: Some(limit.into()),
+        };
+        let q = p("", "", "").parse().unwrap();
+        assert_eq!((q.min_level, q.since, q.limit), (Level::Info, None, 200));
+        let q = p("ERROR", "0", "5000").parse().unwrap();
+        assert_eq!(
+            (q.min_level, q.since, q.limit),
+            (Level::Error, Some(0), 5000)
+        );
+        for (level, since, limit) in [
+            ("loud", "", ""),
+            ("", "soon", ""),
+            ("", "", "0"),
+            ("", "", "5001"),
+            ("", "", "-1"),
+        ] {
+            let e = p(level, since, limit).parse().err().unwrap();
+            assert_eq!((e.status.as_u16(), e.code), (400, "INVALID_QUERY"));
+        }
+    }
+}
