@@ -70,6 +70,8 @@ pub struct FileForecast {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Forecast {
     pub folder_id: u64,
+    /// The folder's path, as the library page shows it.
+    pub folder_path: String,
     pub profile: String,
     /// Video files in the folder and their bytes.
     pub folder_files: u64,
@@ -153,6 +155,7 @@ impl Forecaster {
         let scale = folder_bytes as f64 / sampled_bytes.max(1) as f64;
         Ok(Forecast {
             folder_id: id,
+            folder_path: folder.path.display().to_string(),
             profile: profile_name,
             folder_files: all.len() as u64,
             folder_bytes,

@@ -111,6 +111,15 @@ pub async fn submit(c: &Client, css: &str) {
     .await;
 }
 
+/// Sign in as the test admin on the login page and wait for the dashboard.
+pub async fn log_in(c: &Client, base: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "#username", ADMIN).await;
+    fill(c, "#password", PASSWORD).await;
+    submit(c, "#login-form button[type=submit]").await;
+    wait_path(c, "/").await;
+}
+
 /// Wait until the page at `want` has loaded (a click on a submit button may return before the
 /// navigation it starts has finished).
 pub async fn wait_path(c: &Client, want: &str) {

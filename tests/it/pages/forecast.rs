@@ -8,14 +8,14 @@ use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::browser::{browser, fill, js, start_driver, submit, until, wait_path};
+use super::browser::{browser, js, log_in, start_driver, until, wait_path};
 use super::eyes::{allow_slow_scripts, look_at};
 use crate::quality::clip;
+use crate::support::TestServer;
 use crate::support::api::add_folder_with_profile;
 use crate::support::clips::copy_into;
 use crate::support::files::folder;
 use crate::support::pages::{post_form, same_origin};
-use crate::support::{ADMIN, PASSWORD, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quality_target_form_and_forecast_page_in_chromium() {
@@ -71,11 +71,7 @@ async fn quality_target_form_and_forecast_page_in_chromium() {
     let driver = start_driver().await;
     let c = browser(&driver, profile.path()).await;
     allow_slow_scripts(&c).await;
-    c.goto(&format!("{}/login", server.base)).await.unwrap();
-    fill(&c, "#username", ADMIN).await;
-    fill(&c, "#password", PASSWORD).await;
-    submit(&c, "#login-form button[type=submit]").await;
-    wait_path(&c, "/").await;
+    log_in(&c, &server.base).await;
     c.goto(&format!("{}/library", server.base)).await.unwrap();
     wait_path(&c, "/library").await;
     // The sample encodes take longer than `submit` waits on a loaded machine.
@@ -97,6 +93,18 @@ async fn quality_target_form_and_forecast_page_in_chromium() {
         .await
         .unwrap();
     assert!(total.contains("Predicted saving"), "{total}");
+    let heading = c
+        .find(Locator::Css("#forecast-h"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let path = dir.display().to_string();
+    assert!(
+        heading.contains(&path),
+        "the heading names the folder: {heading}"
+    );
     let rows = c
         .find_all(Locator::Css("#forecast-files tbody tr"))
         .await

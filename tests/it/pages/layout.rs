@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-use super::browser::{Driver, browser, click, fill, js, start_driver, submit, until, wait_path};
+use super::browser::{Driver, browser, click, js, log_in, start_driver, submit, until};
 use super::eyes::{allow_slow_scripts, look_at};
+use crate::support::TestServer;
 use crate::support::clips::{copy_into, h264_clip, hevc_clip};
 use crate::support::files::sha256;
-use crate::support::{ADMIN, PASSWORD, TestServer};
 
 /// The library: where each kind of job's file lies.
 struct Library {
@@ -121,14 +121,6 @@ async fn library(server: &TestServer) -> Library {
     assert_eq!(d["profile"], "default", "{d:#}");
     assert!(kept.exists(), "a kept original stays");
     lib
-}
-
-async fn log_in(c: &Client, base: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    fill(c, "#username", ADMIN).await;
-    fill(c, "#password", PASSWORD).await;
-    submit(c, "#login-form button[type=submit]").await;
-    wait_path(c, "/").await;
 }
 
 async fn start(server: &TestServer) -> (Driver, tempfile::TempDir, Client) {

@@ -5,10 +5,9 @@
 
 use serde_json::json;
 
-use super::browser::{browser, fill, js, start_driver, submit, until, wait_path};
+use super::browser::{browser, js, log_in, start_driver, until};
 use super::eyes::{allow_slow_scripts, look_at};
 use crate::support::served::Served;
-use crate::support::{ADMIN, PASSWORD};
 
 /// Whether a line holding `text` is in the page's log list; `class` narrows to warnings etc.
 fn line_shown(text: &str, class: &str) -> String {
@@ -30,11 +29,7 @@ async fn the_logs_page_shows_new_lines_without_a_reload() {
     let c = browser(&driver, profile.path()).await;
     allow_slow_scripts(&c).await;
     let base = served.base.clone();
-    c.goto(&format!("{base}/login")).await.unwrap();
-    fill(&c, "#username", ADMIN).await;
-    fill(&c, "#password", PASSWORD).await;
-    submit(&c, "#login-form button[type=submit]").await;
-    wait_path(&c, "/").await;
+    log_in(&c, &base).await;
 
     c.goto(&format!("{base}/system/logs")).await.unwrap();
     until(

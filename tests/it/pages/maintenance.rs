@@ -6,10 +6,10 @@
 
 use fantoccini::Locator;
 
-use super::browser::{browser, click, fill, js, start_driver, submit, until, wait_path};
+use super::browser::{browser, click, js, log_in, start_driver, until};
 use super::eyes::{allow_slow_scripts, look_at};
+use crate::support::TestServer;
 use crate::support::files::folder;
-use crate::support::{ADMIN, PASSWORD, TestServer};
 
 #[tokio::test]
 async fn system_page_selftest_and_restore_cards_in_chromium() {
@@ -31,11 +31,7 @@ async fn system_page_selftest_and_restore_cards_in_chromium() {
     let driver = start_driver().await;
     let c = browser(&driver, profile.path()).await;
     allow_slow_scripts(&c).await;
-    c.goto(&format!("{}/login", server.base)).await.unwrap();
-    fill(&c, "#username", ADMIN).await;
-    fill(&c, "#password", PASSWORD).await;
-    submit(&c, "#login-form button[type=submit]").await;
-    wait_path(&c, "/").await;
+    log_in(&c, &server.base).await;
 
     let problems = look_at(&c, &server.base, Some("/system"), "system-maintenance").await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -93,6 +93,7 @@ async fn a_folder_forecast_samples_its_files_one_at_a_time() {
     let body: Value = ok(first.await.unwrap(), 200).await;
     assert_eq!(body["folder_files"], 2, "{body:#}");
     assert_eq!(body["profile"], "q");
+    assert_eq!(body["folder_path"], dir.display().to_string(), "{body:#}");
     let files = body["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{body:#}");
     let easy = &files[0];
