@@ -4,6 +4,7 @@
 //! (the lines of the last days as one JSON-lines file). Job logs stay with their job.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Json;
@@ -14,6 +15,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 
@@ -163,10 +165,45 @@ pub struct StreamParams {
     pub level: Option<String>,
 }
 
-fn lagged(skipped: u64) -> SseEvent {
-    SseEvent::default()
-        .event("lagged")
-        .data(format!("{{\"skipped\":{skipped}}}"))
+/// What the live tail hands one client: a line at or above its level (as JSON), or how many
+/// lines it fell behind by.
+#[derive(Debug, PartialEq)]
+enum Live {
+    Line(String),
+    Lagged(u64),
+}
+
+impl Live {
+    fn event(self) -> SseEvent {
+        match self {
+            Live::Line(data) => SseEvent::default().event("log").data(data),
+            Live::Lagged(skipped) => SseEvent::default()
+                .event("lagged")
+                .data(format!("{{\"skipped\":{skipped}}}")),
+        }
+    }
+}
+
+/// The live tail from `rx`, filtered to `min` and above; ends when the sender is gone.
+fn live(rx: broadcast::Receiver<Arc<str>>, min: Level) -> impl Stream<Item = Live> {
+    stream::unfold(rx, move |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(line) => {
+                    let Some(entry) = crate::logs::parse_line(&line) else {
+                        continue;
+                    };
+                    if entry.level < min {
+                        continue;
+                    }
+                    let data = serde_json::to_string(&entry).unwrap_or_default();
+                    return Some((Live::Line(data), rx));
+                }
+                Err(RecvError::Lagged(n)) => return Some((Live::Lagged(n), rx)),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
 /// New log lines as they are written: `event: log` with a log entry as `data`. A client that
@@ -186,25 +223,7 @@ pub async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let min = parse_level(params.level.as_deref())?;
     let live: BoxStream<'static, Result<SseEvent, Infallible>> = match crate::logs::subscribe() {
-        Some(rx) => stream::unfold(rx, move |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(line) => {
-                        let Some(entry) = crate::logs::parse_line(&line) else {
-                            continue;
-                        };
-                        if entry.level < min {
-                            continue;
-                        }
-                        let data = serde_json::to_string(&entry).unwrap_or_default();
-                        return Some((Ok(SseEvent::default().event("log").data(data)), rx));
-                    }
-                    Err(RecvError::Lagged(n)) => return Some((Ok(lagged(n)), rx)),
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        })
-        .boxed(),
+        Some(rx) => live(rx, min).map(|l| Ok(l.event())).boxed(),
         // This process keeps no log files (a test server): nothing will come, but the stream
         // stays open like a quiet one instead of making the client reconnect in a loop.
         None => stream::pending().boxed(),
@@ -300,6 +319,44 @@ pub async fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line(level: &str, message: &str) -> Arc<str> {
+        format!(
+            "{{\"timestamp\":\"2026-12-06T05:00:00.000000Z\",\"level\":\"{level}\",\
+             \"fields\":{{\"message\":\"{message}\"}},\"target\":\"alchemist::test\"}}"
+        )
+        .into()
+    }
+
+    /// A reader further behind than the ring is told how many lines it lost, then gets the
+    /// oldest lines still kept, in order; lines under its level and unparsable ones are skipped.
+    #[tokio::test]
+    async fn a_slow_reader_is_told_what_it_lost_and_goes_on() {
+        let (tx, rx) = broadcast::channel(4);
+        for i in 0..10 {
+            tx.send(line("INFO", &format!("m{i}"))).unwrap();
+        }
+        drop(tx);
+        let got: Vec<Live> = live(rx, Level::Info).collect().await;
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!(got[0], Live::Lagged(6));
+        for (i, l) in got[1..].iter().enumerate() {
+            let Live::Line(json) = l else { panic!("{l:?}") };
+            assert!(json.contains(&format!("\"m{}\"", i + 6)), "{json}");
+        }
+
+        let (tx, rx) = broadcast::channel(8);
+        tx.send(line("DEBUG", "quiet")).unwrap();
+        tx.send("not json".into()).unwrap();
+        tx.send(line("WARN", "loud")).unwrap();
+        drop(tx);
+        let got: Vec<Live> = live(rx, Level::Info).collect().await;
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            matches!(&got[0], Live::Line(j) if j.contains("loud")),
+            "{got:?}"
+        );
+    }
 
     #[test]
     fn since_takes_rfc3339_and_unix_seconds() {
