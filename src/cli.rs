@@ -110,6 +110,10 @@ enum TlsCommand {
         /// An extra IP address for the certificate (repeatable).
         #[arg(long = "ip")]
         ips: Vec<IpAddr>,
+        /// An extra DNS name for the certificate (repeatable), e.g. the mDNS name the box
+        /// announces (`[discovery] hostname`) when it is not the host name.
+        #[arg(long = "name")]
+        names: Vec<String>,
     },
     /// Print the SHA-256 fingerprint of a PEM certificate, as browsers show it.
     Fingerprint {
@@ -156,8 +160,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     key,
                     hostname,
                     ips,
+                    names,
                 },
-        } => tls_init(cert, key, hostname, ips),
+        } => tls_init(cert, key, hostname, ips, names),
         Command::Tls {
             command: TlsCommand::Fingerprint { cert },
         } => {
@@ -336,11 +341,13 @@ fn tls_init(
     key: PathBuf,
     hostname: Option<String>,
     ips: Vec<IpAddr>,
+    names: Vec<String>,
 ) -> anyhow::Result<()> {
     use alchemist::tls::{CertRequest, default_hostname, init_self_signed};
     let hostname = hostname.unwrap_or_else(default_hostname);
     let mut req = CertRequest::new(&cert, &key, &hostname);
     req.ips = ips;
+    req.dns_names = names;
     init_self_signed(&req)?;
     println!(
         "self-signed certificate for {} written to {} (key {})",

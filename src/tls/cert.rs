@@ -30,6 +30,9 @@ pub struct CertRequest {
     pub hostname: String,
     /// Extra IP addresses for the subject alternative names.
     pub ips: Vec<IpAddr>,
+    /// Extra DNS names, e.g. the `.local` name the box announces over mDNS when it is not the
+    /// host name's (the appliance is `alchemist-XXXXXX` but announces `alchemist.local`).
+    pub dns_names: Vec<String>,
 }
 
 impl CertRequest {
@@ -39,6 +42,7 @@ impl CertRequest {
             key: key.to_path_buf(),
             hostname: hostname.to_string(),
             ips: Vec::new(),
+            dns_names: Vec::new(),
         }
     }
 
@@ -51,6 +55,11 @@ impl CertRequest {
         if host.parse::<IpAddr>().is_err() && !host.ends_with(".local") && host != "localhost" {
             names.push(format!("{host}.local"));
         }
+        names.extend(
+            self.dns_names
+                .iter()
+                .map(|n| n.trim_end_matches('.').to_ascii_lowercase()),
+        );
         names.extend(["localhost", "127.0.0.1", "::1"].map(String::from));
         names.extend(self.ips.iter().map(IpAddr::to_string));
         let mut seen = Vec::new();
@@ -177,8 +186,13 @@ mod tests {
                 "192.168.1.9"
             ]
         );
-        let req = CertRequest::new(Path::new("c"), Path::new("k"), "box.local");
+        let mut req = CertRequest::new(Path::new("c"), Path::new("k"), "box.local");
         assert_eq!(req.names()[..2], ["box.local", "localhost"]);
+        req.dns_names = vec!["Alchemist.local.".into(), "box.local".into()];
+        assert_eq!(
+            req.names()[..3],
+            ["box.local", "alchemist.local", "localhost"]
+        );
     }
 
     #[test]
