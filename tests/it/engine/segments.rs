@@ -386,3 +386,58 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
         "nothing else is left"
     );
 }
+
+/// Boot recovery keeps the segment folder of a job that is queued (it will resume) and removes
+/// the folder of a job that will not (here: one the store no longer has), with its entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_keeps_segments_of_queued_jobs_and_removes_orphans() {
+    use alchemist::model::JobId;
+    use alchemist::store::{Job, SegmentsEntry};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let lib = tmp.path().join("lib");
+    let kept = lib.join(".a.alchemist.mkv.alchemist-seg-1");
+    let orphan = lib.join(".b.alchemist.mkv.alchemist-seg-2");
+    for d in [&kept, &orphan] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::write(d.join("00000.mkv"), b"segment").unwrap();
+    }
+    let dir = data_dir.clone();
+    let (k, o, input) = (kept.clone(), orphan.clone(), lib.join("a.mkv"));
+    tokio::task::spawn_blocking(move || {
+        crate::support::create_admin(&dir);
+        let store = Store::open(&dir).unwrap();
+        store
+            .insert_jobs_bulk(vec![Job::queued(JobId(1), input, 0)])
+            .unwrap();
+        for (job_id, dir) in [(1, k), (2, o)] {
+            let entry = SegmentsEntry {
+                job_id,
+                dir,
+                created_at: 0,
+            };
+            store.segments_put(&entry).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+
+    // Recovery has run before the server answers.
+    let server = crate::support::TestServer::start_in(tmp, data_dir, |_| {}).await;
+    assert!(!orphan.exists(), "the orphaned segments are removed");
+    assert!(
+        kept.join("00000.mkv").exists(),
+        "the queued job's segments stay"
+    );
+    let (_tmp, data_dir) = server.stop().await;
+    let entries = tokio::task::spawn_blocking(move || {
+        Store::open(&data_dir).unwrap().segments_list().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        entries.iter().all(|e| e.job_id != 2),
+        "the orphan's entry is gone: {entries:?}"
+    );
+}
