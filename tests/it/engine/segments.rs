@@ -32,6 +32,63 @@ const SEGMENT: f64 = 2.0;
 const SOURCE_SECONDS: u32 = 80;
 const FPS: u32 = 25;
 
+/// 80 s of 320x180 at 25 fps, MPEG-4 Part 2 at high quality + AAC in Matroska: any HEVC
+/// encode of it saves plenty. Its video starts 21 ms after the audio (AAC priming), off the
+/// frame grid, as real files' often does.
+fn segment_clip() -> &'static Path {
+    static CLIP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CLIP.get_or_init(|| {
+        generate(
+            "segments-src.mkv",
+            &format!(
+                "-f lavfi -i testsrc2=size=320x180:rate={FPS}:duration={SOURCE_SECONDS} \
+                 -f lavfi -i sine=frequency=440:sample_rate=48000:duration={SOURCE_SECONDS} \
+                 -c:v mpeg4 -q:v 2 -c:a aac -shortest -f matroska"
+            ),
+        )
+    })
+}
+
+/// The segment folder in `lib`, if there is one.
+fn segment_dir(lib: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(lib)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains(".alchemist-seg-"))
+}
+
+/// What a crash may leave in a segment folder: the manifest, complete segments from the
+/// first on without a gap, and at most one part file, the next one.
+fn check_segment_folder(dir: &Path) -> usize {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let complete: Vec<&String> = names.iter().filter(|n| n.ends_with(".mkv")).collect();
+    for (i, n) in complete.iter().enumerate() {
+        assert_eq!(
+            **n,
+            format!("{i:05}.mkv"),
+            "complete segments without a gap: {names:?}"
+        );
+    }
+    let parts: Vec<&String> = names.iter().filter(|n| n.ends_with(".part")).collect();
+    assert!(parts.len() <= 1, "{names:?}");
+    if let Some(p) = parts.first() {
+        assert_eq!(**p, format!("{:05}.part", complete.len()), "{names:?}");
+    }
+    for n in &names {
+        assert!(
+            n == "manifest.json" || n.ends_with(".mkv") || n.ends_with(".part"),
+            "unexpected {n} in {names:?}"
+        );
+    }
+    complete.len()
+}
+
 fn serve(data: &Path, config: &Path, log: &Path) -> Child {
     Command::new(BIN)
         .args(["serve", "--data-dir"])
@@ -190,16 +247,7 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
     std::fs::create_dir_all(&lib).unwrap();
     let lib = std::fs::canonicalize(&lib).unwrap();
     let data = tmp.path().join("data");
-    // MPEG-4 Part 2 at high quality: any HEVC encode of it saves plenty.
-    let clip = generate(
-        "segments-src.mkv",
-        &format!(
-            "-f lavfi -i testsrc2=size=320x180:rate={FPS}:duration={SOURCE_SECONDS} \
-             -f lavfi -i sine=frequency=440:sample_rate=48000:duration={SOURCE_SECONDS} \
-             -c:v mpeg4 -q:v 2 -c:a aac -shortest -f matroska"
-        ),
-    );
-    let source = copy_into(&lib, &clip, OsStr::new("film.mkv"));
+    let source = copy_into(&lib, segment_clip(), OsStr::new("film.mkv"));
     let source_sha = sha256(&source);
     let config = tmp.path().join("alchemist.toml");
     std::fs::write(
@@ -260,25 +308,21 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
         assert!(job.status.is_active(), "{:?}", job.status);
         let runs = parse_runs(&log);
         assert_eq!(runs.runs.len(), kill + 1, "one run per start: {log:#?}");
+        // The segments are hidden beside the output, and what the crash left is consistent.
+        let dir = segment_dir(&lib).expect("the segment folder survives the crash");
+        assert!(dir.file_name().unwrap().to_string_lossy().starts_with('.'));
+        check_segment_folder(&dir);
     }
 
     // A last run finishes the job; the server is stopped with SIGTERM once the output is in
     // place and the segment folder is gone (the job's last step before it is recorded).
     let mut child = serve(&data, &config, &log);
     let output = lib.join("film.alchemist.mkv");
-    let segment_dirs = || -> Vec<PathBuf> {
-        std::fs::read_dir(&lib)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.to_string_lossy().contains(".alchemist-seg-"))
-            .collect()
-    };
     wait_until(LONG_JOB, "the resumed encode to complete", async || {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the server exited with {status}: {}", server_log());
         }
-        output.exists() && segment_dirs().is_empty()
+        output.exists() && segment_dir(&lib).is_none()
     })
     .await;
     let term = Command::new("kill")
@@ -321,10 +365,17 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
     // Every segment was encoded; what was encoded again is bounded by one segment per kill.
     assert_eq!(runs.starts.len(), count, "{:?}", runs.starts);
     let redone: f64 = runs.starts.values().map(|n| (n - 1) as f64 * SEGMENT).sum();
+    // For scale: starting over after each kill would have redone everything up to the end of
+    // the segment it was killed in.
+    let over: f64 = runs.runs[..KILLS]
+        .iter()
+        .map(|r| (*r.2.iter().max().unwrap_or(&r.0) + 1) as f64 * SEGMENT)
+        .sum();
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!(
-        "segment kill test: {KILLS} kills, {redone} s of {SOURCE_SECONDS} s encoded again \
-         (bound {} s), {:.1} s in all, load {}",
+        "segment kill test: {KILLS} kills, {redone} s of {SOURCE_SECONDS} s encoded again, \
+         counting each restarted segment whole (bound {} s; starting over: {over} s), \
+         {:.1} s in all, load {}",
         KILLS as f64 * SEGMENT,
         started.elapsed().as_secs_f64(),
         loadavg.trim()
@@ -440,4 +491,50 @@ async fn boot_keeps_segments_of_queued_jobs_and_removes_orphans() {
         entries.iter().all(|e| e.job_id != 2),
         "the orphan's entry is gone: {entries:?}"
     );
+}
+
+/// Cancelling a segmented encode removes its segments with the partial output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_removes_the_segments() {
+    use crate::support::TestServer;
+    use crate::support::jobs::enqueue;
+
+    let server = TestServer::start_with(|c| {
+        c.transcode.segment_seconds = SEGMENT as u32;
+        c.transcode.segment_min_seconds = 10;
+        c.transcode.preset = Some("ultrafast".into());
+    })
+    .await;
+    let token = server.login().await;
+    let lib = crate::support::files::library(server.tmp.path());
+    let source = copy_into(&lib, segment_clip(), OsStr::new("film.mkv"));
+    let source_sha = sha256(&source);
+    server.add_folder(&token, &lib).await;
+    let id = enqueue(&server, &token, &source).await;
+    let dir = wait_until(LONG_JOB, "a complete segment", async || {
+        segment_dir(&lib).filter(|d| d.join("00000.mkv").exists())
+    })
+    .await;
+    assert!(check_segment_folder(&dir) >= 1);
+    let r = server
+        .post_json(
+            &format!("/api/jobs/{id}/cancel"),
+            &token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    server
+        .wait_job(&token, id, LONG_JOB, |j| j["status"] == "cancelled")
+        .await;
+    assert!(!dir.exists(), "the segments are removed");
+    let mut left: Vec<String> = std::fs::read_dir(&lib)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["film.mkv"], "no temp file either");
+    assert_eq!(sha256(&source), source_sha);
+    server.stop().await;
 }
