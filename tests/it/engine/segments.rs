@@ -538,3 +538,51 @@ async fn cancel_removes_the_segments() {
     assert_eq!(sha256(&source), source_sha);
     server.stop().await;
 }
+
+/// A graceful stop (a reboot) during a segmented encode keeps the finished segments, and the
+/// next start resumes from them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_stop_keeps_the_segments_and_the_next_start_resumes() {
+    use crate::support::TestServer;
+    use crate::support::jobs::{details, enqueue};
+
+    let config = |c: &mut alchemist::config::Config| {
+        c.transcode.segment_seconds = SEGMENT as u32;
+        c.transcode.segment_min_seconds = 10;
+        c.transcode.preset = Some("ultrafast".into());
+    };
+    let server = TestServer::start_with(config).await;
+    let token = server.login().await;
+    let lib = crate::support::files::library(server.tmp.path());
+    let source = copy_into(&lib, segment_clip(), OsStr::new("film.mkv"));
+    server.add_folder(&token, &lib).await;
+    let id = enqueue(&server, &token, &source).await;
+    let dir = wait_until(LONG_JOB, "two complete segments", async || {
+        segment_dir(&lib).filter(|d| d.join("00001.mkv").exists())
+    })
+    .await;
+    let (tmp, data_dir) = server.stop().await;
+    let kept = check_segment_folder(&dir);
+    assert!(kept >= 2, "the finished segments stay for the next start");
+
+    let server = TestServer::start_in(tmp, data_dir, config).await;
+    let token = server.login().await;
+    server
+        .wait_job(&token, id, LONG_JOB, |j| j["status"] == "completed")
+        .await;
+    let d = details(&server, &token, id).await;
+    let resumed = d["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["message"].as_str())
+        .find(|m| m.starts_with("resumed from segment "))
+        .unwrap_or_else(|| panic!("no resume in the log: {d:#}"))
+        .to_string();
+    assert!(
+        resumed.starts_with(&format!("resumed from segment {} of 40 ", kept + 1)),
+        "{resumed}"
+    );
+    assert!(!dir.exists());
+    server.stop().await;
+}
