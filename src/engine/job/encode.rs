@@ -1,6 +1,7 @@
 //! The encode stage: on the hardware the capabilities chose (`backend`), then once more on the
 //! CPU when the hardware try fails for reasons of its own, or straight on the CPU. Each try
-//! runs ffmpeg (`ffmpeg`), then checks the temp file (`check`: the final size against the
+//! runs ffmpeg (`ffmpeg`; a long source in resumable segments, `segmented`, with the same
+//! backend's arguments), then checks the temp file (`check`: the final size against the
 //! minimum saving, the source unchanged, verification); a job ends with a verified output or
 //! the reason it has none. What sends a hardware try to the CPU: its ffmpeg failed, stalled
 //! (killed after the stall timeout), or wrote an output that does not verify, which are the

@@ -2,9 +2,11 @@
 //! (cached) → decide with the profile of the job's folder → encode into a temp file beside the
 //! source (hardware first when verified, the CPU after a hardware failure of its own) → check
 //! the result's size and the source → verify → fsync + rename to `<stem>.alchemist.<ext>` →
-//! keep, replace or delete the original. Each stage returns `Result<_, Stop>` and the run reads
+//! keep, replace or delete the original. A long encode runs in segments that survive a crash or
+//! a restart (`segmented`). Each stage returns `Result<_, Stop>` and the run reads
 //! top to bottom with `?`; the source is only read until its output is verified. Every way out
-//! leaves no partial file behind and is recorded by `finish`, in one store call.
+//! leaves no partial file behind (an interruption keeps only finished segments, to resume
+//! from) and is recorded by `finish`, in one store call.
 
 mod backend;
 mod check;

@@ -1,5 +1,5 @@
-//! Resume after restart (issue 19): a long encode runs in segments, and the real
-//! `alchemist serve` binary is SIGKILLed at random points of it, 20 times in one run. Every
+//! The kill test of segmented encodes (issue 19): the real `alchemist serve` binary is
+//! SIGKILLed at random points of one segmented encode, 20 times in one run. Every
 //! restart must resume from the last complete segment instead of starting over: from the job
 //! log (read from the store while the server is down) the test measures, per segment, how
 //! often it was started; the seconds encoded again must stay within one segment per kill, and
@@ -12,82 +12,22 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alchemist::model::JobState;
 use alchemist::store::{JobQuery, Store};
 
+use super::{FPS, SEGMENT, SOURCE_SECONDS, check_segment_folder, segment_clip, segment_dir};
 use crate::support::binary::BIN;
-use crate::support::clips::{copy_into, ffmpeg, ffprobe, generate};
+use crate::support::clips::{copy_into, ffmpeg, ffprobe};
 use crate::support::files::sha256;
 use crate::support::procs::is_dead;
 use crate::support::rng::Rng;
 use crate::support::{LONG_JOB, PROMPT, wait_until};
 
 const KILLS: usize = 20;
-/// `[transcode] segment_seconds` of the test: 40 segments of the 80-second source.
-const SEGMENT: f64 = 2.0;
-const SOURCE_SECONDS: u32 = 80;
-const FPS: u32 = 25;
-
-/// 80 s of 320x180 at 25 fps, MPEG-4 Part 2 at high quality + AAC in Matroska: any HEVC
-/// encode of it saves plenty. Its video starts 21 ms after the audio (AAC priming), off the
-/// frame grid, as real files' often does.
-fn segment_clip() -> &'static Path {
-    static CLIP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    CLIP.get_or_init(|| {
-        generate(
-            "segments-src.mkv",
-            &format!(
-                "-f lavfi -i testsrc2=size=320x180:rate={FPS}:duration={SOURCE_SECONDS} \
-                 -f lavfi -i sine=frequency=440:sample_rate=48000:duration={SOURCE_SECONDS} \
-                 -c:v mpeg4 -q:v 2 -c:a aac -shortest -f matroska"
-            ),
-        )
-    })
-}
-
-/// The segment folder in `lib`, if there is one.
-fn segment_dir(lib: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(lib)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().contains(".alchemist-seg-"))
-}
-
-/// What a crash may leave in a segment folder: the manifest, complete segments from the
-/// first on without a gap, and at most one part file, the next one.
-fn check_segment_folder(dir: &Path) -> usize {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    let complete: Vec<&String> = names.iter().filter(|n| n.ends_with(".mkv")).collect();
-    for (i, n) in complete.iter().enumerate() {
-        assert_eq!(
-            **n,
-            format!("{i:05}.mkv"),
-            "complete segments without a gap: {names:?}"
-        );
-    }
-    let parts: Vec<&String> = names.iter().filter(|n| n.ends_with(".part")).collect();
-    assert!(parts.len() <= 1, "{names:?}");
-    if let Some(p) = parts.first() {
-        assert_eq!(**p, format!("{:05}.part", complete.len()), "{names:?}");
-    }
-    for n in &names {
-        assert!(
-            n == "manifest.json" || n.ends_with(".mkv") || n.ends_with(".part"),
-            "unexpected {n} in {names:?}"
-        );
-    }
-    complete.len()
-}
 
 fn serve(data: &Path, config: &Path, log: &Path) -> Child {
     Command::new(BIN)
@@ -102,9 +42,10 @@ fn serve(data: &Path, config: &Path, log: &Path) -> Child {
         .unwrap()
 }
 
-/// The ffmpeg encoding a segment (its pid and the segment's index), if one runs: found by its
-/// output argument, `.../.<name>.alchemist-seg-<job>/NNNNN.part`.
-fn running_segment() -> Option<(u32, usize)> {
+/// The ffmpeg encoding a segment in `lib` (its pid and the segment's index), if one runs: found
+/// by its output argument, `<lib>/.<name>.alchemist-seg-<job>/NNNNN.part` (other tests encode
+/// segments at the same time, in their own folders).
+fn running_segment(lib: &Path) -> Option<(u32, usize)> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
             continue;
@@ -121,10 +62,17 @@ fn running_segment() -> Option<(u32, usize)> {
         }
         for a in &args {
             let a = Path::new(OsStr::from_bytes(a));
-            let in_segments = a
-                .parent()
-                .and_then(|p| p.file_name())
-                .is_some_and(|n| n.to_string_lossy().contains(".alchemist-seg-"));
+            let a = Path::new(OsStr::from_bytes(
+                a.as_os_str()
+                    .as_bytes()
+                    .strip_prefix(b"file:")
+                    .unwrap_or(a.as_os_str().as_bytes()),
+            ));
+            let in_segments = a.parent().is_some_and(|p| {
+                p.parent() == Some(lib)
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().contains(".alchemist-seg-"))
+            });
             let name = a.file_name().map(|n| n.to_string_lossy().into_owned());
             if in_segments
                 && let Some(index) = name
@@ -268,14 +216,19 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
     for kill in 0..KILLS {
         let mut child = serve(&data, &config, &log);
         // Kill once this run has started 1 or 2 segments, plus 0-300 ms: sometimes right at a
-        // segment's start, sometimes well into it, sometimes just after one completed.
-        let target = 1 + rng.below(2) as usize;
+        // segment's start, sometimes well into it, sometimes just after one completed. Every
+        // other run starts two, so at least one of its segments is complete when it dies.
+        let target = if kill % 2 == 0 {
+            2
+        } else {
+            1 + rng.below(2) as usize
+        };
         let mut seen: Vec<(u32, usize)> = Vec::new();
         wait_until(LONG_JOB, "the run to start its segments", async || {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("the server exited with {status}: {}", server_log());
             }
-            if let Some(s) = running_segment()
+            if let Some(s) = running_segment(&lib)
                 && !seen.iter().any(|(_, i)| *i == s.1)
             {
                 seen.push(s);
@@ -290,7 +243,7 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
         tokio::time::sleep(Duration::from_millis(rng.below(300))).await;
         child.kill().unwrap(); // SIGKILL: no shutdown code runs.
         child.wait().unwrap();
-        if let Some((pid, _)) = running_segment() {
+        if let Some((pid, _)) = running_segment(&lib) {
             wait_until(PROMPT, "ffmpeg to die with the server", async || {
                 is_dead(pid)
             })
@@ -357,11 +310,9 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
             "{after:?}"
         );
     }
-    assert!(
-        runs.runs.iter().skip(1).filter(|r| r.0 > 0).count() >= KILLS - 1,
-        "progress survived the restarts: {:?}",
-        runs.runs
-    );
+    // Progress survived: every other run completed a segment, which no later run encoded again.
+    let last = &runs.runs[KILLS];
+    assert!(last.0 >= KILLS / 2, "the last run started at {last:?}");
     // Every segment was encoded; what was encoded again is bounded by one segment per kill.
     assert_eq!(runs.starts.len(), count, "{:?}", runs.starts);
     let redone: f64 = runs.starts.values().map(|n| (n - 1) as f64 * SEGMENT).sum();
@@ -436,153 +387,4 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
         ["film.alchemist.mkv", "film.mkv"],
         "nothing else is left"
     );
-}
-
-/// Boot recovery keeps the segment folder of a job that is queued (it will resume) and removes
-/// the folder of a job that will not (here: one the store no longer has), with its entry.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn boot_keeps_segments_of_queued_jobs_and_removes_orphans() {
-    use alchemist::model::JobId;
-    use alchemist::store::{Job, SegmentsEntry};
-
-    let tmp = tempfile::tempdir().unwrap();
-    let data_dir = tmp.path().join("data");
-    let lib = tmp.path().join("lib");
-    let kept = lib.join(".a.alchemist.mkv.alchemist-seg-1");
-    let orphan = lib.join(".b.alchemist.mkv.alchemist-seg-2");
-    for d in [&kept, &orphan] {
-        std::fs::create_dir_all(d).unwrap();
-        std::fs::write(d.join("00000.mkv"), b"segment").unwrap();
-    }
-    let dir = data_dir.clone();
-    let (k, o, input) = (kept.clone(), orphan.clone(), lib.join("a.mkv"));
-    tokio::task::spawn_blocking(move || {
-        crate::support::create_admin(&dir);
-        let store = Store::open(&dir).unwrap();
-        store
-            .insert_jobs_bulk(vec![Job::queued(JobId(1), input, 0)])
-            .unwrap();
-        for (job_id, dir) in [(1, k), (2, o)] {
-            let entry = SegmentsEntry {
-                job_id,
-                dir,
-                created_at: 0,
-            };
-            store.segments_put(&entry).unwrap();
-        }
-    })
-    .await
-    .unwrap();
-
-    // Recovery has run before the server answers.
-    let server = crate::support::TestServer::start_in(tmp, data_dir, |_| {}).await;
-    assert!(!orphan.exists(), "the orphaned segments are removed");
-    assert!(
-        kept.join("00000.mkv").exists(),
-        "the queued job's segments stay"
-    );
-    let (_tmp, data_dir) = server.stop().await;
-    let entries = tokio::task::spawn_blocking(move || {
-        Store::open(&data_dir).unwrap().segments_list().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        entries.iter().all(|e| e.job_id != 2),
-        "the orphan's entry is gone: {entries:?}"
-    );
-}
-
-/// Cancelling a segmented encode removes its segments with the partial output.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_removes_the_segments() {
-    use crate::support::TestServer;
-    use crate::support::jobs::enqueue;
-
-    let server = TestServer::start_with(|c| {
-        c.transcode.segment_seconds = SEGMENT as u32;
-        c.transcode.segment_min_seconds = 10;
-        c.transcode.preset = Some("ultrafast".into());
-    })
-    .await;
-    let token = server.login().await;
-    let lib = crate::support::files::library(server.tmp.path());
-    let source = copy_into(&lib, segment_clip(), OsStr::new("film.mkv"));
-    let source_sha = sha256(&source);
-    server.add_folder(&token, &lib).await;
-    let id = enqueue(&server, &token, &source).await;
-    let dir = wait_until(LONG_JOB, "a complete segment", async || {
-        segment_dir(&lib).filter(|d| d.join("00000.mkv").exists())
-    })
-    .await;
-    assert!(check_segment_folder(&dir) >= 1);
-    let r = server
-        .post_json(
-            &format!("/api/jobs/{id}/cancel"),
-            &token,
-            serde_json::json!({}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    server
-        .wait_job(&token, id, LONG_JOB, |j| j["status"] == "cancelled")
-        .await;
-    assert!(!dir.exists(), "the segments are removed");
-    let mut left: Vec<String> = std::fs::read_dir(&lib)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    left.sort();
-    assert_eq!(left, ["film.mkv"], "no temp file either");
-    assert_eq!(sha256(&source), source_sha);
-    server.stop().await;
-}
-
-/// A graceful stop (a reboot) during a segmented encode keeps the finished segments, and the
-/// next start resumes from them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graceful_stop_keeps_the_segments_and_the_next_start_resumes() {
-    use crate::support::TestServer;
-    use crate::support::jobs::{details, enqueue};
-
-    let config = |c: &mut alchemist::config::Config| {
-        c.transcode.segment_seconds = SEGMENT as u32;
-        c.transcode.segment_min_seconds = 10;
-        c.transcode.preset = Some("ultrafast".into());
-    };
-    let server = TestServer::start_with(config).await;
-    let token = server.login().await;
-    let lib = crate::support::files::library(server.tmp.path());
-    let source = copy_into(&lib, segment_clip(), OsStr::new("film.mkv"));
-    server.add_folder(&token, &lib).await;
-    let id = enqueue(&server, &token, &source).await;
-    let dir = wait_until(LONG_JOB, "two complete segments", async || {
-        segment_dir(&lib).filter(|d| d.join("00001.mkv").exists())
-    })
-    .await;
-    let (tmp, data_dir) = server.stop().await;
-    let kept = check_segment_folder(&dir);
-    assert!(kept >= 2, "the finished segments stay for the next start");
-
-    let server = TestServer::start_in(tmp, data_dir, config).await;
-    let token = server.login().await;
-    server
-        .wait_job(&token, id, LONG_JOB, |j| j["status"] == "completed")
-        .await;
-    let d = details(&server, &token, id).await;
-    let resumed = d["logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l["message"].as_str())
-        .find(|m| m.starts_with("resumed from segment "))
-        .unwrap_or_else(|| panic!("no resume in the log: {d:#}"))
-        .to_string();
-    assert!(
-        resumed.starts_with(&format!("resumed from segment {} of 40 ", kept + 1)),
-        "{resumed}"
-    );
-    assert!(!dir.exists());
-    server.stop().await;
 }
