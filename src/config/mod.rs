@@ -189,6 +189,8 @@ impl Config {
                 encoder: CpuEncoder::Libx265,
                 crf: None,
                 preset: None,
+                segment_seconds: transcode::DEFAULT_SEGMENT_SECONDS,
+                segment_min_seconds: transcode::DEFAULT_SEGMENT_MIN_SECONDS,
             },
             session_days: 30,
             scan_on_start: true,

@@ -19,6 +19,11 @@ pub struct TranscodeFile {
     pub trash_days: Option<u32>,
     /// How much of each output is decoded before promotion: `sample` (default), `full`, `off`.
     pub verify: Option<String>,
+    /// Length of the pieces a long encode is made in, so it resumes after a crash (default
+    /// 300; 0 = never segment).
+    pub segment_seconds: Option<u32>,
+    /// Sources shorter than this are encoded in one piece (default 900).
+    pub segment_min_seconds: Option<u32>,
 }
 
 /// Encode settings that may change while running (config file edits).
@@ -30,10 +35,21 @@ pub struct TranscodeSettings {
     pub original: OriginalPolicy,
     pub trash_days: u32,
     pub verify: VerifyMode,
+    /// Segment length of long encodes in seconds; 0 = one piece always (`media::segments`).
+    pub segment_seconds: u32,
+    /// The shortest source that is segmented, in seconds.
+    pub segment_min_seconds: u32,
 }
 
 /// How long replaced originals are kept when the config does not say.
 pub const DEFAULT_TRASH_DAYS: u32 = 30;
+
+/// Segment length when the config does not say: a crash costs at most five minutes of encoding,
+/// and a two-hour film is 24 ffmpeg starts, each a second or two of overhead.
+pub const DEFAULT_SEGMENT_SECONDS: u32 = 300;
+/// Sources shorter than this are not segmented when the config does not say: redoing a quarter
+/// of an hour after a crash is cheap, and one piece needs no join.
+pub const DEFAULT_SEGMENT_MIN_SECONDS: u32 = 900;
 
 /// Validate the `[transcode]` table.
 pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, ConfigError> {
@@ -81,6 +97,8 @@ pub fn transcode_settings(t: &TranscodeFile) -> Result<TranscodeSettings, Config
         preset: t.preset.clone(),
         original,
         trash_days: t.trash_days.unwrap_or(DEFAULT_TRASH_DAYS),
+        segment_seconds: t.segment_seconds.unwrap_or(DEFAULT_SEGMENT_SECONDS),
+        segment_min_seconds: t.segment_min_seconds.unwrap_or(DEFAULT_SEGMENT_MIN_SECONDS),
     })
 }
 
@@ -104,6 +122,12 @@ pub fn changed_keys(old: &TranscodeSettings, new: &TranscodeSettings) -> Vec<Str
     }
     if old.verify != new.verify {
         keys.push("transcode.verify".to_string());
+    }
+    if old.segment_seconds != new.segment_seconds {
+        keys.push("transcode.segment_seconds".to_string());
+    }
+    if old.segment_min_seconds != new.segment_min_seconds {
+        keys.push("transcode.segment_min_seconds".to_string());
     }
     keys
 }

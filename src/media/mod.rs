@@ -19,6 +19,7 @@ pub(crate) mod reasons;
 pub mod report;
 pub mod run;
 pub(crate) mod savings;
+pub mod segments;
 pub(crate) mod streams;
 pub mod verify;
 

@@ -17,6 +17,8 @@ use super::streams::OutputContainer;
 const OUTPUT_MARKER: &str = ".alchemist.";
 /// Marker inside temp file names, followed by the job id.
 const TEMP_MARKER: &str = ".alchemist-tmp-";
+/// Marker inside segment folder names, followed by the job id.
+const SEGMENTS_MARKER: &str = ".alchemist-seg-";
 /// Every container we write; `is_own_file` must know all their extensions.
 const OUTPUT_CONTAINERS: [OutputContainer; 2] = [OutputContainer::Mkv, OutputContainer::Mp4];
 
@@ -54,6 +56,25 @@ pub fn temp_path(final_output: &Path, job: JobId) -> PathBuf {
     final_output.with_file_name(name)
 }
 
+/// Hidden folder beside `final_output` holding the segments of a segmented encode
+/// (`media::segments`): `<dir>/.<file name>.alchemist-seg-<job>`, on the output's filesystem.
+pub fn segments_dir(final_output: &Path, job: JobId) -> PathBuf {
+    let file_name = final_output.file_name().unwrap_or(OsStr::new("output"));
+    let id = job.to_string();
+    let room = NAME_MAX - 1 - SEGMENTS_MARKER.len() - id.len();
+    let mut name = OsString::from(".");
+    name.push(fit(file_name.as_bytes(), room));
+    name.push(SEGMENTS_MARKER);
+    name.push(id);
+    final_output.with_file_name(name)
+}
+
+/// True when `path` names a segment folder (its last component).
+pub fn is_segments_dir(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| marked_with_id(n.as_bytes(), SEGMENTS_MARKER.as_bytes()))
+}
+
 /// `bytes` when at most `room` long; else its first bytes (cut at a character boundary when it
 /// is UTF-8), `~` and 8 hex digits of its SHA-256.
 fn fit(bytes: &[u8], room: usize) -> OsString {
@@ -84,7 +105,10 @@ pub const TRASH_DIR: &str = ".alchemist-trash";
 /// True for files we wrote: outputs (`*.alchemist.mkv|mp4`), temp files, and anything under a
 /// trash folder.
 pub fn is_own_file(path: &Path) -> bool {
-    if path.components().any(|c| c.as_os_str() == TRASH_DIR) {
+    if path.components().any(|c| {
+        c.as_os_str() == TRASH_DIR
+            || marked_with_id(c.as_os_str().as_bytes(), SEGMENTS_MARKER.as_bytes())
+    }) {
         return true;
     }
     let Some(name) = path.file_name().map(OsStrExt::as_bytes) else {
@@ -99,7 +123,11 @@ pub fn is_own_file(path: &Path) -> bool {
 }
 
 fn is_temp_name(name: &[u8]) -> bool {
-    let marker = TEMP_MARKER.as_bytes();
+    marked_with_id(name, TEMP_MARKER.as_bytes())
+}
+
+/// A hidden name ending in `marker` and a job id's digits.
+fn marked_with_id(name: &[u8], marker: &[u8]) -> bool {
     if !name.starts_with(b".") || name.len() < marker.len() {
         return false;
     }
@@ -175,6 +203,18 @@ mod tests {
 
     #[test]
     fn own_files_are_recognised() {
+        let seg = segments_dir(Path::new("/a/x.alchemist.mkv"), JobId(12));
+        assert_eq!(seg, Path::new("/a/.x.alchemist.mkv.alchemist-seg-12"));
+        assert!(is_segments_dir(&seg));
+        assert!(
+            is_own_file(&seg.join("00003.mkv")),
+            "segments are never queued"
+        );
+        assert!(
+            !is_segments_dir(Path::new("/a/x.alchemist-seg-12")),
+            "not hidden"
+        );
+        assert!(!is_segments_dir(Path::new("/a/.x.alchemist-seg-")));
         for own in [
             "/a/x.alchemist.mkv",
             "/a/x.ALCHEMIST.MP4",

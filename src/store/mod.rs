@@ -21,6 +21,7 @@ mod profiles;
 mod queue;
 pub mod records;
 mod retries;
+mod segments;
 mod settings;
 pub mod snapshot;
 mod stats;

@@ -366,3 +366,13 @@ pub struct TrashEntry {
     pub output_removed: bool,
 }
 impl Versioned for TrashEntry {}
+
+/// Where a segmented encode keeps its finished pieces (`store::segments`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentsEntry {
+    pub job_id: u64,
+    #[serde(with = "path_bytes")]
+    pub dir: PathBuf,
+    pub created_at: i64,
+}
+impl Versioned for SegmentsEntry {}

@@ -104,6 +104,7 @@ impl Store {
             PROFILES,
             RETRY_SCHEDULE,
             DEVICES,
+            SEGMENTS,
         );
         let missed: Vec<String> = read
             .list_tables()?

@@ -50,3 +50,7 @@ pub const PROFILES: TableDefinition<&str, &[u8]> = TableDefinition::new("profile
 pub const RETRY_SCHEDULE: TableDefinition<(i64, u64), ()> = TableDefinition::new("retry_schedule");
 /// SHA-256(device token) → Device: browsers that logged in before (see `auth::devices`).
 pub const DEVICES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("devices");
+/// job id → SegmentsEntry: the folder of a segmented encode's finished pieces (see
+/// `media::segments`), so boot recovery can keep the ones of jobs it resumes and remove the
+/// rest. Created by the first write; a missing table reads as empty.
+pub const SEGMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("segments");

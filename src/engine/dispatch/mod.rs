@@ -2,7 +2,8 @@
 //! free slots, and starts each claimed job's run in a task of its own (`job::run`). It wakes on
 //! the events that can free a slot or add work (`queued`, a run ending, an `engine` change), on
 //! its own runs letting go, and on an idle tick. At start, jobs a previous process left active go
-//! back to the queue and their temp files are removed ([`recover`]).
+//! back to the queue and their temp files are removed, while the finished segments of
+//! segmented encodes are kept for jobs that resume and removed for any other ([`recover`]).
 
 mod slots;
 
@@ -46,6 +47,10 @@ pub(crate) async fn recover(ledger: &Ledger) -> Result<(), EngineError> {
         }
         let line = "interrupted by a restart; queued again";
         ledger.log(job.id, LogLevel::Warning, line).await;
+    }
+    // The segments of queued jobs stay for them to resume; any other folder is an orphan.
+    for dir in job::sweep_segments(ledger.store()).await? {
+        tracing::warn!(path = ?dir, "removed the segments of a job that will not resume");
     }
     Ok(())
 }
@@ -148,6 +153,8 @@ impl Dispatcher {
                 verify: settings.verify,
                 retry_base: self.run.retry_base,
                 stall_timeout: self.run.stall_timeout,
+                segment_seconds: settings.segment_seconds,
+                segment_min_seconds: settings.segment_min_seconds,
             };
             let done = self.done_tx.clone();
             self.started += 1;

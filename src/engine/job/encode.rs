@@ -1,6 +1,7 @@
 //! The encode stage: on the hardware the capabilities chose (`backend`), then once more on the
 //! CPU when the hardware try fails for reasons of its own, or straight on the CPU. Each try
-//! runs ffmpeg (`ffmpeg`), then checks the temp file (`check`: the final size against the
+//! runs ffmpeg (`ffmpeg`; a long source in resumable segments, `segmented`, with the same
+//! backend's arguments), then checks the temp file (`check`: the final size against the
 //! minimum saving, the source unchanged, verification); a job ends with a verified output or
 //! the reason it has none. What sends a hardware try to the CPU: its ffmpeg failed, stalled
 //! (killed after the stall timeout), or wrote an output that does not verify, which are the
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::backend::HwTarget;
 use super::ffmpeg::{self, Ran, SavingsWatch};
 use super::stages::{Planned, Source};
-use super::{JobContext, Progress, Stop, check};
+use super::{JobContext, Progress, Stop, check, segmented};
 use crate::engine::failure::{self, Failure, FileId};
 use crate::engine::hardware::{self, DEMOTE_AFTER};
 use crate::media::run::RunError;
@@ -33,13 +34,35 @@ pub(super) struct Encoded {
     pub fallback: Option<Explanation>,
 }
 
-/// One ffmpeg run to try.
-struct Try<'a> {
-    backend: Backend,
-    encoder: &'a str,
-    argv: Vec<std::ffi::OsString>,
+/// One encode to try.
+pub(super) struct Try<'a> {
+    pub backend: Backend,
+    pub encoder: &'a str,
+    /// Whose argument builder makes its ffmpeg runs.
+    pub build: Build<'a>,
     /// The stall watch's limit (hardware tries only).
-    stall: Option<Duration>,
+    pub stall: Option<Duration>,
+}
+
+/// The argument builder of a try's backend (`media::args`, through `backend` for hardware):
+/// the single source of encoder arguments, for a one-piece encode and for each segment alike.
+pub(super) enum Build<'a> {
+    Cpu,
+    Hardware(&'a HwTarget),
+}
+
+impl Build<'_> {
+    pub fn argv(
+        &self,
+        plan: &crate::media::plan::Plan,
+        input: &Path,
+        output: &Path,
+    ) -> Result<Vec<std::ffi::OsString>, String> {
+        match self {
+            Build::Cpu => Ok(args::build_args(plan, input, output)),
+            Build::Hardware(target) => target.argv(plan, input, output),
+        }
+    }
 }
 
 /// How a try ended, when it did not end the job.
@@ -72,11 +95,11 @@ pub(super) async fn encode(
     let mut fallback = None;
     if let Some(target) = hardware {
         match target.argv(plan, &read_from, temp) {
-            Ok(argv) => {
+            Ok(_) => {
                 let t = Try {
                     backend: target.backend,
                     encoder: &target.encoder,
-                    argv,
+                    build: Build::Hardware(&target),
                     stall: Some(ctx.stall_timeout),
                 };
                 match one_try(ctx, planned, info, source, temp, t, run).await? {
@@ -99,7 +122,7 @@ pub(super) async fn encode(
     let t = Try {
         backend: Backend::Cpu,
         encoder,
-        argv: args::build_args(plan, &read_from, temp),
+        build: Build::Cpu,
         stall: None,
     };
     match one_try(ctx, planned, info, source, temp, t, run).await? {
@@ -110,6 +133,17 @@ pub(super) async fn encode(
         }
         TryEnd::Failed { stop, .. } => Err(stop),
     }
+}
+
+/// The ffmpeg command line in the job log. Paths in the arguments may hold any byte: shown
+/// escaped, they cannot forge a line.
+pub(super) async fn log_argv(ctx: &JobContext, argv: &[std::ffi::OsString]) {
+    let line = argv
+        .iter()
+        .map(|a| crate::model::escape_controls(&a.to_string_lossy()).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    ctx.log(LogLevel::Info, format!("ffmpeg {line}")).await;
 }
 
 /// Log why the hardware try is given up, count a fault towards demotion, and store the
@@ -155,25 +189,7 @@ async fn one_try(
     run: &mut Progress,
 ) -> Result<TryEnd, Stop> {
     run.encoder = Some(t.encoder.to_string());
-    // Paths in the arguments may hold any byte: shown escaped, they cannot forge a line.
-    let line = t
-        .argv
-        .iter()
-        .map(|a| crate::model::escape_controls(&a.to_string_lossy()).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    ctx.log(LogLevel::Info, format!("ffmpeg {line}")).await;
     let started = Instant::now();
-    let watch = SavingsWatch {
-        temp: temp.to_path_buf(),
-        source_size: source.size,
-        min_saving_percent: if planned.plan.video.is_some() {
-            planned.profile.min_saving_percent
-        } else {
-            0
-        },
-        duration: info.duration,
-    };
     let fd = source.file.as_raw_fd();
     let failed = |f: Failure| {
         Ok(TryEnd::Failed {
@@ -189,7 +205,32 @@ async fn one_try(
             stop: Stop::Skip(why),
         })
     };
-    match ffmpeg::run(ctx, t.argv, watch, fd, t.stall).await {
+    let ranges = segmented::ranges(ctx, planned, info);
+    let ran = match &ranges {
+        Some(ranges) => segmented::encode(ctx, planned, info, source, temp, ranges, &t, run).await,
+        None => match t
+            .build
+            .argv(&planned.plan, &crate::process::fd_path(fd), temp)
+        {
+            Ok(argv) => {
+                log_argv(ctx, &argv).await;
+                let watch = SavingsWatch {
+                    temp: temp.to_path_buf(),
+                    source_size: source.size,
+                    min_saving_percent: if planned.plan.video.is_some() {
+                        planned.profile.min_saving_percent
+                    } else {
+                        0
+                    },
+                    duration: info.duration,
+                    span: None,
+                };
+                ffmpeg::run(ctx, argv, watch, fd, t.stall).await
+            }
+            Err(e) => Err(RunError::Spawn(std::io::Error::other(e))),
+        },
+    };
+    match ran {
         Ok(Ran::Done) => {}
         Ok(Ran::Abandoned(why)) => return skipped(why),
         Ok(Ran::Stalled { seconds, percent }) => {
@@ -217,7 +258,16 @@ async fn one_try(
         Err(Stop::Skip(why)) => return skipped(why),
         Err(stop) => return Err(stop),
     }
-    let verified = match check::verify(ctx, &planned.plan, info, temp).await {
+    let mut verified = check::verify(ctx, &planned.plan, info, temp).await;
+    if ranges.is_some()
+        && let Ok(v) = &verified
+    {
+        // A joined output must also keep picture and sound together across the joins.
+        verified = segmented::check_sync(ctx, planned, info, source, temp, v.duration)
+            .await
+            .map(|()| v.clone());
+    }
+    let verified = match verified {
         Ok(v) => v,
         Err(f @ Failure::Verify(_)) => return failed(f),
         Err(f) => return Err(f.into()),

@@ -45,6 +45,9 @@ pub(super) struct SavingsWatch {
     pub min_saving_percent: u8,
     /// Input seconds (0 when unknown: no progress, no early abort).
     pub duration: f64,
+    /// A segment of a segmented encode (`segmented`): the source seconds before it and the
+    /// whole source's, so the job's progress is the whole encode's, not the segment's.
+    pub span: Option<(f64, f64)>,
 }
 
 impl SavingsWatch {
@@ -150,7 +153,12 @@ pub(super) async fn run(
         let mut abandoned: Option<Explanation> = None;
         let mut on_event = |event: RunEvent| match event {
             RunEvent::Started { pid } => slot.started(pid),
-            RunEvent::Progress(p) => {
+            RunEvent::Progress(mut p) => {
+                if let Some((offset, total)) = watch.span
+                    && total > 0.0
+                {
+                    p.percent = ((offset + p.out_time_seconds) / total * 100.0).clamp(0.0, 100.0);
+                }
                 slot.progress(p.percent);
                 lock(&seen).progress(p.out_time_seconds, p.percent);
                 if abandoned.is_none()

@@ -2,9 +2,11 @@
 //! (cached) → decide with the profile of the job's folder → encode into a temp file beside the
 //! source (hardware first when verified, the CPU after a hardware failure of its own) → check
 //! the result's size and the source → verify → fsync + rename to `<stem>.alchemist.<ext>` →
-//! keep, replace or delete the original. Each stage returns `Result<_, Stop>` and the run reads
+//! keep, replace or delete the original. A long encode runs in segments that survive a crash or
+//! a restart (`segmented`). Each stage returns `Result<_, Stop>` and the run reads
 //! top to bottom with `?`; the source is only read until its output is verified. Every way out
-//! leaves no partial file behind and is recorded by `finish`, in one store call.
+//! leaves no partial file behind (an interruption keeps only finished segments, to resume
+//! from) and is recorded by `finish`, in one store call.
 
 mod backend;
 mod check;
@@ -12,9 +14,11 @@ mod encode;
 mod ffmpeg;
 mod finish;
 pub(super) mod quality;
+mod segmented;
 mod source;
 mod stages;
 
+pub(crate) use segmented::{discard_of as discard_segments, sweep as sweep_segments};
 pub(crate) use source::open_no_symlinks;
 
 use std::path::PathBuf;
@@ -54,6 +58,10 @@ pub(crate) struct JobContext {
     /// How long a hardware encode may make no progress before it is killed and done on the
     /// CPU.
     pub stall_timeout: Duration,
+    /// Segment length of long encodes (0: one piece) and the shortest source segmented, in
+    /// seconds (`[transcode] segment_seconds`, `segment_min_seconds`).
+    pub segment_seconds: u32,
+    pub segment_min_seconds: u32,
 }
 
 /// The stall timeout when the configuration sets none: a hardware encoder that neither
@@ -124,6 +132,9 @@ struct Progress {
     encoder: Option<String>,
     /// The temp file, until it is promoted.
     temp: Option<PathBuf>,
+    /// Where a segmented encode keeps its finished pieces (named when the output is): kept
+    /// when the run is interrupted, so the next one resumes; removed however else it ends.
+    segments: Option<PathBuf>,
 }
 
 /// Run a claimed job to its end state and free its slot. Never panics on bad input: every
@@ -136,12 +147,18 @@ pub(crate) async fn run(ctx: JobContext) {
             started: Instant::now(),
             encoder: None,
             temp: None,
+            segments: None,
         };
         let end = stages::pipeline(&ctx, &mut progress).await;
         if let Some(temp) = &progress.temp
             && end.is_err()
         {
             remove_temp(temp);
+        }
+        if let Some(dir) = &progress.segments
+            && !matches!(end, Err(Stop::Interrupted))
+        {
+            segmented::discard(ctx.ledger.store(), ctx.id(), dir).await;
         }
         if let Err(e) = finish::record(&ctx, end, &progress).await {
             tracing::error!(error = %e, "could not record the end of a job");

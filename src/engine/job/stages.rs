@@ -248,6 +248,7 @@ async fn prepare(
         return Err(Failure::NameTooLong { bytes: longest }.into());
     }
     run.temp = Some(temp.clone());
+    run.segments = Some(paths::segments_dir(&output, ctx.id()));
     super::remove_temp(&temp);
     let id = ctx.id();
     let (event, out, tmp) = (planned.event, output.clone(), temp.clone());

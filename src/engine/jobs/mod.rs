@@ -99,7 +99,11 @@ impl Jobs {
             .apply(move |s| s.transition_job(id, JobEvent::Cancel, |_| {}))
             .await;
         match cancelled {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // Segments left by an interrupted run of it will not be resumed now.
+                crate::engine::job::discard_segments(self.ledger.store(), id).await;
+                Ok(())
+            }
             // Claimed in between: cancel the now-active job.
             Err(StoreError::Conflict(_)) => Box::pin(self.cancel(id)).await,
             Err(e) => Err(not_found(id)(e)),

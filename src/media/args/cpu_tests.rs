@@ -318,3 +318,54 @@ fn stream_rules_map_only_kept_streams_and_add_a_downmix() {
         "{args}"
     );
 }
+
+#[test]
+fn segmented_encode_is_the_video_alone_then_a_join_that_takes_the_rest_from_the_source() {
+    use crate::media::segments::{Range, segment_argv, video_only};
+    let p = planned(
+        "h264_ass_attachment",
+        CpuEncoder::Libx265,
+        ContainerChoice::Auto,
+    );
+    let segment = segment_argv(
+        build_args(
+            &video_only(&p),
+            Path::new("/proc/self/fd/9"),
+            Path::new("/m/.x.alchemist-seg-7/00001.part"),
+        ),
+        Range {
+            start: 300.0,
+            length: 300.0,
+            seek: 300.0,
+        },
+        false,
+    );
+    assert_eq!(
+        strings(segment),
+        words(
+            "-hide_banner -nostdin -y -ss 300.000000 -i file:/proc/self/fd/9 -t 300.000000 \
+             -map 0:V:0 -c:v libx265 -preset medium -crf 28 -x265-params log-level=error \
+             -map_metadata 0 -map_chapters 0 \
+             -f matroska file:/m/.x.alchemist-seg-7/00001.part"
+        )
+    );
+    let join = crate::media::args::build_join_args(
+        &p,
+        Path::new("/m/.x.alchemist-seg-7/join.ffconcat"),
+        Path::new("/proc/self/fd/9"),
+        Path::new("/m/.x.mkv.alchemist-tmp-7"),
+        0.021,
+    );
+    assert_eq!(
+        strings(join),
+        words(
+            "-hide_banner -nostdin -y -itsoffset 0.021000 \
+             -f concat -i file:/m/.x.alchemist-seg-7/join.ffconcat \
+             -i file:/proc/self/fd/9 \
+             -map 0:v:0 -map 1:a:0 -map 1:s:0 -map 1:t? \
+             -c:v copy -c:a:0 copy -c:s:0 copy -c:t copy \
+             -map_metadata 1 -map_chapters 1 \
+             -f matroska file:/m/.x.mkv.alchemist-tmp-7"
+        )
+    );
+}

@@ -50,22 +50,64 @@ pub(super) fn assemble(
 
     // 0:V skips cover pictures stored as video streams (MP4 "attached pic").
     a.push(["-map", "0:V:0"]);
+    streams_and_muxer(&mut a, plan, 0, output, |a| match &plan.video {
+        None => a.push(["-c:v", "copy"]),
+        Some(v) => video(a, v),
+    });
+    a.0
+}
+
+/// The join of a segmented encode (`media::segments`): the video segments through the concat
+/// demuxer (`list`, input 0) copied as they are, and everything else (audio, subtitles,
+/// attachments, metadata, chapters) from `source` (input 1) exactly as [`assemble`] handles it
+/// for a one-piece encode, so both ways write the same streams. The joined video starts at 0;
+/// `video_start` (seconds from the source's start to its first frame) puts it back where the
+/// source's was, relative to the audio.
+pub fn build_join_args(
+    plan: &Plan,
+    list: &Path,
+    source: &Path,
+    output: &Path,
+    video_start: f64,
+) -> Vec<OsString> {
+    let mut a = Args(Vec::new());
+    a.push(["-hide_banner", "-nostdin", "-y"]);
+    if video_start > 0.0 {
+        a.push(["-itsoffset"]);
+        a.owned(format!("{video_start:.6}"));
+    }
+    a.push(["-f", "concat", "-i"]);
+    a.0.push(file_url(list));
+    a.push(["-i"]);
+    a.0.push(file_url(source));
+    a.push(["-map", "0:v:0"]);
+    streams_and_muxer(&mut a, plan, 1, output, |a| a.push(["-c:v", "copy"]));
+    a.0
+}
+
+/// The stream mapping of audio, subtitles and attachments from input `src`, the codecs (`video`
+/// writes the video's), metadata and chapters from `src`, and the muxer writing `output`.
+fn streams_and_muxer(
+    a: &mut Args,
+    plan: &Plan,
+    src: usize,
+    output: &Path,
+    video: impl FnOnce(&mut Args),
+) {
     for track in &plan.audio {
         a.push(["-map"]);
-        a.owned(format!("0:a:{}", track.input_index));
+        a.owned(format!("{src}:a:{}", track.input_index));
     }
     for track in &plan.subtitles {
         a.push(["-map"]);
-        a.owned(format!("0:s:{}", track.input_index));
+        a.owned(format!("{src}:s:{}", track.input_index));
     }
     if plan.attachments {
-        a.push(["-map", "0:t?"]);
+        a.owned("-map".into());
+        a.owned(format!("{src}:t?"));
     }
 
-    match &plan.video {
-        None => a.push(["-c:v", "copy"]),
-        Some(v) => video(&mut a, v),
-    }
+    video(a);
     if plan.output_codec == "hevc" && plan.container == OutputContainer::Mp4 {
         // Apple players only accept HEVC in MP4 tagged hvc1 (ffmpeg defaults to hev1).
         a.push(["-tag:v", "hvc1"]);
@@ -91,7 +133,7 @@ pub(super) fn assemble(
             a.owned(format!("-metadata:s:a:{out}"));
             a.push(["title=Stereo"]);
         }
-        disposition_args(&mut a, "a", out, track.disposition);
+        disposition_args(a, "a", out, track.disposition);
     }
     for (out, track) in plan.subtitles.iter().enumerate() {
         a.owned(format!("-c:s:{out}"));
@@ -100,13 +142,16 @@ pub(super) fn assemble(
             SubtitleAction::ToSrt => "srt",
             SubtitleAction::ToMovText => "mov_text",
         }]);
-        disposition_args(&mut a, "s", out, track.disposition);
+        disposition_args(a, "s", out, track.disposition);
     }
     if plan.attachments {
         a.push(["-c:t", "copy"]);
     }
 
-    a.push(["-map_metadata", "0", "-map_chapters", "0"]);
+    a.push(["-map_metadata"]);
+    a.owned(src.to_string());
+    a.push(["-map_chapters"]);
+    a.owned(src.to_string());
     if plan.threads > 0 {
         a.push(["-threads"]);
         a.owned(plan.threads.to_string());
@@ -116,7 +161,6 @@ pub(super) fn assemble(
     }
     a.push(["-f", plan.container.muxer()]);
     a.0.push(file_url(output));
-    a.0
 }
 
 /// `-disposition:{kind}:{out} default+original` (or `0` for none), when the plan sets them.

@@ -5,6 +5,7 @@
 //! [`VerifyError`] (code `verify_failed`), rendered for the user by `explanation`.
 
 pub mod decode;
+pub mod sync;
 
 use std::path::Path;
 
@@ -58,6 +59,16 @@ pub enum VerifyError {
     DecodeErrors {
         exit_code: Option<i32>,
         lines: Vec<String>,
+    },
+    /// A joined (segmented) output's video starts or ends at another time relative to its
+    /// audio than the source's does, by more than a frame (`sync`).
+    OutOfSync {
+        /// `start` or `end`.
+        at: &'static str,
+        /// Video minus audio, in seconds, in the source and in the output.
+        source_offset: f64,
+        output_offset: f64,
+        allowed: f64,
     },
 }
 
@@ -155,6 +166,24 @@ impl VerifyError {
             )
             .with("exit_code", exit_code.unwrap_or(-1))
             .with("stderr_tail", lines.clone()),
+            VerifyError::OutOfSync {
+                at,
+                source_offset,
+                output_offset,
+                allowed,
+            } => Explanation::new(
+                CODE,
+                "The joined encode's picture and sound are out of sync.",
+                format!(
+                    "At its {at}, the output's video is {output_offset:.3} s from its audio, \
+                     the source's {source_offset:.3} s: more than the {allowed:.3} s (one frame) \
+                     allowed, so segments were joined wrongly; the source is untouched."
+                ),
+            )
+            .with("at", *at)
+            .with("source_offset", *source_offset)
+            .with("output_offset", *output_offset)
+            .with("allowed_difference", *allowed),
         }
     }
 }

@@ -8,3 +8,4 @@ mod remux;
 mod replace;
 mod restart;
 mod retry;
+mod segments;
