@@ -81,6 +81,8 @@ fn main() {
         ten_bit: false,
         deinterlace: false,
         colour: None,
+        tonemap: None,
+        tonemap: None,
     };
     let duration = f64::from(seconds);
     let t = Instant::now();

@@ -62,6 +62,8 @@ pub enum InvalidProfile {
     Streams(#[from] InvalidStreamRules),
     #[error(transparent)]
     Quality(#[from] super::quality::InvalidTarget),
+    #[error(transparent)]
+    Output(#[from] super::output::InvalidOutput),
 }
 
 impl InvalidProfile {
@@ -75,6 +77,7 @@ impl InvalidProfile {
             InvalidProfile::BppFactor(_) => "bpp_factor",
             InvalidProfile::Streams(e) => e.field(),
             InvalidProfile::Quality(_) => "quality_target",
+            InvalidProfile::Output(e) => e.field(),
         }
     }
 }
@@ -114,6 +117,7 @@ impl Profile {
         if let Some(target) = &self.quality_target {
             target.validate()?;
         }
+        self.output.validate(self.original)?;
         Ok(())
     }
 }
@@ -154,6 +158,17 @@ pub struct ProfileFields {
     #[serde(default, deserialize_with = "explicit_null")]
     #[schema(value_type = Option<super::quality::QualityTarget>)]
     pub quality_target: Option<Option<super::quality::QualityTarget>>,
+    /// `preserve` keeps HDR; `sdr` tonemaps HDR sources to SDR (BT.709).
+    pub hdr: Option<super::output::HdrMode>,
+    /// Absolute folder outside every library folder that receives the outputs, mirroring the
+    /// library folder's layout. An explicit `null` puts outputs beside the originals again;
+    /// leaving it out keeps the base's.
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<String>)]
+    pub output_root: Option<Option<std::path::PathBuf>>,
+    /// Marks outputs: `<stem>.<suffix>.<ext>` (default `alchemist`); empty only with an
+    /// `output_root`.
+    pub output_suffix: Option<String>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` (by `default`) when the field is left out.
@@ -212,6 +227,15 @@ impl ProfileFields {
         set_rule!(drop_commentary, image_subtitles, add_stereo, audio_codec);
         if let Some(target) = self.quality_target {
             p.quality_target = target;
+        }
+        if let Some(hdr) = self.hdr {
+            p.hdr = hdr;
+        }
+        if let Some(root) = &self.output_root {
+            p.output.output_root = root.clone();
+        }
+        if let Some(suffix) = &self.output_suffix {
+            p.output.output_suffix = suffix.clone();
         }
         p
     }
