@@ -82,7 +82,6 @@ fn main() {
         deinterlace: false,
         colour: None,
         tonemap: None,
-        tonemap: None,
     };
     let duration = f64::from(seconds);
     let t = Instant::now();

@@ -338,4 +338,31 @@ mod tests {
         assert_eq!((av1.crf, av1.preset.as_deref()), (None, None));
         assert!(av1.validate().is_ok());
     }
+
+    #[test]
+    fn hdr_and_output_location_are_edited_and_an_explicit_null_root_clears() {
+        let base = Profile::preset("balanced").unwrap();
+        let moved: ProfileFields = serde_json::from_value(serde_json::json!({
+            "hdr": "sdr", "output_root": "/out", "output_suffix": "hevc"
+        }))
+        .unwrap();
+        let p = moved.apply(base.clone());
+        assert_eq!(p.hdr, crate::profiles::HdrMode::Sdr);
+        assert_eq!(p.output.output_root.as_deref(), Some(std::path::Path::new("/out")));
+        assert_eq!(p.output.output_suffix, "hevc");
+        assert!(p.validate().is_ok());
+        let kept: ProfileFields = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(kept.apply(p.clone()).output, p.output);
+        let back: ProfileFields =
+            serde_json::from_value(serde_json::json!({"output_root": null})).unwrap();
+        assert_eq!(back.apply(p).output.output_root, None);
+        // A stored profile from before the fields existed reads with the defaults.
+        let mut old = serde_json::to_value(&base).unwrap();
+        for f in ["hdr", "output_root", "output_suffix"] {
+            old.as_object_mut().unwrap().remove(f);
+        }
+        let read: Profile = serde_json::from_value(old).unwrap();
+        assert_eq!(read, base);
+        assert_eq!(read.output.output_suffix, "alchemist");
+    }
 }

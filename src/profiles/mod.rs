@@ -22,7 +22,10 @@ pub use profile::{
     OriginalPolicy, Profile, Tonemapper, default_crf, default_preset,
 };
 pub use quality::{InvalidTarget, MetricChoice, QualityTarget, value_range};
-pub use service::{ProfileEntry, ProfileError, Profiles, folder_ref, most_specific};
+pub use service::{
+    ProfileEntry, ProfileError, Profiles, check_folder_against_outputs, folder_ref, most_specific,
+    own_outputs,
+};
 pub use streams::{
     AudioCodecPolicy, ImageSubtitles, InvalidStreamRules, MAX_LANGUAGES, StreamRules,
     canonical_language, language_listed,

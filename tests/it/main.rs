@@ -23,3 +23,4 @@ mod server;
 mod streams;
 mod support;
 mod watch;
+mod output;

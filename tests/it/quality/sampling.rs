@@ -24,7 +24,6 @@ fn x264() -> VideoEncode {
         deinterlace: false,
         colour: None,
         tonemap: None,
-        tonemap: None,
     }
 }
 
