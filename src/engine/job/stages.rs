@@ -245,6 +245,17 @@ async fn prepare(
         location.output_root.as_deref(),
         planned.library.as_deref(),
     );
+    if output == source.path {
+        // Never reached with a validated profile (a suffix is required beside the source);
+        // renaming over the source would destroy it, so this is refused whatever happened.
+        return Err(Failure::OutputLocation {
+            why: format!(
+                "the output would replace the source {}",
+                paths::shown(&source.path)
+            ),
+        }
+        .into());
+    }
     if location.output_root.is_some() {
         output_folder(ctx, location, &output).await?;
     }

@@ -1,7 +1,8 @@
 //! HDR: a generated HDR10 clip (HEVC Main 10 by libx265, PQ/BT.2020 tags and HDR10 static
 //! metadata) encoded by the real server. A profile with `hdr: "sdr"` gives BT.709 8-bit
 //! output (tonemapped with the build's zscale + tonemap), even though the source is already
-//! HEVC; the default keeps the HDR tags and 10 bits.
+//! HEVC, and its pixels are tonemapped (mean luma well below the PQ codes read as SDR); the
+//! default keeps the HDR tags and 10 bits.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,7 +11,7 @@ use alchemist::model::CpuEncoder;
 use reqwest::Method;
 use serde_json::json;
 
-use super::video_stream;
+use super::{mean_luma, video_stream};
 use crate::support::api::{add_folder_with_profile, ok, send};
 use crate::support::clips::ffmpeg;
 use crate::support::files::folder;
@@ -115,6 +116,14 @@ async fn sdr_on_request_is_bt709_8_bit_and_hdr_is_kept_by_default() {
     assert_eq!(v["color_transfer"], "bt709", "{v:#}");
     assert_eq!(v["color_primaries"], "bt709", "{v:#}");
     assert_eq!(v["color_space"], "bt709", "{v:#}");
+    // The pixels are tonemapped, not only retagged: PQ code values read as BT.709 keep the
+    // source's mean luma (about 123 here), while the tonemapped picture is much darker (78).
+    let source = mean_luma(&d["job"]["input_path"].as_str().map(PathBuf::from).unwrap());
+    let tonemapped = mean_luma(output);
+    assert!(
+        tonemapped < source - 20.0,
+        "mean luma {tonemapped:.1} against the source's {source:.1}: not tonemapped"
+    );
 
     let (d, output) = &outputs[1];
     assert_eq!(d["job"]["decision"]["measured"]["hdr"], "hdr_preserved", "{d:#}");
