@@ -118,7 +118,13 @@ mod tests {
         ));
         assert_eq!(
             parse_tonemap_filters(listing),
-            ["libplacebo", "tonemap", "tonemap_opencl", "tonemap_vaapi", "zscale"]
+            [
+                "libplacebo",
+                "tonemap",
+                "tonemap_opencl",
+                "tonemap_vaapi",
+                "zscale"
+            ]
         );
         // The legend ("  T.. = Timeline support") names no filter.
         assert!(parse_tonemap_filters("Filters:\n  T.. = Timeline support\n").is_empty());

@@ -49,7 +49,10 @@ fn output_name(input: &Path, container: OutputContainer, suffix: &str) -> OsStri
     } else {
         format!(".{suffix}.")
     };
-    let mut name = fit(stem.as_bytes(), NAME_MAX - marker.len() - container.extension().len());
+    let mut name = fit(
+        stem.as_bytes(),
+        NAME_MAX - marker.len() - container.extension().len(),
+    );
     name.push(marker);
     name.push(container.extension());
     name
@@ -342,7 +345,12 @@ mod tests {
         ] {
             assert!(own.is_own(Path::new(yes)), "{yes}");
         }
-        for no in ["/media/a.mkv", "/media/small.mkv", "/outside/a.mkv", "/media/a.small.avi"] {
+        for no in [
+            "/media/a.mkv",
+            "/media/small.mkv",
+            "/outside/a.mkv",
+            "/media/a.small.avi",
+        ] {
             assert!(!own.is_own(Path::new(no)), "{no}");
         }
         assert!(!is_own_file(Path::new("/media/a.small.mkv")));

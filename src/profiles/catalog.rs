@@ -348,7 +348,10 @@ mod tests {
         .unwrap();
         let p = moved.apply(base.clone());
         assert_eq!(p.hdr, crate::profiles::HdrMode::Sdr);
-        assert_eq!(p.output.output_root.as_deref(), Some(std::path::Path::new("/out")));
+        assert_eq!(
+            p.output.output_root.as_deref(),
+            Some(std::path::Path::new("/out"))
+        );
         assert_eq!(p.output.output_suffix, "hevc");
         assert!(p.validate().is_ok());
         let kept: ProfileFields = serde_json::from_value(serde_json::json!({})).unwrap();

@@ -184,7 +184,11 @@ mod tests {
     fn roots_must_stay_out_of_library_folders() {
         let folders = [Path::new("/media/films"), Path::new("/media/tv")];
         assert!(loc(Some("/out"), "x").check_folders(folders).is_ok());
-        assert!(loc(Some("/media/filmsx"), "x").check_folders(folders).is_ok());
+        assert!(
+            loc(Some("/media/filmsx"), "x")
+                .check_folders(folders)
+                .is_ok()
+        );
         for bad in ["/media/films/out", "/media/tv", "/media", "/"] {
             let l = loc(Some(bad), "x");
             // `/` fails validate; check_folders alone must still refuse it.

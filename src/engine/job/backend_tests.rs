@@ -224,7 +224,7 @@ fn a_verified_vaapi_encoder_is_chosen_for_its_codec_and_depth_only() {
     assert!(hardware_target(&plan(CpuEncoder::Libx265, true), None, &caps10, &[]).is_some());
     // Listed but not verified: the CPU.
     let unverified = caps_with(VideoCodec::Hevc, false, false);
-    assert!(hardware_target(&hevc, None, &unverified, &[]).is_none());    // A tonemapping plan is encoded on the CPU, even with a verified encoder.
+    assert!(hardware_target(&hevc, None, &unverified, &[]).is_none()); // A tonemapping plan is encoded on the CPU, even with a verified encoder.
     let mut sdr = hevc.clone();
     sdr.video.as_mut().unwrap().tonemap = Some(crate::profiles::Tonemapper::Zscale);
     assert!(hardware_target(&sdr, None, &caps, &[]).is_none());

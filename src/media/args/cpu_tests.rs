@@ -320,7 +320,11 @@ fn stream_rules_map_only_kept_streams_and_add_a_downmix() {
 }
 
 /// The plan for `fixture` with a profile asking for SDR output, with `caps`' tonemapper.
-fn planned_sdr(fixture: &str, ten_bit: bool, tonemap: Option<crate::profiles::Tonemapper>) -> Decision {
+fn planned_sdr(
+    fixture: &str,
+    ten_bit: bool,
+    tonemap: Option<crate::profiles::Tonemapper>,
+) -> Decision {
     let path = format!(
         "{}/tests/fixtures/ffprobe/{fixture}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -343,9 +347,11 @@ fn planned_sdr(fixture: &str, ten_bit: bool, tonemap: Option<crate::profiles::To
 
 #[test]
 fn hdr10_to_sdr_is_tonemapped_with_zscale_at_8_bits_and_tagged_bt709() {
-    let Decision::Transcode(p) =
-        planned_sdr("hdr10_h264", false, Some(crate::profiles::Tonemapper::Zscale))
-    else {
+    let Decision::Transcode(p) = planned_sdr(
+        "hdr10_h264",
+        false,
+        Some(crate::profiles::Tonemapper::Zscale),
+    ) else {
         panic!("not a transcode")
     };
     assert_eq!(

@@ -23,8 +23,20 @@ fn hdr10_clip(dir: &Path) -> PathBuf {
     let out = dir.join("hdr film.mkv");
     let result = Command::new(ffmpeg())
         .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1"])
-        .args(["-pix_fmt", "yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=1",
+        ])
+        .args([
+            "-pix_fmt",
+            "yuv420p10le",
+            "-c:v",
+            "libx265",
+            "-preset",
+            "ultrafast",
+        ])
         .args(["-crf", "5", "-x265-params"])
         .arg(
             "log-level=error:hdr10=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:\
@@ -60,8 +72,10 @@ async fn sdr_on_request_is_bt709_8_bit_and_hdr_is_kept_by_default() {
     let token = server.login().await;
     let post = |body| send(&server, &token, Method::POST, "/api/profiles", body);
     let sdr = ok(
-        post(json!({"name": "sdr", "base": "default", "hdr": "sdr", "bpp_factor": 0,
-                    "min_saving_percent": 0}))
+        post(
+            json!({"name": "sdr", "base": "default", "hdr": "sdr", "bpp_factor": 0,
+                    "min_saving_percent": 0}),
+        )
         .await,
         201,
     )
@@ -69,8 +83,10 @@ async fn sdr_on_request_is_bt709_8_bit_and_hdr_is_kept_by_default() {
     assert_eq!(sdr["hdr"], "sdr", "{sdr:#}");
     // The default keeps HDR; H.264 here so that the HEVC source is encoded at all.
     let keep = ok(
-        post(json!({"name": "keep-hdr", "base": "default", "encoder": "libx264",
-                    "preset": "ultrafast", "bpp_factor": 0, "min_saving_percent": 0}))
+        post(
+            json!({"name": "keep-hdr", "base": "default", "encoder": "libx264",
+                    "preset": "ultrafast", "bpp_factor": 0, "min_saving_percent": 0}),
+        )
         .await,
         201,
     )
@@ -101,7 +117,10 @@ async fn sdr_on_request_is_bt709_8_bit_and_hdr_is_kept_by_default() {
 
     let (d, output) = &outputs[0];
     let decision = &d["job"]["decision"];
-    assert_eq!(decision["measured"]["hdr"], "hdr_tonemapped_to_sdr", "{d:#}");
+    assert_eq!(
+        decision["measured"]["hdr"], "hdr_tonemapped_to_sdr",
+        "{d:#}"
+    );
     assert_eq!(decision["measured"]["tonemapper"], "zscale", "{d:#}");
     assert!(
         decision["detail"]
@@ -126,7 +145,10 @@ async fn sdr_on_request_is_bt709_8_bit_and_hdr_is_kept_by_default() {
     );
 
     let (d, output) = &outputs[1];
-    assert_eq!(d["job"]["decision"]["measured"]["hdr"], "hdr_preserved", "{d:#}");
+    assert_eq!(
+        d["job"]["decision"]["measured"]["hdr"], "hdr_preserved",
+        "{d:#}"
+    );
     let v = video_stream(output);
     assert_eq!(v["codec_name"], "h264");
     assert_eq!(v["pix_fmt"], "yuv420p10le", "HDR stays 10-bit: {v:#}");

@@ -47,7 +47,11 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
     let films = folder(&server, "films");
     let tagged = folder(&server, "tagged");
     let out = server.tmp.path().join("encoded");
-    ok(add_folder_with_profile(&server, &token, &films, json!(null)).await, 201).await;
+    ok(
+        add_folder_with_profile(&server, &token, &films, json!(null)).await,
+        201,
+    )
+    .await;
 
     // Validation: each refusal names its field.
     let base = json!({"base": "default", "bpp_factor": 0, "min_saving_percent": 0});
@@ -59,10 +63,22 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
         body
     };
     for (body, field) in [
-        (json!({"name": "a", "output_root": s(&films.join("out"))}), "output_root"),
-        (json!({"name": "b", "output_root": s(server.tmp.path())}), "output_root"),
-        (json!({"name": "c", "output_root": "relative/out"}), "output_root"),
-        (json!({"name": "d", "output_suffix": "Big Files"}), "output_suffix"),
+        (
+            json!({"name": "a", "output_root": s(&films.join("out"))}),
+            "output_root",
+        ),
+        (
+            json!({"name": "b", "output_root": s(server.tmp.path())}),
+            "output_root",
+        ),
+        (
+            json!({"name": "c", "output_root": "relative/out"}),
+            "output_root",
+        ),
+        (
+            json!({"name": "d", "output_suffix": "Big Files"}),
+            "output_suffix",
+        ),
         (json!({"name": "e", "output_suffix": ""}), "output_suffix"),
         (
             json!({"name": "f", "output_root": s(&out), "original": "replace"}),
@@ -74,8 +90,16 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
     }
 
     // 1. A suffix of its own beside the original.
-    ok(post(with(json!({"name": "small", "output_suffix": "small"}))).await, 201).await;
-    ok(add_folder_with_profile(&server, &token, &tagged, json!("small")).await, 201).await;
+    ok(
+        post(with(json!({"name": "small", "output_suffix": "small"}))).await,
+        201,
+    )
+    .await;
+    ok(
+        add_folder_with_profile(&server, &token, &tagged, json!("small")).await,
+        201,
+    )
+    .await;
     let input = copy_into(&tagged, h264_clip(), OsStr::new("clip.mp4"));
     let d = done(&server, &token, enqueue(&server, &token, &input).await).await;
     let output = tagged.join("clip.small.mp4");
@@ -85,22 +109,37 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
 
     // 2. An output root mirroring the library folder's layout; the suffix may be empty there.
     let created = ok(
-        post(with(json!({"name": "mirror", "output_root": s(&out), "output_suffix": ""}))).await,
+        post(with(
+            json!({"name": "mirror", "output_root": s(&out), "output_suffix": ""}),
+        ))
+        .await,
         201,
     )
     .await;
     assert_eq!(created["output_root"], s(&out), "{created:#}");
     let mirrored = folder(&server, "mirrored");
-    ok(add_folder_with_profile(&server, &token, &mirrored, json!("mirror")).await, 201).await;
+    ok(
+        add_folder_with_profile(&server, &token, &mirrored, json!("mirror")).await,
+        201,
+    )
+    .await;
     std::fs::create_dir_all(mirrored.join("Drama/2020")).unwrap();
-    let input = copy_into(&mirrored.join("Drama/2020"), h264_clip(), OsStr::new("film.mp4"));
+    let input = copy_into(
+        &mirrored.join("Drama/2020"),
+        h264_clip(),
+        OsStr::new("film.mp4"),
+    );
     let before = sha256(&input);
     let d = done(&server, &token, enqueue(&server, &token, &input).await).await;
     let output = out.join("Drama/2020/film.mp4");
     assert_eq!(d["job"]["output_path"], s(&output), "{d:#}");
     assert_eq!(video_stream(&output)["codec_name"], "hevc");
     assert_eq!(sha256(&input), before, "the original is untouched");
-    assert_eq!(dir_names(&out.join("Drama/2020")), ["film.mp4"], "no temp file left");
+    assert_eq!(
+        dir_names(&out.join("Drama/2020")),
+        ["film.mp4"],
+        "no temp file left"
+    );
     assert_eq!(dir_names(&mirrored.join("Drama/2020")), ["film.mp4"]);
 
     // A library folder over the root is refused.
@@ -112,25 +151,39 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
         json!({"path": s(&out)}),
     )
     .await;
-    assert_eq!(r.status().as_u16(), 400, "a library folder over an output root");
+    assert_eq!(
+        r.status().as_u16(),
+        400,
+        "a library folder over an output root"
+    );
 
     // 3. `delete` with a root: the original goes once the output is in place.
     ok(
-        post(with(json!({"name": "move-out", "output_root": s(&out.join("moved")),
-                         "original": "delete"})))
+        post(with(
+            json!({"name": "move-out", "output_root": s(&out.join("moved")),
+                         "original": "delete"}),
+        ))
         .await,
         201,
     )
     .await;
     let moving = folder(&server, "moving");
-    ok(add_folder_with_profile(&server, &token, &moving, json!("move-out")).await, 201).await;
+    ok(
+        add_folder_with_profile(&server, &token, &moving, json!("move-out")).await,
+        201,
+    )
+    .await;
     let input = copy_into(&moving, h264_clip(), OsStr::new("gone.mp4"));
     let d = done(&server, &token, enqueue(&server, &token, &input).await).await;
     let output = out.join("moved/gone.alchemist.mp4");
     assert_eq!(d["job"]["output_path"], s(&output), "{d:#}");
     assert_eq!(video_stream(&output)["codec_name"], "hevc");
     assert!(!input.exists(), "the original was deleted");
-    assert_eq!(dir_names(&moving), Vec::<String>::new(), "trash emptied: {d:#}");
+    assert_eq!(
+        dir_names(&moving),
+        Vec::<String>::new(),
+        "trash emptied: {d:#}"
+    );
 
     // A rescan takes none of the outputs for a source: `clip.small.mp4` is ours.
     let mut sse = server.events(&token, None).await;

@@ -16,7 +16,14 @@ use crate::support::clips::ffprobe;
 /// The first video stream's fields as ffprobe reports them.
 pub(super) fn video_stream(path: &Path) -> Value {
     let out = Command::new(ffprobe())
-        .args(["-v", "error", "-select_streams", "v:0", "-print_format", "json"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-print_format",
+            "json",
+        ])
         .args(["-show_streams"])
         .arg(path)
         .output()
@@ -31,7 +38,10 @@ pub(super) fn mean_luma(path: &Path) -> f64 {
     let out = Command::new(crate::support::clips::ffmpeg())
         .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
         .arg(path)
-        .args(["-vf", "format=yuv420p,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-"])
+        .args([
+            "-vf",
+            "format=yuv420p,signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-",
+        ])
         .args(["-f", "null", "-"])
         .output()
         .unwrap();
