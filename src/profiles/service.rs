@@ -152,16 +152,32 @@ pub fn folder_ref(name: Option<&str>) -> Result<Option<FolderProfile<'_>>, Profi
     }
 }
 
+/// Says why a folder may not receive outputs (`None`: it may); the engine gives the library
+/// folders' policy (`[security] library_roots`, no system locations, not the data folder).
+pub type OutputPolicy = std::sync::Arc<dyn Fn(&Path) -> Option<String> + Send + Sync>;
+
 /// Handle to the profiles. Cheap to clone.
 #[derive(Clone)]
 pub struct Profiles {
     store: Store,
     settings: LiveSettings,
+    output_policy: Option<OutputPolicy>,
 }
 
 impl Profiles {
     pub fn new(store: Store, settings: LiveSettings) -> Profiles {
-        Profiles { store, settings }
+        Profiles {
+            store,
+            settings,
+            output_policy: None,
+        }
+    }
+
+    /// Output roots must also pass `policy` (where library folders may be): an output root
+    /// is where the server creates folders and writes files.
+    pub fn with_output_policy(mut self, policy: OutputPolicy) -> Profiles {
+        self.output_policy = Some(policy);
+        self
     }
 
     /// `default`: the current `[transcode]` configuration.
@@ -279,8 +295,18 @@ impl Profiles {
     /// Refuse an output root that overlaps one of the library folders (its outputs would be
     /// scanned). The library folders' side: `check_folder_against_outputs`.
     async fn outside_library(&self, profile: &Profile) -> Result<(), ProfileError> {
-        if profile.output.output_root.is_none() {
+        let Some(root) = &profile.output.output_root else {
             return Ok(());
+        };
+        if let Some(policy) = &self.output_policy {
+            // The folder as it resolves when it exists (a link must not lead elsewhere).
+            let resolved = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+            if let Some(why) = policy(&resolved) {
+                return Err(ProfileError::InvalidField(
+                    "output_root",
+                    format!("output_root cannot be used: {why}"),
+                ));
+            }
         }
         let folders = self.store.call(|s| s.folders()).await?;
         profile

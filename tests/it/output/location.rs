@@ -84,6 +84,11 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
             json!({"name": "f", "output_root": s(&out), "original": "replace"}),
             "original",
         ),
+        // Where a library folder may not be, outputs may not go either.
+        (
+            json!({"name": "g", "output_root": "/etc/alchemist"}),
+            "output_root",
+        ),
     ] {
         let p = problem(post(with(body.clone())).await, 400, "PROFILE_INVALID").await;
         assert_eq!(p["field"], field, "{body}: {p:#}");
