@@ -187,6 +187,15 @@ async fn choose_hardware(
     mut planned: Planned,
     info: &MediaInfo,
 ) -> (Planned, Option<HwTarget>) {
+    if let Some(t) = planned.plan.video.as_ref().and_then(|v| v.tonemap) {
+        let line = format!(
+            "tonemapping HDR to SDR with {}: encoded on the CPU (the hardware encoders are not \
+             given tonemapping filters)",
+            t.as_str()
+        );
+        ctx.log(LogLevel::Info, line).await;
+        return (planned, None);
+    }
     let Some(caps) = ctx.caps.as_deref() else {
         return (planned, None);
     };

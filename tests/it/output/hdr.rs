@@ -117,6 +117,11 @@ async fn sdr_on_request_is_bt709_8_bit_and_hdr_is_kept_by_default() {
 
     let (d, output) = &outputs[0];
     let decision = &d["job"]["decision"];
+    let logs = d.to_string();
+    assert!(
+        logs.contains("tonemapping HDR to SDR with zscale: encoded on the CPU"),
+        "the job log says why the CPU: {d:#}"
+    );
     assert_eq!(
         decision["measured"]["hdr"], "hdr_tonemapped_to_sdr",
         "{d:#}"
