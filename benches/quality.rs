@@ -81,6 +81,7 @@ fn main() {
         ten_bit: false,
         deinterlace: false,
         colour: None,
+        tonemap: None,
     };
     let duration = f64::from(seconds);
     let t = Instant::now();

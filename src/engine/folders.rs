@@ -227,6 +227,15 @@ impl Folders {
         if let Some(why) = self.policy.refuses(&canonical) {
             return Err(FolderError::OutsideRoots(why));
         }
+        // A profile's output root inside the new folder would have its outputs scanned.
+        let path = canonical.clone();
+        let overlap = self
+            .store
+            .call(move |s| Ok(crate::profiles::check_folder_against_outputs(s, &path)))
+            .await?;
+        if let Err(e) = overlap {
+            return Err(FolderError::Invalid(e.to_string()));
+        }
         let wanted = profile.clone();
         let folder = self
             .store

@@ -140,7 +140,8 @@ impl Forecaster {
             .await?
             .ok_or(ForecastError::NoFolder(id))?;
         let root = folder.path.clone();
-        let all = tokio::task::spawn_blocking(move || video_files(&root))
+        let own = self.store.call(crate::profiles::own_outputs).await?;
+        let all = tokio::task::spawn_blocking(move || video_files(&root, &own))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))??;
         let folder_bytes: u64 = all.iter().map(|(_, s)| s).sum();
@@ -281,8 +282,8 @@ impl Forecaster {
     }
 }
 
-/// The folder's video files (not our own outputs) with their sizes, in path order.
-fn video_files(root: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
+/// The folder's video files (not our own outputs: `own`) with their sizes, in path order.
+fn video_files(root: &Path, own: &paths::OwnOutputs) -> std::io::Result<Vec<(PathBuf, u64)>> {
     let mut found = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     let mut seen = 0;
@@ -297,7 +298,7 @@ fn video_files(root: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
             let path = entry.path();
             if kind.is_dir() && !entry.file_name().to_string_lossy().starts_with('.') {
                 dirs.push(path);
-            } else if kind.is_file() && paths::is_video_file(&path) && !paths::is_own_file(&path) {
+            } else if kind.is_file() && paths::is_video_file(&path) && !own.is_own(&path) {
                 found.push((path, entry.metadata()?.len()));
             }
         }

@@ -165,7 +165,14 @@ impl Engine {
             cores,
         )
         .await?;
-        let profiles = Profiles::new(store.clone(), settings.clone());
+        let library_policy = folders::LibraryPolicy {
+            roots: config.library_roots.clone(),
+            data_dir: config.data_dir.clone(),
+        };
+        let output_policy = library_policy.clone();
+        let profiles = Profiles::new(store.clone(), settings.clone()).with_output_policy(
+            std::sync::Arc::new(move |root: &std::path::Path| output_policy.refuses(root)),
+        );
         let forecast_stop = shutdown.clone();
         let workers = Workers::new(shutdown);
         let tools = Tools {
@@ -250,14 +257,7 @@ impl Engine {
             jobs: Jobs::new(ledger.clone(), slots.clone()),
             control,
             scanner,
-            folders: Folders::new(
-                store,
-                folders::LibraryPolicy {
-                    roots: config.library_roots,
-                    data_dir: config.data_dir,
-                },
-                watch,
-            ),
+            folders: Folders::new(store, library_policy, watch),
             profiles,
             hardware,
             settings,

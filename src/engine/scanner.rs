@@ -194,14 +194,20 @@ impl ScanWorker {
             .filter(|e| e.state == TrashState::Restored)
             .map(|e| (e.original_path, e.original_inode))
             .collect();
+        // Our outputs: every profile's suffix, and anything under an output root.
+        let own = self
+            .ledger
+            .store()
+            .call(crate::profiles::own_outputs)
+            .await?;
         let mut totals = ScanTotals::default();
         for folder in folders {
             if stop.is_cancelled() {
                 break;
             }
             let (files, problem) = {
-                let f = folder.clone();
-                tokio::task::spawn_blocking(move || walk(&f))
+                let (f, own) = (folder.clone(), own.clone());
+                tokio::task::spawn_blocking(move || walk(&f, &own))
                     .await
                     .map_err(|e| EngineError::Invalid(e.to_string()))?
             };
@@ -240,8 +246,12 @@ impl ScanWorker {
     }
 }
 
-/// Walk one folder. Returns the files and, when something went wrong, a sentence about it.
-pub(super) fn walk(folder: &LibraryFolder) -> (Vec<ScannedFile>, Option<String>) {
+/// Walk one folder, leaving out our own files (`own`: the profiles' output suffixes and
+/// roots). Returns the files and, when something went wrong, a sentence about it.
+pub(super) fn walk(
+    folder: &LibraryFolder,
+    own: &paths::OwnOutputs,
+) -> (Vec<ScannedFile>, Option<String>) {
     let mut files = Vec::new();
     let mut errors = 0usize;
     let mut first_error = None;
@@ -270,7 +280,7 @@ pub(super) fn walk(folder: &LibraryFolder) -> (Vec<ScannedFile>, Option<String>)
             continue;
         }
         let path = entry.path();
-        if !paths::is_video_file(path) || paths::is_own_file(path) {
+        if !paths::is_video_file(path) || own.is_own(path) {
             continue;
         }
         match entry.metadata() {

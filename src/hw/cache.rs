@@ -20,8 +20,8 @@ use super::{Capabilities, preflight, probe};
 
 /// Bumped when `Capabilities` changes shape in a way old records cannot be read as, or when
 /// the probe changes what "verified" means (2: AV1 CQP through `-global_quality`, test encodes
-/// that fail on ignored options, no VP9, V4L2 stride measurement).
-const RECORD_VERSION: u32 = 2;
+/// that fail on ignored options, no VP9, V4L2 stride measurement; 3: the tonemapping filters of `-filters`).
+const RECORD_VERSION: u32 = 3;
 
 /// A detection result as kept between starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]

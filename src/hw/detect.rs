@@ -149,6 +149,19 @@ pub(super) async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capab
     } else {
         Vec::new()
     };
+    let filters = probe_log::run(
+        &mut log,
+        ffmpeg,
+        cpu_step("filters"),
+        &os(&["-hide_banner", "-filters"]),
+        QUERY_TIMEOUT,
+    )
+    .await;
+    let filters = if filters.ok {
+        super::parse::parse_tonemap_filters(&filters.text)
+    } else {
+        Vec::new()
+    };
     vaapi.listed_encoders = VAAPI_ENCODERS
         .iter()
         .filter(|(_, e)| lists(e))
@@ -175,6 +188,7 @@ pub(super) async fn probe(ffmpeg: &Path, roots: &Roots, pre: Preflight) -> Capab
         probe_log: log,
         probed_at: probe_log::now_rfc3339(),
         hwaccels,
+        filters,
         vaapi,
         v4l2,
         fingerprint,

@@ -107,6 +107,10 @@ pub struct Capabilities {
     /// `ffmpeg -hwaccels` (decoding methods compiled in).
     #[serde(default)]
     pub hwaccels: Vec<String>,
+    /// The filters of `ffmpeg -filters` the planner cares about (tonemapping:
+    /// [`parse::TONEMAP_FILTERS`]).
+    #[serde(default)]
+    pub filters: Vec<String>,
     #[serde(default)]
     pub vaapi: VaapiSummary,
     /// V4L2 memory-to-memory devices and what their native test encodes proved.

@@ -2,6 +2,31 @@
 //! and the `-version` banner. Tested against recorded outputs of two builds (Debian 12's 5.1 and
 //! the static 7.0 build shipped in the imageio-ffmpeg wheel) in tests/fixtures/ffmpeg/.
 
+/// Filters `-filters` is searched for: what can tonemap HDR to SDR.
+pub const TONEMAP_FILTERS: [&str; 5] = [
+    "zscale",
+    "tonemap",
+    "libplacebo",
+    "tonemap_vaapi",
+    "tonemap_opencl",
+];
+
+/// The names of [`TONEMAP_FILTERS`] that `ffmpeg -hide_banner -filters` lists. Rows are
+/// ` TSC name  V->V  description` (three flag characters); the legend above them is skipped
+/// because its second word is never a filter name.
+pub fn parse_tonemap_filters(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let flags = words.next()?;
+            let name = words.next()?;
+            let io = words.next()?;
+            (flags.len() == 3 && io.contains("->") && TONEMAP_FILTERS.contains(&name))
+                .then(|| name.to_string())
+        })
+        .collect()
+}
+
 /// Parse `ffmpeg -hide_banner -encoders` output into `(name, kind, description)` rows, where
 /// kind is 'V', 'A' or 'S'. The legend above the `------` line is skipped; malformed lines are
 /// ignored rather than guessed at.
@@ -84,6 +109,26 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/ffmpeg/version-5.1.txt"
     ));
+
+    #[test]
+    fn tonemap_filters_from_debian_ffmpeg_5_1() {
+        let listing = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/ffmpeg/filters-5.1.txt"
+        ));
+        assert_eq!(
+            parse_tonemap_filters(listing),
+            [
+                "libplacebo",
+                "tonemap",
+                "tonemap_opencl",
+                "tonemap_vaapi",
+                "zscale"
+            ]
+        );
+        // The legend ("  T.. = Timeline support") names no filter.
+        assert!(parse_tonemap_filters("Filters:\n  T.. = Timeline support\n").is_empty());
+    }
 
     #[test]
     fn encoders_from_debian_ffmpeg_5_1() {

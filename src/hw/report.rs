@@ -234,6 +234,11 @@ pub fn render_text(caps: &Capabilities) -> String {
         "  hwaccels: {}",
         none_if_empty(&caps.hwaccels.join(", "))
     );
+    let _ = writeln!(
+        s,
+        "  tonemapping filters: {}",
+        none_if_empty(&caps.filters.join(", "))
+    );
     if caps.vaapi.devices.is_empty() {
         let _ = writeln!(s, "  devices: none");
     }

@@ -194,6 +194,7 @@ mod tests {
             probe_log: vec![],
             probed_at: String::new(),
             hwaccels: vec![],
+            filters: vec![],
             vaapi: VaapiSummary {
                 listed_encoders: vec![],
                 devices,

@@ -1,7 +1,10 @@
-//! Pure naming rules for the files we write: the output `<stem>.alchemist.<ext>` beside the
-//! input, and a hidden temp file beside the output (same directory, so the final rename is
-//! atomic on the same filesystem). Works on raw bytes, so non-UTF-8 names survive, and lets
-//! the scanner recognise our own files so they are never queued again.
+//! Pure naming rules for the files we write: the output `<stem>.<suffix>.<ext>` (suffix
+//! `alchemist` unless the profile sets another) beside the input or under the profile's
+//! `output_root` at the input's path relative to its library folder, and a hidden temp file
+//! beside the output (same directory, so the final rename is atomic on the output's
+//! filesystem). Works on raw bytes, so non-UTF-8 names survive, and lets the scanner recognise
+//! our own files ([`OwnOutputs`]: every profile's suffix and root) so they are never queued
+//! again.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -13,8 +16,6 @@ use crate::model::JobId;
 
 use super::streams::OutputContainer;
 
-/// Marker between the stem and the extension of outputs.
-const OUTPUT_MARKER: &str = ".alchemist.";
 /// Marker inside temp file names, followed by the job id.
 const TEMP_MARKER: &str = ".alchemist-tmp-";
 /// Marker inside segment folder names, followed by the job id.
@@ -35,12 +36,89 @@ const HASH_CHARS: usize = 8;
 /// `<dir>/<stem>.alchemist.<ext>` for `input`; a stem too long for the name to fit
 /// [`NAME_MAX`] is cut and ends with `~` and a hash of the whole stem, so names stay distinct.
 pub fn output_path(input: &Path, container: OutputContainer) -> PathBuf {
+    input.with_file_name(output_name(input, container, DEFAULT_SUFFIX))
+}
+
+/// The suffix of outputs when the profile sets none.
+pub const DEFAULT_SUFFIX: &str = "alchemist";
+
+/// `<stem>.<suffix>.<ext>` (`<stem>.<ext>` for an empty suffix), shortened like
+/// [`output_path`]'s.
+fn output_name(input: &Path, container: OutputContainer, suffix: &str) -> OsString {
     let stem = input.file_stem().unwrap_or(OsStr::new("output"));
-    let suffix_len = OUTPUT_MARKER.len() + container.extension().len();
-    let mut name = fit(stem.as_bytes(), NAME_MAX - suffix_len);
-    name.push(OUTPUT_MARKER);
+    let marker = if suffix.is_empty() {
+        ".".to_string()
+    } else {
+        format!(".{suffix}.")
+    };
+    let mut name = fit(
+        stem.as_bytes(),
+        NAME_MAX - marker.len() - container.extension().len(),
+    );
+    name.push(marker);
     name.push(container.extension());
-    input.with_file_name(name)
+    name
+}
+
+/// Where a profile puts the output of `input`: beside it (`root` `None`) as
+/// `<stem>.<suffix>.<ext>`, or under `root` at `input`'s folder relative to `library` (the
+/// library folder holding it; without one, directly in `root`), mirroring the library's
+/// layout. Never the input's own path: a suffix is required beside the input, and a root
+/// never overlaps a library folder (`profiles::OutputLocation`).
+pub fn output_path_for(
+    input: &Path,
+    container: OutputContainer,
+    suffix: &str,
+    root: Option<&Path>,
+    library: Option<&Path>,
+) -> PathBuf {
+    let name = output_name(input, container, suffix);
+    let Some(root) = root else {
+        return input.with_file_name(name);
+    };
+    let relative_dir = library
+        .and_then(|lib| input.strip_prefix(lib).ok())
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    // Only plain names below the root (a relative path from `strip_prefix` has no `..`).
+    let mut out = root.to_path_buf();
+    for part in relative_dir.components() {
+        if let std::path::Component::Normal(p) = part {
+            out.push(p);
+        }
+    }
+    out.join(name)
+}
+
+/// What marks our own outputs besides the default suffix: every profile's suffix and output
+/// folder. Files under an output root and `*.<suffix>.mkv|mp4` are skipped by scans.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnOutputs {
+    pub suffixes: Vec<String>,
+    pub roots: Vec<PathBuf>,
+}
+
+impl OwnOutputs {
+    /// [`is_own_file`], also counting the profiles' suffixes and output roots.
+    pub fn is_own(&self, path: &Path) -> bool {
+        if is_own_file(path) || self.roots.iter().any(|r| path.starts_with(r)) {
+            return true;
+        }
+        let Some(name) = path.file_name().map(OsStrExt::as_bytes) else {
+            return false;
+        };
+        self.suffixes
+            .iter()
+            .filter(|s| !s.is_empty())
+            .any(|s| has_output_suffix(name, s))
+    }
+}
+
+fn has_output_suffix(name: &[u8], suffix: &str) -> bool {
+    OUTPUT_CONTAINERS.iter().any(|c| {
+        let ending = format!(".{suffix}.{}", c.extension());
+        ends_with_ignore_case(name, ending.as_bytes())
+    })
 }
 
 /// Hidden temp file beside `final_output`: `<dir>/.<file name>.alchemist-tmp-<job>`, the file
@@ -114,12 +192,7 @@ pub fn is_own_file(path: &Path) -> bool {
     let Some(name) = path.file_name().map(OsStrExt::as_bytes) else {
         return false;
     };
-    let is_output = OUTPUT_CONTAINERS.iter().any(|c| {
-        let mut suffix = OUTPUT_MARKER.as_bytes().to_vec();
-        suffix.extend_from_slice(c.extension().as_bytes());
-        ends_with_ignore_case(name, &suffix)
-    });
-    is_output || is_temp_name(name)
+    has_output_suffix(name, DEFAULT_SUFFIX) || is_temp_name(name)
 }
 
 fn is_temp_name(name: &[u8]) -> bool {
@@ -267,6 +340,60 @@ mod tests {
             output_path(Path::new("/lib/x.mp4"), OutputContainer::Mkv),
             Path::new("/lib/x.alchemist.mkv")
         );
+    }
+
+    #[test]
+    fn outputs_follow_the_profiles_suffix_and_root() {
+        let mkv = OutputContainer::Mkv;
+        let input = Path::new("/media/films/Drama/Film (2020).mp4");
+        assert_eq!(
+            output_path_for(input, mkv, "alchemist", None, None),
+            output_path(input, mkv)
+        );
+        assert_eq!(
+            output_path_for(input, mkv, "small", None, Some(Path::new("/media/films"))),
+            Path::new("/media/films/Drama/Film (2020).small.mkv")
+        );
+        let root = Some(Path::new("/out"));
+        assert_eq!(
+            output_path_for(input, mkv, "", root, Some(Path::new("/media/films"))),
+            Path::new("/out/Drama/Film (2020).mkv")
+        );
+        assert_eq!(
+            output_path_for(input, mkv, "x", root, Some(Path::new("/media"))),
+            Path::new("/out/films/Drama/Film (2020).x.mkv")
+        );
+        // Without its library folder the output lands in the root itself.
+        assert_eq!(
+            output_path_for(input, mkv, "x", root, None),
+            Path::new("/out/Film (2020).x.mkv")
+        );
+        let long = format!("/m/{}.mkv", "a".repeat(250));
+        let out = output_path_for(Path::new(&long), mkv, &"s".repeat(32), None, None);
+        assert!(out.file_name().unwrap().len() <= NAME_MAX);
+
+        let own = OwnOutputs {
+            suffixes: vec!["small".into(), String::new()],
+            roots: vec!["/out".into()],
+        };
+        for yes in [
+            "/media/a.small.mkv",
+            "/media/a.SMALL.MP4",
+            "/media/a.alchemist.mkv",
+            "/out/x/a.mkv",
+            "/media/.a.small.mkv.alchemist-tmp-3",
+        ] {
+            assert!(own.is_own(Path::new(yes)), "{yes}");
+        }
+        for no in [
+            "/media/a.mkv",
+            "/media/small.mkv",
+            "/outside/a.mkv",
+            "/media/a.small.avi",
+        ] {
+            assert!(!own.is_own(Path::new(no)), "{no}");
+        }
+        assert!(!is_own_file(Path::new("/media/a.small.mkv")));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! and every outcome renders as an [`Explanation`] with a stable code and the numbers behind
 //! it. Rules run in a fixed order, first match wins: no video → encoder unavailable → below
 //! minimum size → unreadable picture → Dolby Vision → already the target codec (remux when
-//! only the container is wrong or the stream rules drop tracks) → HDR without a 10-bit encoder → bits per pixel below the
-//! threshold (see `reasons`) → transcode. No I/O happens here.
+//! only the container is wrong or the stream rules drop tracks; HDR the profile wants as SDR
+//! is encoded whatever its codec) → SDR asked but no tonemapping filter → HDR without a 10-bit
+//! encoder → bits per pixel below the threshold (see `reasons`) → transcode. HDR is kept
+//! unless the profile says `hdr: sdr`; never tonemapped silently. No I/O happens here.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,8 +19,8 @@ pub use super::streams::{AudioAction, AudioTrack, OutputContainer, SubtitleActio
 use super::streams::{Selection, choose_container, plan_audio, plan_subtitles, select};
 use super::{MediaInfo, VideoStream};
 pub use crate::profiles::{
-    Capabilities, ContainerChoice, EncodeSettings, InvalidSettings, Profile, default_crf,
-    default_preset,
+    Capabilities, ContainerChoice, EncodeSettings, HdrMode, InvalidSettings, Profile, Tonemapper,
+    default_crf, default_preset,
 };
 
 /// Containers a remux is not needed for when the profile leaves the choice open.
@@ -44,6 +46,9 @@ pub struct VideoEncode {
     pub deinterlace: bool,
     /// HDR (or otherwise tagged) colour metadata to write on the output.
     pub colour: Option<Colour>,
+    /// Tonemap HDR to SDR (BT.709) with this filter set; only the CPU backend does it.
+    #[serde(default)]
+    pub tonemap: Option<Tonemapper>,
 }
 
 /// Everything `args::build_args` needs to produce the ffmpeg command.
@@ -74,6 +79,7 @@ impl Plan {
                 ten_bit: false,
                 deinterlace: false,
                 colour: None,
+                tonemap: None,
             }),
             output_codec: encoder.codec().as_str().into(),
             container,
@@ -159,7 +165,9 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
         && (profile.container != ContainerChoice::Auto
             || !GOOD_CONTAINERS.contains(&info.container.as_str()));
     let wants_ten_bit = profile.ten_bit && depth < 10;
-    if source == Some(target) && !wants_ten_bit {
+    // HDR the owner wants as SDR: a source already in the target codec is encoded anyway.
+    let wants_sdr = profile.hdr == HdrMode::Sdr && video.hdr;
+    if source == Some(target) && !wants_ten_bit && !wants_sdr {
         // Tracks the stream rules drop are a reason to remux on their own.
         if (wrong_container || kept.drops_tracks()) && !video.dolby_vision {
             let plan = build(
@@ -182,8 +190,17 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
             codec: video.codec.clone(),
         });
     }
+    let tonemap = match (wants_sdr, caps.tonemap) {
+        (false, _) => None,
+        (true, Some(t)) => Some(t),
+        (true, None) => {
+            return Decision::Skip(SkipReason::TonemapUnavailable {
+                transfer: video.color_transfer.clone().unwrap_or_default(),
+            });
+        }
+    };
     let ten_bit_capable = caps.ten_bit.contains(&encoder);
-    if video.hdr && !ten_bit_capable {
+    if video.hdr && tonemap.is_none() && !ten_bit_capable {
         return Decision::Skip(SkipReason::HdrNeedsTenBit {
             encoder,
             transfer: video.color_transfer.clone().unwrap_or_default(),
@@ -214,12 +231,27 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
             });
         }
     }
-    let ten_bit = ten_bit_capable && (depth >= 10 || video.hdr || profile.ten_bit);
-    let colour = (video.hdr || video.color_primaries.is_some()).then(|| Colour {
-        primaries: video.color_primaries.clone(),
-        transfer: video.color_transfer.clone(),
-        space: video.color_space.clone(),
-    });
+    // Tonemapped output is SDR: 8-bit unless the profile asks for 10 bits.
+    let ten_bit = ten_bit_capable
+        && if tonemap.is_some() {
+            profile.ten_bit
+        } else {
+            depth >= 10 || video.hdr || profile.ten_bit
+        };
+    let colour = if tonemap.is_some() {
+        let bt709 = || Some("bt709".to_string());
+        Some(Colour {
+            primaries: bt709(),
+            transfer: bt709(),
+            space: bt709(),
+        })
+    } else {
+        (video.hdr || video.color_primaries.is_some()).then(|| Colour {
+            primaries: video.color_primaries.clone(),
+            transfer: video.color_transfer.clone(),
+            space: video.color_space.clone(),
+        })
+    };
     let encode = VideoEncode {
         encoder,
         crf: profile.crf.unwrap_or_else(|| default_crf(encoder)),
@@ -230,6 +262,7 @@ pub fn plan(info: &MediaInfo, profile: &Profile, caps: &Capabilities) -> Decisio
         ten_bit,
         deinterlace: video.interlaced(),
         colour,
+        tonemap,
     };
     Decision::Transcode(build(
         info,
@@ -289,12 +322,19 @@ fn build(
                     container.label()
                 ),
             );
-            if video.hdr {
-                notes.push(format!(
-                    "HDR ({}) is kept: 10-bit output with the source's colour tags, no \
-                     tonemapping.",
-                    video.color_transfer.as_deref().unwrap_or("?")
-                ));
+            let transfer = video.color_transfer.as_deref().unwrap_or("?");
+            match v.tonemap {
+                Some(t) => notes.push(format!(
+                    "HDR ({transfer}) is tonemapped to SDR (BT.709) with {}, as the profile \
+                     asks (hdr: sdr); the output is tagged BT.709. Encoded on the CPU: the \
+                     hardware encoders are not given tonemapping filters.",
+                    t.as_str()
+                )),
+                None if video.hdr => notes.push(format!(
+                    "HDR ({transfer}) is kept: 10-bit output with the source's colour tags, no \
+                     tonemapping."
+                )),
+                None => {}
             }
             if v.deinterlace {
                 notes.push("The source is interlaced; it is deinterlaced with bwdif.".into());
@@ -372,6 +412,21 @@ fn build(
             info.attachments,
             container.label()
         ));
+    }
+    if video.hdr {
+        // A stable code for what became of HDR, beside the decision's own code.
+        let tonemapper = encode.as_ref().and_then(|v| v.tonemap);
+        e = e.with(
+            "hdr",
+            if tonemapper.is_some() {
+                "hdr_tonemapped_to_sdr"
+            } else {
+                "hdr_preserved"
+            },
+        );
+        if let Some(t) = tonemapper {
+            e = e.with("tonemapper", t.as_str());
+        }
     }
     e.detail = notes.join(" ");
     e = e

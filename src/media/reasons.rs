@@ -116,6 +116,10 @@ pub enum SkipReason {
         encoder: CpuEncoder,
         transfer: String,
     },
+    /// The profile asks for SDR output but this ffmpeg has no tonemapping filter.
+    TonemapUnavailable {
+        transfer: String,
+    },
     BppBelowThreshold {
         bpp: f64,
         threshold: f64,
@@ -138,6 +142,7 @@ impl SkipReason {
             SkipReason::DolbyVision { .. } => "dolby_vision",
             SkipReason::AlreadyTargetCodec { .. } => "already_target_codec",
             SkipReason::HdrNeedsTenBit { .. } => "hdr_needs_10bit_encoder",
+            SkipReason::TonemapUnavailable { .. } => "tonemap_unavailable",
             SkipReason::BppBelowThreshold { .. } => "bpp_below_threshold",
         }
     }
@@ -226,6 +231,16 @@ impl SkipReason {
                 ),
             )
             .with("encoder", encoder.as_str())
+            .with("color_transfer", transfer.as_str()),
+            SkipReason::TonemapUnavailable { transfer } => Explanation::new(
+                code,
+                "SDR output needs a tonemapping filter this ffmpeg lacks.",
+                format!(
+                    "The source is HDR ({transfer}) and the profile asks for SDR output, but \
+                     this ffmpeg has neither zscale with tonemap nor libplacebo. Keeping HDR \
+                     instead would ignore the profile, so the file is left alone."
+                ),
+            )
             .with("color_transfer", transfer.as_str()),
             SkipReason::BppBelowThreshold {
                 bpp,

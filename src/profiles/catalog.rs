@@ -62,6 +62,8 @@ pub enum InvalidProfile {
     Streams(#[from] InvalidStreamRules),
     #[error(transparent)]
     Quality(#[from] super::quality::InvalidTarget),
+    #[error(transparent)]
+    Output(#[from] super::output::InvalidOutput),
 }
 
 impl InvalidProfile {
@@ -75,6 +77,7 @@ impl InvalidProfile {
             InvalidProfile::BppFactor(_) => "bpp_factor",
             InvalidProfile::Streams(e) => e.field(),
             InvalidProfile::Quality(_) => "quality_target",
+            InvalidProfile::Output(e) => e.field(),
         }
     }
 }
@@ -114,6 +117,7 @@ impl Profile {
         if let Some(target) = &self.quality_target {
             target.validate()?;
         }
+        self.output.validate(self.original)?;
         Ok(())
     }
 }
@@ -154,6 +158,17 @@ pub struct ProfileFields {
     #[serde(default, deserialize_with = "explicit_null")]
     #[schema(value_type = Option<super::quality::QualityTarget>)]
     pub quality_target: Option<Option<super::quality::QualityTarget>>,
+    /// `preserve` keeps HDR; `sdr` tonemaps HDR sources to SDR (BT.709).
+    pub hdr: Option<super::output::HdrMode>,
+    /// Absolute folder outside every library folder that receives the outputs, mirroring the
+    /// library folder's layout. An explicit `null` puts outputs beside the originals again;
+    /// leaving it out keeps the base's.
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<String>)]
+    pub output_root: Option<Option<std::path::PathBuf>>,
+    /// Marks outputs: `<stem>.<suffix>.<ext>` (default `alchemist`); empty only with an
+    /// `output_root`.
+    pub output_suffix: Option<String>,
 }
 
 /// `Some(None)` for an explicit `null`, `None` (by `default`) when the field is left out.
@@ -212,6 +227,15 @@ impl ProfileFields {
         set_rule!(drop_commentary, image_subtitles, add_stereo, audio_codec);
         if let Some(target) = self.quality_target {
             p.quality_target = target;
+        }
+        if let Some(hdr) = self.hdr {
+            p.hdr = hdr;
+        }
+        if let Some(root) = &self.output_root {
+            p.output.output_root = root.clone();
+        }
+        if let Some(suffix) = &self.output_suffix {
+            p.output.output_suffix = suffix.clone();
         }
         p
     }
@@ -313,5 +337,35 @@ mod tests {
         .apply(base);
         assert_eq!((av1.crf, av1.preset.as_deref()), (None, None));
         assert!(av1.validate().is_ok());
+    }
+
+    #[test]
+    fn hdr_and_output_location_are_edited_and_an_explicit_null_root_clears() {
+        let base = Profile::preset("balanced").unwrap();
+        let moved: ProfileFields = serde_json::from_value(serde_json::json!({
+            "hdr": "sdr", "output_root": "/out", "output_suffix": "hevc"
+        }))
+        .unwrap();
+        let p = moved.apply(base.clone());
+        assert_eq!(p.hdr, crate::profiles::HdrMode::Sdr);
+        assert_eq!(
+            p.output.output_root.as_deref(),
+            Some(std::path::Path::new("/out"))
+        );
+        assert_eq!(p.output.output_suffix, "hevc");
+        assert!(p.validate().is_ok());
+        let kept: ProfileFields = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(kept.apply(p.clone()).output, p.output);
+        let back: ProfileFields =
+            serde_json::from_value(serde_json::json!({"output_root": null})).unwrap();
+        assert_eq!(back.apply(p).output.output_root, None);
+        // A stored profile from before the fields existed reads with the defaults.
+        let mut old = serde_json::to_value(&base).unwrap();
+        for f in ["hdr", "output_root", "output_suffix"] {
+            old.as_object_mut().unwrap().remove(f);
+        }
+        let read: Profile = serde_json::from_value(old).unwrap();
+        assert_eq!(read, base);
+        assert_eq!(read.output.output_suffix, "alchemist");
     }
 }

@@ -158,6 +158,13 @@ pub struct Profile {
     /// Search the CRF that reaches this score on samples before the encode (`None`: `crf`).
     #[serde(default)]
     pub quality_target: Option<super::quality::QualityTarget>,
+    /// HDR sources: keep HDR (default) or tonemap to SDR.
+    #[serde(default)]
+    pub hdr: super::output::HdrMode,
+    /// Where outputs go and the suffix that marks them; absent in profiles stored before,
+    /// which write `<stem>.alchemist.<ext>` beside the original.
+    #[serde(flatten, default)]
+    pub output: super::output::OutputLocation,
 }
 
 impl Profile {
@@ -177,6 +184,8 @@ impl Profile {
             original: OriginalPolicy::Keep,
             streams: StreamRules::default(),
             quality_target: None,
+            hdr: super::output::HdrMode::Preserve,
+            output: super::output::OutputLocation::default(),
         }
     }
 
@@ -227,14 +236,50 @@ pub struct Capabilities {
     pub encoders: Vec<CpuEncoder>,
     /// Encoders that accept 10-bit input (`yuv420p10le`).
     pub ten_bit: Vec<CpuEncoder>,
+    /// The tonemapping filters of the ffmpeg build, best first (`None`: it has none).
+    pub tonemap: Option<Tonemapper>,
+}
+
+/// Filters that can tonemap HDR to SDR, as detected in `ffmpeg -filters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tonemapper {
+    /// `zscale` (zimg) to linear light, `tonemap` (Hable), `zscale` to BT.709: runs on any CPU.
+    Zscale,
+    /// `libplacebo`: needs a Vulkan device (a software one will do, slowly).
+    Libplacebo,
+}
+
+impl Tonemapper {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tonemapper::Zscale => "zscale",
+            Tonemapper::Libplacebo => "libplacebo",
+        }
+    }
+
+    /// The best tonemapper among the names `ffmpeg -filters` lists: zscale and tonemap
+    /// together (both are needed), else libplacebo.
+    pub fn pick<'a>(filters: impl IntoIterator<Item = &'a str> + Clone) -> Option<Tonemapper> {
+        let has = |name: &str| filters.clone().into_iter().any(|f| f == name);
+        if has("zscale") && has("tonemap") {
+            Some(Tonemapper::Zscale)
+        } else if has("libplacebo") {
+            Some(Tonemapper::Libplacebo)
+        } else {
+            None
+        }
+    }
 }
 
 impl Capabilities {
-    /// Debian's ffmpeg 5.1: all three CPU encoders, all built with 10-bit support.
+    /// Debian's ffmpeg 5.1: all three CPU encoders, all built with 10-bit support, and zscale
+    /// with tonemap.
     pub fn all_cpu() -> Capabilities {
         Capabilities {
             encoders: CpuEncoder::ALL.to_vec(),
             ten_bit: CpuEncoder::ALL.to_vec(),
+            tonemap: Some(Tonemapper::Zscale),
         }
     }
 }
@@ -254,6 +299,21 @@ mod tests {
             OriginalPolicy::Replace
         );
         assert!(Profile::preset("nope").is_none());
+    }
+
+    #[test]
+    fn tonemapper_from_the_filter_list() {
+        assert_eq!(
+            Tonemapper::pick(["scale", "zscale", "tonemap", "libplacebo"]),
+            Some(Tonemapper::Zscale)
+        );
+        // zscale alone cannot tonemap.
+        assert_eq!(
+            Tonemapper::pick(["zscale", "libplacebo"]),
+            Some(Tonemapper::Libplacebo)
+        );
+        assert_eq!(Tonemapper::pick(["zscale", "scale"]), None);
+        assert_eq!(Tonemapper::pick(Vec::<&str>::new()), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::catalog::{DEFAULT_PROFILE, ProfileFields, ProfileSource, check_name};
+use super::output::OutputLocation;
 use super::profile::{EncodeSettings, Profile};
 use crate::config::LiveSettings;
 use crate::model::rfc3339;
@@ -105,6 +106,42 @@ fn checked(profile: Profile) -> Result<serde_json::Value, ProfileError> {
     serde_json::to_value(&profile).map_err(|e| ProfileError::Invalid(e.to_string()))
 }
 
+/// Every custom profile's output suffix and root, with the default suffix: what a scan must
+/// not take for a source (the built-in profiles and `default` use the default suffix beside
+/// the original). An unreadable stored profile is left out (it cannot run either).
+pub fn own_outputs(store: &Store) -> Result<crate::media::paths::OwnOutputs, StoreError> {
+    let mut own = crate::media::paths::OwnOutputs::default();
+    for record in store.profiles()? {
+        let Ok(profile) = serde_json::from_value::<Profile>(record.profile) else {
+            continue;
+        };
+        let OutputLocation {
+            output_root,
+            output_suffix,
+        } = profile.output;
+        if !own.suffixes.contains(&output_suffix) {
+            own.suffixes.push(output_suffix);
+        }
+        own.roots.extend(output_root);
+    }
+    Ok(own)
+}
+
+/// Refuse a library folder at `folder` when a profile's output root overlaps it (its outputs
+/// would be scanned and encoded again).
+pub fn check_folder_against_outputs(store: &Store, folder: &Path) -> Result<(), ProfileError> {
+    for root in own_outputs(store)?.roots {
+        let location = OutputLocation {
+            output_root: Some(root),
+            output_suffix: String::new(),
+        };
+        location
+            .check_folders([folder])
+            .map_err(|e| ProfileError::InvalidField("path", e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// How a folder refers to `name` (`None` and `default` both mean the default profile).
 pub fn folder_ref(name: Option<&str>) -> Result<Option<FolderProfile<'_>>, ProfileError> {
     match name {
@@ -115,16 +152,32 @@ pub fn folder_ref(name: Option<&str>) -> Result<Option<FolderProfile<'_>>, Profi
     }
 }
 
+/// Says why a folder may not receive outputs (`None`: it may); the engine gives the library
+/// folders' policy (`[security] library_roots`, no system locations, not the data folder).
+pub type OutputPolicy = std::sync::Arc<dyn Fn(&Path) -> Option<String> + Send + Sync>;
+
 /// Handle to the profiles. Cheap to clone.
 #[derive(Clone)]
 pub struct Profiles {
     store: Store,
     settings: LiveSettings,
+    output_policy: Option<OutputPolicy>,
 }
 
 impl Profiles {
     pub fn new(store: Store, settings: LiveSettings) -> Profiles {
-        Profiles { store, settings }
+        Profiles {
+            store,
+            settings,
+            output_policy: None,
+        }
+    }
+
+    /// Output roots must also pass `policy` (where library folders may be): an output root
+    /// is where the server creates folders and writes files.
+    pub fn with_output_policy(mut self, policy: OutputPolicy) -> Profiles {
+        self.output_policy = Some(policy);
+        self
     }
 
     /// `default`: the current `[transcode]` configuration.
@@ -199,7 +252,8 @@ impl Profiles {
             },
             None => blank(&fields)?,
         };
-        let value = checked(profile)?;
+        let value = checked(profile.clone())?;
+        self.outside_library(&profile).await?;
         let record = self
             .store
             .call(move |s| s.insert_profile(&name, value))
@@ -223,7 +277,9 @@ impl Profiles {
         if check_name(&name).is_err() {
             return Err(ProfileError::NotFound(name));
         }
-        let value = checked(blank(&fields)?)?;
+        let profile = blank(&fields)?;
+        let value = checked(profile.clone())?;
+        self.outside_library(&profile).await?;
         let key = name.clone();
         let record = self
             .store
@@ -234,6 +290,29 @@ impl Profiles {
                 other => other.into(),
             })?;
         ProfileEntry::stored(record)
+    }
+
+    /// Refuse an output root that overlaps one of the library folders (its outputs would be
+    /// scanned). The library folders' side: `check_folder_against_outputs`.
+    async fn outside_library(&self, profile: &Profile) -> Result<(), ProfileError> {
+        let Some(root) = &profile.output.output_root else {
+            return Ok(());
+        };
+        if let Some(policy) = &self.output_policy {
+            // The folder as it resolves when it exists (a link must not lead elsewhere).
+            let resolved = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+            if let Some(why) = policy(&resolved) {
+                return Err(ProfileError::InvalidField(
+                    "output_root",
+                    format!("output_root cannot be used: {why}"),
+                ));
+            }
+        }
+        let folders = self.store.call(|s| s.folders()).await?;
+        profile
+            .output
+            .check_folders(folders.iter().map(|f| f.path.as_path()))
+            .map_err(|e| ProfileError::InvalidField(e.field(), e.to_string()))
     }
 
     /// Delete a custom profile no folder uses.
@@ -257,6 +336,17 @@ impl Profiles {
     /// folder. Falls back to `default` (with a warning) when the folder or its profile vanished
     /// since the job was queued.
     pub async fn for_path(&self, path: &Path, folder_id: Option<u64>) -> (String, Profile) {
+        let (name, profile, _) = self.for_path_in(path, folder_id).await;
+        (name, profile)
+    }
+
+    /// [`Profiles::for_path`], with the path of the library folder holding the file (what an
+    /// `output_root` mirrors the layout of).
+    pub async fn for_path_in(
+        &self,
+        path: &Path,
+        folder_id: Option<u64>,
+    ) -> (String, Profile, Option<std::path::PathBuf>) {
         let default = || (DEFAULT_PROFILE.to_string(), self.default_profile());
         let path = path.to_path_buf();
         let folder = self
@@ -270,20 +360,26 @@ impl Profiles {
             .await;
         let folder = match folder {
             Ok(Some(f)) => f,
-            Ok(None) => return default(),
+            Ok(None) => {
+                let (n, p) = default();
+                return (n, p, None);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "folders unreadable; default profile");
-                return default();
+                let (n, p) = default();
+                return (n, p, None);
             }
         };
         let Some(name) = folder.profile else {
-            return default();
+            let (n, p) = default();
+            return (n, p, Some(folder.path));
         };
         match self.get(&name).await {
-            Ok(entry) => (entry.name, entry.profile),
+            Ok(entry) => (entry.name, entry.profile, Some(folder.path)),
             Err(e) => {
                 tracing::warn!(folder = folder.id, profile = %name, error = %e, "default profile used");
-                default()
+                let (n, p) = default();
+                (n, p, Some(folder.path))
             }
         }
     }

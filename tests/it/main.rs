@@ -13,6 +13,7 @@ mod maintenance;
 mod media;
 mod mqtt;
 mod notify;
+mod output;
 mod pages;
 mod profiles;
 mod quality;

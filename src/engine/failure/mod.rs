@@ -72,6 +72,11 @@ pub enum Failure {
     },
     /// fsync or rename of the verified output failed.
     Promote(io::Error),
+    /// The profile's `output_root` cannot take the output: it overlaps a library folder
+    /// (added after the profile was saved), or its folder cannot be created.
+    OutputLocation {
+        why: String,
+    },
     /// Our own bookkeeping failed (the store, an impossible plan).
     Internal {
         summary: &'static str,
@@ -100,6 +105,7 @@ impl Failure {
             Failure::NameTooLong { .. } => "output_name_too_long",
             Failure::Promote(e) if e.raw_os_error() == Some(libc::ENOSPC) => "disk_full",
             Failure::Promote(_) => "promote_failed",
+            Failure::OutputLocation { .. } => "output_location_invalid",
             Failure::Internal { .. } => "internal_error",
         }
     }
@@ -245,6 +251,11 @@ impl Failure {
                 code,
                 "The verified output could not be put in place.",
                 format!("Syncing or renaming the temp file failed: {e}. The source is untouched."),
+            ),
+            Failure::OutputLocation { why } => Explanation::new(
+                code,
+                "The profile's output folder cannot take the output.",
+                format!("{why}. Nothing was encoded; the source is untouched."),
             ),
             Failure::Internal { summary, detail } => {
                 Explanation::new(code, *summary, detail.clone())

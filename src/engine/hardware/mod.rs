@@ -189,6 +189,7 @@ pub(crate) fn planner_capabilities(detected: Option<&Capabilities>) -> profiles:
     profiles::Capabilities {
         ten_bit: proven.clone(),
         encoders: proven,
+        tonemap: profiles::Tonemapper::pick(detected.filters.iter().map(String::as_str)),
     }
 }
 
@@ -302,6 +303,7 @@ mod tests {
             probe_log: Vec::new(),
             probed_at: String::new(),
             hwaccels: Vec::new(),
+            filters: vec!["libplacebo".into()],
             vaapi: Default::default(),
             v4l2: Default::default(),
             fingerprint: String::new(),
@@ -310,5 +312,6 @@ mod tests {
         let caps = planner_capabilities(Some(&detected));
         assert_eq!(caps.encoders, vec![CpuEncoder::Libx265]);
         assert_eq!(caps.ten_bit, vec![CpuEncoder::Libx265]);
+        assert_eq!(caps.tonemap, Some(profiles::Tonemapper::Libplacebo));
     }
 }

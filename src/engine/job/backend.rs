@@ -76,6 +76,10 @@ pub(crate) fn hardware_target(
     demoted: &[Demotion],
 ) -> Option<HwTarget> {
     let video = plan.video.as_ref()?;
+    if video.tonemap.is_some() {
+        // Tonemapping runs on the CPU (the plan's explanation says so); no backend expresses it.
+        return None;
+    }
     let codec = video.encoder.codec();
     let (input, temp) = (Path::new("/in"), Path::new("/out"));
     hw::hardware_encoders(codec, video.ten_bit, caps, demoted)

@@ -17,6 +17,7 @@ fn caps_with(codec: VideoCodec, verified: bool, ten_bit: bool) -> Capabilities {
         probe_log: Vec::new(),
         probed_at: String::new(),
         hwaccels: vec!["vaapi".into()],
+        filters: Vec::new(),
         vaapi: VaapiSummary {
             listed_encoders: vec![format!("{}_vaapi", codec.as_str())],
             devices: vec![VaapiDevice {
@@ -223,7 +224,10 @@ fn a_verified_vaapi_encoder_is_chosen_for_its_codec_and_depth_only() {
     assert!(hardware_target(&plan(CpuEncoder::Libx265, true), None, &caps10, &[]).is_some());
     // Listed but not verified: the CPU.
     let unverified = caps_with(VideoCodec::Hevc, false, false);
-    assert!(hardware_target(&hevc, None, &unverified, &[]).is_none());
+    assert!(hardware_target(&hevc, None, &unverified, &[]).is_none()); // A tonemapping plan is encoded on the CPU, even with a verified encoder.
+    let mut sdr = hevc.clone();
+    sdr.video.as_mut().unwrap().tonemap = Some(crate::profiles::Tonemapper::Zscale);
+    assert!(hardware_target(&sdr, None, &caps, &[]).is_none());
 }
 
 /// The libva driver the probe found decides the AMD HEVC workaround (Jellyfin's

@@ -37,6 +37,8 @@ pub(super) struct Planned {
     pub plan: Plan,
     pub profile: Profile,
     profile_name: String,
+    /// The library folder holding the source (what an `output_root` mirrors).
+    library: Option<PathBuf>,
     event: JobEvent,
     action: String,
     explanation: crate::model::Explanation,
@@ -120,9 +122,9 @@ async fn open_source(ctx: &JobContext) -> Result<Source, Failure> {
 /// Plan with the profile of the job's folder; a skip is recorded and ends the run.
 async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
     let id = ctx.id();
-    let (profile_name, mut profile) = ctx
+    let (profile_name, mut profile, library) = ctx
         .profiles
-        .for_path(&ctx.job.input_path, ctx.job.folder_id)
+        .for_path_in(&ctx.job.input_path, ctx.job.folder_id)
         .await;
     if ctx.threads > 0 {
         profile.threads = ctx.threads;
@@ -168,6 +170,7 @@ async fn decide(ctx: &JobContext, info: &MediaInfo) -> Result<Planned, Stop> {
         plan,
         profile,
         profile_name,
+        library,
         event,
         action,
         explanation,
@@ -184,6 +187,15 @@ async fn choose_hardware(
     mut planned: Planned,
     info: &MediaInfo,
 ) -> (Planned, Option<HwTarget>) {
+    if let Some(t) = planned.plan.video.as_ref().and_then(|v| v.tonemap) {
+        let line = format!(
+            "tonemapping HDR to SDR with {}: encoded on the CPU (the hardware encoders are not \
+             given tonemapping filters)",
+            t.as_str()
+        );
+        ctx.log(LogLevel::Info, line).await;
+        return (planned, None);
+    }
     let Some(caps) = ctx.caps.as_deref() else {
         return (planned, None);
     };
@@ -224,8 +236,9 @@ async fn choose_hardware(
     }
 }
 
-/// Check there is room, name the output and its temp file, and move the job to encoding (or
-/// remuxing).
+/// Name the output (beside the source, or under the profile's output root) and its temp file
+/// beside it, create the output's folder, check there is room on its filesystem, and move the
+/// job to encoding (or remuxing).
 async fn prepare(
     ctx: &JobContext,
     source: &Source,
@@ -233,15 +246,35 @@ async fn prepare(
     run: &mut Progress,
 ) -> Result<(PathBuf, PathBuf), Stop> {
     let min_saving = planned.profile.min_saving_percent;
-    if let Some(free) = source
-        .path
+    let location = &planned.profile.output;
+    let output = paths::output_path_for(
+        &source.path,
+        planned.plan.container,
+        &location.output_suffix,
+        location.output_root.as_deref(),
+        planned.library.as_deref(),
+    );
+    if output == source.path {
+        // Never reached with a validated profile (a suffix is required beside the source);
+        // renaming over the source would destroy it, so this is refused whatever happened.
+        return Err(Failure::OutputLocation {
+            why: format!(
+                "the output would replace the source {}",
+                paths::shown(&source.path)
+            ),
+        }
+        .into());
+    }
+    if location.output_root.is_some() {
+        output_folder(ctx, location, &output).await?;
+    }
+    if let Some(free) = output
         .parent()
         .and_then(|d| crate::process::free_bytes(d).ok())
         && let Some(why) = failure::space_guard(free, source.size, min_saving)
     {
         return Err(why.into());
     }
-    let output = paths::output_path(&source.path, planned.plan.container);
     let temp = paths::temp_path(&output, ctx.id());
     let longest = output.as_os_str().len().max(temp.as_os_str().len());
     if longest >= libc::PATH_MAX as usize {
@@ -271,6 +304,30 @@ async fn prepare(
         })
         .await?;
     Ok((output, temp))
+}
+
+/// An output root must still be outside every library folder (one may have been added since
+/// the profile was saved: its outputs would be scanned and encoded again); the output's folder
+/// is created (mirroring the library's layout).
+async fn output_folder(
+    ctx: &JobContext,
+    location: &crate::profiles::OutputLocation,
+    output: &Path,
+) -> Result<(), Failure> {
+    let folders = ctx.ledger.store().call(|s| s.folders()).await?;
+    location
+        .check_folders(folders.iter().map(|f| f.path.as_path()))
+        .map_err(|e| Failure::OutputLocation { why: e.to_string() })?;
+    let Some(dir) = output.parent().map(Path::to_path_buf) else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir).map(|()| dir))
+        .await
+        .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
+        .map_err(|e| Failure::OutputLocation {
+            why: format!("its folder could not be created: {e}"),
+        })?;
+    Ok(())
 }
 
 /// Give the temp file the source's permission bits and owner, fsync it, rename it over the

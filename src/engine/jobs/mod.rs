@@ -245,6 +245,12 @@ impl Jobs {
             .call(|s| s.folders())
             .await
             .map_err(EngineError::from)?;
+        let own = self
+            .ledger
+            .store()
+            .call(crate::profiles::own_outputs)
+            .await
+            .map_err(EngineError::from)?;
         let scanned = tokio::task::spawn_blocking(move || -> Result<ScannedFile, EnqueueError> {
             // Where the path leads decides, existing or not: whatever leads outside the
             // library is 403, so the answer never tells whether a file exists there.
@@ -261,7 +267,7 @@ impl Jobs {
             if !meta.is_file() {
                 return Err(EnqueueError::NotAFile);
             }
-            if paths::is_own_file(&resolved) {
+            if own.is_own(&resolved) {
                 return Err(EnqueueError::OwnFile);
             }
             if !paths::is_video_file(&resolved) {

@@ -5,7 +5,8 @@
 //! planned for, and each state is recorded in the store before its step runs.
 //!
 //! Forward (state `moving`): original → `.alchemist-trash/<job>/<name>` beside it (same
-//! filesystem), then output → `<stem>.<ext>` when that name is free; state `trashed`; the job
+//! filesystem), then output → `<stem>.<ext>` when that name is free (an output under the
+//! profile's `output_root` stays where it is: `delete` only); state `trashed`; the job
 //! commits `completed`. Undo/restore (state `restoring`): output back to its `.alchemist.`
 //! name, original back from the trash; state `restored`. At boot, a replacement whose job did
 //! not reach `completed` (state `moving`, or `trashed` with the job still active) and any
@@ -50,9 +51,13 @@ pub fn plan_entry(
         .file_name()
         .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
     let trash_path = dir.join(TRASH_DIR).join(id.0.to_string()).join(name);
-    // `<stem>.<output ext>`: the original's own name when the container is unchanged.
+    // `<stem>.<output ext>`: the original's own name when the container is unchanged. An
+    // output under the profile's output root stays where it is (only `delete` gets here with
+    // one: `replace` with an output root is refused when the profile is saved).
     let mut final_path = original.to_path_buf();
-    if let Some(ext) = output.extension() {
+    if output.parent() != original.parent() {
+        final_path = output.to_path_buf();
+    } else if let Some(ext) = output.extension() {
         final_path.set_extension(ext);
     }
     let now = now_ms();

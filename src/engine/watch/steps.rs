@@ -84,7 +84,9 @@ impl Watcher {
                 Err(e) => tracing::warn!(error = %e, "could not retire jobs of a removed file"),
             }
         }
-        touched.retain(|p| self.folder_of(p).is_some() && !paths::is_own_file(p));
+        // Our outputs under every profile's suffix and output root are not sources.
+        let own = self.own_outputs().await;
+        touched.retain(|p| self.folder_of(p).is_some() && !own.is_own(p));
         if touched.is_empty() {
             return;
         }
@@ -92,6 +94,17 @@ impl Watcher {
             .await
             .unwrap_or_default();
         self.observe(found).await;
+    }
+
+    async fn own_outputs(&self) -> paths::OwnOutputs {
+        self.ledger
+            .store()
+            .call(crate::profiles::own_outputs)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "profiles unreadable; default output suffix only");
+                paths::OwnOutputs::default()
+            })
     }
 
     fn forget(&mut self, path: &std::path::Path) {
@@ -148,11 +161,13 @@ impl Watcher {
                 self.folders[i].next_walk = interval.map(|d| now + d);
             }
         }
+        let own = self.own_outputs().await;
         for folder in due {
             if stop.is_cancelled() {
                 return;
             }
-            let (files, problem) = tokio::task::spawn_blocking(move || walk(&folder))
+            let own = own.clone();
+            let (files, problem) = tokio::task::spawn_blocking(move || walk(&folder, &own))
                 .await
                 .unwrap_or_default();
             if let Some(problem) = problem {

@@ -127,6 +127,9 @@ pub enum V4l2ArgsError {
         "ffmpeg's V4L2 encoders write no extradata, which Matroska needs: the output must be MP4"
     )]
     Container,
+    /// Tonemapping is done on the CPU: the V4L2 path has no filter for it.
+    #[error("tonemapping HDR to SDR is done on the CPU")]
+    Tonemap,
 }
 
 /// The ffmpeg V4L2 encoder for a codec.
@@ -225,6 +228,9 @@ pub fn build_v4l2_args(
     };
     let codec = v.encoder.codec();
     let encoder = v4l2_encoder(codec).ok_or(V4l2ArgsError::Codec(codec))?;
+    if v.tonemap.is_some() {
+        return Err(V4l2ArgsError::Tonemap);
+    }
     if v.ten_bit {
         return Err(V4l2ArgsError::TenBit);
     }

@@ -73,6 +73,10 @@ pub enum VaapiArgsError {
     QvbrWithoutBitrate,
     #[error("{0} is not a VAAPI target")]
     Codec(VideoCodec),
+    /// Tonemapping is done on the CPU (zscale/libplacebo); `tonemap_vaapi` exists only on some
+    /// Intel drivers and could not be tested here, so a tonemapping plan is not hardware's.
+    #[error("tonemapping HDR to SDR is done on the CPU")]
+    Tonemap,
 }
 
 /// The `_vaapi` encoder for a codec we encode to; VP9 is not one.
@@ -115,6 +119,9 @@ pub fn build_vaapi_args(
     };
     let codec = v.encoder.codec();
     let encoder = vaapi_encoder(codec).ok_or(VaapiArgsError::Codec(codec))?;
+    if v.tonemap.is_some() {
+        return Err(VaapiArgsError::Tonemap);
+    }
     if v.ten_bit && codec == VideoCodec::H264 {
         return Err(VaapiArgsError::TenBitH264);
     }

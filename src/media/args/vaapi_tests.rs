@@ -245,6 +245,12 @@ fn impossible_plans_are_refused() {
     assert_eq!(
         run(&p, &opts(RateControl::Qvbr, false)),
         VaapiArgsError::QvbrWithoutBitrate
+    ); // Tonemapping stays on the CPU: the job is routed there (see `engine::job::backend`).
+    let mut p = Plan::simple(CpuEncoder::Libx265, OutputContainer::Mkv, 28, "medium");
+    p.video.as_mut().unwrap().tonemap = Some(crate::profiles::Tonemapper::Zscale);
+    assert_eq!(
+        run(&p, &opts(RateControl::Cqp, false)),
+        VaapiArgsError::Tonemap
     );
 }
 

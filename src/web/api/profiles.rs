@@ -48,6 +48,14 @@ pub struct CreateProfile {
     pub audio_codec: Option<AudioCodecPolicy>,
     /// A score to reach instead of `crf` (`null`: use `crf`).
     pub quality_target: Option<crate::profiles::QualityTarget>,
+    /// `preserve` (default) keeps HDR; `sdr` tonemaps HDR sources to SDR.
+    pub hdr: Option<crate::profiles::HdrMode>,
+    /// Absolute folder outside every library folder for the outputs (mirroring the library
+    /// folder's layout); `null` or absent: beside the originals (or the base's).
+    #[schema(value_type = Option<String>)]
+    pub output_root: Option<std::path::PathBuf>,
+    /// `<stem>.<suffix>.<ext>`; default `alchemist`; empty only with an `output_root`.
+    pub output_suffix: Option<String>,
 }
 
 impl CreateProfile {
@@ -70,6 +78,9 @@ impl CreateProfile {
             add_stereo: self.add_stereo,
             audio_codec: self.audio_codec,
             quality_target: self.quality_target.map(Some),
+            hdr: self.hdr,
+            output_root: self.output_root.clone().map(Some),
+            output_suffix: self.output_suffix.clone(),
         }
     }
 }

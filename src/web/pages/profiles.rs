@@ -194,6 +194,13 @@ fn fields(form: &Form) -> Result<ProfileFields, ApiError> {
         add_stereo: parse(form, "add_stereo", yes_no)?,
         audio_codec: parse(form, "audio_codec", text)?,
         quality_target: quality_target(form)?,
+        hdr: parse(form, "hdr", text)?,
+        // Empty: beside the originals on the edit form (fields start from the defaults),
+        // the base's on the create form.
+        output_root: form
+            .get("output_root")
+            .map(|v| Some(std::path::PathBuf::from(v.trim()))),
+        output_suffix: form.get("output_suffix").map(|v| v.trim().to_string()),
     })
 }
 

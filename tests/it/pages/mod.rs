@@ -8,5 +8,6 @@ mod forecast;
 mod layout;
 mod logs;
 mod maintenance;
+mod profile_output;
 mod profiles;
 mod session;

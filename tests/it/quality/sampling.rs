@@ -23,6 +23,7 @@ fn x264() -> VideoEncode {
         ten_bit: false,
         deinterlace: false,
         colour: None,
+        tonemap: None,
     }
 }
 
