@@ -27,12 +27,11 @@ impl JobIndex {
         }
     }
 
-    /// Give `slot` the path `path` when it differs from the one it has.
-    pub(super) fn replace_path(&mut self, slot: usize, path: &str) {
-        let mut key = Vec::with_capacity(path.len());
-        push_path_key(&mut key, path);
+    /// Give `slot` the path key `key` (made by `push_path_key`) when it differs from the
+    /// one it has.
+    pub(super) fn replace_path_key(&mut self, slot: usize, key: &[u8]) {
         let old_start = self.entries[slot].path_start;
-        if self.path_at(old_start) == key.as_slice() && old_start != NO_PATH {
+        if self.path_at(old_start) == key && old_start != NO_PATH {
             return;
         }
         if old_start != NO_PATH {
@@ -43,7 +42,7 @@ impl JobIndex {
             debug_assert_eq!(self.starts.get(at), Some(&(slot as u32)));
             self.starts.remove(at);
         }
-        let start = self.push_key(&key);
+        let start = self.push_key(key);
         self.entries[slot].path_start = start;
         if start != NO_PATH {
             self.starts.push(slot as u32);

@@ -71,6 +71,14 @@ impl Cursor {
         }
     }
 
+    /// Whether the cursor holds the kind of value `sort` sorts by.
+    pub(super) fn fits(&self, sort: SortKey) -> bool {
+        matches!(
+            (&self.value, sort),
+            (CursorValue::Path(_), SortKey::InputPath)
+        ) || matches!(&self.value, CursorValue::Number(_)) && sort != SortKey::InputPath
+    }
+
     /// The opaque text a client sends back as `after`.
     pub fn token(&self) -> String {
         match &self.value {

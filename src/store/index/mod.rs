@@ -5,15 +5,16 @@
 //! Layout for 100k+ jobs on a small box: one 40-byte [`Entry`] per job in a vector sorted by
 //! id (job ids only grow, so a new job is a push and a lookup a binary search: no hash map),
 //! and every lower-cased path appended, NUL-terminated, to one arena. A search is one SIMD
-//! substring scan (`memchr::memmem`) over the arena; a hit maps back to its job by a binary
-//! search over `starts` (slots by path offset). Paths never contain NUL, so a match cannot
-//! span two jobs. The default order, `updated_at`, is kept as a sorted vector of slots, so its
-//! pages (either direction, any status filter, after any cursor) cost a binary search and a
-//! walk of about one page; the other orders walk every entry once (see `query`). Counts per
-//! state and archive flag are kept on write, so the totals of unsearched lists cost nothing.
+//! substring scan (`memchr::memmem`) over the arena; a hit maps back to its job through
+//! `starts` (slots by path offset). Paths never contain NUL, so a match cannot span two jobs.
+//! Every sort order is kept as a sorted vector of slots (`order`), so a page in any order
+//! (either direction, any status filter, after any cursor) costs a binary search and a walk
+//! of about one page (see `query`). Counts per state and archive flag are kept on write, so
+//! the totals of unsearched lists cost nothing.
 
 mod arena;
 mod cursor;
+mod order;
 mod query;
 
 use std::borrow::Cow;
@@ -25,6 +26,7 @@ use query::Page;
 use crate::model::JobState;
 
 use super::records::Job;
+use cursor::push_path_key;
 
 /// The list fields of one job, as the store hands them to the index: from a stored job, or
 /// decoded from a record at start-up without the rest of it.
@@ -72,8 +74,8 @@ const SIZE_MASK: u64 = (1 << SIZE_BITS) - 1;
 const ARCHIVED_BIT: u64 = 1 << 63;
 /// [`Entry::path_start`] of a job whose path did not fit in the arena: it has none.
 const NO_PATH: u32 = u32::MAX;
-/// Batches larger than this re-sort the changed slots and merge them into the `updated_at`
-/// order in one pass, instead of moving each one (a memmove of up to the whole order).
+/// Batches larger than this re-sort the changed slots and merge them into each order in one
+/// pass, instead of moving each one (a memmove of up to the whole order).
 const BATCH_MERGE: usize = 32;
 
 /// The list fields of one job: 40 bytes.
@@ -102,10 +104,6 @@ impl Entry {
     fn archived(&self) -> bool {
         self.packed & ARCHIVED_BIT != 0
     }
-    /// Position in the `updated_at` order; ids break ties.
-    fn updated_key(&self) -> (i64, u64) {
-        (self.updated_at, self.id)
-    }
     fn set(&mut self, row: &Row) {
         self.created_at = row.created_at;
         self.updated_at = row.updated_at;
@@ -116,11 +114,11 @@ impl Entry {
     }
 }
 
-/// Builds an index from rows in ascending id order, sorting the `updated_at` order once at
-/// the end instead of placing each row.
+/// Builds an index from rows in ascending id order, sorting the orders once at the end
+/// instead of placing each row.
 pub struct IndexBuilder {
     index: JobIndex,
-    slots: Vec<u32>,
+    slots: Vec<(u32, u8)>,
 }
 
 impl IndexBuilder {
@@ -141,7 +139,8 @@ impl IndexBuilder {
     }
 
     pub fn finish(mut self) -> JobIndex {
-        self.index.reorder(self.slots);
+        self.index.reorder(&self.slots);
+        drop(self.slots);
         // The arena grew by doubling: give back what a few thousand more paths will not use.
         let arena = &mut self.index.arena;
         arena.shrink_to(arena.len() + arena.len() / 32 + 4096);
@@ -157,8 +156,8 @@ pub struct JobIndex {
     arena: Vec<u8>,
     /// Slots of every entry, ascending by their path's offset in the arena.
     starts: Vec<u32>,
-    /// Slots of every entry, ascending by `(updated_at, id)`.
-    by_updated: Vec<u32>,
+    /// Slots of every entry in each sort order.
+    orders: order::Orders,
     /// Arena bytes no entry points at any more.
     garbage: usize,
     /// Jobs per archive flag (0: listed, 1: archived) and state code.
@@ -195,12 +194,13 @@ impl JobIndex {
         for row in &rows {
             moved.extend(self.put_entry(row, false));
         }
-        self.reorder(moved);
+        self.reorder(&moved);
     }
 
-    /// Store `row` in its entry; with `order_now`, move it in the `updated_at` order too,
-    /// else return its slot when the caller must ([`JobIndex::reorder`]).
-    fn put_entry(&mut self, row: &Row, order_now: bool) -> Option<u32> {
+    /// Store `row` in its entry; with `order_now`, move it in the orders its change moves
+    /// it in too, else return its slot and those orders (bits by `order::rank`) when the
+    /// caller must ([`JobIndex::reorder`]).
+    fn put_entry(&mut self, row: &Row, order_now: bool) -> Option<(u32, u8)> {
         let slot = match self.slot(row.id) {
             Some(slot) => slot,
             None => return self.insert(row, order_now),
@@ -208,24 +208,30 @@ impl JobIndex {
         let old = self.entries[slot];
         self.counts[usize::from(old.archived())][old.status_code()] -= 1;
         self.count(row);
-        let moves = old.updated_at != row.updated_at;
-        if moves && order_now {
-            let at = self.position_in_order(old.updated_key());
-            self.by_updated.remove(at);
+        let mut key = Vec::with_capacity(row.path.len());
+        push_path_key(&mut key, &row.path);
+        // A job without a path in the arena may get one now: move it in the path order too.
+        let path_moves = old.path_start == NO_PATH || self.path(&old) != key.as_slice();
+        let mut new = old;
+        new.set(row);
+        let moves = JobIndex::moves(&old, &new, path_moves);
+        if order_now {
+            // Taken out by the old values, before the entry and its path change.
+            self.order_remove(moves, slot as u32, &old);
         }
-        self.entries[slot].set(row);
-        self.replace_path(slot, &row.path);
+        self.entries[slot] = new;
+        self.replace_path_key(slot, &key);
         match (moves, order_now) {
-            (false, _) => None,
-            (true, true) => {
-                self.order_insert(slot as u32);
+            (0, _) => None,
+            (_, true) => {
+                self.order_place(moves, slot as u32);
                 None
             }
-            (true, false) => Some(slot as u32),
+            (_, false) => Some((slot as u32, moves)),
         }
     }
 
-    fn insert(&mut self, row: &Row, order_now: bool) -> Option<u32> {
+    fn insert(&mut self, row: &Row, order_now: bool) -> Option<(u32, u8)> {
         let mut entry = Entry {
             id: row.id,
             created_at: 0,
@@ -242,6 +248,7 @@ impl JobIndex {
             // entry goes where it belongs and the slot orders are rebuilt.
             let at = self.entries.partition_point(|e| e.id < row.id);
             self.entries.insert(at, entry);
+            self.rebuild_starts();
             self.rebuild_orders();
             return None;
         }
@@ -251,10 +258,10 @@ impl JobIndex {
             self.starts.push(slot);
         }
         if order_now {
-            self.order_insert(slot);
+            self.order_place(order::ALL_ORDERS, slot);
             None
         } else {
-            Some(slot)
+            Some((slot, order::ALL_ORDERS))
         }
     }
 
@@ -270,63 +277,9 @@ impl JobIndex {
         }
     }
 
-    /// Index in `by_updated` of the slot whose key is `key`.
-    fn position_in_order(&self, key: (i64, u64)) -> usize {
-        self.by_updated
-            .partition_point(|&s| self.entries[s as usize].updated_key() < key)
-    }
-
-    fn order_insert(&mut self, slot: u32) {
-        let key = self.entries[slot as usize].updated_key();
-        let at = self.position_in_order(key);
-        self.by_updated.insert(at, slot);
-    }
-
-    /// Put the `moved` slots (new, or with a changed `updated_at`) where they belong in the
-    /// `updated_at` order: one pass over the order, whatever their number.
-    fn reorder(&mut self, mut moved: Vec<u32>) {
-        if moved.is_empty() {
-            return;
-        }
-        let mut is_moved = vec![false; self.entries.len()];
-        for &s in &moved {
-            is_moved[s as usize] = true;
-        }
-        moved.clear();
-        moved.extend(
-            is_moved
-                .iter()
-                .enumerate()
-                .filter(|&(_, &m)| m)
-                .map(|(s, _)| s as u32),
-        );
-        let key = |s: &u32| self.entries[*s as usize].updated_key();
-        moved.sort_unstable_by_key(key);
-        let kept: Vec<u32> = self
-            .by_updated
-            .iter()
-            .copied()
-            .filter(|&s| !is_moved[s as usize])
-            .collect();
-        let mut merged = Vec::with_capacity(self.entries.len().max(self.by_updated.capacity()));
-        let (mut a, mut b) = (kept.iter().peekable(), moved.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if key(x) <= key(y) => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, _) => b.next(),
-            };
-            match next {
-                Some(&s) => merged.push(s),
-                None => break,
-            }
-        }
-        self.by_updated = merged;
-    }
-
-    /// Both slot orders from scratch (after an out-of-order insert shifted the slots).
-    fn rebuild_orders(&mut self) {
+    /// The path order of the arena from scratch (after an out-of-order insert shifted the
+    /// slots).
+    fn rebuild_starts(&mut self) {
         let n = self.entries.len() as u32;
         let entries = &self.entries;
         self.starts = (0..n)
@@ -334,9 +287,6 @@ impl JobIndex {
             .collect();
         self.starts
             .sort_unstable_by_key(|&s| entries[s as usize].path_start);
-        self.by_updated = (0..n).collect();
-        self.by_updated
-            .sort_unstable_by_key(|&s| entries[s as usize].updated_key());
     }
 
     pub fn len(&self) -> usize {
@@ -352,7 +302,8 @@ impl JobIndex {
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<Entry>()
             + self.arena.capacity()
-            + (self.starts.capacity() + self.by_updated.capacity()) * 4
+            + self.starts.capacity() * 4
+            + self.orders.heap_bytes()
     }
 
     /// 1-based position of a queued job in dispatch order (priority desc, then oldest).

@@ -1,9 +1,12 @@
 //! A randomized model test of the job index: random batches of inserts and changes (states,
-//! archive flags, times with many ties, sizes, priorities, renames), each followed by a check
-//! of the index's invariants and of random queries against a plain filter-and-sort of the
-//! same jobs. Deterministic seeds, so a failure repeats.
+//! archive flags, times with many ties, sizes, priorities, renames, a clock stepping back),
+//! each followed by a check of the index's invariants (every maintained order sorted and
+//! complete) and of random queries in every order, searched both ways, against a plain
+//! filter-and-sort of the same jobs; and cursor walks of every order while jobs change
+//! between pages. Deterministic seeds, so a failure repeats.
 
 use super::cursor::CursorValue;
+use super::query::SearchPlan;
 use super::*;
 use crate::model::JobId;
 use std::path::PathBuf;
@@ -42,7 +45,9 @@ fn random_job(rng: &mut Rng, id: u64) -> Job {
         status: JobState::ALL[rng.below(8) as usize],
         archived: rng.chance(4),
         priority: rng.below(5) as i32 - 2,
-        created_at: rng.below(40) as i64,
+        // Creation times follow the ids, with ties, as when jobs are made (see
+        // `clock_step_back` for the other case).
+        created_at: (id / 3) as i64,
         // Few distinct times: the id decides most orders.
         updated_at: rng.below(30) as i64,
         input_size: rng.below(20) * 1000,
@@ -122,12 +127,7 @@ fn random_query(rng: &mut Rng) -> JobQuery {
             let chars = 1 + rng.below(name.chars().count() as u64 - 1) as usize;
             name.chars().take(chars).collect::<String>().to_uppercase()
         }),
-        // The default order most of the time: it has its own path through the index.
-        sort: if rng.chance(2) {
-            SortKey::UpdatedAt
-        } else {
-            sorts[rng.below(5) as usize]
-        },
+        sort: sorts[rng.below(5) as usize],
         desc: rng.chance(2),
         archived: rng.chance(4),
         limit: 1 + rng.below(12) as usize,
@@ -140,11 +140,7 @@ fn random_query(rng: &mut Rng) -> JobQuery {
 fn check_invariants(idx: &JobIndex, jobs: &[Job]) {
     assert_eq!(idx.len(), jobs.len());
     assert!(idx.entries.windows(2).all(|w| w[0].id < w[1].id));
-    let mut order = idx.by_updated.clone();
-    order.sort_unstable();
-    assert_eq!(order, (0..jobs.len() as u32).collect::<Vec<_>>());
-    let key = |s: &u32| idx.entries[*s as usize].updated_key();
-    assert!(idx.by_updated.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+    idx.check_orders();
     let mut starts = idx.starts.clone();
     starts.sort_unstable();
     assert_eq!(starts, (0..jobs.len() as u32).collect::<Vec<_>>());
@@ -156,12 +152,47 @@ fn check_invariants(idx: &JobIndex, jobs: &[Job]) {
             (e.id, e.status(), e.archived(), e.size(), e.priority),
             (j.id.0, j.status, j.archived, j.input_size, j.priority)
         );
+        assert_eq!((e.created_at, e.updated_at), (j.created_at, j.updated_at));
         let mut k = Vec::new();
         cursor::push_path_key(&mut k, &j.input_path.to_string_lossy());
         assert_eq!(idx.path(e), k.as_slice(), "path of job {}", j.id);
         counts[usize::from(j.archived)][j.status.code() as usize] += 1;
     }
     assert_eq!(idx.counts, counts);
+}
+
+/// `q` and the page after it by cursor answer as the model does, a search's matches put in
+/// order each way.
+fn check_query(idx: &JobIndex, jobs: &[Job], q: JobQuery, at: &str) {
+    let plans: &[Option<SearchPlan>] = match q.search {
+        Some(_) => &[
+            None,
+            Some(SearchPlan::SortHits),
+            Some(SearchPlan::WalkOrder),
+        ],
+        None => &[None],
+    };
+    for &plan in plans {
+        let mut q = q.clone();
+        let want = expected(jobs, &q);
+        let got = idx.query_planned(&q, plan);
+        assert_eq!(
+            (got.ids, got.total, got.next.clone()),
+            want,
+            "{at}, {plan:?}, {q:?}"
+        );
+        // The next page by cursor is the model's next page too.
+        if let Some(next) = got.next {
+            q.after = Some(next);
+            let want = expected(jobs, &q);
+            let got = idx.query_planned(&q, plan);
+            assert_eq!(
+                (got.ids, got.total, got.next),
+                want,
+                "{at}, after, {plan:?}, {q:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -188,11 +219,17 @@ fn random_changes_and_queries_match_a_plain_sort() {
                 let i = rng.below(jobs.len() as u64) as usize;
                 let fresh = random_job(&mut rng, jobs[i].id.0);
                 let j = &mut jobs[i];
-                match rng.below(5) {
+                match rng.below(7) {
                     0 => j.status = fresh.status,
                     1 => j.archived = !j.archived,
                     2 => j.input_path = fresh.input_path,
                     3 => (j.priority, j.input_size) = (fresh.priority, fresh.input_size),
+                    4 => j.priority = fresh.priority,
+                    // Now and then a creation time out of step with the ids (the clock
+                    // stepped back), or back in step: the `created_at` order leaves the
+                    // slot order.
+                    5 if rng.chance(12) => j.created_at = rng.below(40) as i64,
+                    5 => j.input_size = fresh.input_size,
                     _ => j.updated_at = fresh.updated_at,
                 }
                 if rng.chance(2) {
@@ -203,25 +240,8 @@ fn random_changes_and_queries_match_a_plain_sort() {
             idx.put_rows(batch.iter().map(|&i| Row::from(&jobs[i])));
             check_invariants(&idx, &jobs);
             for _ in 0..25 {
-                let mut q = random_query(&mut rng);
-                let want = expected(&jobs, &q);
-                let got = idx.query(&q);
-                assert_eq!(
-                    (got.ids, got.total, got.next.clone()),
-                    want,
-                    "seed {seed}, round {round}, {q:?}"
-                );
-                // The next page by cursor is the model's next page too.
-                if let Some(next) = got.next {
-                    q.after = Some(next);
-                    let want = expected(&jobs, &q);
-                    let got = idx.query(&q);
-                    assert_eq!(
-                        (got.ids, got.total, got.next),
-                        want,
-                        "seed {seed}, round {round}, after, {q:?}"
-                    );
-                }
+                let q = random_query(&mut rng);
+                check_query(&idx, &jobs, q, &format!("seed {seed}, round {round}"));
             }
         }
     }
@@ -233,7 +253,7 @@ fn a_cursor_walk_of_every_order_lists_each_job_once_in_order() {
     let jobs: Vec<Job> = (1..=500).map(|id| random_job(&mut rng, id)).collect();
     let idx = JobIndex::from_rows(jobs.iter().map(Row::from));
     check_invariants(&idx, &jobs);
-    for sort in [SortKey::UpdatedAt, SortKey::InputPath, SortKey::Size] {
+    for sort in super::order::SORTS {
         for desc in [false, true] {
             let all = JobQuery {
                 sort,
@@ -267,4 +287,133 @@ fn an_out_of_order_id_still_lands_in_place() {
     idx.put(&late);
     jobs.insert(1, late);
     check_invariants(&idx, &jobs);
+}
+
+/// Cursor walks of every order, both ways, filtered or not, searched or not, while jobs
+/// change between pages (single changes and large batches): each page is the model's page
+/// after the cursor at that moment, so an order the index failed to keep up would show; a
+/// job whose sort key did not change is seen exactly once, none twice.
+#[test]
+fn cursor_walks_of_every_order_stay_right_while_jobs_change_between_pages() {
+    let mut rng = Rng(4242);
+    for sort in super::order::SORTS {
+        for (variant, desc) in [(0, false), (1, true), (2, false), (3, true)] {
+            let mut jobs: Vec<Job> = (1..=300).map(|id| random_job(&mut rng, id)).collect();
+            let mut idx = JobIndex::from_rows(jobs.iter().map(Row::from));
+            let mut q = JobQuery {
+                sort,
+                desc,
+                limit: 1 + rng.below(9) as usize,
+                statuses: (variant >= 2)
+                    .then(|| vec![JobState::Queued, JobState::Failed, JobState::Completed]),
+                search: (variant == 3).then(|| "a".to_string()),
+                ..Default::default()
+            };
+            let first = jobs.len();
+            let mut touched = vec![false; first];
+            let mut seen: Vec<u64> = Vec::new();
+            let at = format!("{sort:?} desc={desc} variant {variant}");
+            for page in 0.. {
+                assert!(page < 1000, "{at}: the walk does not end");
+                check_query(&idx, &jobs, q.clone(), &format!("{at}, page {page}"));
+                let got = idx.query(&q);
+                seen.extend(got.ids.iter().map(|i| i.0));
+                let Some(next) = got.next else { break };
+                q.after = Some(next);
+                // Meanwhile some jobs change, and new ones come.
+                let n = if rng.chance(5) { 40 } else { 1 + rng.below(3) };
+                let mut batch = Vec::new();
+                for _ in 0..n {
+                    if rng.chance(6) {
+                        let id = jobs.last().map_or(1, |j| j.id.0 + 1);
+                        jobs.push(random_job(&mut rng, id));
+                        batch.push(jobs.len() - 1);
+                        continue;
+                    }
+                    let i = rng.below(jobs.len() as u64) as usize;
+                    if i < first {
+                        touched[i] = true;
+                    }
+                    let fresh = random_job(&mut rng, jobs[i].id.0);
+                    let j = &mut jobs[i];
+                    match rng.below(4) {
+                        0 => j.updated_at = fresh.updated_at,
+                        1 => j.input_path = fresh.input_path,
+                        2 => (j.priority, j.input_size) = (fresh.priority, fresh.input_size),
+                        _ => j.status = fresh.status,
+                    }
+                    batch.push(i);
+                }
+                idx.put_rows(batch.iter().map(|&i| Row::from(&jobs[i])));
+                check_invariants(&idx, &jobs);
+            }
+            // A job nothing changed is seen once if the list holds it, else never (one that
+            // changed may move past the cursor and be seen again: that is right).
+            let needle = q.search.as_deref().map(str::to_lowercase);
+            let mask = q.status_mask();
+            for (j, _) in jobs.iter().zip(&touched).filter(|(_, t)| !**t) {
+                let listed = !j.archived
+                    && mask[j.status.code() as usize]
+                    && needle.as_ref().is_none_or(|n| {
+                        j.input_path
+                            .to_string_lossy()
+                            .to_lowercase()
+                            .contains(n.as_str())
+                    });
+                let times = seen.iter().filter(|&&id| id == j.id.0).count();
+                assert_eq!(times, usize::from(listed), "{at}: job {}", j.id);
+            }
+        }
+    }
+}
+
+/// The `created_at` order is the slot order while creation times follow the ids, and turns
+/// into a vector, still right, when one steps back: by a single change, a new job, or a batch.
+#[test]
+fn clock_step_back() {
+    for how in 0..3 {
+        let mut rng = Rng(99 + how);
+        let mut jobs: Vec<Job> = (1..=200).map(|id| random_job(&mut rng, id)).collect();
+        let mut idx = JobIndex::from_rows(jobs.iter().map(Row::from));
+        assert!(idx.order_by_slot(SortKey::CreatedAt));
+        assert!(!idx.order_by_slot(SortKey::Size));
+        // Still in step: a later job, and a change that keeps its place.
+        let mut later = random_job(&mut rng, 201);
+        later.created_at = jobs[199].created_at + 5;
+        jobs.push(later);
+        jobs[100].created_at += 0;
+        idx.put_rows([Row::from(&jobs[200]), Row::from(&jobs[100])]);
+        assert!(idx.order_by_slot(SortKey::CreatedAt));
+        check_invariants(&idx, &jobs);
+        match how {
+            0 => {
+                jobs[150].created_at = 3;
+                idx.put(&jobs[150]);
+            }
+            1 => {
+                let mut early = random_job(&mut rng, 202);
+                early.created_at = 1;
+                jobs.push(early);
+                idx.put(&jobs[201]);
+            }
+            _ => {
+                for j in jobs.iter_mut().skip(10).step_by(4) {
+                    j.created_at = 70 - j.created_at;
+                }
+                idx.put_rows(jobs.iter().map(Row::from));
+            }
+        }
+        assert!(!idx.order_by_slot(SortKey::CreatedAt), "case {how}");
+        check_invariants(&idx, &jobs);
+        for desc in [false, true] {
+            let q = JobQuery {
+                sort: SortKey::CreatedAt,
+                desc,
+                limit: 13,
+                page: 1 + rng.below(5) as usize,
+                ..Default::default()
+            };
+            check_query(&idx, &jobs, q, &format!("case {how}"));
+        }
+    }
 }

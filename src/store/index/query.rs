@@ -1,12 +1,12 @@
 //! Answering a [`JobQuery`] from the index: one page of ids, the number of matches and the
 //! cursor of the next page.
 //!
-//! Two ways: the `updated_at` order without a search walks the maintained order from the
-//! cursor (or the page's start) and stops after one page of matches; its total comes from the
-//! counts kept on write. Every other list (another order, or a search) walks its candidates
-//! once: a search's hits, or every entry. Early pages keep the best `page × limit` entries in
-//! a small sorted buffer during that walk; deep pages fall back to a selection over every
-//! match.
+//! Without a search, every order walks its maintained order (`order`) from the cursor (or the
+//! page's start) and stops after one page of matches; its total comes from the counts kept
+//! on write, and when every job matches, a page number is a jump rather than a walk. A
+//! search first scans the path arena once (the part that stays O(library): about a byte
+//! compared per path byte, SIMD); then few hits are sorted by themselves, and many are
+//! marked in a bitmap that the walk over the maintained order tests, stopping after one page.
 
 use std::cmp::Ordering;
 
@@ -29,13 +29,45 @@ pub struct Page {
 /// it the buffer's insertions would cost more than a selection over every match.
 const TOP_K_MAX: usize = 2048;
 
+/// A search whose matches are at most one in this many jobs sorts its matches; more walk the
+/// maintained order: sorting `m` matches costs about `m` comparisons of keys spread over
+/// memory, the walk at most a bit test per job in the order, and it stops after one page.
+const SORT_HITS_BELOW: usize = 32;
+
+/// How a search's matches are put in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SearchPlan {
+    /// Sort the matches themselves (few of them).
+    SortHits,
+    /// Walk the maintained order, keeping the jobs marked in a bitmap of matches.
+    WalkOrder,
+}
+
 impl JobIndex {
     /// One page of the query.
     pub fn query(&self, q: &JobQuery) -> Page {
+        self.query_planned(q, None)
+    }
+
+    /// One page of the query, a search's matches ordered as `plan` says (by their number
+    /// when `None`).
+    pub(super) fn query_planned(&self, q: &JobQuery, plan: Option<SearchPlan>) -> Page {
         let search = q.search.as_deref().filter(|s| !s.is_empty());
         let (entries, total) = match search {
-            None if q.sort == SortKey::UpdatedAt => self.walk_updated(q),
-            _ => self.walk_all(q, search),
+            None => {
+                let mask = q.status_mask();
+                let archived = usize::from(q.archived);
+                let total = (0..8)
+                    .filter(|&s| mask[s])
+                    .map(|s| self.counts[archived][s])
+                    .sum::<u64>() as usize;
+                let keep = |s: u32| {
+                    let e = &self.entries[s as usize];
+                    e.archived() == q.archived && mask[e.status_code()]
+                };
+                (self.walk_order(q, total, keep), total)
+            }
+            Some(needle) => self.walk_search(q, needle, plan),
         };
         let next = (entries.len() == q.limit)
             .then(|| entries.last().map(|e| self.cursor_after(e, q.sort)))
@@ -49,107 +81,111 @@ impl JobIndex {
 
     fn cursor_after(&self, e: &Entry, sort: SortKey) -> Cursor {
         let value = match sort {
-            SortKey::CreatedAt => CursorValue::Number(e.created_at.into()),
-            SortKey::UpdatedAt => CursorValue::Number(e.updated_at.into()),
-            SortKey::Size => CursorValue::Number(e.size().into()),
-            SortKey::Priority => CursorValue::Number(e.priority.into()),
             SortKey::InputPath => CursorValue::Path(self.path(e).to_vec()),
+            s => CursorValue::Number(e.number(s).into()),
         };
         Cursor { value, id: e.id }
     }
 
-    /// The `updated_at` order: a binary search to the cursor, then one page of matches.
-    fn walk_updated(&self, q: &JobQuery) -> (Vec<&Entry>, usize) {
-        let mask = q.status_mask();
-        let archived = usize::from(q.archived);
-        let total = (0..8)
-            .filter(|&s| mask[s])
-            .map(|s| self.counts[archived][s])
-            .sum::<u64>() as usize;
-        let keep = |e: &&Entry| e.archived() == q.archived && mask[e.status_code()];
-        let slots = &self.by_updated[..];
-        let entry = |s: &u32| &self.entries[*s as usize];
-        let (slots, skip) = match &q.after {
+    /// One page of the jobs `keep` keeps (`total` of them), walking the maintained order of
+    /// the query's sort from the cursor (a binary search) or the page's start.
+    fn walk_order(&self, q: &JobQuery, total: usize, keep: impl Fn(u32) -> bool) -> Vec<&Entry> {
+        let view = self.view(q.sort);
+        let (mut lo, mut hi) = (0, view.len());
+        let mut skip = 0;
+        match &q.after {
             Some(c) => {
-                let CursorValue::Number(n) = c.value else {
-                    // A path cursor never parses for this order.
-                    return (Vec::new(), total);
-                };
-                let key = |s: &u32| {
-                    let e = entry(s);
-                    (i128::from(e.updated_at), e.id).cmp(&(n, c.id))
-                };
-                let slots = if q.desc {
-                    &slots[..slots.partition_point(|s| key(s) == Ordering::Less)]
+                if !c.fits(q.sort) {
+                    // A cursor of another order never parses for this one.
+                    return Vec::new();
+                }
+                let cmp = |s: u32| self.cmp_cursor(q.sort, &self.entries[s as usize], c);
+                if q.desc {
+                    hi = view.partition_point(|s| cmp(s) == Some(Ordering::Less));
                 } else {
-                    &slots[slots.partition_point(|s| key(s) != Ordering::Greater)..]
-                };
-                (slots, 0)
+                    lo = view.partition_point(|s| cmp(s) != Some(Ordering::Greater));
+                }
             }
-            None => (slots, q.page.saturating_sub(1).saturating_mul(q.limit)),
-        };
-        let page: Vec<&Entry> = if q.desc {
-            let hits = slots.iter().rev().map(entry).filter(keep);
-            hits.skip(skip).take(q.limit).collect()
+            None => skip = q.page.saturating_sub(1).saturating_mul(q.limit),
+        }
+        if total == self.entries.len() {
+            // Every job matches: the page starts `skip` positions in.
+            if q.desc {
+                hi = hi.saturating_sub(skip).max(lo);
+            } else {
+                lo = lo.saturating_add(skip).min(hi);
+            }
+            skip = 0;
+        }
+        let entry = |s: u32| &self.entries[s as usize];
+        let slots = (lo..hi).map(|i| view.get(i));
+        if q.desc {
+            let hits = slots.rev().filter(|&s| keep(s));
+            hits.skip(skip).take(q.limit).map(entry).collect()
         } else {
-            let hits = slots.iter().map(entry).filter(keep);
-            hits.skip(skip).take(q.limit).collect()
-        };
-        (page, total)
+            let hits = slots.filter(|&s| keep(s));
+            hits.skip(skip).take(q.limit).map(entry).collect()
+        }
     }
 
-    /// Any order, any search: one walk over the candidates.
-    fn walk_all(&self, q: &JobQuery, search: Option<&str>) -> (Vec<&Entry>, usize) {
+    /// A searched list: the arena scan, then the matches in order.
+    fn walk_search(
+        &self,
+        q: &JobQuery,
+        needle: &str,
+        plan: Option<SearchPlan>,
+    ) -> (Vec<&Entry>, usize) {
         let mask = q.status_mask();
         let keep = |e: &Entry| e.archived() == q.archived && mask[e.status_code()];
-        let cmp = |a: &Entry, b: &Entry| {
-            let ord = match q.sort {
-                SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
-                SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
-                SortKey::InputPath => self.path(a).cmp(self.path(b)),
-                SortKey::Size => a.size().cmp(&b.size()),
-                SortKey::Priority => a.priority.cmp(&b.priority),
+        let mut hits = self.search(&needle.to_lowercase());
+        hits.retain(|&s| keep(&self.entries[s]));
+        let total = hits.len();
+        let plan = plan.unwrap_or(
+            if total.saturating_mul(SORT_HITS_BELOW) < self.entries.len() {
+                SearchPlan::SortHits
+            } else {
+                SearchPlan::WalkOrder
+            },
+        );
+        if plan == SearchPlan::WalkOrder {
+            let mut marked = vec![0u64; self.entries.len().div_ceil(64)];
+            for &s in &hits {
+                marked[s / 64] |= 1 << (s % 64);
             }
-            .then(a.id.cmp(&b.id));
+            drop(hits);
+            let keep = |s: u32| marked[s as usize / 64] & (1 << (s % 64)) != 0;
+            return (self.walk_order(q, total, keep), total);
+        }
+        let cmp = |a: &Entry, b: &Entry| {
+            let ord = self.cmp_in(q.sort, a, b);
             if q.desc { ord.reverse() } else { ord }
         };
-        // Strictly after the cursor, in the same order; the total still counts every match.
+        // Strictly after the cursor, in the same order.
         let after = |e: &Entry| {
             let Some(c) = &q.after else { return true };
-            let ord = match (&c.value, q.sort) {
-                (CursorValue::Path(p), _) => self.path(e).cmp(p.as_slice()),
-                (CursorValue::Number(n), SortKey::CreatedAt) => i128::from(e.created_at).cmp(n),
-                (CursorValue::Number(n), SortKey::UpdatedAt) => i128::from(e.updated_at).cmp(n),
-                (CursorValue::Number(n), SortKey::Size) => i128::from(e.size()).cmp(n),
-                (CursorValue::Number(n), _) => i128::from(e.priority).cmp(n),
+            match self.cmp_cursor(q.sort, e, c) {
+                Some(ord) if q.desc => ord == Ordering::Less,
+                Some(ord) => ord == Ordering::Greater,
+                None => false,
             }
-            .then(e.id.cmp(&c.id));
-            let ord = if q.desc { ord.reverse() } else { ord };
-            ord == Ordering::Greater
         };
         let page = if q.after.is_some() { 1 } else { q.page };
         let start = page.saturating_sub(1).saturating_mul(q.limit);
         let end = start.saturating_add(q.limit);
-        let searched = search.map(|needle| self.search(&needle.to_lowercase()));
         // Descending sorts walk newest first: times (and often sizes) grow with the job id, so
         // the best entries then come early and the rest cost one comparison each in `top_k`;
         // walked the other way, every entry would displace the buffer's worst.
-        let hits: Box<dyn Iterator<Item = &Entry>> = match (&searched, q.desc) {
-            (Some(slots), false) => Box::new(slots.iter().map(|&s| &self.entries[s])),
-            (Some(slots), true) => Box::new(slots.iter().rev().map(|&s| &self.entries[s])),
-            (None, false) => Box::new(self.entries.iter()),
-            (None, true) => Box::new(self.entries.iter().rev()),
+        let candidates: Box<dyn Iterator<Item = &Entry>> = if q.desc {
+            Box::new(hits.iter().rev().map(|&s| &self.entries[s]))
+        } else {
+            Box::new(hits.iter().map(|&s| &self.entries[s]))
         };
-        let mut total = 0;
-        let hits = hits.filter(|e| keep(e)).filter(|e| {
-            total += 1;
-            after(e)
-        });
+        let candidates = candidates.filter(|e| after(e));
         let page = if end <= TOP_K_MAX {
-            let mut best = top_k(hits, end, &cmp);
+            let mut best = top_k(candidates, end, &cmp);
             best.split_off(start.min(best.len()))
         } else {
-            select_range(hits.collect(), start, end, &cmp)
+            select_range(candidates.collect(), start, end, &cmp)
         };
         (page, total)
     }
@@ -163,24 +199,36 @@ impl JobIndex {
         }
         let key = needle.as_bytes();
         let finder = memchr::memmem::Finder::new(key);
-        let mut last = usize::MAX;
-        for pos in finder.find_iter(&self.arena) {
-            // The live path holding `pos`: the last one starting at or before it. Replaced
-            // paths are in no `starts`; a hit in one falls past the end of the path found.
-            let i = self
-                .starts
-                .partition_point(|&s| self.entries[s as usize].path_start as usize <= pos);
-            let Some(&slot) = i.checked_sub(1).and_then(|i| self.starts.get(i)) else {
-                continue;
-            };
-            let slot = slot as usize;
-            if slot == last {
+        let start = |i: usize| self.entries[self.starts[i] as usize].path_start as usize;
+        // Index in `starts` of the live path at or before the last hit: hits come in arena
+        // order, so it only moves forward.
+        let mut i = 0;
+        let mut from = 0;
+        while let Some(found) = finder.find(&self.arena[from..]) {
+            let pos = from + found;
+            if self.starts.is_empty() || start(0) > pos {
+                from = pos + 1;
                 continue;
             }
+            // Gallop forward to the last path starting at or before `pos`.
+            let mut step = 1;
+            while i + step < self.starts.len() && start(i + step) <= pos {
+                i += step;
+                step *= 2;
+            }
+            let end = (i + step).min(self.starts.len());
+            i += self.starts[i + 1..end]
+                .partition_point(|&s| self.entries[s as usize].path_start as usize <= pos);
+            let slot = self.starts[i] as usize;
             let e = &self.entries[slot];
-            if pos + key.len() <= e.path_start as usize + self.path(e).len() {
-                last = slot;
+            let path_end = e.path_start as usize + self.path(e).len();
+            if pos + key.len() <= path_end {
                 out.push(slot);
+                // One hit is enough: go on after this path's NUL.
+                from = path_end + 1;
+            } else {
+                // A hit in a replaced path, which no live entry points at.
+                from = pos + 1;
             }
         }
         // Hits come in arena order; renamed paths sit at its end, out of slot order.
