@@ -215,7 +215,7 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
     let server_log = || std::fs::read_to_string(&log).unwrap_or_default();
     for kill in 0..KILLS {
         let mut child = serve(&data, &config, &log);
-        // Kill once this run has started 1 or 2 segments, plus 0-300 ms: sometimes right at a
+        // Kill once this run has started 1 or 2 segments, plus 0-150 ms: sometimes right at a
         // segment's start, sometimes well into it, sometimes just after one completed. Every
         // other run starts two, so at least one of its segments is complete when it dies.
         let target = if kill % 2 == 0 {
@@ -224,7 +224,12 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
             1 + rng.below(2) as usize
         };
         let mut seen: Vec<(u32, usize)> = Vec::new();
-        wait_until(LONG_JOB, "the run to start its segments", async || {
+        // Polled every 10 ms, not with `wait_until`'s backoff: on a loaded CI machine the
+        // server's start takes long enough for the backoff to reach its 250 ms, and a run then
+        // got several segments further than its target before the kill, so the whole source
+        // was done (and the join begun) before the twentieth kill.
+        let deadline = Instant::now() + LONG_JOB;
+        loop {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("the server exited with {status}: {}", server_log());
             }
@@ -237,10 +242,17 @@ async fn sigkilled_segmented_encode_resumes_from_its_last_complete_segment() {
                 !lib.join("film.alchemist.mkv").exists(),
                 "the encode finished after only {kill} kills: make the source longer"
             );
-            seen.len() >= target
-        })
-        .await;
-        tokio::time::sleep(Duration::from_millis(rng.below(300))).await;
+            if seen.len() >= target {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {LONG_JOB:?} waiting for run {kill} to start its segments: {}",
+                server_log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.below(150))).await;
         child.kill().unwrap(); // SIGKILL: no shutdown code runs.
         child.wait().unwrap();
         if let Some((pid, _)) = running_segment(&lib) {

@@ -43,7 +43,8 @@ pub(super) fn segment_dir(lib: &Path) -> Option<PathBuf> {
 }
 
 /// What a crash may leave in a segment folder: the manifest, complete segments from the
-/// first on without a gap, and at most one part file, the next one.
+/// first on without a gap, and at most one part file, the next one; or, once every segment is
+/// complete, the join's list (a crash during the join).
 pub(super) fn check_segment_folder(dir: &Path) -> usize {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -66,7 +67,10 @@ pub(super) fn check_segment_folder(dir: &Path) -> usize {
     }
     for n in &names {
         assert!(
-            n == "manifest.json" || n.ends_with(".mkv") || n.ends_with(".part"),
+            n == "manifest.json"
+                || n.ends_with(".mkv")
+                || n.ends_with(".part")
+                || (n == "join.ffconcat" && parts.is_empty()),
             "unexpected {n} in {names:?}"
         );
     }
