@@ -12,11 +12,11 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{mean_luma, video_stream};
+use crate::support::TestServer;
 use crate::support::api::{add_folder_with_profile, ok, send};
 use crate::support::clips::ffmpeg;
 use crate::support::files::folder;
 use crate::support::jobs::enqueue;
-use crate::support::{LONG_JOB, TestServer};
 
 /// 1 s of 320x240 HDR10 HEVC in Matroska, at high quality so that any encode saves space.
 fn hdr10_clip(dir: &Path) -> PathBuf {
@@ -103,14 +103,7 @@ async fn sdr_on_request_is_bt709_8_bit_and_hdr_is_kept_by_default() {
         .await;
         let input = hdr10_clip(&dir);
         let id = enqueue(&server, &token, &input).await;
-        let d = server
-            .wait_job(&token, id, LONG_JOB, |j| {
-                matches!(
-                    j["status"].as_str(),
-                    Some("completed" | "failed" | "skipped")
-                )
-            })
-            .await;
+        let d = server.wait_job_end(&token, id).await;
         assert_eq!(d["job"]["status"], "completed", "{d:#}");
         outputs.push((d, dir.join("hdr film.alchemist.mkv")));
     }

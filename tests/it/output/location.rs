@@ -16,17 +16,10 @@ use crate::support::api::{add_folder_with_profile, ok, problem, send};
 use crate::support::clips::{copy_into, h264_clip};
 use crate::support::files::{dir_names, folder, sha256};
 use crate::support::jobs::{enqueue, start_scan};
-use crate::support::{LONG_JOB, PROMPT, TestServer};
+use crate::support::{PROMPT, TestServer};
 
 async fn done(server: &TestServer, token: &str, id: u64) -> Value {
-    let d = server
-        .wait_job(token, id, LONG_JOB, |j| {
-            matches!(
-                j["status"].as_str(),
-                Some("completed" | "failed" | "skipped")
-            )
-        })
-        .await;
+    let d = server.wait_job_end(token, id).await;
     assert_eq!(d["job"]["status"], "completed", "{d:#}");
     d
 }

@@ -12,11 +12,11 @@ use alchemist::model::CpuEncoder;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::support::TestServer;
 use crate::support::api::{add_folder_with_profile, ok, send};
 use crate::support::clips::{ffmpeg, ffprobe};
 use crate::support::files::folder;
 use crate::support::jobs::enqueue;
-use crate::support::{LONG_JOB, TestServer};
 
 /// Write the clip described above into `dir`.
 fn multi_track_clip(dir: &Path) -> PathBuf {
@@ -143,14 +143,7 @@ async fn the_output_has_exactly_the_planned_streams() {
     .await;
     let input = multi_track_clip(&dir);
     let id = enqueue(&server, &token, &input).await;
-    let d = server
-        .wait_job(&token, id, LONG_JOB, |j| {
-            matches!(
-                j["status"].as_str(),
-                Some("completed" | "failed" | "skipped")
-            )
-        })
-        .await;
+    let d = server.wait_job_end(&token, id).await;
     assert_eq!(d["job"]["status"], "completed", "{d:#}");
     let detail = d["job"]["decision"]["detail"].as_str().unwrap_or_default();
     assert!(
@@ -197,14 +190,7 @@ async fn the_output_has_exactly_the_planned_streams() {
     .await;
     let input = multi_track_clip(&dir);
     let id = enqueue(&server, &token, &input).await;
-    let d = server
-        .wait_job(&token, id, LONG_JOB, |j| {
-            matches!(
-                j["status"].as_str(),
-                Some("completed" | "failed" | "skipped")
-            )
-        })
-        .await;
+    let d = server.wait_job_end(&token, id).await;
     assert_eq!(d["job"]["status"], "completed", "{d:#}");
     let got = streams(&dir.join("film.alchemist.mp4"));
     // What MP4 cannot say: ffmpeg's MP4 muxer writes no track titles and no "original" flag,
@@ -242,14 +228,7 @@ async fn dropping_tracks_remuxes_a_file_already_in_the_target_codec() {
     .await;
     let input = multi_track_clip(&dir);
     let id = enqueue(&server, &token, &input).await;
-    let d = server
-        .wait_job(&token, id, LONG_JOB, |j| {
-            matches!(
-                j["status"].as_str(),
-                Some("completed" | "failed" | "skipped")
-            )
-        })
-        .await;
+    let d = server.wait_job_end(&token, id).await;
     assert_eq!(d["job"]["status"], "completed", "{d:#}");
     assert_eq!(d["job"]["decision"]["code"], "streams_remux", "{d:#}");
     let want = [

@@ -201,6 +201,17 @@ impl TestServer {
         .await
     }
 
+    /// Wait (up to `LONG_JOB`) until job `id` has ended: completed, failed or skipped.
+    pub async fn wait_job_end(&self, token: &str, id: u64) -> Value {
+        self.wait_job(token, id, super::LONG_JOB, |j| {
+            matches!(
+                j["status"].as_str(),
+                Some("completed" | "failed" | "skipped")
+            )
+        })
+        .await
+    }
+
     /// Open the event stream.
     pub async fn events(&self, token: &str, last_event_id: Option<u64>) -> SseReader {
         let mut req = self
