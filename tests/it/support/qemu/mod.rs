@@ -73,8 +73,10 @@ pub struct GuestSpec {
     pub files: Vec<(PathBuf, String)>,
     /// Extra kernel modules, inserted in this order at boot.
     pub modules: Vec<PathBuf>,
-    /// A reboot restarts the machine in the same qemu (firmware, boot loader, the disk as the
-    /// guest left it), as on a real box; by default a reboot ends qemu.
+    /// A reboot power-cycles the machine: qemu ends and the harness starts it again on the same
+    /// disk and firmware variables (firmware, boot loader, the disk as the guest left it), as
+    /// a real box's reset does; by default a reboot ends qemu. Not qemu's own reset: once in
+    /// CI the x86_64 guest printed "reboot: Restarting system" and OVMF never came back.
     pub reboot: bool,
 }
 
@@ -102,6 +104,12 @@ pub struct Guest {
     forwards: Vec<(u16, u16)>,
     pub started: Instant,
     child: Child,
+    /// qemu and its arguments, to start it again after a reboot (`GuestSpec::reboot`).
+    program: std::ffi::OsString,
+    args: Vec<std::ffi::OsString>,
+    relaunch: bool,
+    /// Console length when qemu was last started: a reboot is looked for after it.
+    launched_at: usize,
     dir: tempfile::TempDir,
     log: PathBuf,
     shell: Option<BufReader<UnixStream>>,
@@ -193,10 +201,11 @@ impl Guest {
         };
         cmd.args(["-smp", "2", "-m", &spec.memory_mib.to_string()]);
         cmd.args(["-display", "none", "-monitor", "none"]);
-        if !spec.reboot {
-            cmd.arg("-no-reboot");
-        }
-        cmd.arg("-serial").arg(format!("file:{}", log.display()));
+        cmd.arg("-no-reboot");
+        // Appended to, so the log of a boot after a power cycle follows the one before.
+        cmd.arg("-chardev")
+            .arg(format!("file,id=ser0,path={},append=on", log.display()));
+        cmd.args(["-serial", "chardev:ser0"]);
         let disk_arg = |p: &Path| format!("file={},if=virtio,format=raw", p.display());
         match &spec.boot {
             Boot::Uefi { disk } => {
@@ -257,39 +266,26 @@ impl Guest {
             sock.display()
         ));
         cmd.args(["-device", "virtconsole,chardev=sh0"]);
-        // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory: qemu
-        // dies with the test thread that started it, even when the test process is killed.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        cmd.stdin(Stdio::null());
-        cmd.stdout(Stdio::null());
-        cmd.stderr(std::fs::File::create(dir.path().join("qemu.stderr")).unwrap());
-        let child = cmd.spawn().expect("start qemu");
+        let program = cmd.get_program().to_owned();
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+        let child = spawn_qemu(&program, &args, dir.path());
         let mut guest = Guest {
             arch: spec.arch,
             port,
             forwards,
             started: Instant::now(),
             child,
+            program,
+            args,
+            relaunch: spec.reboot,
+            launched_at: 0,
             dir,
             log,
             shell: None,
             next_marker: 0,
             _lock: lock,
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !sock.exists() {
-            guest.assert_running();
-            assert!(Instant::now() < deadline, "qemu did not create {sock:?}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        guest.shell = Some(BufReader::new(
-            UnixStream::connect(&sock).expect("connect the guest shell socket"),
-        ));
+        guest.connect_shell();
         guest
     }
 
@@ -302,8 +298,41 @@ impl Guest {
             .unwrap_or_else(|| panic!("guest port {guest_port} is not forwarded"))
     }
 
+    fn shell_socket(&self) -> PathBuf {
+        self.dir.path().join("shell.sock")
+    }
+
+    /// Wait for qemu's shell socket and connect to it.
+    fn connect_shell(&mut self) {
+        let sock = self.shell_socket();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !sock.exists() {
+            self.assert_running();
+            assert!(Instant::now() < deadline, "qemu did not create {sock:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.shell = Some(BufReader::new(
+            UnixStream::connect(&sock).expect("connect the guest shell socket"),
+        ));
+    }
+
     fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
+            let rebooted = self.relaunch
+                && status.success()
+                && std::fs::read(&self.log).is_ok_and(|log| {
+                    let tail = log.get(self.launched_at..).unwrap_or_default();
+                    String::from_utf8_lossy(tail).contains("reboot: Restarting system")
+                });
+            if rebooted {
+                // The power cycle: the same machine, disk and firmware variables.
+                self.launched_at = self.console_len();
+                self.shell = None;
+                let _ = std::fs::remove_file(self.shell_socket());
+                self.child = spawn_qemu(&self.program, &self.args, self.dir.path());
+                self.connect_shell();
+                return;
+            }
             let stderr =
                 std::fs::read_to_string(self.dir.path().join("qemu.stderr")).unwrap_or_default();
             panic!(
@@ -450,6 +479,24 @@ impl Drop for Guest {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Start qemu; it dies with the test thread that started it.
+fn spawn_qemu(program: &std::ffi::OsStr, args: &[std::ffi::OsString], dir: &Path) -> Child {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory: qemu
+    // dies with the test thread that started it, even when the test process is killed.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd.stdin(Stdio::null());
+    cmd.stdout(Stdio::null());
+    cmd.stderr(std::fs::File::create(dir.join("qemu.stderr")).unwrap());
+    cmd.spawn().expect("start qemu")
 }
 
 /// Status code of a plain HTTP/1.1 GET on 127.0.0.1, or None when nothing answers.
