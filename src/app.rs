@@ -111,6 +111,8 @@ async fn run_on(
 ) -> Result<(), AppError> {
     let events = EventBus::new();
     let engine_shutdown = CancellationToken::new();
+    // The workers start once the server listens (see `serve`).
+    let listening = CancellationToken::new();
     let engine = Engine::start(
         store.clone(),
         events.clone(),
@@ -126,6 +128,7 @@ async fn run_on(
             low_space: config.low_space,
             config_file: config.config_file.clone(),
             backup: config.backup.clone(),
+            start_gate: Some(listening.clone()),
         },
         engine_shutdown.clone(),
     )
@@ -183,13 +186,14 @@ async fn run_on(
         ),
         proxy: config.proxy.clone(),
     });
-    let served = serve(app, listeners, tls, &config, hosts, shutdown).await;
+    let served = serve(app, listeners, tls, &config, hosts, shutdown, listening).await;
     engine.shutdown().await;
     served
 }
 
 /// Serve `app` on the main listener (over TLS when `tls` is set) and, when given, the redirect
-/// router on the plain-HTTP one, until shutdown, under the `[security]` limits.
+/// router on the plain-HTTP one, until shutdown, under the `[security]` limits. Once both
+/// accept, `listening` is cancelled: it holds the engine's workers back until then.
 async fn serve(
     app: axum::Router,
     listeners: Listeners,
@@ -197,6 +201,7 @@ async fn serve(
     config: &Config,
     hosts: crate::web::AllowedHosts,
     shutdown: CancellationToken,
+    listening: CancellationToken,
 ) -> Result<(), AppError> {
     let addr = listeners.main.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -237,7 +242,12 @@ async fn serve(
         let router = crate::web::https_redirect(app.clone(), addr.port(), hosts);
         crate::serve::serve(plain, None, router, limits.clone(), shutdown.clone()).await
     };
-    let (main, redirect) = tokio::join!(main, redirect);
+    // Polled after both servers' first poll, which starts their accept loops: from here the
+    // engine's workers (hardware detection's ffmpeg, the first jobs) take the cores.
+    let release = async {
+        listening.cancel();
+    };
+    let (main, redirect, ()) = tokio::join!(main, redirect, release);
     if let Some(announcer) = announcer {
         let _ = tokio::task::spawn_blocking(move || announcer.stop()).await;
     }

@@ -114,6 +114,9 @@ pub struct EngineConfig {
     pub config_file: Option<PathBuf>,
     /// `[backup]`: automatic backups.
     pub backup: crate::config::BackupSettings,
+    /// When set, the workers take their first step once it is cancelled (the server cancels
+    /// it when it listens); `None`: at once.
+    pub start_gate: Option<CancellationToken>,
 }
 
 /// Handle to the engine. Cheap to clone.
@@ -174,7 +177,10 @@ impl Engine {
             std::sync::Arc::new(move |root: &std::path::Path| output_policy.refuses(root)),
         );
         let forecast_stop = shutdown.clone();
-        let workers = Workers::new(shutdown);
+        let workers = match config.start_gate {
+            Some(go) => Workers::held(shutdown, go),
+            None => Workers::new(shutdown),
+        };
         let tools = Tools {
             ffmpeg: config.ffmpeg,
             ffprobe: config.ffprobe,

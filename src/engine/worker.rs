@@ -60,24 +60,46 @@ type Board = Arc<Mutex<BTreeMap<&'static str, WorkerStatus>>>;
 pub(crate) struct Workers {
     tasks: TaskTracker,
     stop: CancellationToken,
+    /// Cancelled when workers may take their first step (see [`Workers::held`]).
+    go: CancellationToken,
     board: Board,
 }
 
 impl Workers {
     pub fn new(stop: CancellationToken) -> Workers {
+        let go = CancellationToken::new();
+        go.cancel();
+        Workers::held(stop, go)
+    }
+
+    /// Workers that take their first step once `go` is cancelled: the server holds them until
+    /// it listens, so hardware detection's ffmpeg runs and the first jobs do not compete with
+    /// its start for the cores.
+    pub fn held(stop: CancellationToken, go: CancellationToken) -> Workers {
         Workers {
             tasks: TaskTracker::new(),
             stop,
+            go,
             board: Board::default(),
         }
     }
 
     /// Run `worker` until shutdown.
     pub fn spawn<W: Worker>(&self, mut worker: W) {
-        let (board, stop) = (self.board.clone(), self.stop.clone());
+        let (board, stop, go) = (self.board.clone(), self.stop.clone(), self.go.clone());
         let name = worker.name();
         self.tasks.spawn(async move {
             let mut steps = 0u64;
+            if !go.is_cancelled() {
+                set(&board, name, WorkerState::Idle, "starting".into(), steps);
+                tokio::select! {
+                    _ = go.cancelled() => {}
+                    _ = stop.cancelled() => {
+                        set(&board, name, WorkerState::Stopped, worker.status(), steps);
+                        return;
+                    }
+                }
+            }
             loop {
                 set(&board, name, WorkerState::Busy, worker.status(), steps);
                 worker.work(&stop).await;
@@ -180,6 +202,30 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         panic!("no such status: {:?}", workers.statuses());
+    }
+
+    #[tokio::test]
+    async fn held_workers_wait_for_go_and_stop_while_held() {
+        let go = CancellationToken::new();
+        let workers = Workers::held(CancellationToken::new(), go.clone());
+        let (_tx, rx) = mpsc::channel(4);
+        workers.spawn(Counter { wake: rx, done: 0 });
+        status_until(&workers, |s| s.detail == "starting").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(workers.statuses()[0].steps, 0, "no step before go");
+        go.cancel();
+        status_until(&workers, |s| s.state == WorkerState::Idle && s.steps == 1).await;
+        assert!(workers.shutdown(Duration::from_secs(5)).await);
+
+        let held = Workers::held(CancellationToken::new(), CancellationToken::new());
+        let (_tx, rx) = mpsc::channel(4);
+        held.spawn(Counter { wake: rx, done: 0 });
+        status_until(&held, |s| s.detail == "starting").await;
+        assert!(
+            held.shutdown(Duration::from_secs(5)).await,
+            "stops while held"
+        );
+        assert_eq!(held.statuses()[0].state, WorkerState::Stopped);
     }
 
     #[tokio::test]
