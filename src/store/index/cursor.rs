@@ -73,10 +73,10 @@ impl Cursor {
 
     /// Whether the cursor holds the kind of value `sort` sorts by.
     pub(super) fn fits(&self, sort: SortKey) -> bool {
-        matches!(
-            (&self.value, sort),
-            (CursorValue::Path(_), SortKey::InputPath)
-        ) || matches!(&self.value, CursorValue::Number(_)) && sort != SortKey::InputPath
+        match self.value {
+            CursorValue::Path(_) => sort == SortKey::InputPath,
+            CursorValue::Number(_) => sort != SortKey::InputPath,
+        }
     }
 
     /// The opaque text a client sends back as `after`.

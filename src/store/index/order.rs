@@ -138,12 +138,12 @@ impl JobIndex {
     /// `e` against the cursor's `(value, id)` in `sort` order, ascending; `None` when the
     /// cursor holds another kind of value than `sort` sorts by.
     pub(super) fn cmp_cursor(&self, sort: SortKey, e: &Entry, c: &Cursor) -> Option<Ordering> {
-        let ord = match (&c.value, sort) {
-            (CursorValue::Path(p), SortKey::InputPath) => self.path(e).cmp(p.as_slice()),
-            (CursorValue::Number(n), s) if s != SortKey::InputPath => {
-                i128::from(e.number(s)).cmp(n)
-            }
-            _ => return None,
+        if !c.fits(sort) {
+            return None;
+        }
+        let ord = match &c.value {
+            CursorValue::Path(p) => self.path(e).cmp(p.as_slice()),
+            CursorValue::Number(n) => i128::from(e.number(sort)).cmp(n),
         };
         Some(ord.then(e.id.cmp(&c.id)))
     }

@@ -117,6 +117,9 @@ pub struct Guest {
     _lock: MutexGuard<'static, ()>,
 }
 
+/// The guest's root shell (virtconsole) in the guest's own directory.
+const SHELL_SOCKET: &str = "shell.sock";
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -186,7 +189,7 @@ impl Guest {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let log = dir.path().join("console.log");
-        let sock = dir.path().join("shell.sock");
+        let sock = dir.path().join(SHELL_SOCKET);
         let mut cmd = match spec.arch {
             Arch::X86_64 => {
                 let mut c = Command::new(need("qemu-system-x86_64"));
@@ -299,7 +302,7 @@ impl Guest {
     }
 
     fn shell_socket(&self) -> PathBuf {
-        self.dir.path().join("shell.sock")
+        self.dir.path().join(SHELL_SOCKET)
     }
 
     /// Wait for qemu's shell socket and connect to it.
