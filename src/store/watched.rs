@@ -2,6 +2,7 @@
 //! moving jobs with their files when a file or a directory is renamed, and retiring queued
 //! jobs whose file was deleted. Paths are compared as bytes, a directory by its `dir/` prefix.
 
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -107,20 +108,62 @@ impl Store {
             let mut out = Vec::new();
             for (p, id) in found {
                 let old = load(txn, id)?;
-                // Gone really: a rename that reuses the name, or a fast replace, leaves a file.
-                if old.status != JobState::Queued || p.symlink_metadata().is_ok() {
-                    continue;
+                if old.status == JobState::Queued && gone(&p) {
+                    out.push(retire(txn, changed, old)?);
                 }
-                let mut job = old.clone();
-                let previous = apply(&mut job, JobEvent::Cancel)?;
-                job.archived = true;
-                put_job(txn, Some(&old), &job)?;
-                changed.push(job.clone());
-                out.push((job, previous));
             }
             Ok(out)
         })
     }
+
+    /// A walk of the library folder `root` (on device `root_dev`) read every entry and found
+    /// the files in `seen`: queued jobs below it that it did not find, and whose file is not
+    /// there (`ENOENT`, not any other error), are retired, so deletions on polled folders
+    /// (network shares, whose deletions raise no event here) are noticed too. Only jobs whose
+    /// file was on the folder's own device: a share that is not mounted leaves an empty
+    /// directory on another device, and its files are absent, not deleted. Returns each retired
+    /// job with its previous state.
+    pub fn retire_unseen(
+        &self,
+        root: &Path,
+        root_dev: u64,
+        seen: &HashSet<PathBuf>,
+    ) -> Result<Vec<(Job, JobState)>> {
+        self.write_jobs(|txn, changed| {
+            let found = jobs_at_or_under(&txn.open_table(JOBS_BY_PATH)?, root)?;
+            let mut out = Vec::new();
+            for (p, id) in found {
+                if seen.contains(&p) {
+                    continue;
+                }
+                let old = load(txn, id)?;
+                if old.status == JobState::Queued && old.input_dev == root_dev && gone(&p) {
+                    out.push(retire(txn, changed, old)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// The file is not there: a rename that reuses the name, or a fast replace, leaves a file, and
+/// an unreadable one (a share gone stale, a permission) is not known to be gone.
+fn gone(path: &Path) -> bool {
+    matches!(path.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// Cancel and archive a queued job whose file is gone.
+fn retire(
+    txn: &redb::WriteTransaction,
+    changed: &mut Vec<Job>,
+    old: Job,
+) -> Result<(Job, JobState)> {
+    let mut job = old.clone();
+    let previous = apply(&mut job, JobEvent::Cancel)?;
+    job.archived = true;
+    put_job(txn, Some(&old), &job)?;
+    changed.push(job.clone());
+    Ok((job, previous))
 }
 
 #[cfg(test)]
@@ -195,5 +238,44 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_walk_retires_only_unseen_queued_jobs_whose_file_is_gone_from_the_folders_device() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let root = dir.path().join("lib");
+        std::fs::create_dir(&root).unwrap();
+        let dev = std::fs::metadata(&root).unwrap().dev();
+        let at = |name: &str, dev: u64| ScannedFile {
+            path: root.join(name),
+            dev,
+            ..scanned("/", 1)
+        };
+        let kept = at("kept.mkv", dev);
+        std::fs::write(&kept.path, b"x").unwrap();
+        // Not walked (an unreadable directory, a file that came during the walk) but there.
+        let unseen_present = at("late.mkv", dev);
+        std::fs::write(&unseen_present.path, b"x").unwrap();
+        let deleted = at("deleted.mkv", dev);
+        // Gone, but recorded on another device: the folder's share may simply not be mounted.
+        let elsewhere = at("sub/mount.mkv", dev + 1);
+        let outside = ScannedFile {
+            path: dir.path().join("other/x.mkv"),
+            ..deleted.clone()
+        };
+        let files = [kept, unseen_present, deleted, elsewhere, outside];
+        store.upsert_scanned(&files).unwrap();
+        let seen: HashSet<PathBuf> = [files[0].path.clone()].into();
+        let retired = store.retire_unseen(&root, dev, &seen).unwrap();
+        let paths: Vec<&Path> = retired
+            .iter()
+            .map(|(j, _)| j.input_path.as_path())
+            .collect();
+        assert_eq!(paths, [files[2].path.as_path()]);
+        assert_eq!(retired[0].1, JobState::Queued);
+        assert!(retired[0].0.archived);
+        assert!(store.retire_unseen(&root, dev, &seen).unwrap().is_empty());
     }
 }

@@ -10,9 +10,10 @@
 //! `[watch] settle_seconds`, and no visible process has it open for writing, `writers`), then
 //! is recorded like a scanned file. Our own temps, outputs and trash never enter; a promoted
 //! output at a new name is known by its inode in the trash record. Renames move the jobs with
-//! their files; a deleted file's queued job is retired (`store::watched`). When the inotify
-//! watch limit is reached it is raised (as root) or the folder is polled, and the folder's
-//! `watch_reason` says so (`limits`). A folder replaced or remounted under its watch is
+//! their files; a deleted file's queued job is retired (`store::watched`), by its event or, on
+//! a polled folder, by the next walk that finds it gone. When the inotify watch limit is
+//! reached it is raised (as root) or the folder is polled, and the folder's `watch_reason` says
+//! so (`limits`). A folder replaced or remounted under its watch is
 //! noticed and watched again (`roots`).
 //!
 //! [`Watch`] is the handle: the folders service asks it to reload after a change and reads

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::events::Sorted;
+use super::roots::identity;
 use super::worker::{RENAME_GRACE, Watcher};
 use super::writers;
 use crate::engine::scanner::{scanned_file, walk};
@@ -167,13 +168,49 @@ impl Watcher {
                 return;
             }
             let own = own.clone();
-            let (files, problem) = tokio::task::spawn_blocking(move || walk(&folder, &own))
-                .await
-                .unwrap_or_default();
-            if let Some(problem) = problem {
-                self.ledger.note(LogLevel::Warning, problem);
+            let root = folder.path.clone();
+            let (files, problem, root_id) = tokio::task::spawn_blocking(move || {
+                // The folder's device before the walk: one that changed during it (a share
+                // mounted or unmounted) retires nothing.
+                let before = identity(&folder.path);
+                let (files, problem) = walk(&folder, &own);
+                let same = before.filter(|id| identity(&folder.path) == Some(*id));
+                (files, problem, same)
+            })
+            .await
+            .unwrap_or_default();
+            match (problem, root_id) {
+                (Some(problem), _) => self.ledger.note(LogLevel::Warning, problem),
+                (None, Some((dev, _))) => {
+                    let seen: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+                    self.retire_unseen(root, dev, seen).await;
+                }
+                (None, None) => {}
             }
             self.observe(files).await;
+        }
+    }
+
+    /// After a complete walk: the queued jobs of files it did not find and that are gone.
+    /// Deletions on a polled folder raise no event; this is how their jobs are retired.
+    async fn retire_unseen(&mut self, root: PathBuf, dev: u64, seen: HashSet<PathBuf>) {
+        match self
+            .ledger
+            .apply(move |s| s.retire_unseen(&root, dev, &seen))
+            .await
+        {
+            Ok(jobs) => {
+                for (job, _) in jobs {
+                    self.retired += 1;
+                    let text = format!(
+                        "{} is no longer in the library (found missing by a walk): \
+                         the queued job is retired",
+                        paths::shown(&job.input_path)
+                    );
+                    self.ledger.log(job.id, LogLevel::Info, text).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not retire jobs of files a walk missed"),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Intake: a clip copied in slowly is queued once, after it settled and was closed, and
-//! encodes; a folder forced to poll finds a new file within its interval; a folder replaced
-//! under its watch is watched again.
+//! encodes; a folder forced to poll finds a new file within its interval and retires its job
+//! when it is deleted; a folder replaced under its watch is watched again.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -129,6 +129,21 @@ async fn a_folder_forced_to_poll_finds_a_new_file_within_its_interval() {
     // Within a walk interval, the settle time and a second walk (2 + 2 + 2 s), with slack.
     let job = wait_job_at(&server, &token, &path, Duration::from_secs(10)).await;
     assert_eq!(job["status"], "queued");
+    // A deletion on a share raises no event: the next walk finds the file gone.
+    std::fs::remove_file(&path).unwrap();
+    let gone = server
+        .wait_job(
+            &token,
+            job["id"].as_u64().unwrap(),
+            Duration::from_secs(6),
+            |j| j["status"] == "cancelled",
+        )
+        .await;
+    assert_eq!(gone["job"]["archived"], true, "{gone:#}");
+    assert!(
+        gone["logs"].to_string().contains("found missing by a walk"),
+        "{gone:#}"
+    );
     server.stop().await;
 }
 
