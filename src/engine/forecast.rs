@@ -57,6 +57,8 @@ pub struct FileForecast {
     pub decision: String,
     /// The reason code (a planner skip, `quality_forecast_insufficient`, or the plan's).
     pub code: String,
+    /// The reason in words, for the page.
+    pub summary: String,
     pub predicted_output_bytes: Option<u64>,
     pub predicted_savings_bytes: u64,
     pub predicted_encode_seconds: f64,
@@ -181,6 +183,7 @@ impl Forecaster {
             size_bytes: size,
             decision: "error".into(),
             code: String::new(),
+            summary: String::new(),
             predicted_output_bytes: None,
             predicted_savings_bytes: 0,
             predicted_encode_seconds: 0.0,
@@ -192,6 +195,7 @@ impl Forecaster {
             Ok(i) => i,
             Err(e) => {
                 out.code = "probe_failed".into();
+                out.summary = e.explanation().summary;
                 tracing::info!(error = %e, "forecast: probe failed");
                 return out;
             }
@@ -199,7 +203,8 @@ impl Forecaster {
         let (_, profile) = self.profiles.for_path(path, Some(folder)).await;
         let caps = crate::engine::hardware::planner_capabilities(None);
         let decision = plan::plan(&info, &profile, &caps);
-        out.code = decision.explanation().code;
+        let why = decision.explanation();
+        (out.code, out.summary) = (why.code, why.summary);
         let mut plan = match decision {
             Decision::Skip(_) => {
                 out.decision = "skip".into();
@@ -227,6 +232,9 @@ impl Forecaster {
         };
         let Some(metric) = metric else {
             out.code = "no_metric".into();
+            out.summary = "This ffmpeg has no quality metric (VMAF, XPSNR or SSIM) to measure \
+                           samples with."
+                .into();
             return out;
         };
         let opts = RunOptions {
@@ -260,10 +268,15 @@ impl Forecaster {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 out.code = "sample_failed".into();
+                out.summary = "The sample encodes failed; the server log says why.".into();
                 tracing::info!(error = %e, "forecast: sampling failed");
                 return out;
             }
-            Err(_) => return out,
+            Err(_) => {
+                out.code = "sample_failed".into();
+                out.summary = "Sampling was interrupted: the server is stopping.".into();
+                return out;
+            }
         };
         let f = verdict::forecast(&info, &sampled, profile.min_saving_percent);
         out.crf = Some(f.crf);
@@ -277,6 +290,11 @@ impl Forecaster {
         } else {
             out.decision = "skip".into();
             out.code = verdict::SKIP_CODE.into();
+            out.summary = format!(
+                "The samples predict a {:.0} % saving, below the profile's {} %: it would not \
+                 be encoded.",
+                f.predicted_saving_percent, profile.min_saving_percent
+            );
         }
         out
     }

@@ -100,6 +100,14 @@ async fn a_folder_forecast_samples_its_files_one_at_a_time() {
     let noisy = &files[1];
     assert!(easy["path"].as_str().unwrap().ends_with("a-easy.mkv"));
     assert_eq!(easy["decision"], "encode", "{body:#}");
+    assert_eq!(easy["code"], "transcode_recommended", "{body:#}");
+    assert!(
+        easy["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("The video will be re-encoded"),
+        "the reason in words: {body:#}"
+    );
     assert_eq!(easy["metric"], "ssim");
     assert!(easy["predicted_savings_bytes"].as_u64().unwrap() > 0);
     assert!(easy["predicted_encode_seconds"].as_f64().unwrap() > 0.0);
