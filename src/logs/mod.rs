@@ -2,7 +2,9 @@
 //! `[logs] level` goes, as one JSON object per line (tracing-subscriber's JSON formatter), to
 //! `alchemist.log`, rotated by size into `alchemist.log.1` … `.N` (the `rolling-file` crate;
 //! the oldest beyond `keep_files` is deleted), and to a bounded broadcast ring that the live
-//! tail (`GET /api/system/logs/stream`) reads. `read` reads the files back from their end.
+//! tail (`GET /api/system/logs/stream`) reads. The newest [`RECENT_LINES`] are also kept in
+//! memory, so a tail that starts just after a page read the files replays what came between.
+//! `read` reads the files back from their end.
 //!
 //! Logging is process-wide (one `tracing` subscriber), so the sink is too: `main` adds
 //! [`layer`] to the subscriber at start, before the config is known, and `serve` calls
@@ -12,6 +14,7 @@
 mod entry;
 pub mod read;
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,6 +38,9 @@ pub const FILE_NAME: &str = "alchemist.log";
 /// client further behind than this is told how many lines it lost (`lagged`), so a stalled
 /// browser costs no memory.
 pub const LIVE_CAPACITY: usize = 512;
+/// Lines kept in memory for a tail that starts late (a page's stream connects a moment after
+/// the page read the files): a few seconds of a busy server, some 50 KiB.
+pub const RECENT_LINES: usize = 256;
 
 /// The log folder of a data directory.
 pub fn dir(data_dir: &Path) -> PathBuf {
@@ -42,9 +48,15 @@ pub fn dir(data_dir: &Path) -> PathBuf {
 }
 
 struct Sink {
-    file: Mutex<BasicRollingFileAppender>,
+    out: Mutex<Out>,
     live: broadcast::Sender<Arc<str>>,
     level: LevelFilter,
+}
+
+/// What a line is written to under one lock: the file and the recent lines.
+struct Out {
+    file: BasicRollingFileAppender,
+    recent: VecDeque<Arc<str>>,
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
@@ -67,7 +79,10 @@ pub fn install(data_dir: &Path, settings: &LogSettings) -> Result<(), InstallErr
     })?;
     let (live, _) = broadcast::channel(LIVE_CAPACITY);
     SINK.set(Sink {
-        file: Mutex::new(file),
+        out: Mutex::new(Out {
+            file,
+            recent: VecDeque::with_capacity(RECENT_LINES),
+        }),
         live,
         level: settings.level,
     })
@@ -87,10 +102,25 @@ fn open(dir: &Path, settings: &LogSettings) -> io::Result<BasicRollingFileAppend
     )
 }
 
-/// New lines as they are written (the raw JSON, without the newline); `None` when this process
-/// keeps no log files.
-pub fn subscribe() -> Option<broadcast::Receiver<Arc<str>>> {
-    SINK.get().map(|s| s.live.subscribe())
+/// The newest lines kept in memory (up to [`RECENT_LINES`], oldest first) and the lines written
+/// after them, as they are written (the raw JSON, without the newline): taken under the
+/// writer's lock, so no line falls between the two and none is in both. `None` when this
+/// process keeps no log files.
+pub fn subscribe() -> Option<Tail> {
+    let sink = SINK.get()?;
+    let out = sink.out.lock().unwrap_or_else(|p| p.into_inner());
+    Some(Tail {
+        recent: out.recent.iter().cloned().collect(),
+        live: sink.live.subscribe(),
+    })
+}
+
+/// See [`subscribe`].
+pub struct Tail {
+    /// The newest lines kept, oldest first.
+    pub recent: Vec<Arc<str>>,
+    /// The lines written after them.
+    pub live: broadcast::Receiver<Arc<str>>,
 }
 
 /// The layer `main` adds to the subscriber: JSON lines into the installed sink.
@@ -128,8 +158,8 @@ impl<'a> MakeWriter<'a> for SinkWriter {
     }
 }
 
-/// Writes one formatted event: to the file, then to the live ring, under the file's lock so
-/// the tail sees lines in the file's order.
+/// Writes one formatted event: to the file, then to the recent lines and the live ring, under
+/// one lock so the tail sees lines in the file's order.
 struct LineWriter;
 
 impl Write for LineWriter {
@@ -139,11 +169,17 @@ impl Write for LineWriter {
         };
         // A panic while the lock was held cannot leave half a line behind that matters more
         // than losing the log: keep writing.
-        let mut file = sink.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(buf)?;
-        if sink.live.receiver_count() > 0 {
-            for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                let _ = sink.live.send(Arc::from(String::from_utf8_lossy(line)));
+        let mut out = sink.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.file.write_all(buf)?;
+        let tailed = sink.live.receiver_count() > 0;
+        for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let line: Arc<str> = Arc::from(String::from_utf8_lossy(line));
+            if out.recent.len() == RECENT_LINES {
+                out.recent.pop_front();
+            }
+            out.recent.push_back(line.clone());
+            if tailed {
+                let _ = sink.live.send(line);
             }
         }
         Ok(buf.len())
@@ -151,7 +187,12 @@ impl Write for LineWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         match SINK.get() {
-            Some(sink) => sink.file.lock().unwrap_or_else(|p| p.into_inner()).flush(),
+            Some(sink) => sink
+                .out
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .file
+                .flush(),
             None => Ok(()),
         }
     }

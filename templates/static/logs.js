@@ -3,7 +3,10 @@
 // at or above the chosen level is appended at the bottom as it is written, from the log
 // stream (GET /api/system/logs/stream, `log` events). The box follows the newest line while
 // it is scrolled to the bottom, and keeps at most MAX_LINES so a long-open page stays light.
-// When the stream ends (a restart), it reconnects with back-off like app.js.
+// The stream is opened with `since` a second before the page read the log (data-since), so a
+// line logged before this script connected comes too; lines the page already shows from that
+// second on are listed in data-recent and dropped when they come again. When the stream ends
+// (a restart), it reconnects with back-off like app.js, from a second before the newest line.
 (function () {
   "use strict";
   var MAX_LINES = 2000;
@@ -12,6 +15,29 @@
   var state = document.getElementById("tail-state");
   if (!list || !box || !window.EventSource) return;
   var retryMs = 1000;
+  var since = list.dataset.since || "";
+  // "at|message" of the lines shown from a second before the newest one: the replay's
+  // duplicates. Pruned as newer lines come.
+  var seen = {};
+  var newestMs = since ? Date.parse(since) + 1000 : 0;
+  try {
+    JSON.parse(list.dataset.recent || "[]").forEach(function (k) { seen[k] = true; });
+  } catch (e) { /* no list: nothing to drop */ }
+
+  // Whether this line is already shown; remembers it otherwise.
+  function shown(e) {
+    var key = e.at + "|" + e.message;
+    if (seen[key]) return true;
+    var ms = Date.parse(e.at);
+    if (ms > newestMs) {
+      newestMs = ms;
+      Object.keys(seen).forEach(function (k) {
+        if (Date.parse(k.slice(0, k.indexOf("|"))) < newestMs - 1000) delete seen[k];
+      });
+    }
+    seen[key] = true;
+    return false;
+  }
 
   // "2026-12-06 02:27:50" in the zone the pages show times in (like the server's `when_s`).
   var parts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
@@ -68,13 +94,16 @@
   }
 
   function connect() {
-    var source = new EventSource(list.dataset.stream);
+    var url = list.dataset.stream + (since ? "&since=" + encodeURIComponent(since) : "");
+    var source = new EventSource(url);
     source.addEventListener("open", function () {
       retryMs = 1000;
       say("Live: new lines are added at the bottom as they are logged.");
     });
     source.addEventListener("log", function (m) {
-      try { add(JSON.parse(m.data)); } catch (e) { /* not a log entry: ignore */ }
+      var e;
+      try { e = JSON.parse(m.data); } catch (err) { return; /* not a log entry: ignore */ }
+      if (!shown(e)) add(e);
     });
     source.addEventListener("lagged", function (m) {
       var n = 0;
@@ -84,6 +113,8 @@
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) {
         say("Live updates stopped; trying again.");
+        // Again from a second before the newest line: what came meanwhile, without repeats.
+        if (newestMs) since = new Date(newestMs - 1000).toISOString();
         setTimeout(connect, retryMs);
         retryMs = Math.min(retryMs * 2, 15000);
       } else {

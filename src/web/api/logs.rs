@@ -163,6 +163,10 @@ pub async fn list(
 pub struct StreamParams {
     /// Least severe level sent: error, warn, info (default), debug or trace
     pub level: Option<String>,
+    /// First send the lines the server still holds in memory (its newest 256) logged at or
+    /// after this time (RFC 3339, or Unix seconds): what came between reading the log and
+    /// opening the stream
+    pub since: Option<String>,
 }
 
 /// What the live tail hands one client: a line at or above its level (as JSON), or how many
@@ -182,6 +186,16 @@ impl Live {
                 .data(format!("{{\"skipped\":{skipped}}}")),
         }
     }
+}
+
+/// The lines of `recent` at or above `min` logged at or after `since` (Unix nanoseconds).
+fn replay(recent: Vec<Arc<str>>, min: Level, since: i128) -> Vec<Live> {
+    recent
+        .iter()
+        .filter_map(|line| crate::logs::parse_line(line))
+        .filter(|e| e.level >= min && crate::logs::nanos(&e.at).is_some_and(|at| at >= since))
+        .map(|e| Live::Line(serde_json::to_string(&e).unwrap_or_default()))
+        .collect()
 }
 
 /// The live tail from `rx`, filtered to `min` and above; ends when the sender is gone.
@@ -206,10 +220,12 @@ fn live(rx: broadcast::Receiver<Arc<str>>, min: Level) -> impl Stream<Item = Liv
     })
 }
 
-/// New log lines as they are written: `event: log` with a log entry as `data`. A client that
-/// falls behind the server's ring of 512 lines gets `event: lagged` with `{"skipped": n}` and
-/// continues from the oldest line still there. Ends at shutdown and when the credential that
-/// opened it is revoked.
+/// New log lines as they are written: `event: log` with a log entry as `data`. With `since`,
+/// the lines logged from then on that the server still holds in memory come first (a page
+/// passes the time it read the log, so a line logged before its stream opened is not lost;
+/// the client drops lines it already shows). A client that falls behind the server's ring of
+/// 512 lines gets `event: lagged` with `{"skipped": n}` and continues from the oldest line
+/// still there. Ends at shutdown and when the credential that opened it is revoked.
 #[utoipa::path(get, path = "/system/logs/stream", tag = "system", operation_id = "logs_stream", params(StreamParams),
     responses(
         (status = 200, description = "text/event-stream of `log` events", content_type = "text/event-stream", body = String),
@@ -222,8 +238,23 @@ pub async fn stream(
     ApiQuery(params): ApiQuery<StreamParams>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let min = parse_level(params.level.as_deref())?;
+    let since = match params.since.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(parse_since(text).ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_QUERY",
+                format!("`since` must be an RFC 3339 time or Unix seconds, not `{text}`"),
+            )
+        })?),
+    };
     let live: BoxStream<'static, Result<SseEvent, Infallible>> = match crate::logs::subscribe() {
-        Some(rx) => live(rx, min).map(|l| Ok(l.event())).boxed(),
+        Some(tail) => {
+            let replayed = since.map_or_else(Vec::new, |t| replay(tail.recent, min, t));
+            stream::iter(replayed)
+                .chain(live(tail.live, min))
+                .map(|l| Ok(l.event()))
+                .boxed()
+        }
         // This process keeps no log files (a test server): nothing will come, but the stream
         // stays open like a quiet one instead of making the client reconnect in a loop.
         None => stream::pending().boxed(),
@@ -356,6 +387,36 @@ mod tests {
             matches!(&got[0], Live::Line(j) if j.contains("loud")),
             "{got:?}"
         );
+    }
+
+    /// A late stream replays the kept lines from `since` on, at its level, in order.
+    #[test]
+    fn a_late_stream_replays_the_kept_lines_from_since_at_its_level() {
+        let at = |second: u32, level: &str, message: &str| -> Arc<str> {
+            format!(
+                "{{\"timestamp\":\"2026-12-06T05:00:{second:02}.000000Z\",\"level\":\"{level}\",\
+                 \"fields\":{{\"message\":\"{message}\"}},\"target\":\"alchemist::test\"}}"
+            )
+            .into()
+        };
+        let recent = vec![
+            at(1, "INFO", "before"),
+            at(2, "INFO", "from"),
+            at(3, "DEBUG", "quiet"),
+            "not json".into(),
+            at(4, "WARN", "after"),
+        ];
+        let since = parse_since("2026-12-06T05:00:02Z").unwrap();
+        let got = replay(recent, Level::Info, since);
+        let messages: Vec<&str> = got
+            .iter()
+            .map(|l| match l {
+                Live::Line(j) if j.contains("\"from\"") => "from",
+                Live::Line(j) if j.contains("\"after\"") => "after",
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(messages, ["from", "after"]);
     }
 
     #[test]

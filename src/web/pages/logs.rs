@@ -1,7 +1,10 @@
 //! The server log page (`/system/logs`): the newest lines at or above a level, chosen with a
 //! plain GET form, read by the same function as `GET /api/system/logs`; a download of the
 //! last days (a GET form on the API's download route); and `templates/static/logs.js`, which
-//! appends new lines from `GET /api/system/logs/stream` without a reload.
+//! appends new lines from `GET /api/system/logs/stream` without a reload. The stream is asked
+//! for the lines since a second before the page read the log (`since`), so a line logged
+//! before the script connects is not lost; the page lists the lines it shows from that second
+//! on (`data-recent`), and the script drops those when they come again.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -62,9 +65,23 @@ pub async fn page(
     ApiQuery(params): ApiQuery<LogsParams>,
 ) -> Result<Response, PageError> {
     let query = params.parse()?;
+    // A second of margin: a line takes its time before it takes the writer's lock, so one
+    // stamped just before the read may be written just after it.
+    let since = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    let since_nanos = since.unix_timestamp_nanos();
     let found = find(&state, query).await?;
+    // What the page shows that the stream will send again: the script's duplicates.
+    let recent: Vec<String> = found
+        .entries
+        .iter()
+        .filter(|e| crate::logs::nanos(&e.at).is_some_and(|at| at >= since_nanos))
+        .map(|e| format!("{}|{}", e.at, e.message))
+        .collect();
     let lines: Vec<Line> = found.entries.into_iter().map(Line::from).collect();
     let level = query.min_level.as_str();
+    let since = since
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(crate::web::error::ApiError::internal)?;
     render::page(
         &state,
         "system/logs.html",
@@ -78,6 +95,8 @@ pub async fn page(
             limits => LIMITS,
             max_days => MAX_DAYS,
             stream => format!("/api/system/logs/stream?level={level}"),
+            since => since,
+            recent => serde_json::to_string(&recent).unwrap_or_else(|_| "[]".into()),
         },
     )
 }

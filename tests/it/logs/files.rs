@@ -2,7 +2,7 @@
 //! and `keep_files = 2`, a hundred logged requests leave exactly three files, none much over
 //! the size, every line whole, the newest line in `alchemist.log` and the oldest ones gone;
 //! the API reads those lines back with its filters; the live stream sends new lines at or
-//! above its level, in order.
+//! above its level, in order, and the logs page's stream starts where the page read the log.
 
 use std::time::Duration;
 
@@ -159,4 +159,76 @@ async fn the_live_stream_sends_new_lines_at_its_level() {
         first.data["message"],
         "*arr webhook without a file path refused"
     );
+}
+
+/// The logs page asks its stream for the lines since a second before it read the log: a line
+/// logged after the page was read and before the stream opened comes first on that stream, and
+/// the page names the lines it shows from that second on in the form the stream sends them,
+/// so its script can drop them when they come again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_stream_starts_where_the_page_read_the_log() {
+    let served = Served::start("").await;
+    served.log_info("marker-on-page").await;
+    let r = served
+        .http
+        .get(format!("{}/system/logs", served.base))
+        .header("cookie", format!("alchemist_session={}", served.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = scraper::Html::parse_document(&r.text().await.unwrap());
+    let list = html
+        .select(&scraper::Selector::parse("#log-lines").unwrap())
+        .next()
+        .expect("the log list");
+    let attr = |name: &str| list.value().attr(name).unwrap().to_string();
+    let (stream, since) = (attr("data-stream"), attr("data-since"));
+    let recent: Vec<String> = serde_json::from_str(&attr("data-recent")).unwrap();
+    assert!(
+        stream.starts_with("/api/system/logs/stream?level=info"),
+        "{stream}"
+    );
+
+    // Logged while "the script loads": before the stream opens.
+    served.log_info("marker-in-the-gap").await;
+    let r = served
+        .get(&format!("{stream}&since={since}"))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut sse = SseReader::new(r);
+    let (_, before) = sse
+        .until(Duration::from_secs(10), |e| {
+            e.event == "log" && marker(&e.data) == Some("marker-in-the-gap")
+        })
+        .await;
+    // Every line the page listed as shown came again, keyed as the script keys it.
+    let replayed: Vec<String> = before
+        .iter()
+        .map(|e| {
+            format!(
+                "{}|{}",
+                e.data["at"].as_str().unwrap(),
+                e.data["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for key in &recent {
+        assert!(replayed.contains(key), "{key} not replayed: {replayed:#?}");
+    }
+    // The marker logged just before the page, unless the machine stalled over a second.
+    let on_page = before
+        .iter()
+        .find(|e| marker(&e.data) == Some("marker-on-page"));
+    if let Some(e) = on_page {
+        let key = format!(
+            "{}|{}",
+            e.data["at"].as_str().unwrap(),
+            e.data["message"].as_str().unwrap()
+        );
+        assert!(recent.contains(&key), "{key} is on the page: {recent:#?}");
+    }
 }

@@ -1,7 +1,8 @@
 //! The server log page in Chromium, on the real binary (the in-process server keeps no log):
 //! once the page is open, a line the server logs appears at the bottom without a reload (a
-//! warning drawn as one), and the page passes the layout and accessibility checks at both
-//! widths in light and dark (screenshots `logs-*.png`).
+//! warning drawn as one), a line its stream sends again is shown once, and the page passes
+//! the layout and accessibility checks at both widths in light and dark (screenshots
+//! `logs-*.png`).
 
 use serde_json::json;
 
@@ -31,6 +32,9 @@ async fn the_logs_page_shows_new_lines_without_a_reload() {
     let base = served.base.clone();
     log_in(&c, &base).await;
 
+    // Logged just before the page reads the log: shown by the page and sent again by its
+    // stream, which starts a second earlier; the script shows it once.
+    served.log_info("just-before-page").await;
     c.goto(&format!("{base}/system/logs")).await.unwrap();
     until(
         &c,
@@ -50,6 +54,9 @@ async fn the_logs_page_shows_new_lines_without_a_reload() {
     )
     .await;
     js(&c, "window.__noReload = 'yes'; return null").await;
+    let count = "return [...document.querySelectorAll('#log-lines li')]\
+                 .filter(li => li.textContent.includes('just-before-page')).length";
+    assert_eq!(js(&c, count).await, json!(1), "the line shown once");
 
     served.log_info("after-page-open").await;
     until(
