@@ -226,7 +226,7 @@ async fn serve(
         max_connections = limits.max_connections,
         "serving"
     );
-    let announcer = announce(config, addr.port(), tls.is_some(), &listeners);
+    let announcer = announce(config, addr.port(), tls.is_some(), &listeners, &hosts);
     let main = crate::serve::serve(
         listeners.main,
         tls,
@@ -250,19 +250,23 @@ async fn serve(
     let (main, redirect, ()) = tokio::join!(main, redirect, release);
     if let Some(announcer) = announcer {
         let _ = tokio::task::spawn_blocking(move || announcer.stop()).await;
+        let _ = std::fs::remove_file(config.data_dir.join(crate::discovery::NAME_FILE));
     }
     main?;
     redirect?;
     Ok(())
 }
 
-/// Announce the listeners over mDNS when `[discovery] mdns` is on, and say where the box is.
+/// Announce the listeners over mDNS when `[discovery] mdns` is on, and say where the box is:
+/// in the log, and in `<data>/mdns-name` for the console. When another device already has the
+/// name and the box takes another, it answers for that one too (`hosts`) and says so.
 /// A failure (no multicast-capable interface) is logged, not fatal: the box still serves.
 fn announce(
     config: &Config,
     port: u16,
     tls: bool,
     listeners: &Listeners,
+    hosts: &crate::web::AllowedHosts,
 ) -> Option<crate::discovery::Announcer> {
     if !config.discovery.mdns {
         return None;
@@ -274,12 +278,31 @@ fn announce(
         .map(|a| a.port());
     let services = crate::discovery::announcements(port, tls, redirect);
     let base = &config.proxy.base_path;
-    match crate::discovery::Announcer::start(&config.discovery, &services, base) {
+    let configured = config.discovery.hostname.clone();
+    let renamed = {
+        let (hosts, services, base) = (hosts.clone(), services.clone(), base.clone());
+        let (data_dir, configured) = (config.data_dir.clone(), configured.clone());
+        move |label: &str| {
+            hosts.add(&format!("{label}.local"));
+            for s in &services {
+                let url = crate::discovery::url(label, s, &base);
+                tracing::warn!(
+                    %url,
+                    service = s.kind,
+                    "another device on the network answers to {configured}.local: this box is \
+                     announced as {label}.local instead; open {url}"
+                );
+            }
+            crate::discovery::write_name(&data_dir, label);
+        }
+    };
+    match crate::discovery::Announcer::start(&config.discovery, &services, base, renamed) {
         Ok(announcer) => {
             for s in &services {
-                let url = crate::discovery::url(&config.discovery.hostname, s, base);
+                let url = crate::discovery::url(&configured, s, base);
                 tracing::info!(%url, service = s.kind, "announced over mDNS: open {url}");
             }
+            crate::discovery::write_name(&config.data_dir, &configured);
             Some(announcer)
         }
         Err(e) => {

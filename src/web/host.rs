@@ -3,10 +3,12 @@
 //! first admin, or use a logged-in browser). The server answers only for `localhost`, the
 //! box's host name and `NAME.local`, names the owner configures (`[security] allowed_hosts`),
 //! and IP addresses (a rebinding attack needs a domain name, never an address). Anything else
-//! gets 421 on every route except the health and readiness probes.
+//! gets 421 on every route except the health and readiness probes. A name the box comes to
+//! announce while it runs (mDNS took `alchemist-2.local` because another device had
+//! `alchemist.local`) is added then ([`AllowedHosts::add`]).
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -27,6 +29,8 @@ const PROBES: [&str; 4] = [
 #[derive(Debug, Clone)]
 pub struct AllowedHosts {
     names: Arc<Vec<String>>,
+    /// Names added while the server runs.
+    added: Arc<RwLock<Vec<String>>>,
 }
 
 impl AllowedHosts {
@@ -41,6 +45,16 @@ impl AllowedHosts {
         names.extend(configured.iter().map(|n| n.to_ascii_lowercase()));
         AllowedHosts {
             names: Arc::new(names),
+            added: Arc::default(),
+        }
+    }
+
+    /// Answer for `name` too, from now on.
+    pub fn add(&self, name: &str) {
+        let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+        let mut added = self.added.write().unwrap_or_else(|p| p.into_inner());
+        if !name.is_empty() && !self.names.contains(&name) && !added.contains(&name) {
+            added.push(name);
         }
     }
 
@@ -58,6 +72,11 @@ impl AllowedHosts {
         }
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         self.names.contains(&name)
+            || self
+                .added
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&name)
     }
 }
 
@@ -130,6 +149,12 @@ mod tests {
         ] {
             assert!(!hosts.allows(bad), "{bad}");
         }
+        // A name added later holds for every clone (the router's copy).
+        let router = hosts.clone();
+        assert!(!router.allows("alchemist-2.local"));
+        hosts.add("Alchemist-2.local.");
+        assert!(router.allows("alchemist-2.local:3000"));
+        assert!(!router.allows("alchemist-3.local"));
     }
 
     #[test]
