@@ -13,6 +13,7 @@ mod query;
 mod redirect;
 mod site;
 mod sse;
+mod upload;
 
 pub use api::selftest::Maintenance;
 pub use host::AllowedHosts;
@@ -301,13 +302,21 @@ async fn request_context(req: Request, next: Next, timeout: std::time::Duration)
         .map(str::to_string);
     let id = incoming.unwrap_or_else(new_request_id);
     let path = req.uri().path().to_string();
+    let upload = api::update::takes_large_body(&path);
     let too_large = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .is_some_and(|n| n > MAX_BODY_BYTES as u64)
-        && !api::update::takes_large_body(&path);
+        && !upload;
+    // An upload's limit is on a stall, not on its whole time (`upload`).
+    let (req, progress) = if upload {
+        let (req, progress) = upload::watch(req);
+        (req, Some(progress))
+    } else {
+        (req, None)
+    };
     let mut response = REQUEST
         .scope((id.clone(), path), async move {
             if too_large {
@@ -316,18 +325,23 @@ async fn request_context(req: Request, next: Next, timeout: std::time::Duration)
             // A panicking handler answers 500 problem+json instead of dropping the connection;
             // one that is not done in time (a client sending its body a byte at a time) 408.
             // Streams (events, downloads) are answered at once, so this does not cut them.
-            match tokio::time::timeout(timeout, AssertUnwindSafe(next.run(req)).catch_unwind())
-                .await
-            {
-                Ok(Ok(response)) => response,
-                Ok(Err(_)) => ApiError::internal("a request handler panicked").into_response(),
-                Err(_) => ApiError::new(
+            let run = AssertUnwindSafe(next.run(req)).catch_unwind();
+            let done = match &progress {
+                Some(progress) => upload::until_stalled(run, timeout, progress).await,
+                None => tokio::time::timeout(timeout, run).await.ok(),
+            };
+            let late = if progress.is_some() {
+                "The upload made no progress for"
+            } else {
+                "The request was not complete within"
+            };
+            match done {
+                Some(Ok(response)) => response,
+                Some(Err(_)) => ApiError::internal("a request handler panicked").into_response(),
+                None => ApiError::new(
                     axum::http::StatusCode::REQUEST_TIMEOUT,
                     "REQUEST_TIMEOUT",
-                    format!(
-                        "The request was not complete within {} s.",
-                        timeout.as_secs()
-                    ),
+                    format!("{late} {} s.", timeout.as_secs()),
                 )
                 .into_response(),
             }

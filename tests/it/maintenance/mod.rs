@@ -5,3 +5,4 @@
 
 mod restore;
 mod selftest;
+mod uploads;
