@@ -1,6 +1,8 @@
-//! Fake Jellyfin, Plex, Sonarr and Radarr servers inside the test binary: real HTTP servers on
-//! 127.0.0.1 random ports that check the service's key header, answer the endpoints the
-//! product calls with the shapes of the services' API documentation (Jellyfin `SystemInfo`,
+//! Fake Jellyfin, Emby, Plex, Sonarr and Radarr servers inside the test binary: real HTTP
+//! servers on 127.0.0.1 random ports that check the service's key header, answer the endpoints
+//! the product calls with the shapes of the services' API documentation (Jellyfin and Emby
+//! `SystemInfo` and `SessionInfo`, Emby answering `POST /Library/Media/Updated` with an empty
+//! 200 where Jellyfin sends 204,
 //! Plex `MediaContainer.Directory[].Location[]`, Sonarr `SeriesResource`, Radarr
 //! `MovieResource`, *arr `CommandResource`), and record every call. A fake can be told to
 //! answer its next refresh calls with HTTP 500, and can serve over HTTPS with a given
@@ -20,6 +22,7 @@ use serde_json::{Value, json};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     Jellyfin,
+    Emby,
     Plex,
     Sonarr,
     Radarr,
@@ -170,7 +173,7 @@ async fn serve_tls(listener: tokio::net::TcpListener, app: Router, tls: Arc<rust
 
 fn key_header(kind: Kind) -> &'static str {
     match kind {
-        Kind::Jellyfin => "x-emby-token",
+        Kind::Jellyfin | Kind::Emby => "x-emby-token",
         Kind::Plex => "x-plex-token",
         Kind::Sonarr | Kind::Radarr => "x-api-key",
     }
@@ -207,12 +210,15 @@ async fn answer(State(s): State<Shared>, req: Request) -> Response {
     let path = target.split('?').next().unwrap_or_default();
     let refresh = matches!(
         (s.kind, &method, path),
-        (Kind::Jellyfin, &Method::POST, "/Library/Media/Updated")
-            | (
-                Kind::Sonarr | Kind::Radarr,
-                &Method::POST,
-                "/api/v3/command"
-            )
+        (
+            Kind::Jellyfin | Kind::Emby,
+            &Method::POST,
+            "/Library/Media/Updated"
+        ) | (
+            Kind::Sonarr | Kind::Radarr,
+            &Method::POST,
+            "/api/v3/command"
+        )
     ) || (s.kind == Kind::Plex && path.ends_with("/refresh"));
     if refresh
         && s.fail_refreshes
@@ -227,9 +233,20 @@ async fn answer(State(s): State<Shared>, req: Request) -> Response {
             json!({"ServerName": "fake-nas", "Version": "10.10.3", "Id": "f00d",
                    "OperatingSystem": "Linux", "StartupWizardCompleted": true}),
         ),
-        (Kind::Jellyfin, &Method::GET, "/Sessions") => {
+        (Kind::Emby, &Method::GET, "/System/Info") => json_response(
+            StatusCode::OK,
+            json!({"ServerName": "fake-emby", "Version": "4.8.10.0", "Id": "e3b0",
+                   "OperatingSystem": "Linux", "HasUpdateAvailable": false,
+                   "LocalAddress": "http://127.0.0.1:8096"}),
+        ),
+        (Kind::Jellyfin | Kind::Emby, &Method::GET, "/Sessions") => {
             // An idle client session, and one per stream playing.
-            let mut sessions = vec![json!({"Id": "idle", "Client": "Jellyfin Web",
+            let client = if s.kind == Kind::Emby {
+                "Emby Web"
+            } else {
+                "Jellyfin Web"
+            };
+            let mut sessions = vec![json!({"Id": "idle", "Client": client,
                 "DeviceName": "Firefox", "UserName": "kid", "SupportsRemoteControl": true})];
             let transcoding = s.transcoding.load(Ordering::SeqCst);
             for i in 0..s.playing.load(Ordering::SeqCst) {
@@ -275,6 +292,7 @@ async fn answer(State(s): State<Shared>, req: Request) -> Response {
         (Kind::Jellyfin, &Method::POST, "/Library/Media/Updated") => {
             StatusCode::NO_CONTENT.into_response()
         }
+        (Kind::Emby, &Method::POST, "/Library/Media/Updated") => StatusCode::OK.into_response(),
         (Kind::Plex, &Method::GET, "/library/sections") => json_response(
             StatusCode::OK,
             json!({"MediaContainer": {"size": 2, "allowSync": false, "Directory": [

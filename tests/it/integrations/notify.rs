@@ -1,7 +1,7 @@
 //! The notifier after a real encode replaced a file (`original = "replace"`) and after the
-//! original was restored: Jellyfin gets `POST /Library/Media/Updated` with the file's path as
-//! it sees it (reverse-mapped through the path map), Plex a refresh of the section holding it
-//! with `path=` its folder, Sonarr `RescanSeries` and Radarr `RescanMovie` with the ids of the
+//! original was restored: Jellyfin and Emby get `POST /Library/Media/Updated` with the file's
+//! path as they see it (reverse-mapped through the path map), Plex a refresh of the section
+//! holding it with `path=` its folder, Sonarr `RescanSeries` and Radarr `RescanMovie` with the ids of the
 //! series/movie holding it. Jellyfin answers 500 twice first: the job completes all the same
 //! and the call is retried until it lands.
 
@@ -54,6 +54,7 @@ async fn each_service_is_told_after_a_replace_and_a_restore() {
 
     // The services see the library as /media.
     let jellyfin = Fake::start(Kind::Jellyfin, KEY, "/media").await;
+    let emby = Fake::start(Kind::Emby, KEY, "/media").await;
     let plex = Fake::start(Kind::Plex, KEY, "/media").await;
     let sonarr = Fake::start(Kind::Sonarr, KEY, "/media/Show").await;
     let radarr = Fake::start(Kind::Radarr, KEY, "/media/Show").await;
@@ -61,7 +62,8 @@ async fn each_service_is_told_after_a_replace_and_a_restore() {
     put_integrations(
         &server,
         &token,
-        json!({"jellyfin": jellyfin.settings(), "plex": plex.settings(),
+        json!({"jellyfin": jellyfin.settings(), "emby": emby.settings(),
+               "plex": plex.settings(),
                "sonarr": sonarr.settings(), "radarr": radarr.settings(),
                "path_map": [{"remote": "/media", "local": lib.to_str().unwrap()}]}),
     )
@@ -83,6 +85,11 @@ async fn each_service_is_told_after_a_replace_and_a_restore() {
             json!({"Updates": [{"Path": remote, "UpdateType": "Modified"}]})
         );
     }
+    let e = calls(&emby, Method::POST, "/Library/Media/Updated", 1).await;
+    assert_eq!(
+        e[0].body,
+        json!({"Updates": [{"Path": remote, "UpdateType": "Modified"}]})
+    );
     let p = calls(&plex, Method::GET, "/library/sections/2/refresh", 1).await;
     assert_eq!(
         p[0].target,
@@ -97,9 +104,9 @@ async fn each_service_is_told_after_a_replace_and_a_restore() {
         .get_json(&format!("/api/jobs/{id}/details"), &token)
         .await;
     assert_eq!(job["job"]["status"], "completed", "{job:#}");
-    wait_until(PROMPT, "the notifier to show 4 told", async || {
+    wait_until(PROMPT, "the notifier to show 5 told", async || {
         let line = notifier_line(&server, &token).await;
-        if line.contains("4 told") && line.contains("0 waiting") {
+        if line.contains("5 told") && line.contains("0 waiting") {
             Ok(line)
         } else {
             Err(line)
@@ -118,11 +125,13 @@ async fn each_service_is_told_after_a_replace_and_a_restore() {
     assert_eq!(status, 200, "{body:#}");
     let j = calls(&jellyfin, Method::POST, "/Library/Media/Updated", 4).await;
     assert_eq!(j[3].body["Updates"][0]["Path"], remote);
+    let e = calls(&emby, Method::POST, "/Library/Media/Updated", 2).await;
+    assert_eq!(e[1].body["Updates"][0]["Path"], remote);
     calls(&plex, Method::GET, "/library/sections/2/refresh", 2).await;
     let s = calls(&sonarr, Method::POST, "/api/v3/command", 2).await;
     assert_eq!(s[1].body, json!({"name": "RescanSeries", "seriesId": 7}));
     calls(&radarr, Method::POST, "/api/v3/command", 2).await;
-    for fake in [jellyfin, plex, sonarr, radarr] {
+    for fake in [jellyfin, emby, plex, sonarr, radarr] {
         fake.stop();
     }
 }

@@ -18,6 +18,7 @@ async fn keys_are_masked_kept_and_tested() {
     let server = TestServer::start().await;
     let token = server.login().await;
     let jellyfin = Fake::start(Kind::Jellyfin, KEY, "/media").await;
+    let emby = Fake::start(Kind::Emby, KEY, "/media").await;
     let sonarr = Fake::start(Kind::Sonarr, KEY, "/tv/Show").await;
 
     let default = server.get_json("/api/settings/integrations", &token).await;
@@ -28,7 +29,8 @@ async fn keys_are_masked_kept_and_tested() {
                "yield_only_transcoding": false})
     );
 
-    let body = json!({"jellyfin": jellyfin.settings(), "sonarr": sonarr.settings(),
+    let body = json!({"jellyfin": jellyfin.settings(), "emby": emby.settings(),
+                      "sonarr": sonarr.settings(),
                       "path_map": [{"remote": "/tv/", "local": "/data/media/tv/"}],
                       "yield_to_viewers": true});
     let saved = put_integrations(&server, &token, body).await;
@@ -39,7 +41,8 @@ async fn keys_are_masked_kept_and_tested() {
         assert!(!text.contains(&KEY[..12]), "a key leaked: {text}");
         assert_eq!(answer["jellyfin"]["api_key"], "…8f90", "{answer:#}");
         assert_eq!(answer["jellyfin"]["url"], jellyfin.url.as_str());
-        assert_eq!(answer["emby"], serde_json::Value::Null);
+        assert_eq!(answer["emby"]["api_key"], "…8f90", "{answer:#}");
+        assert_eq!(answer["plex"], serde_json::Value::Null);
         assert_eq!(answer["yield_to_viewers"], true);
         assert_eq!(
             answer["path_map"],
@@ -49,7 +52,11 @@ async fn keys_are_masked_kept_and_tested() {
 
     // The masked answer sent back keeps the stored keys: the fakes still accept them.
     put_integrations(&server, &token, got.clone()).await;
-    for (service, want) in [("jellyfin", "Jellyfin 10.10.3"), ("sonarr", "Sonarr 4.0")] {
+    for (service, want) in [
+        ("jellyfin", "Jellyfin 10.10.3"),
+        ("emby", "Emby 4.8.10"),
+        ("sonarr", "Sonarr 4.0"),
+    ] {
         let (code, r) = post(
             &server,
             &token,
@@ -61,8 +68,10 @@ async fn keys_are_masked_kept_and_tested() {
         assert_eq!(r["ok"], true);
         assert!(r["detail"].as_str().unwrap().starts_with(want), "{r:#}");
     }
-    let sent = jellyfin.calls_to(Method::GET, "/System/Info");
-    assert_eq!(sent.len(), 1, "{sent:?}");
+    for fake in [&jellyfin, &emby] {
+        let sent = fake.calls_to(Method::GET, "/System/Info");
+        assert_eq!(sent.len(), 1, "{sent:?}");
+    }
 
     // A wrong key and an unreachable service fail with their own codes.
     let mut wrong = got.clone();
@@ -133,5 +142,6 @@ async fn keys_are_masked_kept_and_tested() {
         assert_eq!(p["field"], field, "{body}: {p:#}");
     }
     jellyfin.stop();
+    emby.stop();
     sonarr.stop();
 }

@@ -1,7 +1,8 @@
 //! Yield to viewers with real ffmpeg: while the fake Jellyfin reports a session with a
 //! `NowPlayingItem`, the engine is paused with reason "viewers: 1 stream on Jellyfin" and the
 //! encode's ffmpeg is stopped (state `T` in /proc); when playback ends it runs again and the
-//! job completes in one attempt. Plex's `MediaContainer.size` is counted as well.
+//! job completes in one attempt. Emby's sessions and Plex's `MediaContainer.size` are counted
+//! as well.
 
 use serde_json::json;
 
@@ -35,12 +36,13 @@ async fn encodes_pause_while_someone_watches_and_resume_after() {
     let server = TestServer::start().await;
     let token = server.login().await;
     let jellyfin = Fake::start(Kind::Jellyfin, KEY, "/media").await;
+    let emby = Fake::start(Kind::Emby, KEY, "/media").await;
     let plex = Fake::start(Kind::Plex, KEY, "/media").await;
     put_integrations(
         &server,
         &token,
-        json!({"jellyfin": jellyfin.settings(), "plex": plex.settings(),
-               "yield_to_viewers": true}),
+        json!({"jellyfin": jellyfin.settings(), "emby": emby.settings(),
+               "plex": plex.settings(), "yield_to_viewers": true}),
     )
     .await;
     let mut sse = server.events(&token, None).await;
@@ -60,12 +62,31 @@ async fn encodes_pause_while_someone_watches_and_resume_after() {
         "encoding"
     );
 
-    // A second viewer on Plex changes the reason; the encode stays stopped.
+    // More viewers on Emby and Plex change the reason; the encode stays stopped.
+    emby.set_playing(1);
     plex.set_playing(2);
-    wait_until(PROMPT, "the reason to count Plex too", async || {
+    wait_until(
+        PROMPT,
+        "the reason to count Emby and Plex too",
+        async || {
+            let st = status(&server, &token).await;
+            let r = st["paused_reason"].as_str().unwrap_or_default().to_string();
+            if r == "viewers: 1 stream on Jellyfin, 1 on Emby, 2 on Plex" {
+                Ok(())
+            } else {
+                Err(st)
+            }
+        },
+    )
+    .await;
+    assert!(is_stopped(job.pid));
+
+    jellyfin.set_playing(0);
+    plex.set_playing(0);
+    // Emby alone still holds it.
+    wait_until(PROMPT, "only Emby's viewer in the reason", async || {
         let st = status(&server, &token).await;
-        let r = st["paused_reason"].as_str().unwrap_or_default().to_string();
-        if r == "viewers: 1 stream on Jellyfin, 2 on Plex" {
+        if st["paused_reason"] == "viewers: 1 stream on Emby" {
             Ok(())
         } else {
             Err(st)
@@ -73,9 +94,7 @@ async fn encodes_pause_while_someone_watches_and_resume_after() {
     })
     .await;
     assert!(is_stopped(job.pid));
-
-    jellyfin.set_playing(0);
-    plex.set_playing(0);
+    emby.set_playing(0);
     wait_until(PROMPT, "ffmpeg to run again", async || is_running(job.pid)).await;
     let st = status(&server, &token).await;
     assert_eq!(st["status"], "running", "{st}");
@@ -83,6 +102,7 @@ async fn encodes_pause_while_someone_watches_and_resume_after() {
     let d = details(&server, &token, job.id).await;
     assert_eq!(d["attempts"].as_array().unwrap().len(), 1, "{d:#}");
     jellyfin.stop();
+    emby.stop();
     plex.stop();
     drop(sse);
     server.stop().await;
