@@ -5,12 +5,15 @@
 //! its own call with the path translated back through the path map (ours → theirs). A call
 //! that fails transiently is tried again with doubling delays, at most [`MAX_ATTEMPTS`] times;
 //! every failure is logged. Nothing here runs inside a job, so a slow or broken service never
-//! fails or delays one.
+//! fails or delays one. The calls still to make are kept in the store after every step
+//! (setting [`PENDING_KEY`]), so a restart, an update's reboot or a power cut in the middle of
+//! the retries does not drop them: the next start makes them again, from the first try.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +30,15 @@ pub(crate) const MAX_ATTEMPTS: u32 = 5;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// Longest wait when nothing is due (the queue and the events wake it sooner).
 const IDLE: Duration = Duration::from_secs(3600);
+/// The setting that holds the calls still to make: `[{"path": ..., "service": ...}]`.
+pub(crate) const PENDING_KEY: &str = "integrations_pending";
+
+/// A call still to make, as kept in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Saved {
+    path: PathBuf,
+    service: Service,
+}
 
 struct Pending {
     path: PathBuf,
@@ -44,6 +56,8 @@ pub(crate) struct Notifier {
     completed: Vec<JobId>,
     changed: Vec<PathBuf>,
     pending: Vec<Pending>,
+    /// What the store holds of `pending`; `None` until it was read at the first step.
+    saved: Option<Vec<Saved>>,
     sent: u64,
     failed: u64,
     last_error: Option<String>,
@@ -64,6 +78,7 @@ impl Notifier {
             completed: Vec::new(),
             changed: Vec::new(),
             pending: Vec::new(),
+            saved: None,
             sent: 0,
             failed: 0,
             last_error: None,
@@ -78,6 +93,60 @@ impl Notifier {
         } = event
         {
             self.completed.push(*job_id);
+        }
+    }
+
+    /// The calls a previous run left to make, due now.
+    async fn load(&mut self) {
+        let kept = self.store.call(|s| s.setting(PENDING_KEY)).await;
+        let kept: Vec<Saved> = match kept {
+            Ok(Some(v)) => serde_json::from_value(v).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "notifier: unreadable pending calls dropped");
+                Vec::new()
+            }),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "notifier: pending calls not readable");
+                Vec::new()
+            }
+        };
+        if !kept.is_empty() {
+            tracing::info!(
+                calls = kept.len(),
+                "notifier: making the calls left from before the restart"
+            );
+        }
+        let now = Instant::now();
+        self.pending.extend(kept.iter().map(|k| Pending {
+            path: k.path.clone(),
+            service: k.service,
+            attempt: 1,
+            due: now,
+        }));
+        self.saved = Some(kept);
+    }
+
+    /// Keep the calls still to make in the store, when they changed.
+    async fn save(&mut self) {
+        let now: Vec<Saved> = self
+            .pending
+            .iter()
+            .map(|p| Saved {
+                path: p.path.clone(),
+                service: p.service,
+            })
+            .collect();
+        if self.saved.as_ref() == Some(&now) {
+            return;
+        }
+        let value = serde_json::to_value(&now).unwrap_or_default();
+        match self
+            .store
+            .call(move |s| s.set_setting(PENDING_KEY, &value))
+            .await
+        {
+            Ok(()) => self.saved = Some(now),
+            Err(e) => tracing::warn!(error = %e, "notifier: pending calls not kept"),
         }
     }
 
@@ -108,26 +177,21 @@ impl Notifier {
             }
         }
     }
-}
 
-impl Worker for Notifier {
-    fn name(&self) -> &'static str {
-        "media refresh"
-    }
-
-    async fn work(&mut self, stop: &CancellationToken) {
-        while let Ok(p) = self.queue.try_recv() {
-            self.changed.push(p);
-        }
-        self.plan().await;
+    /// Make the calls that are due; a transient failure is planned again with a longer delay.
+    async fn call_due(&mut self, stop: &CancellationToken) {
         let now = Instant::now();
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|p| p.due <= now);
         self.pending = later;
         let settings = self.integrations.settings();
-        for mut p in due {
+        let mut due = due.into_iter();
+        while let Some(mut p) = due.next() {
             if stop.is_cancelled() {
+                // Kept for the next start.
+                self.pending.push(p);
+                self.pending.extend(due);
                 return;
             }
             // Settings may have changed since the call was planned: a removed service is
@@ -159,6 +223,24 @@ impl Worker for Notifier {
                 }
             }
         }
+    }
+}
+
+impl Worker for Notifier {
+    fn name(&self) -> &'static str {
+        "media refresh"
+    }
+
+    async fn work(&mut self, stop: &CancellationToken) {
+        if self.saved.is_none() {
+            self.load().await;
+        }
+        while let Ok(p) = self.queue.try_recv() {
+            self.changed.push(p);
+        }
+        self.plan().await;
+        self.call_due(stop).await;
+        self.save().await;
     }
 
     async fn wait(&mut self) {

@@ -1,9 +1,10 @@
 //! The notifier after a real encode replaced a file (`original = "replace"`) and after the
 //! original was restored: Jellyfin and Emby get `POST /Library/Media/Updated` with the file's
 //! path as they see it (reverse-mapped through the path map), Plex a refresh of the section
-//! holding it with `path=` its folder, Sonarr `RescanSeries` and Radarr `RescanMovie` with the ids of the
-//! series/movie holding it. Jellyfin answers 500 twice first: the job completes all the same
-//! and the call is retried until it lands.
+//! holding it with `path=` its folder, Sonarr `RescanSeries` and Radarr `RescanMovie` with the
+//! ids of the series/movie holding it. Jellyfin answers 500 twice first: the job completes all
+//! the same and the call is retried until it lands. A call still being retried when the server
+//! stops is made after it starts again.
 
 use std::ffi::OsStr;
 use std::time::Duration;
@@ -134,4 +135,73 @@ async fn each_service_is_told_after_a_replace_and_a_restore() {
     for fake in [jellyfin, emby, plex, sonarr, radarr] {
         fake.stop();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_still_retried_at_a_restart_is_made_after_it() {
+    let replace = |c: &mut alchemist::config::Config| {
+        c.transcode.encoder = CpuEncoder::Libx265;
+        c.transcode.preset = Some("ultrafast".into());
+        c.transcode.original = OriginalPolicy::Replace;
+    };
+    let server = TestServer::start_with(replace).await;
+    let token = server.login().await;
+    let lib = library(server.tmp.path());
+    let input = copy_into(&lib, h264_clip(), OsStr::new("film.mp4"));
+    server.add_folder(&token, &lib).await;
+    // Jellyfin is restarting: it answers 500 to every refresh for now.
+    let jellyfin = Fake::start(Kind::Jellyfin, KEY, "/media").await;
+    jellyfin.fail_next_refreshes(1000);
+    put_integrations(
+        &server,
+        &token,
+        json!({"jellyfin": jellyfin.settings(),
+               "path_map": [{"remote": "/media", "local": lib.to_str().unwrap()}]}),
+    )
+    .await;
+    let mut sse = server.events(&token, None).await;
+    let id = enqueue(&server, &token, &input).await;
+    events_until_status(&mut sse, id, "completed", SHORT_JOB).await;
+    calls(&jellyfin, Method::POST, "/Library/Media/Updated", 1).await;
+    wait_until(PROMPT, "the call waiting to be retried", async || {
+        let line = notifier_line(&server, &token).await;
+        if line.contains("1 waiting") {
+            Ok(line)
+        } else {
+            Err(line)
+        }
+    })
+    .await;
+    drop(sse);
+    let (tmp, data_dir) = server.stop().await;
+
+    // Jellyfin is back; so is the box: the call is made again, and lands.
+    jellyfin.fail_next_refreshes(0);
+    let before = jellyfin
+        .calls_to(Method::POST, "/Library/Media/Updated")
+        .len();
+    let server = TestServer::start_in(tmp, data_dir, replace).await;
+    let token = server.login().await;
+    let c = calls(
+        &jellyfin,
+        Method::POST,
+        "/Library/Media/Updated",
+        before + 1,
+    )
+    .await;
+    assert_eq!(
+        c[before].body,
+        json!({"Updates": [{"Path": "/media/film.mp4", "UpdateType": "Modified"}]})
+    );
+    wait_until(PROMPT, "the notifier to show it told", async || {
+        let line = notifier_line(&server, &token).await;
+        if line.contains("1 told") && line.contains("0 waiting") {
+            Ok(line)
+        } else {
+            Err(line)
+        }
+    })
+    .await;
+    jellyfin.stop();
+    server.stop().await;
 }
