@@ -122,7 +122,9 @@ impl OutputLocation {
         Ok(())
     }
 
-    /// Refuse a root inside (or holding) one of `folders`: its outputs would be scanned.
+    /// Refuse a root inside (or holding) one of `folders`: its outputs would be scanned. Paths
+    /// are compared as written and as they resolve through symbolic links (a root `/data/out`
+    /// linked to `/data/media/out` is inside `/data/media`), so this reads the filesystem.
     pub fn check_folders<'a>(
         &self,
         folders: impl IntoIterator<Item = &'a Path>,
@@ -130,8 +132,11 @@ impl OutputLocation {
         let Some(root) = &self.output_root else {
             return Ok(());
         };
+        let resolved_root = resolved(root);
         for folder in folders {
-            if root.starts_with(folder) || folder.starts_with(root) {
+            let resolved_folder = resolved(folder);
+            let overlap = |a: &Path, b: &Path| a.starts_with(b) || b.starts_with(a);
+            if overlap(root, folder) || overlap(&resolved_root, &resolved_folder) {
                 return Err(InvalidOutput::InsideLibrary {
                     root: root.display().to_string(),
                     folder: folder.display().to_string(),
@@ -139,6 +144,25 @@ impl OutputLocation {
             }
         }
         Ok(())
+    }
+}
+
+/// `path` with its symbolic links resolved: its longest existing ancestor canonicalised, the
+/// rest (folders not made yet) appended as written.
+fn resolved(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut at = path;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
     }
 }
 
@@ -195,5 +219,43 @@ mod tests {
             assert!(l.check_folders(folders).is_err(), "{bad}");
         }
         assert!(loc(None, "x").check_folders(folders).is_ok());
+    }
+
+    /// A root that leads into a library folder through a link, now or once its missing
+    /// folders are made, is refused like one written inside it; so is a link to the root.
+    #[test]
+    fn roots_are_compared_through_symbolic_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("media");
+        std::fs::create_dir_all(lib.join("sub")).unwrap();
+        std::fs::create_dir(dir.path().join("elsewhere")).unwrap();
+        let link = |name: &str, to: &Path| {
+            let at = dir.path().join(name);
+            std::os::unix::fs::symlink(to, &at).unwrap();
+            at
+        };
+        let into_lib = link("out", &lib.join("sub"));
+        let to_lib = link("media-link", &lib);
+        let outside = link("spare", &dir.path().join("elsewhere"));
+        let folders = [lib.as_path()];
+        for bad in [
+            into_lib.clone(),
+            to_lib.join("not-yet/made"),
+            into_lib.join("x"),
+        ] {
+            let l = loc(Some(bad.to_str().unwrap()), "x");
+            assert!(l.check_folders(folders).is_err(), "{}", bad.display());
+        }
+        // The library folder given through a link, and a root holding it.
+        let l = loc(Some(dir.path().join("media").to_str().unwrap()), "x");
+        assert!(l.check_folders([to_lib.as_path()]).is_err());
+        for good in [
+            outside.clone(),
+            outside.join("new"),
+            dir.path().join("new/deeper"),
+        ] {
+            let l = loc(Some(good.to_str().unwrap()), "x");
+            assert!(l.check_folders(folders).is_ok(), "{}", good.display());
+        }
     }
 }

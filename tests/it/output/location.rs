@@ -47,6 +47,8 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
     .await;
 
     // Validation: each refusal names its field.
+    let films_link = server.tmp.path().join("films-link");
+    std::os::unix::fs::symlink(&films, &films_link).unwrap();
     let base = json!({"base": "default", "bpp_factor": 0, "min_saving_percent": 0});
     let with = |extra: Value| {
         let mut body = base.clone();
@@ -62,6 +64,11 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
         ),
         (
             json!({"name": "b", "output_root": s(server.tmp.path())}),
+            "output_root",
+        ),
+        // Inside the library through a link.
+        (
+            json!({"name": "b2", "output_root": s(&films_link.join("out"))}),
             "output_root",
         ),
         (
