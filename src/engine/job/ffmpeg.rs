@@ -46,7 +46,8 @@ pub(super) struct SavingsWatch {
     /// Input seconds (0 when unknown: no progress, no early abort).
     pub duration: f64,
     /// A segment of a segmented encode (`segmented`): the source seconds before it and the
-    /// whole source's, so the job's progress is the whole encode's, not the segment's.
+    /// whole source's, so the job's progress is the whole encode's, not the segment's. The
+    /// join after the segments passes `(total, total)`: 100 % throughout.
     pub span: Option<(f64, f64)>,
 }
 

@@ -193,7 +193,9 @@ pub(super) async fn encode(
         source_size: source.size,
         min_saving_percent: 0,
         duration: total,
-        span: None,
+        // The whole source is encoded: the job's progress stays at 100 % while the join
+        // copies it into one file, instead of running from 0 again.
+        span: Some((total, total)),
     };
     ffmpeg::run(ctx, argv, watch, fd, t.stall).await
 }

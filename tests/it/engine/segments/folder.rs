@@ -117,6 +117,7 @@ async fn cancel_removes_the_segments() {
 async fn graceful_stop_keeps_the_segments_and_the_next_start_resumes() {
     use crate::support::TestServer;
     use crate::support::jobs::{details, enqueue};
+    use crate::support::sse::events_until_status;
 
     let config = |c: &mut alchemist::config::Config| {
         c.transcode.segment_seconds = SEGMENT as u32;
@@ -139,9 +140,20 @@ async fn graceful_stop_keeps_the_segments_and_the_next_start_resumes() {
 
     let server = TestServer::start_in(tmp, data_dir, config).await;
     let token = server.login().await;
-    server
-        .wait_job(&token, id, LONG_JOB, |j| j["status"] == "completed")
-        .await;
+    let mut sse = server.events(&token, None).await;
+    let seen = events_until_status(&mut sse, id, "completed", LONG_JOB).await;
+    // The job's progress only goes forward: segment after segment, then the join, which holds
+    // it at 100 % (it ran from 0 again before).
+    let progress: Vec<f64> = seen
+        .iter()
+        .filter(|e| e.event == "progress" && e.data["job_id"] == id)
+        .map(|e| e.data["percent"].as_f64().unwrap())
+        .collect();
+    assert!(!progress.is_empty(), "no progress events");
+    for pair in progress.windows(2) {
+        assert!(pair[1] >= pair[0] - 2.0, "progress went back: {progress:?}");
+    }
+    assert!(*progress.last().unwrap() >= 99.0, "{progress:?}");
     let d = details(&server, &token, id).await;
     let resumed = d["logs"]
         .as_array()
