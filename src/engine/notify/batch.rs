@@ -44,6 +44,12 @@ impl Batcher {
         }
     }
 
+    /// The notices waiting, oldest first per event (those beyond `MAX_PENDING` are only
+    /// counted, and not listed here).
+    pub fn held(&self) -> Vec<Notice> {
+        self.pending.values().flatten().cloned().collect()
+    }
+
     pub fn pending(&self) -> usize {
         self.pending.values().map(Vec::len).sum::<usize>() + self.overflow.values().sum::<usize>()
     }

@@ -22,7 +22,7 @@
 //! `thermal_pause`, `low_space`, `test`; `count` is how many events the message stands for
 //! (many failures in a short time become one message); `jobs` lists at most 20 of them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::target::{EventKind, Kind, Target};
@@ -36,7 +36,7 @@ const LISTED: usize = 20;
 const MAX_TEXT: usize = 1900;
 
 /// A job a notice is about.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobRef {
     pub id: u64,
     pub path: String,
@@ -45,7 +45,7 @@ pub struct JobRef {
 }
 
 /// One thing that happened.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Notice {
     pub event: EventKind,
     pub title: String,

@@ -3,9 +3,12 @@
 //! engine, "send test"), the next grouped message falling due, and the minute (summary hours and
 //! the end of quiet hours). Each work step turns the events received into notices, gives each
 //! to the targets that want it, adds daily summaries that are due, and starts a delivery task
-//! for every message its batcher releases: sending never waits in the worker.
+//! for every message its batcher releases: sending never waits in the worker. What the
+//! batchers hold (quiet hours, grouping, the rate limit) is kept in the store after each step
+//! ([`HELD_SETTING`]) and held again at the next start: a reboot at night does not lose the
+//! failures the owner reads in the morning.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +28,8 @@ use crate::model::{EngineRunState, EngineStatus, JobId, JobState, now_ms, rfc333
 const MINUTE: Duration = Duration::from_secs(60);
 /// Store key of the local day each target last got its daily summary.
 const SUMMARY_SETTING: &str = "notifications.summary_days";
+/// Store key of the notices each target's batcher holds: `{"<target id>": [notice, ...]}`.
+pub(crate) const HELD_SETTING: &str = "notifications.held";
 /// Received events kept for the next work step; more are dropped and counted.
 const MAX_BUFFERED: usize = 4096;
 /// How `paused_reason` begins when the viewers' watch holds the engine
@@ -72,6 +77,8 @@ pub(crate) struct Notifier {
     received: VecDeque<Input>,
     bus: VecDeque<Arc<Envelope>>,
     batchers: HashMap<u64, Batcher>,
+    /// What the store holds of the batchers' notices; `None` until read at the first step.
+    held: Option<BTreeMap<u64, Vec<Notice>>>,
     /// The local day each target last got its summary (kept in the store, so a restart
     /// within the summary hour does not send it twice); `None` until read.
     summarised: Option<HashMap<u64, i64>>,
@@ -94,12 +101,66 @@ impl Notifier {
             received: VecDeque::new(),
             bus: VecDeque::new(),
             batchers: HashMap::new(),
+            held: None,
             summarised: None,
             busy: false,
             paused_by: None,
             finished: (0, 0),
             sent: 0,
             lost: 0,
+        }
+    }
+
+    /// Hold again what a previous run's batchers held.
+    async fn hold_again(&mut self) {
+        let stored = self.handle.store().call(|s| s.setting(HELD_SETTING)).await;
+        let held: BTreeMap<u64, Vec<Notice>> = match stored {
+            Ok(Some(v)) => serde_json::from_value(v).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "unreadable held notifications dropped");
+                BTreeMap::new()
+            }),
+            Ok(None) => BTreeMap::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "held notifications not readable");
+                BTreeMap::new()
+            }
+        };
+        let count: usize = held.values().map(Vec::len).sum();
+        if count > 0 {
+            tracing::info!(
+                count,
+                "notifications held before the restart are held again"
+            );
+        }
+        for (id, notices) in &held {
+            let batcher = self.batchers.entry(*id).or_default();
+            for n in notices {
+                batcher.push(n.clone());
+            }
+        }
+        self.held = Some(held);
+    }
+
+    /// Keep what the batchers hold in the store, when it changed.
+    async fn keep_held(&mut self) {
+        let now: BTreeMap<u64, Vec<Notice>> = self
+            .batchers
+            .iter()
+            .map(|(id, b)| (*id, b.held()))
+            .filter(|(_, n)| !n.is_empty())
+            .collect();
+        if self.held.as_ref() == Some(&now) {
+            return;
+        }
+        let value = serde_json::to_value(&now).unwrap_or_default();
+        match self
+            .handle
+            .store()
+            .call(move |s| s.set_setting(HELD_SETTING, &value))
+            .await
+        {
+            Ok(()) => self.held = Some(now),
+            Err(e) => tracing::warn!(error = %e, "held notifications not kept"),
         }
     }
 
@@ -218,6 +279,9 @@ impl Worker for Notifier {
 
     async fn work(&mut self, _stop: &CancellationToken) {
         let targets = self.handle.targets();
+        if self.held.is_none() {
+            self.hold_again().await;
+        }
         self.batchers
             .retain(|id, _| targets.iter().any(|t| t.id == *id));
         let dropped = self.handle.take_dropped() + std::mem::take(&mut self.lost);
@@ -306,6 +370,7 @@ impl Worker for Notifier {
                 self.deliver(t.clone(), m);
             }
         }
+        self.keep_held().await;
     }
 
     async fn wait(&mut self) {

@@ -7,6 +7,7 @@
 //! refuses a bad target with its field.
 
 mod fakes;
+mod held;
 mod page;
 mod paused;
 mod space;
