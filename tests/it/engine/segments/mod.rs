@@ -1,11 +1,13 @@
 //! Resume after restart (issue 19): long encodes run in segments that survive the server.
 //! `kill` SIGKILLs the real binary 20 times during one segmented encode and measures what is
 //! encoded again; `folder` checks the segment folder's life: kept for a job that resumes (after
-//! a crash or a graceful stop), removed on cancel and, at boot, for a job that will not.
-//! The clip and the folder checks are shared here.
+//! a crash or a graceful stop), removed on cancel and, at boot, for a job that will not;
+//! `mp4` encodes an MP4 source in MP4 segments and joins them with the MP4 muxer. The clip
+//! and the folder checks are shared here.
 
 mod folder;
 mod kill;
+mod mp4;
 
 use std::path::{Path, PathBuf};
 
