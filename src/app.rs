@@ -10,7 +10,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
-use crate::config::{Config, LiveSettings, changed_keys, read_file, transcode_settings};
+use crate::config::{
+    Config, LiveSettings, WatchSettings, changed_keys, changed_watch_keys, read_file,
+    transcode_settings, watch_settings,
+};
 use crate::engine::{Engine, EngineConfig, FolderError};
 use crate::events::{Event, EventBus};
 use crate::model::LogLevel;
@@ -150,7 +153,8 @@ async fn run_on(
     if let Some(file) = config.config_file.clone() {
         tokio::spawn(watch_config(
             file,
-            engine.settings.clone(),
+            (engine.settings.clone(), engine.folders.clone()),
+            config.watch.clone(),
             events.clone(),
             shutdown.clone(),
         ));
@@ -312,10 +316,12 @@ fn announce(
     }
 }
 
-/// Reload hot settings when the config file changes; publish `config_updated`.
+/// Reload hot settings (`[transcode]` and `[watch]`) when the config file changes; publish
+/// `config_updated` with the keys that changed.
 async fn watch_config(
     path: PathBuf,
-    settings: LiveSettings,
+    (settings, folders): (LiveSettings, crate::engine::Folders),
+    mut watch: WatchSettings,
     events: EventBus,
     shutdown: CancellationToken,
 ) {
@@ -331,12 +337,21 @@ async fn watch_config(
             continue;
         }
         last = now;
-        let parsed = read_file(&path).and_then(|f| transcode_settings(&f.transcode));
+        let parsed = read_file(&path)
+            .and_then(|f| Ok((transcode_settings(&f.transcode)?, watch_settings(&f.watch)?)));
         match parsed {
-            Ok(new) => {
-                let keys = changed_keys(&settings.get(), &new);
+            Ok((new, new_watch)) => {
+                let mut keys = changed_keys(&settings.get(), &new);
+                let watch_keys = changed_watch_keys(&watch, &new_watch);
                 if !keys.is_empty() {
                     settings.set(new);
+                }
+                if !watch_keys.is_empty() {
+                    folders.apply_watch_settings(new_watch.clone());
+                    watch = new_watch;
+                    keys.extend(watch_keys);
+                }
+                if !keys.is_empty() {
                     tracing::info!(?keys, "config file reloaded");
                     events.publish(Event::ConfigUpdated { keys });
                 }

@@ -32,7 +32,7 @@ pub use security::{SecurityFile, SecuritySettings, security_settings};
 pub use transcode::{
     DEFAULT_TRASH_DAYS, TranscodeFile, TranscodeSettings, changed_keys, transcode_settings,
 };
-pub use watch::{WatchFile, WatchSettings, watch_settings};
+pub use watch::{WatchFile, WatchSettings, changed_watch_keys, watch_settings};
 
 /// Default listen address: loopback, so a fresh install is not exposed until configured.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";

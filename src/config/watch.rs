@@ -52,6 +52,20 @@ impl Default for WatchSettings {
     }
 }
 
+/// The `[watch]` keys that differ between `old` and `new`, as `watch.<key>`. Pure.
+pub fn changed_watch_keys(old: &WatchSettings, new: &WatchSettings) -> Vec<String> {
+    [
+        ("enabled", old.enabled != new.enabled),
+        ("settle_seconds", old.settle != new.settle),
+        ("poll_seconds", old.poll != new.poll),
+        ("force_poll", old.force_poll != new.force_poll),
+    ]
+    .into_iter()
+    .filter(|(_, changed)| *changed)
+    .map(|(key, _)| format!("watch.{key}"))
+    .collect()
+}
+
 /// Validate `[watch]`. Pure.
 pub fn watch_settings(file: &WatchFile) -> Result<WatchSettings, ConfigError> {
     let seconds = |key: &'static str, value: Option<u64>, default: Duration| match value {
@@ -73,6 +87,21 @@ pub fn watch_settings(file: &WatchFile) -> Result<WatchSettings, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changed_watch_keys_name_what_differs() {
+        let a = WatchSettings::default();
+        assert!(changed_watch_keys(&a, &a).is_empty());
+        let b = WatchSettings {
+            settle: Duration::from_secs(5),
+            force_poll: true,
+            ..a.clone()
+        };
+        assert_eq!(
+            changed_watch_keys(&a, &b),
+            ["watch.settle_seconds", "watch.force_poll"]
+        );
+    }
 
     #[test]
     fn defaults_and_limits() {

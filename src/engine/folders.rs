@@ -163,6 +163,11 @@ impl Folders {
         }
     }
 
+    /// Watch the folders with `settings` from now on (`[watch]` edited in the config file).
+    pub fn apply_watch_settings(&self, settings: crate::config::WatchSettings) {
+        self.watch.apply(settings);
+    }
+
     pub async fn list(&self) -> Result<Vec<FolderView>, StoreError> {
         let folders = self.store.call(|s| s.folders()).await?;
         Ok(folders.into_iter().map(|f| view(f, &self.watch)).collect())

@@ -17,7 +17,8 @@
 //! noticed and watched again (`roots`).
 //!
 //! [`Watch`] is the handle: the folders service asks it to reload after a change and reads
-//! each folder's mode, reason and settling files for the folder views.
+//! each folder's mode, reason and settling files for the folder views; the config file's
+//! watcher hands it new `[watch]` settings, which apply from the next step.
 
 mod events;
 mod limits;
@@ -54,7 +55,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) struct Watch {
     board: Board,
     reload: Arc<tokio::sync::Notify>,
+    /// `[watch]` settings edited in the config file, for the worker to take.
+    next: Next,
 }
+
+type Next = Arc<Mutex<Option<crate::config::WatchSettings>>>;
 
 impl Watch {
     /// The state of folder `id`; `None` until the watcher has taken it in.
@@ -66,6 +71,12 @@ impl Watch {
     pub fn reload(&self) {
         self.reload.notify_one();
     }
+
+    /// Watch with `settings` from now on (the config file was edited).
+    pub fn apply(&self, settings: crate::config::WatchSettings) {
+        *lock(&self.next) = Some(settings);
+        self.reload();
+    }
 }
 
 /// A watcher handle and the worker it drives.
@@ -76,7 +87,14 @@ pub(crate) fn watcher(
     let watch = Watch {
         board: Board::default(),
         reload: Arc::default(),
+        next: Next::default(),
     };
-    let worker = Watcher::new(ledger, settings, watch.board.clone(), watch.reload.clone());
+    let worker = Watcher::new(
+        ledger,
+        settings,
+        watch.board.clone(),
+        watch.reload.clone(),
+        watch.next.clone(),
+    );
     (watch, worker)
 }

@@ -45,6 +45,8 @@ pub(crate) struct Watcher {
     board: Board,
     reload: Arc<tokio::sync::Notify>,
     reload_due: bool,
+    /// New settings from the handle (`Watch::apply`), taken at the next configure.
+    next: super::Next,
     pub(super) mail: Arc<Mailbox>,
     pub(super) inotify: Option<INotifyWatcher>,
     /// Folders with an inotify watch, and whether it is recursive.
@@ -70,6 +72,7 @@ impl Watcher {
         settings: WatchSettings,
         board: Board,
         reload: Arc<tokio::sync::Notify>,
+        next: super::Next,
     ) -> Watcher {
         Watcher {
             ledger,
@@ -77,6 +80,7 @@ impl Watcher {
             board,
             reload,
             reload_due: true,
+            next,
             mail: Arc::default(),
             inotify: None,
             watching: BTreeMap::new(),
@@ -145,8 +149,15 @@ impl Watcher {
         }
     }
 
-    /// Read the folders again and decide each one's mode; watch and unwatch to match.
+    /// Read the folders again and decide each one's mode; watch and unwatch to match. New
+    /// `[watch]` settings apply here: a shorter walk interval brings the next walk closer.
     pub(super) async fn configure(&mut self) {
+        let edited = super::lock(&self.next).take();
+        let changed = edited.is_some_and(|s| {
+            let changed = s != self.settings;
+            self.settings = s;
+            changed
+        });
         let stored = match self.ledger.store().call(|s| s.folders()).await {
             Ok(f) => f,
             Err(e) => {
@@ -172,6 +183,12 @@ impl Watcher {
             let before = old.iter().find(|o| o.stored.id == stored.id);
             let interval = self.walk_interval(mode, &stored);
             let next_walk = match before {
+                Some(b) if b.mode == mode && b.stored == stored && changed => {
+                    match (b.next_walk, interval.map(|i| now + i)) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    }
+                }
                 Some(b) if b.mode == mode && b.stored == stored => b.next_walk,
                 // A newly polled folder is walked at once; others after their interval.
                 _ if mode == WatchMode::Poll => Some(now),
