@@ -2,8 +2,9 @@
 //! request_timeout_seconds` (60 s by default), which stops a client that sends its body a
 //! byte at a time. An update bundle or a backup to restore is a large body (up to a few GiB)
 //! that a slow Wi-Fi link takes minutes to send: for those routes the limit is on a stall
-//! instead, no body bytes for that long (and, after the body's end, the handler's own work),
-//! within [`MAX_UPLOAD`] in all. Those routes need full access, so only an owner can keep one
+//! instead, no body bytes for that long, within [`MAX_UPLOAD`] in all. Once the body is in,
+//! the client can hold nothing up: the handler's own work (checking a backup of a few GiB)
+//! runs to its end, so it is never cut halfway through. Those routes need full access, so only an owner can keep one
 //! going, and the connection limits still hold.
 
 use std::future::Future;
@@ -25,6 +26,8 @@ pub struct Progress {
     start: Instant,
     /// Milliseconds after `start`.
     last_ms: AtomicU64,
+    /// The body was read to its end.
+    ended: std::sync::atomic::AtomicBool,
 }
 
 impl Progress {
@@ -43,21 +46,25 @@ pub fn watch(req: Request) -> (Request, Arc<Progress>) {
     let progress = Arc::new(Progress {
         start: Instant::now(),
         last_ms: AtomicU64::new(0),
+        ended: std::sync::atomic::AtomicBool::new(false),
     });
     let (parts, body) = req.into_parts();
     let (chunk, end) = (progress.clone(), progress.clone());
     let watched = body
         .into_data_stream()
         .inspect(move |_| chunk.touch())
-        .chain(stream::once(async move { end.touch() }).filter_map(|()| async { None }));
+        .chain(
+            stream::once(async move { end.ended.store(true, Ordering::Relaxed) })
+                .filter_map(|()| async { None }),
+        );
     (
         Request::from_parts(parts, Body::from_stream(watched)),
         progress,
     )
 }
 
-/// Run `fut` to its end, or `None` once `progress` has not moved for `stall` (or
-/// [`MAX_UPLOAD`] has passed since the request came).
+/// Run `fut` to its end, or `None` once the body has not moved for `stall` (or [`MAX_UPLOAD`]
+/// has passed since the request came while the body was still coming).
 pub async fn until_stalled<F: Future>(
     fut: F,
     stall: Duration,
@@ -67,12 +74,16 @@ pub async fn until_stalled<F: Future>(
     let mut fut = fut;
     let cap = progress.start + MAX_UPLOAD;
     loop {
+        if progress.ended.load(Ordering::Relaxed) {
+            return Some(fut.await);
+        }
         let at = (progress.last() + stall).min(cap);
         tokio::select! {
             out = fut.as_mut() => return Some(out),
             () = tokio::time::sleep_until(at) => {
                 let now = Instant::now();
-                if now >= cap || progress.last() + stall <= now {
+                let ended = progress.ended.load(Ordering::Relaxed);
+                if !ended && (now >= cap || progress.last() + stall <= now) {
                     return None;
                 }
             }
@@ -120,12 +131,12 @@ mod tests {
             Duration::from_secs(3),
             "cut 2 s after the last chunk"
         );
-        // After the body, the handler's own work gets the stall time from the body's end.
+        // After the body, the handler's own work runs to its end, however long it takes.
         let req = Request::new(Body::from_stream(chunks(vec![1000; 3])));
         let (req, progress) = watch(req);
         let work = async {
             let n = read_all(req).await;
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            tokio::time::sleep(Duration::from_secs(600)).await;
             n
         };
         assert_eq!(until_stalled(work, stall, &progress).await, Some(3));

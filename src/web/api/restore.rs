@@ -102,32 +102,47 @@ where
     if m.restoring.swap(true, Ordering::SeqCst) {
         return Err(RestoreError::Busy);
     }
-    let dir = data_dir.clone();
-    let staged = tokio::task::spawn_blocking(move || {
-        // `path` (a TempPath) removes the upload when dropped: after a refusal, and harmlessly
-        // after `stage` moved it.
-        crate::backup::stage(&dir, &path)
-    })
-    .await
-    .map_err(|e| BackupError::Io(std::io::Error::other(e)));
-    let manifest = match staged {
-        Ok(Ok(manifest)) => manifest,
-        Ok(Err(e)) | Err(e) => {
-            m.restoring.store(false, Ordering::SeqCst);
-            tracing::warn!(error = %e, "restore refused");
-            return Err(e.into());
-        }
-    };
-    tracing::warn!(
-        created = %manifest.created,
-        version = %manifest.product_version,
-        "backup staged for restore: shutting down to apply it"
+    // Checked and acted on in a task of its own: if this request is dropped meanwhile (the
+    // client gave up), the check still ends in a restart or in `restoring` cleared, never in
+    // an archive staged for some later start with no one told.
+    let (dir, restoring, shutdown) = (
+        data_dir.clone(),
+        m.restoring.clone(),
+        state.shutdown.clone(),
     );
-    // Graceful: open connections finish their responses (this one included) before the
-    // server stops; `serve` then starts itself again and applies the archive first.
-    let shutdown = state.shutdown.clone();
-    tokio::spawn(async move { shutdown.cancel() });
-    Ok(manifest)
+    let decided = tokio::spawn(async move {
+        let staged = tokio::task::spawn_blocking(move || {
+            // `path` (a TempPath) removes the upload when dropped: after a refusal, and
+            // harmlessly after `stage` moved it.
+            crate::backup::stage(&dir, &path)
+        })
+        .await
+        .map_err(|e| BackupError::Io(std::io::Error::other(e)))
+        .and_then(|staged| staged);
+        match &staged {
+            Ok(manifest) => {
+                tracing::warn!(
+                    created = %manifest.created,
+                    version = %manifest.product_version,
+                    "backup staged for restore: shutting down to apply it"
+                );
+                // Graceful: open connections finish their responses (this one included)
+                // before the server stops; `serve` then starts itself again and applies the
+                // archive first.
+                tokio::spawn(async move { shutdown.cancel() });
+            }
+            Err(e) => {
+                restoring.store(false, Ordering::SeqCst);
+                tracing::warn!(error = %e, "restore refused");
+            }
+        }
+        staged
+    });
+    let staged = decided
+        .await
+        .map_err(|e| BackupError::Io(std::io::Error::other(e)))
+        .and_then(|staged| staged);
+    Ok(staged?)
 }
 
 /// Restore a backup made by `GET /api/system/backup` (the `.tar` as the body). The archive is
