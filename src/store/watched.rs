@@ -117,27 +117,51 @@ impl Store {
     }
 
     /// A walk of the library folder `root` (on device `root_dev`) read every entry and found
-    /// the files in `seen`: queued jobs below it that it did not find, and whose file is not
-    /// there (`ENOENT`, not any other error), are retired, so deletions on polled folders
-    /// (network shares, whose deletions raise no event here) are noticed too. Only jobs whose
-    /// file was on the folder's own device: a share that is not mounted leaves an empty
-    /// directory on another device, and its files are absent, not deleted. Returns each retired
-    /// job with its previous state.
-    pub fn retire_unseen(
+    /// the files in `seen`: the queued jobs below it that it did not find and whose file is
+    /// not there (`ENOENT`, not any other error). Only jobs whose file was on the folder's own
+    /// device: a share that is not mounted leaves an empty directory on another device, and
+    /// its files are absent, not deleted. One read transaction; the watcher retires those still
+    /// missing at its next walk (`retire_gone`).
+    pub fn unseen_queued(
         &self,
         root: &Path,
         root_dev: u64,
         seen: &HashSet<PathBuf>,
-    ) -> Result<Vec<(Job, JobState)>> {
+    ) -> Result<Vec<PathBuf>> {
+        let read = self.read()?;
+        let found = jobs_at_or_under(&read.open_table(JOBS_BY_PATH)?, root)?;
+        let jobs = read.open_table(super::tables::JOBS)?;
+        let mut out = Vec::new();
+        for (p, id) in found {
+            if seen.contains(&p) {
+                continue;
+            }
+            let Some(v) = jobs.get(id.0)? else {
+                continue;
+            };
+            let job: Job = super::codec::decode(v.value())?;
+            if job.status == JobState::Queued && job.input_dev == root_dev && gone(&p) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Retire the queued jobs at `paths` whose file is gone (checked again here), in one
+    /// transaction. Returns each retired job with its previous state.
+    pub fn retire_gone(&self, paths: &[PathBuf]) -> Result<Vec<(Job, JobState)>> {
         self.write_jobs(|txn, changed| {
-            let found = jobs_at_or_under(&txn.open_table(JOBS_BY_PATH)?, root)?;
             let mut out = Vec::new();
-            for (p, id) in found {
-                if seen.contains(&p) {
+            for p in paths {
+                let id = txn
+                    .open_table(JOBS_BY_PATH)?
+                    .get(p.as_os_str().as_bytes())?
+                    .map(|v| JobId(v.value()));
+                let Some(id) = id else {
                     continue;
-                }
+                };
                 let old = load(txn, id)?;
-                if old.status == JobState::Queued && old.input_dev == root_dev && gone(&p) {
+                if old.status == JobState::Queued && gone(p) {
                     out.push(retire(txn, changed, old)?);
                 }
             }
@@ -241,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn a_walk_retires_only_unseen_queued_jobs_whose_file_is_gone_from_the_folders_device() {
+    fn walks_find_unseen_queued_jobs_whose_file_is_gone_from_the_folders_device() {
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("data")).unwrap();
@@ -268,7 +292,9 @@ mod tests {
         let files = [kept, unseen_present, deleted, elsewhere, outside];
         store.upsert_scanned(&files).unwrap();
         let seen: HashSet<PathBuf> = [files[0].path.clone()].into();
-        let retired = store.retire_unseen(&root, dev, &seen).unwrap();
+        let unseen = store.unseen_queued(&root, dev, &seen).unwrap();
+        assert_eq!(unseen, [files[2].path.clone()]);
+        let retired = store.retire_gone(&unseen).unwrap();
         let paths: Vec<&Path> = retired
             .iter()
             .map(|(j, _)| j.input_path.as_path())
@@ -276,6 +302,15 @@ mod tests {
         assert_eq!(paths, [files[2].path.as_path()]);
         assert_eq!(retired[0].1, JobState::Queued);
         assert!(retired[0].0.archived);
-        assert!(store.retire_unseen(&root, dev, &seen).unwrap().is_empty());
+        assert!(store.unseen_queued(&root, dev, &seen).unwrap().is_empty());
+        assert!(store.retire_gone(&unseen).unwrap().is_empty());
+        std::fs::write(&files[1].path, b"x").unwrap();
+        assert!(
+            store
+                .retire_gone(std::slice::from_ref(&files[1].path))
+                .unwrap()
+                .is_empty(),
+            "a file that is there is not retired"
+        );
     }
 }

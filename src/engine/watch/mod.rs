@@ -11,7 +11,8 @@
 //! is recorded like a scanned file. Our own temps, outputs and trash never enter; a promoted
 //! output at a new name is known by its inode in the trash record. Renames move the jobs with
 //! their files; a deleted file's queued job is retired (`store::watched`), by its event or, on
-//! a polled folder, by the next walk that finds it gone. When the inotify watch limit is
+//! a polled folder, when two walks in a row find it gone (walks that find the folder empty
+//! retire nothing: an unmounted share's folder looks like that). When the inotify watch limit is
 //! reached it is raised (as root) or the folder is polled, and the folder's `watch_reason` says
 //! so (`limits`). A folder replaced or remounted under its watch is
 //! noticed and watched again (`roots`).

@@ -168,7 +168,7 @@ impl Watcher {
                 return;
             }
             let own = own.clone();
-            let root = folder.path.clone();
+            let (root, folder_id) = (folder.path.clone(), folder.id);
             let (files, problem, root_id) = tokio::task::spawn_blocking(move || {
                 // The folder's device before the walk: one that changed during it (a share
                 // mounted or unmounted) retires nothing.
@@ -179,11 +179,16 @@ impl Watcher {
             })
             .await
             .unwrap_or_default();
+            let previous = self.missing.remove(&folder_id).unwrap_or_default();
             match (problem, root_id) {
                 (Some(problem), _) => self.ledger.note(LogLevel::Warning, problem),
+                // A walk that found nothing retires nothing: a share whose server shows an
+                // empty directory (its disk not mounted yet) looks just like that.
+                (None, Some(_)) if files.is_empty() => {}
                 (None, Some((dev, _))) => {
                     let seen: HashSet<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-                    self.retire_unseen(root, dev, seen).await;
+                    self.retire_unseen(folder_id, root, dev, seen, previous)
+                        .await;
                 }
                 (None, None) => {}
             }
@@ -191,20 +196,43 @@ impl Watcher {
         }
     }
 
-    /// After a complete walk: the queued jobs of files it did not find and that are gone.
-    /// Deletions on a polled folder raise no event; this is how their jobs are retired.
-    async fn retire_unseen(&mut self, root: PathBuf, dev: u64, seen: HashSet<PathBuf>) {
-        match self
-            .ledger
-            .apply(move |s| s.retire_unseen(&root, dev, &seen))
+    /// After a complete walk: the queued jobs of files it did not find and that are gone, if
+    /// the walk before found them missing too (one walk may catch a share coming back). Deletions
+    /// on a polled folder raise no event; this is how their jobs are retired.
+    async fn retire_unseen(
+        &mut self,
+        folder: u64,
+        root: PathBuf,
+        dev: u64,
+        seen: HashSet<PathBuf>,
+        previous: HashSet<PathBuf>,
+    ) {
+        let store = self.ledger.store().clone();
+        let unseen = match store
+            .call(move |s| s.unseen_queued(&root, dev, &seen))
             .await
         {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for files a walk missed");
+                return;
+            }
+        };
+        let (confirmed, first): (Vec<PathBuf>, Vec<PathBuf>) =
+            unseen.into_iter().partition(|p| previous.contains(p));
+        if !first.is_empty() {
+            self.missing.insert(folder, first.into_iter().collect());
+        }
+        if confirmed.is_empty() {
+            return;
+        }
+        match self.ledger.apply(move |s| s.retire_gone(&confirmed)).await {
             Ok(jobs) => {
                 for (job, _) in jobs {
                     self.retired += 1;
                     let text = format!(
-                        "{} is no longer in the library (found missing by a walk): \
-                         the queued job is retired",
+                        "{} is no longer in the library (missing at two walks): the \
+                         queued job is retired",
                         paths::shown(&job.input_path)
                     );
                     self.ledger.log(job.id, LogLevel::Info, text).await;

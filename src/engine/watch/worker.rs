@@ -61,6 +61,9 @@ pub(crate) struct Watcher {
     pub(super) busy: HashSet<PathBuf>,
     /// Rename `From`s waiting for their `Both`.
     pub(super) moved_out: Vec<(PathBuf, Instant)>,
+    /// Per folder, the queued jobs' files its last walk found missing: retired when the next
+    /// walk finds them missing too.
+    pub(super) missing: std::collections::HashMap<u64, HashSet<PathBuf>>,
     pub(super) queued: u64,
     pub(super) retired: u64,
     pub(super) moved: u64,
@@ -91,6 +94,7 @@ impl Watcher {
             settler: Settler::default(),
             busy: HashSet::new(),
             moved_out: Vec::new(),
+            missing: std::collections::HashMap::new(),
             queued: 0,
             retired: 0,
             moved: 0,

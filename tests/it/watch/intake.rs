@@ -1,6 +1,7 @@
 //! Intake: a clip copied in slowly is queued once, after it settled and was closed, and
 //! encodes; a folder forced to poll finds a new file within its interval and retires its job
-//! when it is deleted; a folder replaced under its watch is watched again.
+//! when two walks find it deleted (not when the walks find the folder empty, as an unmounted
+//! share's is); a folder replaced under its watch is watched again.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -129,19 +130,25 @@ async fn a_folder_forced_to_poll_finds_a_new_file_within_its_interval() {
     // Within a walk interval, the settle time and a second walk (2 + 2 + 2 s), with slack.
     let job = wait_job_at(&server, &token, &path, Duration::from_secs(10)).await;
     assert_eq!(job["status"], "queued");
-    // A deletion on a share raises no event: the next walk finds the file gone.
+    // A deletion on a share raises no event: walks find the file gone. But walks of a folder
+    // that look empty (a share whose server shows its mount point bare) retire nothing.
+    let id_of = job["id"].as_u64().unwrap();
     std::fs::remove_file(&path).unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await; // three empty walks, the scenario itself
+    let still = server
+        .get_json(&format!("/api/jobs/{id_of}/details"), &token)
+        .await;
+    assert_eq!(still["job"]["status"], "queued", "{still:#}");
+    // With another file in the folder, the walks are believed: missing at two, retired.
+    copy_into(&lib, h264_clip(), OsStr::new("stays.mp4"));
     let gone = server
-        .wait_job(
-            &token,
-            job["id"].as_u64().unwrap(),
-            Duration::from_secs(6),
-            |j| j["status"] == "cancelled",
-        )
+        .wait_job(&token, id_of, Duration::from_secs(10), |j| {
+            j["status"] == "cancelled"
+        })
         .await;
     assert_eq!(gone["job"]["archived"], true, "{gone:#}");
     assert!(
-        gone["logs"].to_string().contains("found missing by a walk"),
+        gone["logs"].to_string().contains("missing at two walks"),
         "{gone:#}"
     );
     server.stop().await;
