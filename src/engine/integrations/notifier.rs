@@ -33,11 +33,27 @@ const IDLE: Duration = Duration::from_secs(3600);
 /// The setting that holds the calls still to make: `[{"path": ..., "service": ...}]`.
 pub(crate) const PENDING_KEY: &str = "integrations_pending";
 
-/// A call still to make, as kept in the store.
+/// A call still to make, as kept in the store. The path as bytes: a file name need not be
+/// UTF-8, and JSON strings must be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Saved {
-    path: PathBuf,
+    path: Vec<u8>,
     service: Service,
+}
+
+impl Saved {
+    fn of(p: &Pending) -> Saved {
+        use std::os::unix::ffi::OsStrExt;
+        Saved {
+            path: p.path.as_os_str().as_bytes().to_vec(),
+            service: p.service,
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(&self.path))
+    }
 }
 
 struct Pending {
@@ -118,7 +134,7 @@ impl Notifier {
         }
         let now = Instant::now();
         self.pending.extend(kept.iter().map(|k| Pending {
-            path: k.path.clone(),
+            path: k.path(),
             service: k.service,
             attempt: 1,
             due: now,
@@ -128,18 +144,17 @@ impl Notifier {
 
     /// Keep the calls still to make in the store, when they changed.
     async fn save(&mut self) {
-        let now: Vec<Saved> = self
-            .pending
-            .iter()
-            .map(|p| Saved {
-                path: p.path.clone(),
-                service: p.service,
-            })
-            .collect();
+        let now: Vec<Saved> = self.pending.iter().map(Saved::of).collect();
         if self.saved.as_ref() == Some(&now) {
             return;
         }
-        let value = serde_json::to_value(&now).unwrap_or_default();
+        let value = match serde_json::to_value(&now) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "notifier: pending calls not kept");
+                return;
+            }
+        };
         match self
             .store
             .call(move |s| s.set_setting(PENDING_KEY, &value))
@@ -239,6 +254,8 @@ impl Worker for Notifier {
             self.changed.push(p);
         }
         self.plan().await;
+        // Kept before the calls: one that hangs until a reboot is made after it.
+        self.save().await;
         self.call_due(stop).await;
         self.save().await;
     }
