@@ -3,10 +3,12 @@
 //! engine, "send test"), the next grouped message falling due, and the minute (summary hours and
 //! the end of quiet hours). Each work step turns the events received into notices, gives each
 //! to the targets that want it, adds daily summaries that are due, and starts a delivery task
-//! for every message its batcher releases: sending never waits in the worker. What the
-//! batchers hold (quiet hours, grouping, the rate limit) is kept in the store after each step
-//! ([`HELD_SETTING`]) and held again at the next start: a reboot at night does not lose the
-//! failures the owner reads in the morning.
+//! for every message its batcher releases: sending never waits in the worker. The notices the
+//! batchers hold (quiet hours, grouping) are kept in the store ([`HELD_SETTING`], at most every
+//! [`KEEP_HELD_EVERY`] while they grow, so a storm of failures at night is not a storm of
+//! writes) and held again at the next start: a reboot at night does not lose the failures the
+//! owner reads in the morning. Counts beyond a batcher's list and its recent sends are not
+//! kept.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -30,6 +32,8 @@ const MINUTE: Duration = Duration::from_secs(60);
 const SUMMARY_SETTING: &str = "notifications.summary_days";
 /// Store key of the notices each target's batcher holds: `{"<target id>": [notice, ...]}`.
 pub(crate) const HELD_SETTING: &str = "notifications.held";
+/// Least time between two writes of the held notices while there are any.
+const KEEP_HELD_EVERY: Duration = Duration::from_secs(30);
 /// Received events kept for the next work step; more are dropped and counted.
 const MAX_BUFFERED: usize = 4096;
 /// How `paused_reason` begins when the viewers' watch holds the engine
@@ -79,6 +83,8 @@ pub(crate) struct Notifier {
     batchers: HashMap<u64, Batcher>,
     /// What the store holds of the batchers' notices; `None` until read at the first step.
     held: Option<BTreeMap<u64, Vec<Notice>>>,
+    /// When the held notices were last written.
+    held_kept_at: Option<Instant>,
     /// The local day each target last got its summary (kept in the store, so a restart
     /// within the summary hour does not send it twice); `None` until read.
     summarised: Option<HashMap<u64, i64>>,
@@ -102,6 +108,7 @@ impl Notifier {
             bus: VecDeque::new(),
             batchers: HashMap::new(),
             held: None,
+            held_kept_at: None,
             summarised: None,
             busy: false,
             paused_by: None,
@@ -152,14 +159,31 @@ impl Notifier {
         if self.held.as_ref() == Some(&now) {
             return;
         }
-        let value = serde_json::to_value(&now).unwrap_or_default();
+        // Emptied: written at once (cheap, and nothing is sent twice after a restart).
+        // Otherwise at most every KEEP_HELD_EVERY; the worker steps at least every minute.
+        let recent = self
+            .held_kept_at
+            .is_some_and(|at| at.elapsed() < KEEP_HELD_EVERY);
+        if !now.is_empty() && recent {
+            return;
+        }
+        let value = match serde_json::to_value(&now) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "held notifications not kept");
+                return;
+            }
+        };
         match self
             .handle
             .store()
             .call(move |s| s.set_setting(HELD_SETTING, &value))
             .await
         {
-            Ok(()) => self.held = Some(now),
+            Ok(()) => {
+                self.held = Some(now);
+                self.held_kept_at = Some(Instant::now());
+            }
             Err(e) => tracing::warn!(error = %e, "held notifications not kept"),
         }
     }
