@@ -272,6 +272,8 @@ fn announce(
     listeners: &Listeners,
     hosts: &crate::web::AllowedHosts,
 ) -> Option<crate::discovery::Announcer> {
+    // A name left by a run that crashed is not this one's.
+    let _ = std::fs::remove_file(config.data_dir.join(crate::discovery::NAME_FILE));
     if !config.discovery.mdns {
         return None;
     }
@@ -288,6 +290,7 @@ fn announce(
         let (data_dir, configured) = (config.data_dir.clone(), configured.clone());
         move |label: &str| {
             hosts.add(&format!("{label}.local"));
+            crate::discovery::write_name(&data_dir, label);
             for s in &services {
                 let url = crate::discovery::url(label, s, &base);
                 tracing::warn!(
@@ -297,19 +300,20 @@ fn announce(
                      announced as {label}.local instead; open {url}"
                 );
             }
-            crate::discovery::write_name(&data_dir, label);
         }
     };
+    // Written before the responder starts: a rename it makes later writes over it.
+    crate::discovery::write_name(&config.data_dir, &configured);
     match crate::discovery::Announcer::start(&config.discovery, &services, base, renamed) {
         Ok(announcer) => {
             for s in &services {
                 let url = crate::discovery::url(&configured, s, base);
                 tracing::info!(%url, service = s.kind, "announced over mDNS: open {url}");
             }
-            crate::discovery::write_name(&config.data_dir, &configured);
             Some(announcer)
         }
         Err(e) => {
+            let _ = std::fs::remove_file(config.data_dir.join(crate::discovery::NAME_FILE));
             tracing::warn!(error = %e, "cannot announce the box over mDNS");
             None
         }
@@ -337,33 +341,49 @@ async fn watch_config(
             continue;
         }
         last = now;
-        let parsed = read_file(&path)
-            .and_then(|f| Ok((transcode_settings(&f.transcode)?, watch_settings(&f.watch)?)));
-        match parsed {
-            Ok((new, new_watch)) => {
-                let mut keys = changed_keys(&settings.get(), &new);
-                let watch_keys = changed_watch_keys(&watch, &new_watch);
-                if !keys.is_empty() {
-                    settings.set(new);
-                }
-                if !watch_keys.is_empty() {
-                    folders.apply_watch_settings(new_watch.clone());
-                    watch = new_watch;
-                    keys.extend(watch_keys);
-                }
-                if !keys.is_empty() {
-                    tracing::info!(?keys, "config file reloaded");
-                    events.publish(Event::ConfigUpdated { keys });
-                }
-            }
+        // Each table on its own: a mistake in one does not hold up the other.
+        let file = match read_file(&path) {
+            Ok(f) => f,
             Err(e) => {
-                tracing::warn!(error = %e, "config file changed but is invalid; keeping the old settings");
-                events.publish(Event::Log {
-                    job_id: None,
-                    level: LogLevel::Warning,
-                    message: format!("config file not applied: {e}"),
-                });
+                not_applied(&events, &e);
+                continue;
             }
+        };
+        let mut keys = Vec::new();
+        match transcode_settings(&file.transcode) {
+            Ok(new) => {
+                let changed = changed_keys(&settings.get(), &new);
+                if !changed.is_empty() {
+                    settings.set(new);
+                    keys.extend(changed);
+                }
+            }
+            Err(e) => not_applied(&events, &e),
+        }
+        match watch_settings(&file.watch) {
+            Ok(new) => {
+                let changed = changed_watch_keys(&watch, &new);
+                if !changed.is_empty() {
+                    folders.apply_watch_settings(new.clone());
+                    watch = new;
+                    keys.extend(changed);
+                }
+            }
+            Err(e) => not_applied(&events, &e),
+        }
+        if !keys.is_empty() {
+            tracing::info!(?keys, "config file reloaded");
+            events.publish(Event::ConfigUpdated { keys });
         }
     }
+}
+
+/// Say that an edit of the config file was refused: the running settings stay.
+fn not_applied(events: &EventBus, e: &crate::config::ConfigError) {
+    tracing::warn!(error = %e, "config file changed but is invalid; keeping the old settings");
+    events.publish(Event::Log {
+        job_id: None,
+        level: LogLevel::Warning,
+        message: format!("config file not applied: {e}"),
+    });
 }

@@ -156,12 +156,6 @@ impl Watcher {
     /// Read the folders again and decide each one's mode; watch and unwatch to match. New
     /// `[watch]` settings apply here: a shorter walk interval brings the next walk closer.
     pub(super) async fn configure(&mut self) {
-        let edited = super::lock(&self.next).take();
-        let changed = edited.is_some_and(|s| {
-            let changed = s != self.settings;
-            self.settings = s;
-            changed
-        });
         let stored = match self.ledger.store().call(|s| s.folders()).await {
             Ok(f) => f,
             Err(e) => {
@@ -169,6 +163,13 @@ impl Watcher {
                 return;
             }
         };
+        // Taken once the folders are read: a failed read leaves them for the next try.
+        let edited = super::lock(&self.next).take();
+        let changed = edited.is_some_and(|s| {
+            let changed = s != self.settings;
+            self.settings = s;
+            changed
+        });
         let settings = self.settings.clone();
         let decided = tokio::task::spawn_blocking(move || {
             stored

@@ -108,7 +108,11 @@ async fn editing_the_config_file_publishes_config_updated() {
     let server = TestServer::start_in(tmp, data, move |c| c.config_file = Some(f)).await;
     let token = server.login().await;
     let mut events = server.events(&token, None).await;
-    edit(&file, "[transcode]\nencoder = \"libx264\"\ncrf = 30\n");
+    // `[watch]` as the test server runs it (off), so only the transcode keys change.
+    edit(
+        &file,
+        "[transcode]\nencoder = \"libx264\"\ncrf = 30\n[watch]\nenabled = false\n",
+    );
     let (ev, _) = events
         .until(Duration::from_secs(15), |e| e.event == "config_updated")
         .await;
@@ -120,7 +124,10 @@ async fn editing_the_config_file_publishes_config_updated() {
         .collect();
     assert_eq!(keys, vec!["transcode.encoder", "transcode.crf"]);
     // An invalid edit is reported and the running settings stay.
-    edit(&file, "[transcode]\nencoder = \"magic\"\n");
+    edit(
+        &file,
+        "[transcode]\nencoder = \"magic\"\n[watch]\nenabled = false\n",
+    );
     let (ev, _) = events
         .until(Duration::from_secs(15), |e| e.event == "log")
         .await;
