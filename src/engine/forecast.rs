@@ -272,9 +272,10 @@ impl Forecaster {
                 tracing::info!(error = %e, "forecast: sampling failed");
                 return out;
             }
-            Err(_) => {
+            Err(e) => {
                 out.code = "sample_failed".into();
-                out.summary = "Sampling was interrupted: the server is stopping.".into();
+                out.summary = "The sample encodes failed; the server log says why.".into();
+                tracing::error!(error = %e, "forecast: the sampling task failed");
                 return out;
             }
         };

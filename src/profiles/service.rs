@@ -298,21 +298,30 @@ impl Profiles {
         let Some(root) = &profile.output.output_root else {
             return Ok(());
         };
-        if let Some(policy) = &self.output_policy {
-            // The folder as it resolves when it exists (a link must not lead elsewhere).
-            let resolved = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
-            if let Some(why) = policy(&resolved) {
-                return Err(ProfileError::InvalidField(
-                    "output_root",
-                    format!("output_root cannot be used: {why}"),
-                ));
-            }
-        }
         let folders = self.store.call(|s| s.folders()).await?;
-        profile
-            .output
-            .check_folders(folders.iter().map(|f| f.path.as_path()))
-            .map_err(|e| ProfileError::InvalidField(e.field(), e.to_string()))
+        let (policy, root, output) = (
+            self.output_policy.clone(),
+            root.clone(),
+            profile.output.clone(),
+        );
+        // Links are resolved: file system calls, off the runtime (a share may hang).
+        tokio::task::spawn_blocking(move || {
+            if let Some(policy) = &policy {
+                // The folder as it resolves when it exists (a link must not lead elsewhere).
+                let resolved = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+                if let Some(why) = policy(&resolved) {
+                    return Err(ProfileError::InvalidField(
+                        "output_root",
+                        format!("output_root cannot be used: {why}"),
+                    ));
+                }
+            }
+            output
+                .check_folders(folders.iter().map(|f| f.path.as_path()))
+                .map_err(|e| ProfileError::InvalidField(e.field(), e.to_string()))
+        })
+        .await
+        .map_err(|e| ProfileError::InvalidField("output_root", e.to_string()))?
     }
 
     /// Delete a custom profile no folder uses.

@@ -315,9 +315,14 @@ async fn output_folder(
     output: &Path,
 ) -> Result<(), Failure> {
     let folders = ctx.ledger.store().call(|s| s.folders()).await?;
-    location
-        .check_folders(folders.iter().map(|f| f.path.as_path()))
-        .map_err(|e| Failure::OutputLocation { why: e.to_string() })?;
+    // It resolves links: file system calls, off the runtime (a share may hang).
+    let loc = location.clone();
+    tokio::task::spawn_blocking(move || {
+        loc.check_folders(folders.iter().map(|f| f.path.as_path()))
+    })
+    .await
+    .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
+    .map_err(|e| Failure::OutputLocation { why: e.to_string() })?;
     let Some(dir) = output.parent().map(Path::to_path_buf) else {
         return Ok(());
     };
