@@ -49,15 +49,7 @@ impl LogsParams {
     /// The read query, or 400 for invalid input (the logs page uses the same rules).
     pub fn parse(&self) -> Result<Query, ApiError> {
         let min_level = parse_level(self.level.as_deref())?;
-        let since = match self.since.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => Some(parse_since(text).ok_or_else(|| {
-                ApiError::bad_request(
-                    "INVALID_QUERY",
-                    format!("`since` must be an RFC 3339 time or Unix seconds, not `{text}`"),
-                )
-            })?),
-        };
+        let since = since_param(self.since.as_deref())?;
         let limit = match self.limit.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_LIMIT,
             Some(text) => text
@@ -85,6 +77,19 @@ fn parse_level(text: Option<&str>) -> Result<Level, ApiError> {
         Some(t) => t
             .parse()
             .map_err(|e: String| ApiError::bad_request("INVALID_QUERY", e)),
+    }
+}
+
+/// A `since` query value: absent or blank is `None`; anything else must parse, else 400.
+fn since_param(text: Option<&str>) -> Result<Option<i128>, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => parse_since(text).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_QUERY",
+                format!("`since` must be an RFC 3339 time or Unix seconds, not `{text}`"),
+            )
+        }),
     }
 }
 
@@ -238,15 +243,7 @@ pub async fn stream(
     ApiQuery(params): ApiQuery<StreamParams>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let min = parse_level(params.level.as_deref())?;
-    let since = match params.since.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(text) => Some(parse_since(text).ok_or_else(|| {
-            ApiError::bad_request(
-                "INVALID_QUERY",
-                format!("`since` must be an RFC 3339 time or Unix seconds, not `{text}`"),
-            )
-        })?),
-    };
+    let since = since_param(params.since.as_deref())?;
     let live: BoxStream<'static, Result<SseEvent, Infallible>> = match crate::logs::subscribe() {
         Some(tail) => {
             let replayed = since.map_or_else(Vec::new, |t| replay(tail.recent, min, t));

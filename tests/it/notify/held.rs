@@ -29,6 +29,19 @@ async fn notifier(server: &TestServer, token: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Wait until the notifier holds one notice.
+async fn one_waiting(server: &TestServer, token: &str, within: std::time::Duration, what: &str) {
+    wait_until(within, what, async || {
+        let line = notifier(server, token).await;
+        if line.contains("1 waiting") {
+            Ok(())
+        } else {
+            Err(line)
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_failure_held_by_quiet_hours_is_sent_after_a_restart() {
     let fake = FakeHttp::start(200).await;
@@ -39,34 +52,22 @@ async fn a_failure_held_by_quiet_hours_is_sent_after_a_restart() {
         "quiet_hours": {"start": local_clock(-60), "end": local_clock(60)}});
     let id = add_target(&server, &token, target.clone()).await;
     failing_files(&server, &token, 1).await;
-    wait_until(
+    one_waiting(
+        &server,
+        &token,
         SHORT_JOB,
         "the failure held by the quiet hours",
-        async || {
-            let line = notifier(&server, &token).await;
-            if line.contains("1 waiting") {
-                Ok(())
-            } else {
-                Err(line)
-            }
-        },
     )
     .await;
     let (tmp, data_dir) = server.stop().await;
 
     let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
     let token = server.login().await;
-    wait_until(
+    one_waiting(
+        &server,
+        &token,
         PROMPT,
         "the failure held again after the restart",
-        async || {
-            let line = notifier(&server, &token).await;
-            if line.contains("1 waiting") {
-                Ok(())
-            } else {
-                Err(line)
-            }
-        },
     )
     .await;
     assert!(fake.to("/hook").is_empty(), "sent during quiet hours");
