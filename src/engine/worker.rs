@@ -3,7 +3,8 @@
 //! until its one wake-up (a channel, a timer, an event-bus subscription) says there may be more,
 //! and a one-line status for the system page. [`Workers`] runs each in a task of its own,
 //! records its status after every step, and stops them all at shutdown: a stop ends `wait` at
-//! once, while `work` is told through the token and ends at its next safe point.
+//! once, while `work` is told through the token and ends at its next safe point; then
+//! `on_stop` keeps what must outlive the process.
 //!
 //! Workers talk to each other only through the store, the event bus and the handles they were
 //! given; adding one touches no other.
@@ -29,6 +30,11 @@ pub(crate) trait Worker: Send + 'static {
     fn wait(&mut self) -> impl Future<Output = ()> + Send;
     /// What the worker is doing or waiting for, in one line.
     fn status(&self) -> String;
+    /// Runs once at shutdown, after the last step (not when stopped before the first): keep
+    /// what must outlive the process. Nothing by default.
+    fn on_stop(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// Whether a worker is working, waiting, or has stopped.
@@ -113,6 +119,7 @@ impl Workers {
                     _ = stop.cancelled() => break,
                 }
             }
+            worker.on_stop().await;
             set(&board, name, WorkerState::Stopped, worker.status(), steps);
         });
     }
@@ -171,10 +178,21 @@ mod tests {
     use std::time::Duration;
     use tokio::sync::mpsc;
 
-    /// Counts its steps; wakes on a channel.
+    /// Counts its steps and its stops; wakes on a channel.
     struct Counter {
         wake: mpsc::Receiver<()>,
         done: u32,
+        stops: Arc<std::sync::atomic::AtomicU32>,
+    }
+
+    impl Counter {
+        fn new(wake: mpsc::Receiver<()>) -> Counter {
+            Counter {
+                wake,
+                done: 0,
+                stops: Arc::default(),
+            }
+        }
     }
 
     impl Worker for Counter {
@@ -191,6 +209,9 @@ mod tests {
         }
         fn status(&self) -> String {
             format!("{} step(s)", self.done)
+        }
+        async fn on_stop(&mut self) {
+            self.stops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -209,30 +230,40 @@ mod tests {
         let go = CancellationToken::new();
         let workers = Workers::held(CancellationToken::new(), go.clone());
         let (_tx, rx) = mpsc::channel(4);
-        workers.spawn(Counter { wake: rx, done: 0 });
+        let counter = Counter::new(rx);
+        let stops = counter.stops.clone();
+        workers.spawn(counter);
         status_until(&workers, |s| s.detail == "starting").await;
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(workers.statuses()[0].steps, 0, "no step before go");
         go.cancel();
         status_until(&workers, |s| s.state == WorkerState::Idle && s.steps == 1).await;
         assert!(workers.shutdown(Duration::from_secs(5)).await);
+        assert_eq!(stops.load(std::sync::atomic::Ordering::SeqCst), 1);
 
         let held = Workers::held(CancellationToken::new(), CancellationToken::new());
         let (_tx, rx) = mpsc::channel(4);
-        held.spawn(Counter { wake: rx, done: 0 });
+        let counter = Counter::new(rx);
+        let stops = counter.stops.clone();
+        held.spawn(counter);
         status_until(&held, |s| s.detail == "starting").await;
         assert!(
             held.shutdown(Duration::from_secs(5)).await,
             "stops while held"
         );
         assert_eq!(held.statuses()[0].state, WorkerState::Stopped);
+        assert_eq!(
+            stops.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "no stop hook without a first step"
+        );
     }
 
     #[tokio::test]
     async fn works_at_start_and_on_each_wake_then_stops() {
         let workers = Workers::new(CancellationToken::new());
         let (tx, rx) = mpsc::channel(4);
-        workers.spawn(Counter { wake: rx, done: 0 });
+        workers.spawn(Counter::new(rx));
         status_until(&workers, |s| s.state == WorkerState::Idle && s.steps == 1).await;
         tx.send(()).await.unwrap();
         status_until(&workers, |s| s.steps == 2 && s.detail == "2 step(s)").await;

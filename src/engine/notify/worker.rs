@@ -6,9 +6,9 @@
 //! for every message its batcher releases: sending never waits in the worker. The notices the
 //! batchers hold (quiet hours, grouping) are kept in the store ([`HELD_SETTING`], at most every
 //! [`KEEP_HELD_EVERY`] while they grow, so a storm of failures at night is not a storm of
-//! writes) and held again at the next start: a reboot at night does not lose the failures the
-//! owner reads in the morning. Counts beyond a batcher's list and its recent sends are not
-//! kept.
+//! writes, and once more at shutdown with whatever was received and not yet handled) and held
+//! again at the next start: a reboot at night does not lose the failures the owner reads in the
+//! morning. Counts beyond a batcher's list and its recent sends are not kept.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -228,6 +228,45 @@ impl Notifier {
     }
 }
 
+impl Notifier {
+    /// Move what the input channel and the bus already have into the buffers, without waiting.
+    fn take_ready(&mut self) {
+        while let Ok(i) = self.input.try_recv() {
+            self.received.push_back(i);
+        }
+        loop {
+            match self.events.try_recv() {
+                Ok(e) if wanted(&e.event) => {
+                    if self.bus.len() < MAX_BUFFERED {
+                        self.bus.push_back(e)
+                    } else {
+                        self.lost += 1
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::TryRecvError::Lagged(n)) => self.lost += n,
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// The buffered events and inputs as notices, and the "send test" requests.
+    async fn take_received(&mut self) -> (Vec<Notice>, Vec<(u64, EventKind)>) {
+        let mut notices = Vec::new();
+        while let Some(envelope) = self.bus.pop_front() {
+            notices.extend(self.notices(&envelope.event).await);
+        }
+        let mut tests = Vec::new();
+        while let Some(input) = self.received.pop_front() {
+            match input {
+                Input::Notice(n) => notices.push(n),
+                Input::Test { id, event } => tests.push((id, event)),
+            }
+        }
+        (notices, tests)
+    }
+}
+
 impl Worker for Notifier {
     fn name(&self) -> &'static str {
         "notifier"
@@ -244,17 +283,7 @@ impl Worker for Notifier {
         if dropped > 0 {
             tracing::warn!(dropped, "notifications dropped: the notifier fell behind");
         }
-        let mut notices = Vec::new();
-        while let Some(envelope) = self.bus.pop_front() {
-            notices.extend(self.notices(&envelope.event).await);
-        }
-        let mut tests = Vec::new();
-        while let Some(input) = self.received.pop_front() {
-            match input {
-                Input::Notice(n) => notices.push(n),
-                Input::Test { id, event } => tests.push((id, event)),
-            }
-        }
+        let (notices, tests) = self.take_received().await;
         let zone = summary::zone(self.handle.store()).await;
         let (day, hour, minute) = summary::local(Timestamp::now(), &zone);
         for (id, event) in tests {
@@ -326,7 +355,7 @@ impl Worker for Notifier {
                 self.deliver(t.clone(), m);
             }
         }
-        self.keep_held().await;
+        self.keep_held(false).await;
     }
 
     async fn wait(&mut self) {
@@ -357,23 +386,25 @@ impl Worker for Notifier {
             },
         }
         // Take whatever else is already there, so one work step handles a burst.
-        while let Ok(i) = self.input.try_recv() {
-            self.received.push_back(i);
+        self.take_ready();
+    }
+
+    /// At shutdown: what was received but not yet handled is held with the rest, and what the
+    /// batchers hold is written at once (the step's writes wait up to KEEP_HELD_EVERY), so a
+    /// failure noticed just before a reboot is not lost. A "send test" is dropped.
+    async fn on_stop(&mut self) {
+        if self.held.is_none() {
+            // Stopped before the first step read the store: what it holds stays as it is.
+            return;
         }
-        loop {
-            match self.events.try_recv() {
-                Ok(e) if wanted(&e.event) => {
-                    if self.bus.len() < MAX_BUFFERED {
-                        self.bus.push_back(e)
-                    } else {
-                        self.lost += 1
-                    }
-                }
-                Ok(_) => {}
-                Err(broadcast::error::TryRecvError::Lagged(n)) => self.lost += n,
-                Err(_) => break,
+        self.take_ready();
+        let (notices, _tests) = self.take_received().await;
+        for t in self.handle.targets() {
+            for n in notices.iter().filter(|n| t.wants(n.event)) {
+                self.batchers.entry(t.id).or_default().push(n.clone());
             }
         }
+        self.keep_held(true).await;
     }
 
     fn status(&self) -> String {

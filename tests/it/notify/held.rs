@@ -1,6 +1,8 @@
 //! Held notifications survive a restart: a job fails during a target's quiet hours, the notice
-//! waits, the server stops and starts again (a reboot at night), and the notice still waits;
-//! once the quiet hours are gone, it is sent, with the failed file in it.
+//! waits, a second fails within the 30 s the notifier waits between two writes of what it holds
+//! (so only its shutdown write keeps it), the server stops and starts again (a reboot at
+//! night), and both notices still wait; once the quiet hours are gone, they are sent, with the
+//! failed files in them.
 
 use jiff::{ToSpan, ZonedDateTime};
 use reqwest::Method;
@@ -9,6 +11,8 @@ use serde_json::{Value, json};
 use super::fakes::FakeHttp;
 use super::{BASE, add_target, failing_files};
 use crate::support::api::{ok, post, send};
+use crate::support::files::library;
+use crate::support::jobs::start_scan;
 use crate::support::{PROMPT, SHORT_JOB, TestServer, wait_until};
 
 /// `HH:MM` of the box's local time `minutes` from now (the test sets no zone).
@@ -29,11 +33,18 @@ async fn notifier(server: &TestServer, token: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Wait until the notifier holds one notice.
-async fn one_waiting(server: &TestServer, token: &str, within: std::time::Duration, what: &str) {
+/// Wait until the notifier holds `n` notices.
+async fn waiting(
+    server: &TestServer,
+    token: &str,
+    n: usize,
+    within: std::time::Duration,
+    what: &str,
+) {
+    let want = format!(" {n} waiting");
     wait_until(within, what, async || {
         let line = notifier(server, token).await;
-        if line.contains("1 waiting") {
+        if line.contains(&want) {
             Ok(())
         } else {
             Err(line)
@@ -52,22 +63,32 @@ async fn a_failure_held_by_quiet_hours_is_sent_after_a_restart() {
         "quiet_hours": {"start": local_clock(-60), "end": local_clock(60)}});
     let id = add_target(&server, &token, target.clone()).await;
     failing_files(&server, &token, 1).await;
-    one_waiting(
+    waiting(
         &server,
         &token,
+        1,
         SHORT_JOB,
         "the failure held by the quiet hours",
     )
     .await;
+    // The first notice was written at once; the second waits for the next write or the stop.
+    std::fs::write(
+        library(server.tmp.path()).join("broken1.mkv"),
+        b"not a video",
+    )
+    .unwrap();
+    start_scan(&server, &token).await;
+    waiting(&server, &token, 2, SHORT_JOB, "the second failure held").await;
     let (tmp, data_dir) = server.stop().await;
 
     let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
     let token = server.login().await;
-    one_waiting(
+    waiting(
         &server,
         &token,
+        2,
         PROMPT,
-        "the failure held again after the restart",
+        "both failures held again after the restart",
     )
     .await;
     assert!(fake.to("/hook").is_empty(), "sent during quiet hours");
@@ -85,13 +106,17 @@ async fn a_failure_held_by_quiet_hours_is_sent_after_a_restart() {
     ok(r, 200).await;
     let (status, body) = post(&server, &token, &format!("{BASE}/{id}/test"), json!({})).await;
     assert_eq!(status, 202, "{body:#}");
-    let failed = wait_until(PROMPT, "the held failure delivered", async || {
+    wait_until(PROMPT, "both held failures delivered", async || {
         let hook = fake.to("/hook");
-        hook.iter()
+        let failed: Vec<String> = hook
+            .iter()
             .map(|r| r.json())
-            .find(|j| j["event"] == "job_failed")
+            .filter(|j| j["event"] == "job_failed")
+            .map(|j| j.to_string())
+            .collect();
+        let all = failed.concat();
+        (all.contains("broken0.mkv") && all.contains("broken1.mkv")).then_some(())
     })
     .await;
-    assert!(failed.to_string().contains("broken0.mkv"), "{failed:#}");
     server.stop().await;
 }

@@ -38,8 +38,9 @@ impl Notifier {
         self.held = Some(held);
     }
 
-    /// Keep what the batchers hold in the store, when it changed.
-    pub(super) async fn keep_held(&mut self) {
+    /// Keep what the batchers hold in the store, when it changed; `at_once` at shutdown, else at
+    /// most every KEEP_HELD_EVERY while it grows.
+    pub(super) async fn keep_held(&mut self, at_once: bool) {
         let now: BTreeMap<u64, Vec<Notice>> = self
             .batchers
             .iter()
@@ -54,7 +55,7 @@ impl Notifier {
         let recent = self
             .held_kept_at
             .is_some_and(|at| at.elapsed() < KEEP_HELD_EVERY);
-        if !now.is_empty() && recent {
+        if !now.is_empty() && recent && !at_once {
             return;
         }
         let value = match serde_json::to_value(&now) {
