@@ -143,7 +143,8 @@ impl RunEnd {
 
 impl Store {
     /// Record scanned files: new paths become queued jobs; a known path whose size, mtime or
-    /// inode changed is queued again unless a worker holds it. One transaction for the batch.
+    /// inode changed, or whose job was retired when the file went missing, is queued again
+    /// unless a worker holds it. One transaction for the batch.
     pub fn upsert_scanned(&self, files: &[ScannedFile]) -> Result<Vec<ScanOutcome>> {
         self.write_jobs(|txn, changed| {
             let mut out = Vec::with_capacity(files.len());
@@ -159,7 +160,8 @@ impl Store {
                         let same = old.input_size == f.size
                             && old.input_mtime_ns == f.mtime_ns
                             && old.input_inode == f.inode
-                            && old.input_dev == f.dev;
+                            && old.input_dev == f.dev
+                            && !super::watched::retired(&old);
                         if !same && old.status == JobState::Queued {
                             // Still waiting: its run must find the file as it is now.
                             let mut job = old.clone();

@@ -13,7 +13,7 @@ use super::jobs::{apply, load, put_job};
 use super::records::Job;
 use super::tables::JOBS_BY_PATH;
 use super::{Result, Store};
-use crate::model::{JobEvent, JobId, JobState};
+use crate::model::{Explanation, JobEvent, JobId, JobState};
 
 /// Job ids at `path` itself or anywhere below it (when it is a directory).
 fn jobs_at_or_under(
@@ -58,6 +58,7 @@ impl Store {
                         && job.input_mtime_ns == f.mtime_ns
                         && job.input_inode == f.inode
                         && job.input_dev == f.dev
+                        && !retired(&job)
                 }
                 None => false,
             };
@@ -176,6 +177,18 @@ fn gone(path: &Path) -> bool {
     matches!(path.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
+/// Code of the failure a retired job records (the one a run that finds no file records).
+const RETIRED: &str = "source_missing";
+
+/// Whether the watcher retired `job` because its file was gone: when the file is seen again,
+/// even unchanged (moved out of the library and back, a share's disk back in place), the job
+/// is queued again rather than known as it is.
+pub(super) fn retired(job: &Job) -> bool {
+    job.status == JobState::Cancelled
+        && job.archived
+        && job.failure.as_ref().is_some_and(|f| f.code == RETIRED)
+}
+
 /// Cancel and archive a queued job whose file is gone.
 fn retire(
     txn: &redb::WriteTransaction,
@@ -185,6 +198,12 @@ fn retire(
     let mut job = old.clone();
     let previous = apply(&mut job, JobEvent::Cancel)?;
     job.archived = true;
+    job.failure = Some(Explanation::new(
+        RETIRED,
+        "The file was deleted or moved out of the library while the job waited.",
+        "The job was cancelled and archived. If the file comes back, a scan or the folder \
+         watch queues it again.",
+    ));
     put_job(txn, Some(&old), &job)?;
     changed.push(job.clone());
     Ok((job, previous))
@@ -192,7 +211,7 @@ fn retire(
 
 #[cfg(test)]
 mod tests {
-    use super::super::ScannedFile;
+    use super::super::{ScanOutcome, ScannedFile};
     use super::*;
 
     fn scanned(path: &str, size: u64) -> ScannedFile {
@@ -262,6 +281,25 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        assert_eq!(
+            retired[0].0.failure.as_ref().map(|f| f.code.as_str()),
+            Some("source_missing")
+        );
+        // The file comes back as it was (moved out and back in): the job is queued again.
+        let back = ScannedFile {
+            path: PathBuf::from("/m/Show/e1.mkv"),
+            ..scanned("/m/show/e1.mkv", 2)
+        };
+        assert_eq!(
+            store.known_unchanged(std::slice::from_ref(&back)).unwrap(),
+            [false]
+        );
+        let outcome = store.upsert_scanned(std::slice::from_ref(&back)).unwrap();
+        assert_eq!(outcome, [ScanOutcome::Requeued(retired[0].0.id)]);
+        let job = store.get_job(retired[0].0.id).unwrap();
+        assert_eq!((job.status, job.archived), (JobState::Queued, false));
+        assert_eq!(job.failure, None);
+        assert_eq!(store.known_unchanged(&[back]).unwrap(), [true]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Paths: a renamed file (or directory) takes its job along, a deleted file's queued job is
-//! retired, and a replace or keep cycle (our temps, outputs and trash, and a restore) queues
+//! retired (and queued again if the file comes back), and a replace or keep cycle (our temps, outputs and trash, and a restore) queues
 //! nothing new.
 
 use std::ffi::OsStr;
@@ -25,7 +25,7 @@ async fn wait_path(server: &TestServer, token: &str, id: u64, path: &Path) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renamed_files_take_their_job_along_and_deleted_ones_retire_it() {
+async fn renamed_files_take_their_job_along_and_deleted_ones_retire_it_until_they_return() {
     let server = watching(|_| {}).await;
     let token = server.login().await;
     let r = server
@@ -66,13 +66,27 @@ async fn renamed_files_take_their_job_along_and_deleted_ones_retire_it() {
     let jobs = all_jobs(&server, &token).await;
     assert_eq!(jobs.len(), 3, "{jobs:#?}");
 
-    // Deleted: the queued job is cancelled and archived, not left to fail later.
-    std::fs::remove_file(&b).unwrap();
+    // Moved out of the library: the queued job is cancelled and archived, not left to fail
+    // later, and says why.
+    let outside = server.tmp.path().join("b.mp4");
+    std::fs::rename(&b, &outside).unwrap();
     let gone = server
         .wait_job(&token, job, PROMPT, |j| j["status"] == "cancelled")
         .await;
     assert_eq!(gone["job"]["archived"], true, "{gone:#}");
     assert!(gone["logs"].to_string().contains("deleted or moved out"));
+    assert_eq!(gone["job"]["failure"]["code"], "source_missing", "{gone:#}");
+    // Moved back, unchanged: the same job is queued again.
+    std::fs::rename(&outside, &b).unwrap();
+    let back = server
+        .wait_job(&token, job, PROMPT, |j| j["status"] == "queued")
+        .await;
+    assert_eq!(back["job"]["archived"], false, "{back:#}");
+    // Deleted for good: retired again.
+    std::fs::remove_file(&b).unwrap();
+    server
+        .wait_job(&token, job, PROMPT, |j| j["status"] == "cancelled")
+        .await;
     server.stop().await;
 }
 
