@@ -27,6 +27,7 @@ use super::probes;
 use super::worker::Worker;
 use crate::events::{Envelope, Event};
 use crate::media::{paths, probe};
+use crate::model::count;
 use crate::model::{JobId, JobState, LogLevel};
 use crate::profiles::Profiles;
 
@@ -129,8 +130,10 @@ impl Worker for Analyser {
     fn status(&self) -> String {
         match self.last {
             Some(t) => format!(
-                "last pass: {} queued file(s) looked at, {} probed, {} could not be probed",
-                t.looked_at, t.probed, t.failed
+                "last pass: {} looked at, {} probed, {} could not be probed",
+                count(t.looked_at, "queued file", "queued files"),
+                t.probed,
+                t.failed
             ),
             None => "waiting for queued files".into(),
         }

@@ -23,6 +23,7 @@ use super::worker::Worker;
 use crate::events::Event;
 use crate::media::paths;
 use crate::model::LogLevel;
+use crate::model::count;
 use crate::store::{LibraryFolder, ScanOutcome, ScannedFile, TrashState};
 
 /// Files recorded per store transaction during a scan.
@@ -158,15 +159,16 @@ impl Worker for ScanWorker {
     fn status(&self) -> String {
         if self.totals.running.load(Ordering::SeqCst) {
             return format!(
-                "scanning: {} file(s) seen, {} queued",
-                self.totals.seen.load(Ordering::SeqCst),
+                "scanning: {} seen, {} queued",
+                count(self.totals.seen.load(Ordering::SeqCst), "file", "files"),
                 self.totals.queued.load(Ordering::SeqCst)
             );
         }
         match self.last {
             Some((t, seconds)) => format!(
-                "last scan: {} file(s) found, {} queued, in {seconds:.1} s",
-                t.found, t.queued
+                "last scan: {} found, {} queued, in {seconds:.1} s",
+                count(t.found, "file", "files"),
+                t.queued
             ),
             None => "no scan yet".into(),
         }

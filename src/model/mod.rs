@@ -52,6 +52,16 @@ pub fn now_ms() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// `1 job`, `3 jobs`, `0 jobs`: a count and its noun in the right number, for words the owner
+/// reads (pages, worker lines, messages) instead of `job(s)`.
+pub fn count<T>(n: T, one: &str, many: &str) -> String
+where
+    T: std::fmt::Display + PartialEq + From<u8>,
+{
+    let noun = if n == T::from(1) { one } else { many };
+    format!("{n} {noun}")
+}
+
 /// RFC 3339 UTC text for a stored timestamp, as the API shows it.
 pub fn rfc3339(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)

@@ -56,3 +56,10 @@ fn controls_in_names_are_escaped_and_the_rest_kept() {
     assert_eq!(escape_controls("a\u{1b}[31mred\r"), "a\\u{1b}[31mred\\r");
     assert_eq!(escape_controls("vkm.\u{202e}4pm"), "vkm.\\u{202e}4pm");
 }
+
+#[test]
+fn counts_take_the_noun_in_the_right_number() {
+    assert_eq!(super::count(1u64, "job", "jobs"), "1 job");
+    assert_eq!(super::count(0usize, "job", "jobs"), "0 jobs");
+    assert_eq!(super::count(3u32, "entry", "entries"), "3 entries");
+}

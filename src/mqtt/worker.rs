@@ -333,9 +333,9 @@ impl Worker for MqttWorker {
         match result {
             Ok(()) => {
                 self.line = format!(
-                    "connected to {} ({} state message(s) sent)",
+                    "connected to {} ({} sent)",
                     self.target(),
-                    self.published
+                    crate::model::count(self.published, "state message", "state messages")
                 )
             }
             Err(e) => self.failed(&e.to_string()),

@@ -23,6 +23,7 @@ use super::worker::{Worker, Workers};
 use super::{EngineError, Tools, state::EngineCommand};
 use crate::config::LiveSettings;
 use crate::events::{Envelope, Event};
+use crate::model::count;
 use crate::model::{EngineMode, EngineRunState, JobEvent, JobState, LogLevel};
 use crate::process::Priority;
 use crate::profiles::Profiles;
@@ -206,10 +207,10 @@ impl Worker for Dispatcher {
 
     fn status(&self) -> String {
         format!(
-            "{} of {} slot(s) busy; {} run(s) started",
+            "{} of {} busy; {} started",
             self.slots.len(),
-            self.control.limit(),
-            self.started
+            count(self.control.limit(), "slot", "slots"),
+            count(self.started, "run", "runs")
         )
     }
 }

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::worker::Worker;
 use crate::hw::{self, Capabilities, Demotion};
+use crate::model::count;
 use crate::model::{CpuEncoder, Explanation, now_ms, rfc3339};
 use crate::profiles;
 use crate::store::Store;
@@ -234,7 +235,7 @@ impl Worker for Detector {
         match self.hardware.get() {
             _ if self.hardware.probing.load(Ordering::Relaxed) => "probing the hardware".into(),
             Some(caps) => format!(
-                "detected {} UTC ({}); {} hardware session(s), {} demoted encoder(s)",
+                "detected {} UTC ({}); {}, {} demoted",
                 // To the second: `2026-12-05 21:24:05`, not the stored RFC 3339 nanoseconds.
                 caps.probed_at
                     .get(..19)
@@ -245,8 +246,12 @@ impl Worker for Detector {
                 } else {
                     "probed"
                 },
-                self.hardware.sessions(),
-                self.hardware.demoted().len()
+                count(
+                    self.hardware.sessions(),
+                    "hardware session",
+                    "hardware sessions"
+                ),
+                count(self.hardware.demoted().len(), "encoder", "encoders")
             ),
             None => "detecting encoders".into(),
         }

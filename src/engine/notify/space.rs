@@ -21,6 +21,7 @@ use super::target::EventKind;
 use crate::config::LowSpaceSettings;
 use crate::engine::worker::Worker;
 use crate::events::{Envelope, Event, EventBus};
+use crate::model::count;
 use crate::process::DiskSpace;
 
 /// How often the check runs without a job ending: often enough that a disk filled by a
@@ -204,10 +205,10 @@ impl Worker for SpaceWatch {
 
     fn status(&self) -> String {
         format!(
-            "{} check(s), {} filesystem(s) low now, {} warning(s) sent",
-            self.checks,
-            self.low.len(),
-            self.reported
+            "{}, {} low now, {} sent",
+            count(self.checks, "check", "checks"),
+            count(self.low.len(), "filesystem", "filesystems"),
+            count(self.reported, "warning", "warnings")
         )
     }
 }

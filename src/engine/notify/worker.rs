@@ -24,6 +24,7 @@ use super::target::{EventKind, Target};
 use super::{Input, Notifications, deliver, summary};
 use crate::engine::worker::Worker;
 use crate::events::{Envelope, Event, EventBus};
+use crate::model::count;
 use crate::model::{EngineRunState, EngineStatus, JobId, JobState, now_ms, rfc3339};
 
 mod held;
@@ -410,8 +411,8 @@ impl Worker for Notifier {
     fn status(&self) -> String {
         let pending: usize = self.batchers.values().map(Batcher::pending).sum();
         format!(
-            "{} message(s) sent, {pending} waiting (quiet hours or grouping)",
-            self.sent
+            "{} sent, {pending} waiting (quiet hours or grouping)",
+            count(self.sent, "message", "messages")
         )
     }
 }

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::purge_expired;
 use crate::config::LiveSettings;
 use crate::engine::worker::Worker;
+use crate::model::count;
 use crate::store::{Store, StoreError};
 
 /// How often expired trash is purged while running.
@@ -51,8 +52,8 @@ impl Worker for Purger {
 
     fn status(&self) -> String {
         format!(
-            "purges originals older than {} day(s) every hour; {} purged since start",
-            self.settings.get().trash_days,
+            "purges originals older than {} every hour; {} purged since start",
+            count(self.settings.get().trash_days, "day", "days"),
             self.purged
         )
     }

@@ -153,8 +153,9 @@ pub fn estimate<'a>(
         savings = savings.saturating_add(saving);
     }
     let slots = slots.max(1);
+    let over = crate::model::count(slots, "slot", "slots");
     let mut detail = if speeds.sums.is_empty() {
-        format!("no encode measured yet: assumed {DEFAULT_SPEED}× real time; over {slots} slot(s)")
+        format!("no encode measured yet: assumed {DEFAULT_SPEED}× real time; over {over}")
     } else {
         let mut parts: Vec<String> = speeds
             .sums
@@ -163,14 +164,15 @@ pub fn estimate<'a>(
             .collect();
         parts.sort();
         format!(
-            "measured from {} encode(s): {}; over {slots} slot(s)",
-            samples.len(),
+            "measured from {}: {}; over {over}",
+            crate::model::count(samples.len(), "encode", "encodes"),
             parts.join(", ")
         )
     };
     if unprobed > 0 {
         detail.push_str(&format!(
-            "; {unprobed} file(s) not probed yet, assumed {} Mb/s and {:.0}% saving",
+            "; {} not probed yet, assumed {} Mb/s and {:.0}% saving",
+            crate::model::count(unprobed, "file", "files"),
             UNPROBED_BITRATE / 1e6,
             UNPROBED_SAVING_FRACTION * 100.0
         ));

@@ -76,7 +76,7 @@ fn unprobed_files_and_slots() {
         eta.estimated_savings_bytes,
         (100_000_000.0 * UNPROBED_SAVING_FRACTION) as u64
     );
-    assert!(eta.basis_detail.contains("1 file(s) not probed"), "{eta:?}");
+    assert!(eta.basis_detail.contains("1 file not probed"), "{eta:?}");
     // Broken samples (no wall time) are not measurements.
     let broken = [sample(Backend::Cpu, 1080, 100.0, 0.0)];
     let eta = estimate(std::iter::empty(), &broken, 1);

@@ -17,6 +17,7 @@ use super::jobs::reset_for_restart;
 use super::ledger::Ledger;
 use super::worker::Worker;
 use crate::events::{Envelope, Event};
+use crate::model::count;
 use crate::model::{JobState, LogLevel, now_ms, rfc3339};
 use crate::store::StoreError;
 use policy::MAX_ATTEMPTS;
@@ -128,7 +129,7 @@ impl Worker for Retrier {
     }
 
     fn status(&self) -> String {
-        let done = format!("{} job(s) re-queued", self.requeued);
+        let done = format!("{} re-queued", count(self.requeued, "job", "jobs"));
         match (self.failed, self.next_at) {
             (true, _) => format!("the store failed; trying again shortly; {done}"),
             (false, Some(at)) => format!("next retry at {}; {done}", rfc3339(at)),

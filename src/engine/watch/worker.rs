@@ -411,11 +411,11 @@ impl Worker for Watcher {
     fn status(&self) -> String {
         let count = |m| self.folders.iter().filter(|f| f.mode == m).count();
         let mut s = format!(
-            "{} folder(s) by events, {} polled, {} off; {} file(s) settling",
-            count(WatchMode::Events),
+            "{} by events, {} polled, {} off; {} settling",
+            crate::model::count(count(WatchMode::Events), "folder", "folders"),
             count(WatchMode::Poll),
             count(WatchMode::Off),
-            self.settler.len()
+            crate::model::count(self.settler.len(), "file", "files")
         );
         if !self.busy.is_empty() {
             s += &format!(" ({} open for writing)", self.busy.len());

@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{AutoEscape, Environment, Value, context};
 
 use super::{context, present};
+use crate::model::count;
 use crate::model::{EngineRunState, EngineStatus};
 use crate::web::AppState;
 use crate::web::error::ApiError;
@@ -125,14 +126,15 @@ pub fn phase(e: &EngineStatus) -> Phase {
             "encoding",
             "Encoding",
             format!(
-                "{} of at most {} job(s) at once.",
-                e.active_jobs, e.concurrent_limit
+                "{} of at most {} at once.",
+                e.active_jobs,
+                count(e.concurrent_limit, "job", "jobs")
             ),
         ),
         EngineRunState::Running if e.queued_jobs > 0 => (
             "encoding",
             "Starting",
-            format!("{} job(s) waiting to start.", e.queued_jobs),
+            format!("{} waiting to start.", count(e.queued_jobs, "job", "jobs")),
         ),
         EngineRunState::Running => (
             "idle",

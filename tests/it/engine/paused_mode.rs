@@ -63,7 +63,7 @@ async fn mode_override_on_a_paused_engine_starts_nothing() {
     .await;
     let d = dispatcher(&server, &token).await;
     assert!(
-        d["detail"].as_str().unwrap().contains("0 run(s) started"),
+        d["detail"].as_str().unwrap().contains("0 runs started"),
         "{d:#}"
     );
     assert_eq!(

@@ -127,7 +127,7 @@ async fn a_filling_library_warns_once_until_it_recovers() {
     disk.resize(128 * MIB);
     job_ends(&server, &token, &lib, 4).await;
     let watch = detail(&server, &token, "space watch").await;
-    assert!(watch.contains("0 filesystem(s) low now"), "{watch}");
+    assert!(watch.contains("0 filesystems low now"), "{watch}");
     filler(&lib, "fill2.bin", 62 * MIB);
     job_ends(&server, &token, &lib, 5).await;
     // Grouping may hold it up to 30 s after the test message.

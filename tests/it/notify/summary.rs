@@ -114,6 +114,6 @@ async fn the_summary_goes_out_at_its_hour_once() {
     })
     .await;
     still_hour(zone, hour);
-    assert!(detail.starts_with("1 message(s) sent"), "{detail}");
+    assert!(detail.starts_with("1 message sent"), "{detail}");
     assert_eq!(summaries(&fake), 1, "{:?}", fake.to("/hook"));
 }

@@ -69,7 +69,7 @@ async fn eta_uses_the_default_then_the_measured_speed() {
     assert_eq!(after["queued"], 1, "{after}");
     assert_eq!(after["basis"], "measured", "{after}");
     let detail = after["basis_detail"].as_str().unwrap();
-    assert!(detail.contains("measured from 1 encode(s)"), "{after}");
+    assert!(detail.contains("measured from 1 encode"), "{after}");
     // The same clip at the measured speed takes about as long as the first encode took.
     let seconds = after["estimated_seconds"].as_f64().unwrap();
     assert!(

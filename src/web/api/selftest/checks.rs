@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::encode::{encodes, tool};
 use super::{Check, CheckStatus};
+use crate::model::count;
 use crate::web::AppState;
 
 /// This release was built in this year: a clock before it has not been set (no RTC, no NTP).
@@ -97,10 +98,10 @@ async fn store(state: &AppState, data_dir: &Path) -> Check {
                 "store",
                 CheckStatus::Pass,
                 format!(
-                    "The store reads back whole: {} tables, {} jobs, {} settings.",
-                    live.len(),
-                    rows("jobs"),
-                    rows("settings")
+                    "The store reads back whole: {}, {}, {}.",
+                    count(live.len(), "table", "tables"),
+                    count(rows("jobs"), "job", "jobs"),
+                    count(rows("settings"), "setting", "settings")
                 ),
                 Some(
                     live.iter()
@@ -125,10 +126,20 @@ async fn store(state: &AppState, data_dir: &Path) -> Check {
     }
 }
 
+/// `1.5 GiB`, as the pages write sizes.
+fn size(bytes: u64) -> String {
+    crate::web::pages::human_bytes(bytes as f64)
+}
+
 fn clock() -> Check {
     let now = crate::model::now_ms();
-    let text = crate::model::rfc3339(now);
-    let year: i64 = text.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let stamp = crate::model::rfc3339(now);
+    let year: i64 = stamp.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    // `2026-12-06 13:24:22 UTC`: to the second, in words a person reads.
+    let text = format!(
+        "{} UTC",
+        stamp.get(..19).unwrap_or(&stamp).replace('T', " ")
+    );
     if year < RELEASE_YEAR {
         line(
             "clock",
@@ -172,11 +183,8 @@ fn space(folders: &[PathBuf], settings: crate::config::LowSpaceSettings) -> Vec<
         match crate::process::disk_space(folder) {
             Ok(s) => {
                 let limit = crate::engine::notify::space::threshold(s.total, settings);
-                let (free, total) = (s.free >> 20, s.total >> 20);
-                let detail = Some(format!(
-                    "{free} MiB free of {total} MiB; low below {} MiB",
-                    limit >> 20
-                ));
+                let (free, total) = (size(s.free), size(s.total));
+                let detail = Some(format!("{free} free of {total}; low below {}", size(limit)));
                 let status = if s.free < limit {
                     CheckStatus::Fail
                 } else if s.free < limit.saturating_mul(WARN_FACTOR) {
@@ -187,7 +195,7 @@ fn space(folders: &[PathBuf], settings: crate::config::LowSpaceSettings) -> Vec<
                 out.push(line(
                     id,
                     status,
-                    format!("{free} MiB free on the filesystem of {}.", folder.display()),
+                    format!("{free} free on the filesystem of {}.", folder.display()),
                     detail,
                 ));
             }

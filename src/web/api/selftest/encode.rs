@@ -207,7 +207,10 @@ async fn encode(
                 line(
                     id,
                     CheckStatus::Pass,
-                    format!("A one-second {codec} test encode worked ({size} bytes)."),
+                    format!(
+                        "A one-second {codec} test encode worked ({}).",
+                        crate::web::pages::human_bytes(size as f64)
+                    ),
                     detail(""),
                 )
             } else {
