@@ -28,6 +28,37 @@ pub(crate) fn agent(timeout: Duration, connect: Option<Duration>, verify_tls: bo
         .into()
 }
 
+/// Why a call failed, in words for the page that shows it (a delivery log, a "test connection"):
+/// the common network failures say what to check; anything else is ureq's own description.
+/// Nothing in it comes from the URL, so no token in one is shown.
+pub(crate) fn failure_in_words(e: &ureq::Error) -> String {
+    use std::io::ErrorKind;
+    if let Some(why) = tls_failure(e) {
+        return format!("the TLS connection failed: {why}");
+    }
+    match e {
+        ureq::Error::BadUri(_) => "the URL is not valid".into(),
+        ureq::Error::Http(e) => format!("the URL or a header is not valid: {e}"),
+        ureq::Error::HostNotFound => "the host name was not found (DNS)".into(),
+        ureq::Error::Timeout(_) => "no answer in time".into(),
+        ureq::Error::ConnectionFailed => "could not connect".into(),
+        ureq::Error::Io(io) => match io.kind() {
+            ErrorKind::ConnectionRefused => {
+                "connection refused: nothing answers at that address and port".into()
+            }
+            ErrorKind::TimedOut => "no answer in time".into(),
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                "the connection was cut by the other side".into()
+            }
+            ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                "the address cannot be reached from this box (no route)".into()
+            }
+            _ => format!("network error: {io}"),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// The TLS failure in `e`, described, when it is one (a certificate not trusted, expired or
 /// for another name; a handshake refused), so callers can report it apart from a network error.
 pub(crate) fn tls_failure(e: &ureq::Error) -> Option<String> {
@@ -39,5 +70,32 @@ pub(crate) fn tls_failure(e: &ureq::Error) -> Option<String> {
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             .map(ToString::to_string),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_connection_and_a_bad_url_are_said_in_words() {
+        // ureq's own words: "io: Connection refused (os error 111)", "http: invalid authority".
+        // A port that was just free: nothing listens there, so the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let a = agent(Duration::from_secs(5), None, true);
+        let e = a
+            .get(&format!("http://127.0.0.1:{port}/hook?token=secret"))
+            .call()
+            .unwrap_err();
+        let said = failure_in_words(&e);
+        assert!(said.starts_with("connection refused"), "{said}");
+        assert!(!said.contains("secret"), "{said}");
+        let e = a.get("http://[::1").call().unwrap_err();
+        let said = failure_in_words(&e);
+        assert!(said.starts_with("the URL"), "{said}");
     }
 }

@@ -109,10 +109,7 @@ fn unreachable(e: ureq::Error) -> CallError {
     if let Some(why) = crate::net::tls_failure(&e) {
         return CallError::Certificate(why);
     }
-    CallError::Unreachable(match e {
-        ureq::Error::BadUri(_) => "the URL is not valid".into(),
-        other => other.to_string(),
-    })
+    CallError::Unreachable(crate::net::failure_in_words(&e))
 }
 
 /// The two methods the documented endpoints use.

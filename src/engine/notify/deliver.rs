@@ -76,10 +76,7 @@ fn http(req: super::render::Request) -> Result<(), AttemptError> {
             .send(s.as_bytes()),
     };
     let response = result.map_err(|e| AttemptError {
-        message: match e {
-            ureq::Error::BadUri(_) => "the URL is not valid".into(),
-            other => other.to_string(),
-        },
+        message: crate::net::failure_in_words(&e),
         transient: true,
     })?;
     let status = response.status().as_u16();
