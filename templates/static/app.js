@@ -136,13 +136,27 @@
     });
   }
 
-  // Select-all checkbox of the jobs table.
-  var all = document.getElementById("select-all");
-  if (all) {
+  // Select-all checkboxes of the jobs table (its header's, and the one a phone shows above it).
+  each("[data-select-all]", function (all) {
     all.addEventListener("change", function () {
-      each('input[name="id"]', function (el) { el.checked = all.checked; });
+      each('input[name="id"], [data-select-all]', function (el) { el.checked = all.checked; });
     });
-  }
+  });
+
+  // A notification target's form shows the fields of the chosen kind only (data-kinds lists
+  // the kinds a field belongs to); without scripts every field shows and the server ignores
+  // the others.
+  each(".target-form", function (form) {
+    var kind = form.querySelector('select[name="kind"]');
+    if (!kind) return;
+    function show() {
+      Array.prototype.forEach.call(form.querySelectorAll("[data-kinds]"), function (el) {
+        el.hidden = el.getAttribute("data-kinds").split(" ").indexOf(kind.value) < 0;
+      });
+    }
+    kind.addEventListener("change", show);
+    show();
+  });
 
   // Selects that apply at once (their form still has a submit button without scripts).
   each("select[data-autosubmit]", function (el) {
@@ -151,18 +165,20 @@
 
   // Destructive buttons ask first in a dialog; confirmed, the form goes with confirm=yes.
   var dialog = null;
-  function ask(text, yes, onYes) {
+  function ask(text, yes, danger, onYes) {
     if (!dialog) {
       dialog = document.createElement("dialog");
       dialog.className = "confirm";
       dialog.setAttribute("aria-labelledby", "confirm-text");
       dialog.innerHTML = '<p id="confirm-text"></p><form method="dialog" class="row">' +
         '<button value="yes" class="danger" id="confirm-yes"></button>' +
-        '<button value="no" class="secondary" id="confirm-no" autofocus>Keep it</button></form>';
+        '<button value="no" class="secondary" id="confirm-no" autofocus>Go back</button></form>';
       document.body.appendChild(dialog);
     }
     dialog.querySelector("#confirm-text").textContent = text;
     dialog.querySelector("#confirm-yes").textContent = yes;
+    // The confirming button looks like the one that asked: red only for a destructive action.
+    dialog.querySelector("#confirm-yes").className = danger ? "danger" : "";
     dialog.returnValue = "";
     dialog.onclose = function () { if (dialog.returnValue === "yes") onYes(); };
     dialog.showModal();
@@ -172,7 +188,7 @@
     var form = e.target;
     if (!button || !button.dataset.confirm || form.dataset.confirmed === "yes") return;
     e.preventDefault();
-    ask(button.dataset.confirm, button.textContent.trim(), function () {
+    ask(button.dataset.confirm, button.textContent.trim(), button.classList.contains("danger"), function () {
       var flag = document.createElement("input");
       flag.type = "hidden";
       flag.name = "confirm";

@@ -57,7 +57,7 @@ pub fn decide(
     f_type: std::io::Result<u32>,
 ) -> (WatchMode, String) {
     if !settings.enabled {
-        return (WatchMode::Off, "watching is turned off for the whole box ([watch] enabled = false in the configuration)".into());
+        return (WatchMode::Off, "watching is turned off for the whole box in the configuration file ([watch] enabled = false)".into());
     }
     if !folder_watch {
         return (WatchMode::Off, "watching is off for this folder".into());

@@ -20,7 +20,9 @@ pub struct Ask<'a> {
     pub detail: String,
     /// The confirming button's label: "Remove folder".
     pub button: &'a str,
-    /// Where "Keep it" leads.
+    /// Whether the action cannot be undone (its button is drawn as a danger).
+    pub danger: bool,
+    /// Where "Go back" leads.
     pub cancel: &'a str,
 }
 
@@ -50,6 +52,7 @@ pub fn ask(
             title => ask.title,
             detail => ask.detail,
             button => ask.button,
+            danger => ask.danger,
             cancel => super::form::local_target(Some(ask.cancel)).to_string(),
             action => action,
             fields => fields,

@@ -109,6 +109,7 @@ pub async fn action(
                              takes time and may replace the earlier result."
                         .into(),
                     button: "Encode again",
+                    danger: true,
                     cancel: &back,
                 };
                 return confirm::ask(&state, "jobs", &format!("/jobs/{id}/restart"), &form, ask);

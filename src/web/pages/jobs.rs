@@ -152,6 +152,7 @@ pub async fn batch(State(state): State<AppState>, form: Form) -> Result<Response
                 title: "Remove these jobs from the list?",
                 detail,
                 button: "Remove from list",
+                danger: false,
                 cancel: &back,
             };
             return confirm::ask(&state, "jobs", "/jobs/batch", &form, ask);
@@ -167,6 +168,7 @@ pub async fn batch(State(state): State<AppState>, form: Form) -> Result<Response
                 title: "Encode finished jobs again?",
                 detail,
                 button: "Restart",
+                danger: true,
                 cancel: &back,
             };
             return confirm::ask(&state, "jobs", "/jobs/batch", &form, ask);
@@ -224,6 +226,7 @@ pub async fn clear_completed(
             title: "Archive the completed jobs?",
             detail,
             button: "Archive completed",
+            danger: false,
             cancel: &back,
         };
         return confirm::ask(&state, "jobs", "/jobs/clear-completed", &form, ask);

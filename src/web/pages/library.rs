@@ -170,6 +170,7 @@ pub async fn remove_folder(
                  and statistics stay."
             ),
             button: "Remove folder",
+            danger: false,
             cancel: "/library",
         };
         let action = format!("/library/folders/{id}/remove");

@@ -206,7 +206,7 @@ impl Unit {
             Unit::Bits => format!("{}-bit", number? as u64),
             Unit::Bitrate => format!("{} kb/s", (number? / 1000.0).round() as u64),
             Unit::Decimal => format!("{:.3}", number?),
-            Unit::Percent => format!("{} %", (number? * 10.0).round() / 10.0),
+            Unit::Percent => format!("{}%", (number? * 10.0).round() / 10.0),
             Unit::Text => match v {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),

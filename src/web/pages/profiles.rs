@@ -118,6 +118,7 @@ pub async fn delete(
                  used it keep their results."
             ),
             button: "Delete profile",
+            danger: true,
             cancel: "/library",
         };
         let action = format!("/library/profiles/{name}/delete");

@@ -104,9 +104,11 @@ pub async fn revoke(
         let ask = Ask {
             title: "Revoke this token?",
             detail: format!(
-                "Scripts and apps using {name} lose access at once. This cannot be undone;                  they need a new token."
+                "Scripts and apps using {name} lose access at once. This cannot be undone; \
+                 they need a new token."
             ),
             button: "Revoke token",
+            danger: true,
             cancel: "/tokens",
         };
         return confirm::ask(

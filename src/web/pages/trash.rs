@@ -63,6 +63,7 @@ pub async fn restore(
                  file had never been encoded."
             ),
             button: "Restore original",
+            danger: false,
             cancel: &back,
         };
         return confirm::ask(

@@ -206,6 +206,8 @@ async fn every_page_passes_layout_and_accessibility_checks_in_both_widths_and_sc
     for (path, name) in &pages {
         problems.extend(look_at(&c, &base, Some(path), name).await);
     }
+    kind_fields_follow_the_kind(&c, &base).await;
+    phone_selects_every_job(&c, &base).await;
     // The confirmation page of a post without JavaScript (the form sent as is).
     c.goto(&format!("{base}/jobs")).await.unwrap();
     // Without the script's dialog, as a browser without JavaScript sends it.
@@ -233,6 +235,40 @@ async fn every_page_passes_layout_and_accessibility_checks_in_both_widths_and_sc
     c.close().await.unwrap();
     drop(driver);
     server.stop().await;
+}
+
+/// The new notification target's form shows the fields of the chosen kind only.
+async fn kind_fields_follow_the_kind(c: &Client, base: &str) {
+    c.goto(&format!("{base}/notifications")).await.unwrap();
+    let shown = "return ['url', 'token', 'chat', 'user', 'host'].filter(f => \
+        document.getElementById('new-' + f).offsetParent !== null).join(' ')";
+    assert_eq!(js(c, shown).await, json!("url token"), "ntfy");
+    for (kind, want) in [
+        ("telegram", "url token chat"),
+        ("pushover", "url token user"),
+        ("discord", "url"),
+        ("email", "host"),
+    ] {
+        let choose = format!(
+            "const k = document.getElementById('new-kind'); k.value = '{kind}'; \
+             k.dispatchEvent(new Event('change')); return null"
+        );
+        js(c, &choose).await;
+        assert_eq!(js(c, shown).await, json!(want), "{kind}");
+    }
+}
+
+/// On a phone the table's header is hidden; the select-all box above the list selects every
+/// job on the page.
+async fn phone_selects_every_job(c: &Client, base: &str) {
+    super::eyes::viewport(c, 390, 800).await;
+    c.goto(&format!("{base}/jobs")).await.unwrap();
+    click(c, "#select-all-sm").await;
+    let checked = "const ids = [...document.querySelectorAll('input[name=id]')]; \
+        return [ids.length, ids.filter(i => i.checked).length]";
+    let counts = js(c, checked).await;
+    assert!(counts[0].as_u64().unwrap() > 1, "{counts}");
+    assert_eq!(counts[0], counts[1], "every job selected");
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
