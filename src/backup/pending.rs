@@ -25,13 +25,60 @@ pub fn pending_path(data_dir: &Path) -> PathBuf {
 /// Check `upload` (a complete archive in `data_dir`) and, when it is valid, move it to the
 /// pending path. A refused archive is left where it is (the caller's temp file) and nothing
 /// in the data directory changes.
-pub fn stage(data_dir: &Path, upload: &Path) -> Result<Manifest> {
+///
+/// This is the restore over the network, so beyond `validate` the archive may not change the
+/// settings that bind the box ([`super::restore::host_settings_changed`]) nor bring library
+/// folders the running policy refuses (`refuses`, the `[security] library_roots` check of
+/// adding a folder): a full-access token is not root on the box. The console's
+/// `alchemist restore` has neither limit.
+pub fn stage(
+    data_dir: &Path,
+    upload: &Path,
+    refuses: &dyn Fn(&Path) -> Option<String>,
+) -> Result<Manifest> {
     let check = data_dir.join(CHECK_DIR);
-    let checked = validate(upload, &check);
+    let checked = validate(upload, &check).and_then(|m| {
+        within_bounds(data_dir, &check, &m, refuses)?;
+        Ok(m)
+    });
     let _ = std::fs::remove_dir_all(&check);
     let manifest = checked?;
     std::fs::rename(upload, pending_path(data_dir))?;
     Ok(manifest)
+}
+
+/// The checked archive unpacked in `check` keeps this box's host settings and folder policy.
+fn within_bounds(
+    data_dir: &Path,
+    check: &Path,
+    manifest: &Manifest,
+    refuses: &dyn Fn(&Path) -> Option<String>,
+) -> Result<()> {
+    let invalid = |why: String| super::BackupError::Invalid(why);
+    if manifest.config {
+        let changed = super::restore::host_settings_changed(
+            &check.join(super::CONFIG_ENTRY),
+            &data_dir.join(super::CONFIG_ENTRY),
+        )?;
+        if !changed.is_empty() {
+            return Err(invalid(format!(
+                "its configuration changes settings a restore over the network may not change \
+                 ({}); restore it on the box with `alchemist restore`, or make a backup whose \
+                 configuration has this box's values",
+                changed.join(", ")
+            )));
+        }
+    }
+    let folders = crate::store::snapshot::folder_paths(&check.join(super::STORE_ENTRY))
+        .map_err(|e| invalid(format!("its library folders cannot be read: {e}")))?;
+    for folder in folders {
+        if let Some(why) = refuses(&folder) {
+            return Err(invalid(format!(
+                "it holds a library folder this box does not allow: {why}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Apply a staged restore, if there is one (at start, before the store opens). When it

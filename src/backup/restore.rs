@@ -16,6 +16,28 @@ use crate::store::{DB_FILE, Store, snapshot};
 /// Largest manifest read: a manifest is a few hundred bytes; this refuses a foreign archive
 /// with a huge first entry before it is read into memory.
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+/// Largest store file taken from an archive: far beyond a store of a million jobs, and a bound
+/// on what a sparse entry (holes filled in on reading) can write into the data folder.
+const MAX_STORE_BYTES: u64 = 8 << 30;
+/// Largest config file taken from an archive (ours are a few KiB).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// Settings that tie the server to this machine and set its boundaries: the programs it runs
+/// as root (`ffmpeg`, `ffprobe`), where it listens and keeps its data, its TLS key, the
+/// `[security]` limits (library roots among them), the board's GPIO and the trusted proxies.
+/// A restore over the network (a full-access token, not the console) may not change them:
+/// otherwise a token would be a way to run any program as root. `alchemist restore` on the
+/// box may.
+const HOST_KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "libraries",
+    "ffmpeg",
+    "ffprobe",
+    "tls",
+    "security",
+    "board",
+    "proxy",
+];
 /// Name of the staging directory inside the data directory.
 const STAGING_DIR: &str = ".restore-staging";
 /// Prefix of the safety backup taken before a restore.
@@ -53,6 +75,7 @@ pub fn validate(archive: &Path, staging: &Path) -> Result<Manifest> {
             .into_owned();
         match name.as_str() {
             MANIFEST_ENTRY if manifest.is_none() => {
+                regular(&entry, MANIFEST_ENTRY)?;
                 let mut json = Vec::new();
                 (&mut entry)
                     .take(MAX_MANIFEST_BYTES)
@@ -62,14 +85,14 @@ pub fn validate(archive: &Path, staging: &Path) -> Result<Manifest> {
                 check_manifest(&m)?;
                 manifest = Some(m);
             }
-            // Only the two known files, written under fixed names: nothing in an archive
-            // chooses a path on this system.
+            // Only the two known files, as regular files written under fixed names: nothing
+            // in an archive chooses a path on this system (no link, no device, no mode).
             STORE_ENTRY if manifest.is_some() && !has_store => {
-                entry.unpack(staging.join(STORE_ENTRY)).map_err(invalid)?;
+                copy_out(&mut entry, &staging.join(STORE_ENTRY), MAX_STORE_BYTES)?;
                 has_store = true;
             }
             CONFIG_ENTRY if manifest.is_some() && !has_config => {
-                entry.unpack(staging.join(CONFIG_ENTRY)).map_err(invalid)?;
+                copy_out(&mut entry, &staging.join(CONFIG_ENTRY), MAX_CONFIG_BYTES)?;
                 has_config = true;
             }
             other => return Err(invalid(format!("unexpected entry `{other}`"))),
@@ -99,6 +122,62 @@ pub fn validate(archive: &Path, staging: &Path) -> Result<Manifest> {
             .map_err(|e| invalid(format!("the config file does not parse: {e}")))?;
     }
     Ok(manifest)
+}
+
+/// Refuse an entry that is not a regular file (a symbolic or hard link, a device, a FIFO). A
+/// GNU sparse entry is a regular file whose holes are not stored: the `tar` crate's builder
+/// writes the store that way when it has holes, and reading it fills them in.
+fn regular<R: Read>(entry: &tar::Entry<'_, R>, name: &str) -> Result<()> {
+    let kind = entry.header().entry_type();
+    if kind.is_file() || kind.is_gnu_sparse() {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "`{name}` is not a regular file in the archive (a link or a device)"
+        )))
+    }
+}
+
+/// Write a regular-file entry to `to` (a new file, mode 0600: the store holds password hashes
+/// and secrets), at most `limit` bytes.
+fn copy_out<R: Read>(entry: &mut tar::Entry<'_, R>, to: &Path, limit: u64) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = to
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    regular(entry, &name)?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)?;
+    let copied = std::io::copy(&mut entry.take(limit.saturating_add(1)), &mut out)?;
+    if copied > limit {
+        return Err(invalid(format!("`{name}` is larger than {limit} bytes")));
+    }
+    out.sync_all()?;
+    Ok(())
+}
+
+/// The [`HOST_KEYS`] whose values differ between the config file `staged` (from an archive)
+/// and `current` (this box's; a missing one counts as empty).
+pub fn host_settings_changed(staged: &Path, current: &Path) -> Result<Vec<&'static str>> {
+    let table = |path: &Path| -> Result<toml::Table> {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e.into()),
+        };
+        toml::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))
+    };
+    let (new, old) = (table(staged)?, table(current)?);
+    Ok(HOST_KEYS
+        .iter()
+        .copied()
+        .filter(|k| new.get(*k) != old.get(*k))
+        .collect())
 }
 
 fn check_manifest(m: &Manifest) -> Result<()> {

@@ -163,6 +163,13 @@ impl Folders {
         }
     }
 
+    /// `Some(why)` when `path` may not be a library folder under the running policy (a folder
+    /// in a backup being restored over the network): resolved as adding it would.
+    pub fn refuses(&self, path: &std::path::Path) -> Option<String> {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.policy.refuses(&canonical)
+    }
+
     /// Watch the folders with `settings` from now on (`[watch]` edited in the config file).
     pub fn apply_watch_settings(&self, settings: crate::config::WatchSettings) {
         self.watch.apply(settings);

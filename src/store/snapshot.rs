@@ -123,6 +123,24 @@ impl Store {
 
 /// Open a store file read-only and list its tables with row counts, checking that it is a
 /// store this release can open: the required tables are there and its schema is not newer.
+/// The library folders a store file holds (a backup being restored), without opening it as
+/// the live store.
+pub fn folder_paths(path: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let db = ReadOnlyDatabase::open(path)?;
+    let read = db.begin_read()?;
+    let table = match read.open_table(LIBRARY_FOLDERS) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let folder: super::records::LibraryFolder = super::codec::decode(row?.1.value())?;
+        out.push(folder.path);
+    }
+    Ok(out)
+}
+
 pub fn inspect_file(path: &Path) -> Result<Vec<TableCount>> {
     let db = ReadOnlyDatabase::open(path)?;
     let read = db.begin_read()?;

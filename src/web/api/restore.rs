@@ -105,16 +105,17 @@ where
     // Checked and acted on in a task of its own: if this request is dropped meanwhile (the
     // client gave up), the check still ends in a restart or in `restoring` cleared, never in
     // an archive staged for some later start with no one told.
-    let (dir, restoring, shutdown) = (
+    let (dir, restoring, shutdown, folders) = (
         data_dir.clone(),
         m.restoring.clone(),
         state.shutdown.clone(),
+        state.engine.folders.clone(),
     );
     let decided = tokio::spawn(async move {
         let staged = tokio::task::spawn_blocking(move || {
             // `path` (a TempPath) removes the upload when dropped: after a refusal, and
             // harmlessly after `stage` moved it.
-            crate::backup::stage(&dir, &path)
+            crate::backup::stage(&dir, &path, &|p| folders.refuses(p))
         })
         .await
         .map_err(|e| BackupError::Io(std::io::Error::other(e)))

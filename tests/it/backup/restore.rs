@@ -237,3 +237,123 @@ async fn foreign_or_damaged_archives_are_refused_and_nothing_is_replaced() {
     let saved = std::fs::read_dir(data_dir.join("backups")).unwrap().count();
     assert_eq!(saved, 1);
 }
+
+/// `good` again with its config entry replaced by what `config` appends (the manifest then
+/// lists a config file).
+fn with_config(good: &[u8], config: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = tar::Builder::new(Vec::new());
+    let mut archive = tar::Archive::new(good);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name == "alchemist.toml" {
+            continue;
+        }
+        if name == "manifest.json" {
+            let mut m: Value = serde_json::from_slice(&bytes).unwrap();
+            m["config"] = json!(true);
+            bytes = serde_json::to_vec_pretty(&m).unwrap();
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o600);
+        h.set_cksum();
+        out.append_data(&mut h, &name, &bytes[..]).unwrap();
+    }
+    config(&mut out);
+    out.into_inner().unwrap()
+}
+
+/// Post `archive` to the restore API: it must be refused (422) saying `why`.
+async fn refused(server: &TestServer, token: &str, archive: Vec<u8>, why: &str) {
+    let r = server
+        .http
+        .post(server.url("/api/system/restore"))
+        .bearer_auth(token)
+        .header("content-type", "application/x-tar")
+        .body(archive)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 422, "{why}: {body:#}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains(why), "{why}: {detail}");
+}
+
+/// A full-access token is not root on the box: an uploaded backup may not bring a config file
+/// that is a link (the server would read whatever it points at), one that changes the programs
+/// run as root or the security limits, nor library folders the box's `[security]
+/// library_roots` refuse. Each is refused with the reason, and the server keeps running on its
+/// own state; the console's `alchemist restore` is the way to move such a backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_over_the_network_cannot_change_what_binds_the_box() {
+    // A box whose library folders may be anywhere (no roots): its backup holds one.
+    let open = TestServer::start().await;
+    let token = open.login().await;
+    let lib = library(open.tmp.path());
+    open.add_folder(&token, &lib).await;
+    let (good, _) = download(&open, &token).await;
+    open.stop().await;
+
+    // This box allows library folders only below its own media folder.
+    let roots = tempfile::tempdir().unwrap();
+    let allowed = roots.path().to_path_buf();
+    let server = TestServer::start_with(|c| c.security.library_roots = Some(vec![allowed])).await;
+    let token = server.login().await;
+    refused(
+        &server,
+        &token,
+        good.clone(),
+        "library folder this box does not allow",
+    )
+    .await;
+
+    // The config file as a link to a file elsewhere.
+    let outside = server.tmp.path().join("outside.toml");
+    std::fs::write(&outside, "ffmpeg = \"/bin/sh\"\n").unwrap();
+    let linked = with_config(&good, |t| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        t.append_link(&mut h, "alchemist.toml", &outside).unwrap();
+    });
+    refused(&server, &token, linked, "not a regular file").await;
+    let hard = with_config(&good, |t| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Link);
+        h.set_size(0);
+        t.append_link(&mut h, "alchemist.toml", "manifest.json")
+            .unwrap();
+    });
+    refused(&server, &token, hard, "not a regular file").await;
+
+    // A plain config file that names another ffmpeg.
+    let text = b"ffmpeg = \"/bin/sh\"\n";
+    let changed = with_config(&good, |t| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, "alchemist.toml", &text[..]).unwrap();
+    });
+    refused(&server, &token, changed, "(ffmpeg)").await;
+
+    // Nothing was staged, nothing changed: the server still answers with its own state.
+    let data_dir = server.data_dir.clone();
+    assert!(!data_dir.join("restore-pending.tar").exists());
+    assert!(!data_dir.join("alchemist.toml").exists());
+    let health = server
+        .http
+        .get(server.url("/api/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    server.stop().await;
+}
