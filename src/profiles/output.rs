@@ -149,7 +149,7 @@ impl OutputLocation {
 
 /// `path` with its symbolic links resolved: its longest existing ancestor canonicalised, the
 /// rest (folders not made yet) appended as written.
-fn resolved(path: &Path) -> PathBuf {
+pub(crate) fn resolved(path: &Path) -> PathBuf {
     let mut rest = Vec::new();
     let mut at = path;
     loop {

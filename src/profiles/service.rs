@@ -175,6 +175,16 @@ impl Profiles {
 
     /// Output roots must also pass `policy` (where library folders may be): an output root
     /// is where the server creates folders and writes files.
+    /// `Some(why)` when the library policy refuses `root` as an output root, as written or as
+    /// it resolves through links, including the links of folders not created yet (a link in a
+    /// share to `/etc` must not make `/share/link/out` acceptable). Blocking: it resolves
+    /// links, so call it off the runtime. Checked when a profile is saved and again before
+    /// each output's folder is created (a link can be put in place after the save).
+    pub fn output_refused(&self, root: &Path) -> Option<String> {
+        let policy = self.output_policy.as_ref()?;
+        policy(root).or_else(|| policy(&super::output::resolved(root)))
+    }
+
     pub fn with_output_policy(mut self, policy: OutputPolicy) -> Profiles {
         self.output_policy = Some(policy);
         self
@@ -299,22 +309,14 @@ impl Profiles {
             return Ok(());
         };
         let folders = self.store.call(|s| s.folders()).await?;
-        let (policy, root, output) = (
-            self.output_policy.clone(),
-            root.clone(),
-            profile.output.clone(),
-        );
+        let (profiles, root, output) = (self.clone(), root.clone(), profile.output.clone());
         // Links are resolved: file system calls, off the runtime (a share may hang).
         tokio::task::spawn_blocking(move || {
-            if let Some(policy) = &policy {
-                // The folder as it resolves when it exists (a link must not lead elsewhere).
-                let resolved = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
-                if let Some(why) = policy(&resolved) {
-                    return Err(ProfileError::InvalidField(
-                        "output_root",
-                        format!("output_root cannot be used: {why}"),
-                    ));
-                }
+            if let Some(why) = profiles.output_refused(&root) {
+                return Err(ProfileError::InvalidField(
+                    "output_root",
+                    format!("output_root cannot be used: {why}"),
+                ));
             }
             output
                 .check_folders(folders.iter().map(|f| f.path.as_path()))

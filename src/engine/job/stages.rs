@@ -307,8 +307,10 @@ async fn prepare(
 }
 
 /// An output root must still be outside every library folder (one may have been added since
-/// the profile was saved: its outputs would be scanned and encoded again); the output's folder
-/// is created (mirroring the library's layout).
+/// the profile was saved: its outputs would be scanned and encoded again) and still allowed
+/// by the library policy as it resolves now (a link put in place since the save must not
+/// lead the output, written as root, elsewhere); the output's folder is created (mirroring
+/// the library's layout).
 async fn output_folder(
     ctx: &JobContext,
     location: &crate::profiles::OutputLocation,
@@ -316,13 +318,21 @@ async fn output_folder(
 ) -> Result<(), Failure> {
     let folders = ctx.ledger.store().call(|s| s.folders()).await?;
     // It resolves links: file system calls, off the runtime (a share may hang).
-    let loc = location.clone();
+    let (loc, profiles) = (location.clone(), ctx.profiles.clone());
     tokio::task::spawn_blocking(move || {
+        if let Some(why) = loc
+            .output_root
+            .as_deref()
+            .and_then(|root| profiles.output_refused(root))
+        {
+            return Err(why);
+        }
         loc.check_folders(folders.iter().map(|f| f.path.as_path()))
+            .map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
-    .map_err(|e| Failure::OutputLocation { why: e.to_string() })?;
+    .map_err(|why| Failure::OutputLocation { why })?;
     let Some(dir) = output.parent().map(Path::to_path_buf) else {
         return Ok(());
     };

@@ -49,6 +49,9 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
     // Validation: each refusal names its field.
     let films_link = server.tmp.path().join("films-link");
     std::os::unix::fs::symlink(&films, &films_link).unwrap();
+    // A link in a share that leads to a system location.
+    let etc_link = server.tmp.path().join("etc-link");
+    std::os::unix::fs::symlink("/etc", &etc_link).unwrap();
     let base = json!({"base": "default", "bpp_factor": 0, "min_saving_percent": 0});
     let with = |extra: Value| {
         let mut body = base.clone();
@@ -87,6 +90,11 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
         // Where a library folder may not be, outputs may not go either.
         (
             json!({"name": "g", "output_root": "/etc/alchemist"}),
+            "output_root",
+        ),
+        // ... nor through a link, to a folder not made yet.
+        (
+            json!({"name": "g2", "output_root": s(&etc_link.join("alchemist"))}),
             "output_root",
         ),
     ] {
