@@ -274,12 +274,16 @@ impl Auth {
         })
     }
 
-    /// End a session; streams opened with it end too.
+    /// End a session; streams opened with it end too. An unknown token changes nothing and
+    /// wakes no stream.
     pub async fn logout(&self, token: &str) -> Result<(), AuthError> {
         let hash = sha256(token);
-        self.call(move |a| Ok(a.store.delete_session(&hash)?))
+        let ended = self
+            .call(move |a| Ok(a.store.delete_session(&hash)?))
             .await?;
-        self.revoked();
+        if ended {
+            self.revoked();
+        }
         Ok(())
     }
 

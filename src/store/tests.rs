@@ -141,6 +141,10 @@ fn tokens_and_sessions() {
         store.touch_session(b"old", 60_000).unwrap().is_none(),
         "expired"
     );
+    store.create_session(b"s2", "admin", 60_000).unwrap();
+    assert!(!store.delete_session(b"never-issued").unwrap());
+    assert!(store.delete_session(b"s2").unwrap());
+    assert!(!store.delete_session(b"s2").unwrap(), "ended once");
     store.set_password("admin", "$argon2id$z").unwrap();
     assert!(
         store.touch_session(b"s1", 60_000).unwrap().is_none(),

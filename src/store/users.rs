@@ -120,11 +120,19 @@ impl Store {
         })
     }
 
-    pub fn delete_session(&self, token_hash: &[u8]) -> Result<()> {
-        self.write(|txn| {
-            txn.open_table(SESSIONS)?.remove(token_hash)?;
-            Ok(())
-        })
+    /// Delete a session; `false` when there was none. An unknown token costs a read only: a
+    /// sign-out needs no credential, so a flood of made-up ones must not be a flood of durable
+    /// writes (each an fsync on the box's flash).
+    pub fn delete_session(&self, token_hash: &[u8]) -> Result<bool> {
+        let known = self
+            .read()?
+            .open_table(SESSIONS)?
+            .get(token_hash)?
+            .is_some();
+        if !known {
+            return Ok(false);
+        }
+        self.write(|txn| Ok(txn.open_table(SESSIONS)?.remove(token_hash)?.is_some()))
     }
 
     /// Remove expired sessions; returns how many.

@@ -42,6 +42,9 @@ use axum::routing::{get, post};
 use super::AppState;
 pub use render::PageError;
 
+/// Largest body of the sign-in and setup forms.
+const SIGNED_OUT_FORM_BYTES: usize = 8 * 1024;
+
 /// The page routes (outside `/api`).
 pub fn routes(state: AppState) -> Router<AppState> {
     let protected = Router::new()
@@ -102,10 +105,19 @@ pub fn routes(state: AppState) -> Router<AppState> {
             state.clone(),
             require_page_auth,
         ));
+    // Signed-out forms hold a name, a password and a target: a few hundred bytes. Their limit
+    // keeps an unauthenticated body small (the others may be 1 MiB; sign-out reads none).
+    let small = || axum::extract::DefaultBodyLimit::max(SIGNED_OUT_FORM_BYTES);
     Router::new()
-        .route("/login", get(session::login_page).post(session::login))
+        .route(
+            "/login",
+            get(session::login_page).post(session::login).layer(small()),
+        )
         .route("/logout", post(session::logout))
-        .route("/setup", get(session::setup_page).post(session::setup))
+        .route(
+            "/setup",
+            get(session::setup_page).post(session::setup).layer(small()),
+        )
         .merge(protected)
         .layer(middleware::from_fn_with_state(state, context::scope))
         .route("/static/app.js", get(app_js))

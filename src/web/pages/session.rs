@@ -81,6 +81,8 @@ pub async fn login(
     let username = form.get("username").unwrap_or("").to_string();
     let password = form.raw("password").unwrap_or("").to_string();
     let next = local_target(form.get("next")).to_string();
+    // Not held while the login waits for a hashing thread (up to seconds under a flood).
+    drop(form);
     if username.len() > 256 || password.len() > crate::auth::MAX_PASSWORD_LEN {
         return Err(PageError::new(
             StatusCode::BAD_REQUEST,

@@ -494,3 +494,55 @@ async fn read_only_tokens_cannot_mutate_through_pages_or_method_tricks() {
     eprintln!("auth_abuse: {refused} read-only mutation attempts refused");
     server.stop().await;
 }
+
+/// Signed-out forms are small and every form's field count is capped: a 1 MiB `a&a&a…` body
+/// cost about 38 MB of memory, held while the login waited for a hashing thread. Signing out
+/// with a token never issued changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_out_forms_are_small_and_form_fields_are_capped() {
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    let origin = crate::support::pages::same_origin(&server);
+    let post = |path: &'static str, body: String| {
+        server
+            .http
+            .post(server.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", origin.clone())
+            .body(body)
+    };
+    let padded = format!("username=admin&password=x&pad={}", "a".repeat(9000));
+    // (`/logout` reads no body at all.)
+    for path in ["/login", "/setup"] {
+        let r = post(path, padded.clone()).send().await.unwrap();
+        assert_eq!(r.status(), 413, "{path}");
+    }
+    let many = format!("username=admin&password=x{}", "&a".repeat(1000));
+    let r = post("/login", many.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 413, "fields");
+    // An authenticated page form has the whole body limit, and the same field cap.
+    let r = post("/jobs/batch", many)
+        .header("cookie", format!("alchemist_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413, "fields on a signed-in form");
+    // A sign-out with a made-up token answers as a sign-out does, and the session still works.
+    let r = server
+        .http
+        .post(server.url("/api/auth/logout"))
+        .bearer_auth("made-up-token")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = server
+        .http
+        .get(server.url("/api/jobs"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.stop().await;
+}
