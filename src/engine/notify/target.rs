@@ -283,7 +283,8 @@ impl Target {
         }
         // A Discord webhook URL is its own credential: only the part before the token shows.
         if self.kind == Kind::Discord {
-            t.url = match self.url.rsplit_once('/') {
+            // (A trailing slash must not leave the token as the last segment shown.)
+            t.url = match self.url.trim_end_matches('/').rsplit_once('/') {
                 Some((head, _)) => format!("{head}/{MASK}"),
                 None => MASK.to_string(),
             };

@@ -167,6 +167,12 @@ fn secrets_leave_masked_and_a_masked_update_keeps_them() {
     update.keep_secrets(&stored);
     assert_eq!(update.token.as_deref(), Some("sekret"));
     assert_eq!(update.url, stored.url);
+    // A trailing slash does not leave the token showing.
+    let slashed = target(Kind::Discord, "https://discord.com/api/webhooks/1/tok/");
+    assert_eq!(
+        slashed.masked().url,
+        format!("https://discord.com/api/webhooks/1/{MASK}")
+    );
     let mut t = target(Kind::Telegram, "");
     t.chat_id = None;
     assert_eq!(t.check().unwrap_err().field, "chat_id");

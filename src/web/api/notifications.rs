@@ -50,11 +50,17 @@ pub struct TestRequest {
     pub event: Option<EventKind>,
 }
 
-/// The targets (secrets masked) with their delivery logs, newest attempt first.
+/// The targets (secrets masked) with their delivery logs, newest attempt first. Full access
+/// only: a target's URL may itself be a credential (an ntfy topic, a Home Assistant webhook
+/// id, a user and password in it), which no mask can tell apart.
 #[utoipa::path(get, path = "/settings/notifications", tag = "notifications",
     operation_id = "list_notification_targets",
-    responses((status = 200, body = Vec<TargetView>)))]
-pub async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<TargetView>>> {
+    responses((status = 200, body = Vec<TargetView>),
+              (status = 403, body = crate::web::error::Problem, content_type = PROBLEM)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _: FullAccess,
+) -> ApiResult<Json<Vec<TargetView>>> {
     Ok(Json(state.engine.notifications.list().await?))
 }
 

@@ -80,8 +80,9 @@ async fn engine_state(server: &TestServer, token: &str) -> String {
 }
 
 /// GET routes a read-only token may not use.
-const FULL_ACCESS_READS: [&str; 5] = [
+const FULL_ACCESS_READS: [&str; 6] = [
     "/api/settings/api-tokens",
+    "/api/settings/notifications",
     "/api/system/backup",
     "/api/system/logs",
     "/api/system/logs/stream",
@@ -450,8 +451,9 @@ async fn read_only_tokens_may_read_everything_and_change_nothing() {
         if op.method == Method::GET {
             reads += 1;
             let r = req.send().await.unwrap();
-            // Reads that hand out secrets or the whole state: the tokens, a backup (key
-            // hashes, integration keys) and the server log.
+            // Reads that hand out secrets or the whole state: the tokens, the notification
+            // targets (a URL may be a credential), a backup (key hashes, integration keys)
+            // and the server log.
             if FULL_ACCESS_READS.contains(&op.template.as_str()) {
                 problem(r, 403, "TOKEN_FORBIDDEN").await;
                 continue;

@@ -81,10 +81,7 @@ async fn the_schedule_pausing_the_engine_is_told_to_who_asked() {
         .iter()
         .find(|w| w["name"] == "notifier");
     let detail = me.unwrap()["detail"].as_str().unwrap().to_string();
-    assert!(
-        detail.starts_with("2 message(s) sent, 0 waiting"),
-        "{detail}"
-    );
+    assert!(detail.starts_with("2 messages sent, 0 waiting"), "{detail}");
     assert!(paused(&fake, "/other").is_empty());
     assert_eq!(paused(&fake, "/hook").len(), 1);
     server.stop().await;

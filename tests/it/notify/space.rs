@@ -107,7 +107,7 @@ async fn a_filling_library_warns_once_until_it_recovers() {
     job_ends(&server, &token, &lib, 3).await;
     let watch = detail(&server, &token, "space watch").await;
     assert!(
-        watch.ends_with("1 filesystem(s) low now, 1 warning(s) sent"),
+        watch.ends_with("1 filesystem low now, 1 warning sent"),
         "{watch}"
     );
     let (status, _) = post(&server, &token, &format!("{BASE}/{id}/test"), json!({})).await;
@@ -118,7 +118,7 @@ async fn a_filling_library_warns_once_until_it_recovers() {
     .await;
     let notifier = detail(&server, &token, "notifier").await;
     assert!(
-        notifier.starts_with("2 message(s) sent, 0 waiting"),
+        notifier.starts_with("2 messages sent, 0 waiting"),
         "{notifier}"
     );
     assert_eq!(warnings(&fake).len(), 1, "{:?}", fake.to("/hook"));

@@ -471,6 +471,14 @@ async fn read_only_tokens_cannot_mutate_through_pages_or_method_tricks() {
             refused += 1;
         }
     }
+    // Reads that show credentials are full access only: a notification target's URL may be
+    // one (an ntfy topic, a webhook id).
+    let r = server
+        .bearer(Method::GET, "/api/settings/notifications", &ro)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     // A read-only token is no cookie either.
     let r = server
         .cookie(Method::POST, "/api/engine/resume", &ro)
