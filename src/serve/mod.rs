@@ -28,7 +28,6 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::model::ClientKey;
 use table::{Admission, ConnTable};
 
 /// Pause after an accept error (out of file descriptors) before trying again.
@@ -78,8 +77,7 @@ pub async fn serve(
             },
             _ = stop.cancelled() => break,
         };
-        let key = ClientKey::of(addr.ip());
-        let (id, close) = match lock(&table).admit(key) {
+        let (id, close) = match lock(&table).admit(addr.ip()) {
             Admission::Accept { id, close, shed } => {
                 for old in shed {
                     old.cancel();
