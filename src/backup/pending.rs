@@ -27,18 +27,20 @@ pub fn pending_path(data_dir: &Path) -> PathBuf {
 /// in the data directory changes.
 ///
 /// This is the restore over the network, so beyond `validate` the archive may not change the
-/// settings that bind the box ([`super::restore::host_settings_changed`]) nor bring library
-/// folders the running policy refuses (`refuses`, the `[security] library_roots` check of
-/// adding a folder): a full-access token is not root on the box. The console's
-/// `alchemist restore` has neither limit.
+/// settings that bind the box ([`super::restore::host_settings_changed`], against
+/// `running_config`: the file the server was started with, `<data>/alchemist.toml` when none)
+/// nor bring library folders the running policy refuses (`refuses`, the `[security]
+/// library_roots` check of adding a folder): a full-access token is not root on the box. The
+/// console's `alchemist restore` has neither limit.
 pub fn stage(
     data_dir: &Path,
     upload: &Path,
+    running_config: &Path,
     refuses: &dyn Fn(&Path) -> Option<String>,
 ) -> Result<Manifest> {
     let check = data_dir.join(CHECK_DIR);
     let checked = validate(upload, &check).and_then(|m| {
-        within_bounds(data_dir, &check, &m, refuses)?;
+        within_bounds(running_config, &check, &m, refuses)?;
         Ok(m)
     });
     let _ = std::fs::remove_dir_all(&check);
@@ -49,7 +51,7 @@ pub fn stage(
 
 /// The checked archive unpacked in `check` keeps this box's host settings and folder policy.
 fn within_bounds(
-    data_dir: &Path,
+    running_config: &Path,
     check: &Path,
     manifest: &Manifest,
     refuses: &dyn Fn(&Path) -> Option<String>,
@@ -58,7 +60,7 @@ fn within_bounds(
     if manifest.config {
         let changed = super::restore::host_settings_changed(
             &check.join(super::CONFIG_ENTRY),
-            &data_dir.join(super::CONFIG_ENTRY),
+            running_config,
         )?;
         if !changed.is_empty() {
             return Err(invalid(format!(

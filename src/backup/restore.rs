@@ -170,7 +170,8 @@ pub fn host_settings_changed(staged: &Path, current: &Path) -> Result<Vec<&'stat
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(e.into()),
         };
-        toml::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        toml::from_str(&text).map_err(|e| invalid(format!("{name} does not parse: {e}")))
     };
     let (new, old) = (table(staged)?, table(current)?);
     Ok(HOST_KEYS

@@ -166,8 +166,20 @@ impl Folders {
     /// `Some(why)` when `path` may not be a library folder under the running policy (a folder
     /// in a backup being restored over the network): resolved as adding it would.
     pub fn refuses(&self, path: &std::path::Path) -> Option<String> {
-        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        self.policy.refuses(&canonical)
+        use std::path::Component;
+        let clean = path.is_absolute()
+            && path
+                .components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        if !clean {
+            return Some(format!(
+                "`{}` is not an absolute path without `..` parts",
+                path.display()
+            ));
+        }
+        self.policy
+            .refuses(path)
+            .or_else(|| self.policy.refuses(&crate::profiles::resolved(path)))
     }
 
     /// Watch the folders with `settings` from now on (`[watch]` edited in the config file).

@@ -16,6 +16,7 @@ pub use catalog::{
     DEFAULT_PROFILE, InvalidProfile, MAX_BPP_FACTOR, MAX_MIN_SAVING_PERCENT, MAX_NAME_LEN,
     ProfileFields, ProfileSource, check_name,
 };
+pub(crate) use output::resolved;
 pub use output::{DEFAULT_OUTPUT_SUFFIX, HdrMode, InvalidOutput, MAX_SUFFIX_LEN, OutputLocation};
 pub use profile::{
     Capabilities, ContainerChoice, DEFAULT_MIN_SAVING_PERCENT, EncodeSettings, InvalidSettings,

@@ -173,8 +173,6 @@ impl Profiles {
         }
     }
 
-    /// Output roots must also pass `policy` (where library folders may be): an output root
-    /// is where the server creates folders and writes files.
     /// `Some(why)` when the library policy refuses `root` as an output root, as written or as
     /// it resolves through links, including the links of folders not created yet (a link in a
     /// share to `/etc` must not make `/share/link/out` acceptable). Blocking: it resolves
@@ -185,6 +183,8 @@ impl Profiles {
         policy(root).or_else(|| policy(&super::output::resolved(root)))
     }
 
+    /// Output roots must also pass `policy` (where library folders may be): an output root
+    /// is where the server creates folders and writes files.
     pub fn with_output_policy(mut self, policy: OutputPolicy) -> Profiles {
         self.output_policy = Some(policy);
         self

@@ -121,8 +121,6 @@ impl Store {
     }
 }
 
-/// Open a store file read-only and list its tables with row counts, checking that it is a
-/// store this release can open: the required tables are there and its schema is not newer.
 /// The library folders a store file holds (a backup being restored), without opening it as
 /// the live store.
 pub fn folder_paths(path: &Path) -> Result<Vec<std::path::PathBuf>> {
@@ -141,6 +139,8 @@ pub fn folder_paths(path: &Path) -> Result<Vec<std::path::PathBuf>> {
     Ok(out)
 }
 
+/// Open a store file read-only and list its tables with row counts, checking that it is a
+/// store this release can open: the required tables are there and its schema is not newer.
 pub fn inspect_file(path: &Path) -> Result<Vec<TableCount>> {
     let db = ReadOnlyDatabase::open(path)?;
     let read = db.begin_read()?;

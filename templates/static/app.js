@@ -144,14 +144,19 @@
   });
 
   // A notification target's form shows the fields of the chosen kind only (data-kinds lists
-  // the kinds a field belongs to); without scripts every field shows and the server ignores
-  // the others.
+  // the kinds a field belongs to), and sends only those: a hidden field is disabled too, so an
+  // email target turned into a webhook keeps no SMTP password it no longer shows. Without
+  // scripts every field shows and is sent.
   each(".target-form", function (form) {
     var kind = form.querySelector('select[name="kind"]');
     if (!kind) return;
     function show() {
       Array.prototype.forEach.call(form.querySelectorAll("[data-kinds]"), function (el) {
-        el.hidden = el.getAttribute("data-kinds").split(" ").indexOf(kind.value) < 0;
+        var off = el.getAttribute("data-kinds").split(" ").indexOf(kind.value) < 0;
+        el.hidden = off;
+        Array.prototype.forEach.call(el.querySelectorAll("input, select"), function (i) {
+          i.disabled = off;
+        });
       });
     }
     kind.addEventListener("change", show);
@@ -177,7 +182,8 @@
     }
     dialog.querySelector("#confirm-text").textContent = text;
     dialog.querySelector("#confirm-yes").textContent = yes;
-    // The confirming button looks like the one that asked: red only for a destructive action.
+    // The confirming button is red only for what cannot be undone (a danger button, or one
+    // marked data-danger), as on the server's confirmation page.
     dialog.querySelector("#confirm-yes").className = danger ? "danger" : "";
     dialog.returnValue = "";
     dialog.onclose = function () { if (dialog.returnValue === "yes") onYes(); };
@@ -188,7 +194,7 @@
     var form = e.target;
     if (!button || !button.dataset.confirm || form.dataset.confirmed === "yes") return;
     e.preventDefault();
-    ask(button.dataset.confirm, button.textContent.trim(), button.classList.contains("danger"), function () {
+    ask(button.dataset.confirm, button.textContent.trim(), button.classList.contains("danger") || button.hasAttribute("data-danger"), function () {
       var flag = document.createElement("input");
       flag.type = "hidden";
       flag.name = "confirm";

@@ -319,29 +319,46 @@ async fn output_folder(
     let folders = ctx.ledger.store().call(|s| s.folders()).await?;
     // It resolves links: file system calls, off the runtime (a share may hang).
     let (loc, profiles) = (location.clone(), ctx.profiles.clone());
+    let dir = output.parent().map(Path::to_path_buf);
     tokio::task::spawn_blocking(move || {
-        if let Some(why) = loc
-            .output_root
-            .as_deref()
-            .and_then(|root| profiles.output_refused(root))
-        {
-            return Err(why);
+        if let Some(root) = loc.output_root.as_deref() {
+            // The root's form again (no `..`): a stored profile, a restored one among them,
+            // is not checked on reading.
+            loc.validate(crate::model::OriginalPolicy::Keep)
+                .map_err(|e| e.to_string())?;
+            if let Some(why) = profiles.output_refused(root) {
+                return Err(why);
+            }
         }
         loc.check_folders(folders.iter().map(|f| f.path.as_path()))
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let Some(dir) = dir else {
+            return Ok(());
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("its folder could not be created: {e}"))?;
+        // The folder as made: a link below the root (a share's `Movies` turned into a link
+        // to `/etc`) must not take the output elsewhere.
+        if let Some(root) = loc.output_root.as_deref() {
+            let real = std::fs::canonicalize(&dir)
+                .map_err(|e| format!("its folder could not be read back: {e}"))?;
+            let real_root = crate::profiles::resolved(root);
+            if !real.starts_with(&real_root) {
+                return Err(format!(
+                    "its folder {} leads out of the output root to {}",
+                    dir.display(),
+                    real.display()
+                ));
+            }
+            if let Some(why) = profiles.output_refused(&real) {
+                return Err(why);
+            }
+        }
+        Ok(())
     })
     .await
     .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
     .map_err(|why| Failure::OutputLocation { why })?;
-    let Some(dir) = output.parent().map(Path::to_path_buf) else {
-        return Ok(());
-    };
-    tokio::task::spawn_blocking(move || std::fs::create_dir_all(&dir).map(|()| dir))
-        .await
-        .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
-        .map_err(|e| Failure::OutputLocation {
-            why: format!("its folder could not be created: {e}"),
-        })?;
     Ok(())
 }
 

@@ -237,16 +237,30 @@ impl Notifier {
         }
         loop {
             match self.events.try_recv() {
-                Ok(e) if wanted(&e.event) => {
-                    if self.bus.len() < MAX_BUFFERED {
-                        self.bus.push_back(e)
-                    } else {
-                        self.lost += 1
-                    }
-                }
-                Ok(_) => {}
+                Ok(e) => self.buffer(e),
                 Err(broadcast::error::TryRecvError::Lagged(n)) => self.lost += n,
                 Err(_) => break,
+            }
+        }
+    }
+
+    /// Keep a bus event for the next step when it is news; past MAX_BUFFERED it is counted lost.
+    fn buffer(&mut self, e: Arc<Envelope>) {
+        if !wanted(&e.event) {
+            return;
+        }
+        if self.bus.len() < MAX_BUFFERED {
+            self.bus.push_back(e)
+        } else {
+            self.lost += 1
+        }
+    }
+
+    /// Give each target's batcher the notices it wants.
+    fn hold_for(&mut self, targets: &[Target], notices: &[Notice]) {
+        for t in targets {
+            for n in notices.iter().filter(|n| t.wants(n.event)) {
+                self.batchers.entry(t.id).or_default().push(n.clone());
             }
         }
     }
@@ -337,14 +351,12 @@ impl Worker for Notifier {
             true => None,
             false => summary::build(&store).await.ok(),
         };
-        for t in &targets {
-            if let Some(n) = daily.as_ref().filter(|_| due.contains(&t.id)) {
-                self.batchers.entry(t.id).or_default().push(n.clone());
-            }
-            for n in notices.iter().filter(|n| t.wants(n.event)) {
-                self.batchers.entry(t.id).or_default().push(n.clone());
+        if let Some(n) = &daily {
+            for id in &due {
+                self.batchers.entry(*id).or_default().push(n.clone());
             }
         }
+        self.hold_for(&targets, &notices);
         let now = Instant::now();
         for t in targets {
             let quiet = summary::is_quiet(t.quiet_hours.as_ref(), minute);
@@ -378,10 +390,7 @@ impl Worker for Notifier {
                 None => (&mut sleep).await,
             },
             event = self.events.recv() => match event {
-                Ok(e) if wanted(&e.event) => {
-                    if self.bus.len() < MAX_BUFFERED { self.bus.push_back(e) } else { self.lost += 1 }
-                }
-                Ok(_) => {}
+                Ok(e) => self.buffer(e),
                 Err(broadcast::error::RecvError::Lagged(n)) => self.lost += n,
                 Err(broadcast::error::RecvError::Closed) => (&mut sleep).await,
             },
@@ -400,11 +409,7 @@ impl Worker for Notifier {
         }
         self.take_ready();
         let (notices, _tests) = self.take_received().await;
-        for t in self.handle.targets() {
-            for n in notices.iter().filter(|n| t.wants(n.event)) {
-                self.batchers.entry(t.id).or_default().push(n.clone());
-            }
-        }
+        self.hold_for(&self.handle.targets(), &notices);
         self.keep_held(true).await;
     }
 

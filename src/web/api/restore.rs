@@ -111,11 +111,15 @@ where
         state.shutdown.clone(),
         state.engine.folders.clone(),
     );
+    let running_config = state
+        .config_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join(crate::config::CONFIG_FILE_NAME));
     let decided = tokio::spawn(async move {
         let staged = tokio::task::spawn_blocking(move || {
             // `path` (a TempPath) removes the upload when dropped: after a refusal, and
             // harmlessly after `stage` moved it.
-            crate::backup::stage(&dir, &path, &|p| folders.refuses(p))
+            crate::backup::stage(&dir, &path, &running_config, &|p| folders.refuses(p))
         })
         .await
         .map_err(|e| BackupError::Io(std::io::Error::other(e)))

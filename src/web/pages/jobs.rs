@@ -152,7 +152,7 @@ pub async fn batch(State(state): State<AppState>, form: Form) -> Result<Response
                 title: "Remove these jobs from the list?",
                 detail,
                 button: "Remove from list",
-                danger: false,
+                danger: true,
                 cancel: &back,
             };
             return confirm::ask(&state, "jobs", "/jobs/batch", &form, ask);

@@ -32,8 +32,8 @@ const KINDS: [&str; 7] = [
     "ntfy", "gotify", "discord", "telegram", "pushover", "webhook", "email",
 ];
 
-/// `GET /notifications`.
-pub async fn page(State(state): State<AppState>) -> Result<Response, PageError> {
+/// `GET /notifications`. Full access, as the API's list: a target's URL may be a credential.
+pub async fn page(State(state): State<AppState>, _: FullAccess) -> Result<Response, PageError> {
     let targets = state
         .engine
         .notifications
@@ -65,7 +65,10 @@ fn target(form: &Form) -> Result<Target, PageError> {
         (Some(start), Some(end)) => serde_json::json!({"start": start, "end": end}),
         _ => serde_json::Value::Null,
     };
-    let email = match text(form, "smtp_host") {
+    // The email block belongs to email targets only (a form without scripts sends every
+    // kind's fields).
+    let email_host = text(form, "smtp_host").filter(|_| form.get("kind") == Some("email"));
+    let email = match email_host {
         Some(host) => serde_json::json!({
             "host": host,
             "port": text(form, "smtp_port").and_then(|p| p.parse::<u16>().ok()).unwrap_or(587),

@@ -155,6 +155,37 @@ async fn outputs_go_where_the_profile_says_and_are_never_taken_for_sources() {
     );
     assert_eq!(dir_names(&mirrored.join("Drama/2020")), ["film.mp4"]);
 
+    // A folder below the root turned into a link elsewhere (by someone who shares it): the
+    // output, written as root, does not follow it.
+    let elsewhere = server.tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("Comedy")).unwrap();
+    std::fs::create_dir_all(mirrored.join("Comedy")).unwrap();
+    let input = copy_into(
+        &mirrored.join("Comedy"),
+        h264_clip(),
+        OsStr::new("joke.mp4"),
+    );
+    let id = enqueue(&server, &token, &input).await;
+    let d = server.wait_job_end(&token, id).await;
+    assert_eq!(d["job"]["status"], "failed", "{d:#}");
+    assert_eq!(
+        d["job"]["failure"]["code"], "output_location_invalid",
+        "{d:#}"
+    );
+    assert!(
+        d["job"]["failure"]["detail"]
+            .to_string()
+            .contains("leads out of the output root"),
+        "{d:#}"
+    );
+    assert_eq!(
+        dir_names(&elsewhere),
+        Vec::<String>::new(),
+        "nothing written there"
+    );
+    assert!(input.exists(), "the original is untouched");
+
     // A library folder over the root is refused.
     let r = send(
         &server,

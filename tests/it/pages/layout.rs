@@ -256,6 +256,20 @@ async fn kind_fields_follow_the_kind(c: &Client, base: &str) {
         js(c, &choose).await;
         assert_eq!(js(c, shown).await, json!(want), "{kind}");
     }
+    // A hidden field is not sent: the email target turned into a webhook keeps no SMTP host.
+    js(
+        c,
+        "const k = document.getElementById('new-kind'); k.value = 'webhook'; \
+         k.dispatchEvent(new Event('change')); return null",
+    )
+    .await;
+    let sent = "return [...new FormData(document.getElementById('new-name').form).keys()]";
+    let keys = js(c, sent).await.to_string();
+    assert!(
+        !keys.contains("smtp_host") && !keys.contains("chat_id"),
+        "{keys}"
+    );
+    assert!(keys.contains("\"url\""), "{keys}");
 }
 
 /// On a phone the table's header is hidden; the select-all box above the list selects every

@@ -18,8 +18,9 @@ impl Notifier {
             }),
             Ok(None) => BTreeMap::new(),
             Err(e) => {
+                // Tried again at the next step; until then nothing is written over them.
                 tracing::warn!(error = %e, "held notifications not readable");
-                BTreeMap::new()
+                return;
             }
         };
         let count: usize = held.values().map(Vec::len).sum();
@@ -41,6 +42,10 @@ impl Notifier {
     /// Keep what the batchers hold in the store, when it changed; `at_once` at shutdown, else at
     /// most every KEEP_HELD_EVERY while it grows.
     pub(super) async fn keep_held(&mut self, at_once: bool) {
+        if self.held.is_none() {
+            // What the store holds was not read yet: writing would replace it.
+            return;
+        }
         let now: BTreeMap<u64, Vec<Notice>> = self
             .batchers
             .iter()
