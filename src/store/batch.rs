@@ -156,6 +156,7 @@ impl Store {
                 }
                 let mut job = old.clone();
                 job.archived = false;
+                super::watched::owner_saw(&mut job);
                 job.updated_at = now_ms().max(old.updated_at);
                 put_job(txn, Some(&old), &job)?;
                 changed.push(job);

@@ -179,6 +179,9 @@ fn gone(path: &Path) -> bool {
 
 /// Code of the failure a retired job records (the one a run that finds no file records).
 const RETIRED: &str = "source_missing";
+/// The measured value that marks the retirement as the watcher's: an owner who brings the job
+/// back clears it ([`owner_saw`]), so archiving it again is the owner's choice, kept.
+const RETIRED_BY: &str = "retired_by";
 
 /// Whether the watcher retired `job` because its file was gone: when the file is seen again,
 /// even unchanged (moved out of the library and back, a share's disk back in place), the job
@@ -186,7 +189,17 @@ const RETIRED: &str = "source_missing";
 pub(super) fn retired(job: &Job) -> bool {
     job.status == JobState::Cancelled
         && job.archived
-        && job.failure.as_ref().is_some_and(|f| f.code == RETIRED)
+        && job
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.code == RETIRED && f.measured.contains_key(RETIRED_BY))
+}
+
+/// The owner brought `job` back from the archive: it is no longer the watcher's retirement.
+pub(super) fn owner_saw(job: &mut Job) {
+    if let Some(f) = &mut job.failure {
+        f.measured.remove(RETIRED_BY);
+    }
 }
 
 /// Cancel and archive a queued job whose file is gone.
@@ -198,12 +211,15 @@ fn retire(
     let mut job = old.clone();
     let previous = apply(&mut job, JobEvent::Cancel)?;
     job.archived = true;
-    job.failure = Some(Explanation::new(
-        RETIRED,
-        "The file was deleted or moved out of the library while the job waited.",
-        "The job was cancelled and archived. If the file comes back, a scan or the folder \
+    job.failure = Some(
+        Explanation::new(
+            RETIRED,
+            "The file was deleted or moved out of the library while the job waited.",
+            "The job was cancelled and archived. If the file comes back, a scan or the folder \
          watch queues it again.",
-    ));
+        )
+        .with(RETIRED_BY, "watch"),
+    );
     put_job(txn, Some(&old), &job)?;
     changed.push(job.clone());
     Ok((job, previous))
@@ -299,7 +315,19 @@ mod tests {
         let job = store.get_job(retired[0].0.id).unwrap();
         assert_eq!((job.status, job.archived), (JobState::Queued, false));
         assert_eq!(job.failure, None);
-        assert_eq!(store.known_unchanged(&[back]).unwrap(), [true]);
+        assert_eq!(
+            store.known_unchanged(std::slice::from_ref(&back)).unwrap(),
+            [true]
+        );
+        // Retired again, brought back by the owner and archived by the owner: the owner's
+        // choice, which the file coming back does not undo.
+        let id = retired[0].0.id;
+        assert_eq!(store.retire_missing(Path::new("/m/Show")).unwrap().len(), 1);
+        store.unarchive(&[id]).unwrap();
+        store.archive(&[id]).unwrap().unwrap();
+        let outcome = store.upsert_scanned(std::slice::from_ref(&back)).unwrap();
+        assert_eq!(outcome, [ScanOutcome::Unchanged]);
+        assert_eq!(store.get_job(id).unwrap().status, JobState::Cancelled);
     }
 
     #[test]
