@@ -1,7 +1,8 @@
 //! Dispatch follows the queue order: with the engine paused, files of three sizes are queued
 //! in an order that is none of the orders' own, the order is set, and with one slot the jobs
-//! start (their `analyzing` events) smallest first, or largest saving first. Also the setting's
-//! default, round trip, refusals and that it survives a restart.
+//! start (their `analyzing` events) smallest first, or largest saving first, once the analyser
+//! has probed all three. Also the setting's default, round trip, refusals and that it
+//! survives a restart.
 
 use reqwest::Method;
 use serde_json::json;
@@ -11,7 +12,7 @@ use crate::support::api::{problem, send};
 use crate::support::clips::copy_into;
 use crate::support::files::library;
 use crate::support::jobs::enqueue;
-use crate::support::{SHORT_JOB, TestServer};
+use crate::support::{PROMPT, SHORT_JOB, TestServer, wait_until};
 
 /// Queue 2 s, 4 s and 1 s clips (in that order) while paused, set `order`, resume with one
 /// slot; returns the input sizes in the order the jobs started.
@@ -32,6 +33,14 @@ async fn start_order(order: &str) -> Vec<u64> {
         put_order(&server, &token, order).await,
         json!({"order": order})
     );
+    // The analyser probes them while paused; the order compares predictions with predictions
+    // (a file not probed yet counts at a stated fraction of its size, so a mix of probed and
+    // unprobed files is an estimate, not the order under test).
+    wait_until(PROMPT, "the queued clips to be probed", async || {
+        let e = server.get_json("/api/stats/queue-eta", &token).await;
+        e["queued"] == 3 && !e["basis_detail"].as_str().unwrap().contains("not probed")
+    })
+    .await;
     let mut sse = server.events(&token, None).await;
     engine(&server, &token, "resume").await;
     // Until all three completed, in whatever order they run.
