@@ -255,7 +255,7 @@ impl Failure {
             Failure::OutputLocation { why } => Explanation::new(
                 code,
                 "The profile's output folder cannot take the output.",
-                format!("{why}. Nothing was encoded; the source is untouched."),
+                format!("{why}. Nothing was put in place; the source is untouched."),
             ),
             Failure::Internal { summary, detail } => {
                 Explanation::new(code, *summary, detail.clone())

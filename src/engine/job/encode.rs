@@ -108,7 +108,9 @@ pub(super) async fn encode(
                         return Ok(*done);
                     }
                     TryEnd::Failed { why, fault, .. } => {
-                        super::remove_temp(temp);
+                        if let Some(Err(e)) = run.target.as_ref().map(|t| t.truncate()) {
+                            tracing::warn!(error = %e, "could not empty the temp file");
+                        }
                         give_up_hardware(ctx, &target, &why, fault).await;
                         fallback = Some(why);
                     }
@@ -242,9 +244,10 @@ async fn one_try(
         }
         Err(other) => {
             let now = std::fs::metadata(&source.path).ok().map(|m| FileId::of(&m));
-            let free = temp
-                .parent()
-                .and_then(|d| crate::process::free_bytes(d).ok());
+            let free = run
+                .target
+                .as_ref()
+                .and_then(|t| crate::process::free_bytes(&t.dir_path()).ok());
             // A full disk or a changed source would fail on the CPU too.
             return match failure::classify(Failure::Encoder(other), source.id, now, free) {
                 f @ Failure::Encoder(_) => failed(f),

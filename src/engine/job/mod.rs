@@ -17,6 +17,7 @@ pub(super) mod quality;
 mod segmented;
 mod source;
 mod stages;
+mod target;
 
 pub(crate) use segmented::{discard_of as discard_segments, sweep as sweep_segments};
 pub(crate) use source::open_no_symlinks;
@@ -130,8 +131,8 @@ struct Progress {
     started: Instant,
     /// The encoder tried last.
     encoder: Option<String>,
-    /// The temp file, until it is promoted.
-    temp: Option<PathBuf>,
+    /// The output's folder and temp file, until it is promoted.
+    target: Option<target::Target>,
     /// Where a segmented encode keeps its finished pieces (named when the output is): kept
     /// when the run is interrupted, so the next one resumes; removed however else it ends.
     segments: Option<PathBuf>,
@@ -146,14 +147,16 @@ pub(crate) async fn run(ctx: JobContext) {
             started_ms: now_ms(),
             started: Instant::now(),
             encoder: None,
-            temp: None,
+            target: None,
             segments: None,
         };
         let end = stages::pipeline(&ctx, &mut progress).await;
-        if let Some(temp) = &progress.temp
+        if let Some(target) = progress.target.take()
             && end.is_err()
         {
-            remove_temp(temp);
+            tokio::task::spawn_blocking(move || target.remove())
+                .await
+                .ok();
         }
         if let Some(dir) = &progress.segments
             && !matches!(end, Err(Stop::Interrupted))

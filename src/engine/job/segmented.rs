@@ -15,12 +15,13 @@
 //! ([`sweep`]).
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use super::encode::{Try, log_argv};
 use super::ffmpeg::{self, Ran, SavingsWatch};
 use super::stages::{Planned, Source};
+use super::target::fd_path;
 use super::{JobContext, Progress};
 use crate::engine::failure::Failure;
 use crate::media::run::RunError;
@@ -89,12 +90,29 @@ pub(super) async fn encode(
         ],
     );
     register(ctx, &dir).await?;
-    let d = dir.clone();
     let count = ranges.len();
-    let complete = tokio::task::spawn_blocking(move || open_folder(&d, &fingerprint, count, ext))
-        .await
-        .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))?
+    // Made and opened in the output's folder as held (never through its path again), and
+    // then reached through its descriptor: `dir` stays the name the store knows it by.
+    let outer = run
+        .target
+        .as_ref()
+        .ok_or_else(|| io_error("not named", io::Error::other("no output yet")))?
+        .dir()
+        .try_clone()
         .map_err(|e| io_error("prepare", e))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    let (held, complete) = tokio::task::spawn_blocking(move || {
+        let held = pin_folder(&outer, &name)?;
+        let complete = open_folder(&fd_path(&held), &fingerprint, count, ext)?;
+        Ok::<_, io::Error>((held, complete))
+    })
+    .await
+    .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))?
+    .map_err(|e| io_error("prepare", e))?;
+    let dir = fd_path(&held);
     let total = info.duration;
     let (first, reused) = seg::resume_point(ranges, complete);
     if first > 0 {
@@ -214,16 +232,29 @@ async fn register(ctx: &JobContext, dir: &Path) -> Result<(), RunError> {
         .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))
 }
 
-/// Make the folder, or reuse it when its manifest is this run's; anything but the complete
+/// Make the segment folder `name` in the output's folder `outer` (only this process may write
+/// in it), and open it, refusing a link in its place.
+fn pin_folder(outer: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    match rustix::fs::mkdirat(outer, name, Mode::from_bits_truncate(0o700)) {
+        Ok(()) => rustix::fs::fsync(outer)?,
+        Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    Ok(rustix::fs::openat(outer, name, flags, Mode::empty())?)
+}
+
+/// Fill the segment folder (reached as `dir`), or reuse it when its manifest is this run's; anything but the complete
 /// prefix of segments (a part file, a segment after a gap, another run's files) is removed.
 /// Returns how many segments are complete.
 fn open_folder(dir: &Path, fingerprint: &str, count: usize, ext: &str) -> io::Result<usize> {
     let manifest = dir.join(seg::MANIFEST);
     let same = std::fs::read_to_string(&manifest).is_ok_and(|m| m.trim() == fingerprint);
     if !same {
-        clear(dir)?;
-        std::fs::create_dir_all(dir)?;
-        sync_parent(dir)?;
+        for e in std::fs::read_dir(dir)? {
+            std::fs::remove_file(e?.path())?;
+        }
         let tmp = dir.join(".manifest.part");
         std::fs::write(&tmp, fingerprint)?;
         std::fs::File::open(&tmp)?.sync_all()?;

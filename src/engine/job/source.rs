@@ -3,11 +3,12 @@
 //! the library root may be a symbolic link (a file swapped for a link to something outside the
 //! library between the scan and the run is refused, not encoded into the library), and the open
 //! file must be the one the scan recorded (device and inode). The run then hands this open file
-//! to ffmpeg. On a kernel without `openat2` (before 5.6) the file itself is still opened with
+//! to ffmpeg, and writes beside it through the folder opened on the way (`target`). On a kernel without `openat2` (before 5.6) the file itself is still opened with
 //! `O_NOFOLLOW` and checked against the record.
 
 use std::fs::File;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,7 @@ pub(super) fn open_checked(
     root: Option<PathBuf>,
     recorded: (u64, u64),
 ) -> Result<Source, Failure> {
-    let file = open_no_symlinks(&path, root.as_deref()).map_err(|e| match e.raw_os_error() {
+    let (dir, file) = open_pinned(&path, root.as_deref()).map_err(|e| match e.raw_os_error() {
         Some(libc::ENOENT) | Some(libc::ENOTDIR) => Failure::SourceGone(e),
         Some(libc::ELOOP) | Some(libc::EXDEV) => Failure::SourceSwapped {
             why: "the path now leads through a symbolic link; only files inside the library \
@@ -58,6 +59,7 @@ pub(super) fn open_checked(
         uid: meta.uid(),
         gid: meta.gid(),
         file,
+        dir,
         path,
     })
 }
@@ -65,26 +67,48 @@ pub(super) fn open_checked(
 /// Open for reading without following any symbolic link below `root` (or, without a root, in
 /// the last component). Non-blocking, so a FIFO put in a file's place cannot hang the open.
 pub(crate) fn open_no_symlinks(path: &Path, root: Option<&Path>) -> io::Result<File> {
+    Ok(open_pinned(path, root)?.1)
+}
+
+/// [`open_no_symlinks`], also returning the file's folder as opened on the way: what a run
+/// writes beside the source goes there through this descriptor, never through the path again
+/// (a folder renamed and replaced by a link after the open does not move the writes).
+pub(crate) fn open_pinned(path: &Path, root: Option<&Path>) -> io::Result<(OwnedFd, File)> {
     let flags =
         OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NOCTTY | OFlags::NONBLOCK;
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(io::Error::from(io::ErrorKind::NotFound));
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut dir = None;
     if let Some(root) = root
-        && let Ok(relative) = path.strip_prefix(root)
+        && let Ok(relative) = parent.strip_prefix(root)
     {
-        let dir = rustix::fs::open(
-            root,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let resolve =
-            ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-        match rustix::fs::openat2(&dir, relative, flags, Mode::empty(), resolve) {
-            Ok(fd) => return Ok(File::from(fd)),
-            // A kernel without openat2: the plain open below still refuses a linked file.
-            Err(Errno::NOSYS) => {}
-            Err(e) => return Err(e.into()),
-        }
+        let top = rustix::fs::open(root, dir_flags, Mode::empty())?;
+        dir = if relative.as_os_str().is_empty() {
+            Some(top)
+        } else {
+            let resolve =
+                ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+            match rustix::fs::openat2(&top, relative, dir_flags, Mode::empty(), resolve) {
+                Ok(fd) => Some(fd),
+                // A kernel without openat2: the folder is opened by its path below.
+                Err(Errno::NOSYS) => None,
+                Err(e) => return Err(e.into()),
+            }
+        };
     }
-    Ok(File::from(rustix::fs::open(path, flags, Mode::empty())?))
+    let dir = match dir {
+        Some(dir) => dir,
+        None => rustix::fs::open(parent, dir_flags, Mode::empty())?,
+    };
+    let file = rustix::fs::openat(&dir, name, flags, Mode::empty())?;
+    Ok((dir, File::from(file)))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::backend::{self, HwTarget};
 use super::encode::{self, Encoded};
+use super::target::Target;
 use super::{Completed, JobContext, Progress, Stop};
 use crate::engine::failure::{self, Failure, FileId};
 use crate::engine::{originals, probes};
@@ -26,6 +27,9 @@ pub(super) struct Source {
     pub size: u64,
     pub id: FileId,
     pub file: std::fs::File,
+    /// The folder the file was opened in (see `source::open_pinned`): an output beside the
+    /// source is written there.
+    pub dir: std::os::fd::OwnedFd,
     /// Permission bits, owner and group: the output gets the same, never wider.
     pub mode: u32,
     pub uid: u32,
@@ -68,15 +72,16 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
         }
         None => choose_hardware(ctx, planned, &info).await,
     };
-    let (output, temp) = prepare(ctx, &source, &planned, run).await?;
+    let (output, target) = prepare(ctx, &source, &planned, run).await?;
+    let temp = target.temp_path();
+    run.target = Some(target);
     let (encoded, verified) =
         encode::encode(ctx, &planned, &info, &source, &temp, hardware, run).await?;
     ctx.check_stop()?;
     if let Some(f) = &forecast {
         super::quality::record_measured(ctx, f, planned.explanation.clone(), &source, &temp).await;
     }
-    let output_size = promote(&source, &temp, &output).await?;
-    run.temp = None;
+    let output_size = promote(&source, run).await?;
     ctx.log(
         LogLevel::Info,
         format!("verified and saved as {}", paths::shown(&output)),
@@ -237,14 +242,14 @@ async fn choose_hardware(
 }
 
 /// Name the output (beside the source, or under the profile's output root) and its temp file
-/// beside it, create the output's folder, check there is room on its filesystem, and move the
-/// job to encoding (or remuxing).
+/// beside it, create (and hold open) the output's folder, check there is room on its
+/// filesystem, create the temp file, and move the job to encoding (or remuxing).
 async fn prepare(
     ctx: &JobContext,
     source: &Source,
     planned: &Planned,
     run: &mut Progress,
-) -> Result<(PathBuf, PathBuf), Stop> {
+) -> Result<(PathBuf, Target), Stop> {
     let min_saving = planned.profile.min_saving_percent;
     let location = &planned.profile.output;
     let output = paths::output_path_for(
@@ -265,12 +270,12 @@ async fn prepare(
         }
         .into());
     }
-    if location.output_root.is_some() {
-        output_folder(ctx, location, &output).await?;
-    }
-    if let Some(free) = output
-        .parent()
-        .and_then(|d| crate::process::free_bytes(d).ok())
+    let dir = if location.output_root.is_some() {
+        output_folder(ctx, location, &output).await?
+    } else {
+        source.dir.try_clone().map_err(Failure::Promote)?
+    };
+    if let Ok(free) = crate::process::free_bytes(&super::target::fd_path(&dir))
         && let Some(why) = failure::space_guard(free, source.size, min_saving)
     {
         return Err(why.into());
@@ -280,9 +285,12 @@ async fn prepare(
     if longest >= libc::PATH_MAX as usize {
         return Err(Failure::NameTooLong { bytes: longest }.into());
     }
-    run.temp = Some(temp.clone());
     run.segments = Some(paths::segments_dir(&output, ctx.id()));
-    super::remove_temp(&temp);
+    let (out, tmp) = (output.clone(), temp.clone());
+    let target = tokio::task::spawn_blocking(move || Target::create(dir, out, tmp))
+        .await
+        .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
+        .map_err(Failure::Promote)?;
     let id = ctx.id();
     let (event, out, tmp) = (planned.event, output.clone(), temp.clone());
     let (metadata, why, action, profile) = (
@@ -303,19 +311,19 @@ async fn prepare(
             })
         })
         .await?;
-    Ok((output, temp))
+    Ok((output, target))
 }
 
 /// An output root must still be outside every library folder (one may have been added since
 /// the profile was saved: its outputs would be scanned and encoded again) and still allowed
 /// by the library policy as it resolves now (a link put in place since the save must not
 /// lead the output, written as root, elsewhere); the output's folder is created (mirroring
-/// the library's layout).
+/// the library's layout), checked as made, and returned open as checked.
 async fn output_folder(
     ctx: &JobContext,
     location: &crate::profiles::OutputLocation,
     output: &Path,
-) -> Result<(), Failure> {
+) -> Result<std::os::fd::OwnedFd, Failure> {
     let folders = ctx.ledger.store().call(|s| s.folders()).await?;
     // It resolves links: file system calls, off the runtime (a share may hang).
     let (loc, profiles) = (location.clone(), ctx.profiles.clone());
@@ -332,67 +340,88 @@ async fn output_folder(
         }
         loc.check_folders(folders.iter().map(|f| f.path.as_path()))
             .map_err(|e| e.to_string())?;
-        let Some(dir) = dir else {
-            return Ok(());
+        let (Some(dir), Some(root)) = (dir, loc.output_root.as_deref()) else {
+            return Err("it names no folder".to_string());
         };
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("its folder could not be created: {e}"))?;
         // The folder as made: a link below the root (a share's `Movies` turned into a link
         // to `/etc`) must not take the output elsewhere.
-        if let Some(root) = loc.output_root.as_deref() {
-            let real = std::fs::canonicalize(&dir)
-                .map_err(|e| format!("its folder could not be read back: {e}"))?;
-            let real_root = crate::profiles::resolved(root);
-            if !real.starts_with(&real_root) {
-                return Err(format!(
-                    "its folder {} leads out of the output root to {}",
-                    dir.display(),
-                    real.display()
-                ));
-            }
-            if let Some(why) = profiles.output_refused(&real) {
-                return Err(why);
-            }
+        let real = std::fs::canonicalize(&dir)
+            .map_err(|e| format!("its folder could not be read back: {e}"))?;
+        let real_root = crate::profiles::resolved(root);
+        if !real.starts_with(&real_root) {
+            return Err(format!(
+                "its folder {} leads out of the output root to {}",
+                dir.display(),
+                real.display()
+            ));
         }
-        Ok(())
+        if let Some(why) = profiles.output_refused(&real) {
+            return Err(why);
+        }
+        // Opened as checked: with links refused anywhere on the way, a link put in place
+        // since the check fails here instead of leading the writes elsewhere.
+        open_resolved_dir(&real)
+            .map_err(|e| format!("its folder {} could not be opened: {e}", real.display()))
     })
     .await
     .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
-    .map_err(|why| Failure::OutputLocation { why })?;
-    Ok(())
+    .map_err(|why| Failure::OutputLocation { why })
 }
 
-/// Give the temp file the source's permission bits and owner, fsync it, rename it over the
-/// final name, fsync the directory. Returns the size.
-async fn promote(source: &Source, temp: &Path, output: &Path) -> Result<u64, Failure> {
-    let (temp, output) = (temp.to_path_buf(), output.to_path_buf());
+/// Open the folder at `path`, a path with every link resolved, refusing any link on the way
+/// (a kernel without `openat2` opens it as a plain folder).
+fn open_resolved_dir(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    match rustix::fs::openat2(CWD, path, flags, Mode::empty(), resolve) {
+        Err(rustix::io::Errno::NOSYS) => Ok(rustix::fs::open(path, flags, Mode::empty())?),
+        other => Ok(other?),
+    }
+}
+
+/// Put the verified temp file in place (`Target::promote`: the source's permission bits and
+/// owner, fsync, rename in the folder held, fsync the folder), provided the output's recorded
+/// folder is still that folder. Returns the size.
+async fn promote(source: &Source, run: &mut Progress) -> Result<u64, Failure> {
+    let Some(target) = run.target.take() else {
+        return Err(Failure::Promote(std::io::Error::other("no temp file")));
+    };
     let (mode, uid, gid) = (source.mode & 0o777, source.uid, source.gid);
-    tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
-        use std::os::unix::fs::PermissionsExt;
-        let file = std::fs::File::open(&temp)?;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
-        match std::os::unix::fs::fchown(&file, Some(uid), Some(gid)) {
-            // Only root may give a file away; as anyone else the output is ours, mode and all.
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
-            other => other?,
-        }
-        file.sync_all()?;
-        let size = file.metadata()?.len();
-        drop(file);
-        std::fs::rename(&temp, &output)?;
-        if let Some(dir) = output.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(size)
+    let (done, target) = tokio::task::spawn_blocking(move || {
+        let done = match target.folder_in_place() {
+            Ok(true) => target.promote(mode, uid, gid).map(Some),
+            Ok(false) => Ok(None),
+            Err(e) => Err(e),
+        };
+        (done, target)
     })
     .await
-    .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
-    .map_err(Failure::Promote)
+    .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?;
+    match done {
+        Ok(Some(Some(size))) => Ok(size),
+        Ok(Some(None)) => {
+            // Left for the clean-up, which removes only our own file.
+            run.target = Some(target);
+            Err(Failure::Promote(std::io::Error::other(
+                "the temp file's name was taken over by another file during the encode",
+            )))
+        }
+        Ok(None) => {
+            run.target = Some(target);
+            Err(Failure::OutputLocation {
+                why: "its folder was moved or replaced while the file was encoded, so the \
+                      output was not put in place"
+                    .into(),
+            })
+        }
+        Err(e) => {
+            run.target = Some(target);
+            Err(Failure::Promote(e))
+        }
+    }
 }
 
 /// The figures of a completed run.

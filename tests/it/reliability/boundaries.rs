@@ -1,5 +1,6 @@
 //! Ways around the box's boundaries (issue 13, findings 3, 4, 6, 7, 8 and 9), one test each:
-//! a source swapped for a link to a file outside the library, a Host header of an attacker's
+//! a source swapped for a link to a file outside the library (and a folder swapped for one
+//! during the encode), a Host header of an attacker's
 //! domain, the login throttles keyed so the owner cannot be locked out, an enqueue answer that
 //! told whether a file outside the library exists, file names that are too long or forge log
 //! lines, pages of the job list that moved while the engine worked, origins of the other
@@ -13,10 +14,12 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::api::{post, problem};
-use crate::support::clips::{copy_into, h264_clip, mpeg4_clip};
+use crate::support::api::{add_folder_with_profile, post, problem};
+use crate::support::clips::{copy_into, h264_clip, long_h264_clip, mpeg4_clip};
+use crate::support::files::{dir_names, folder};
 use crate::support::jobs::enqueue;
-use crate::support::{PASSWORD, SHORT_JOB, TestServer, wait_until};
+use crate::support::sse::{SseReader, events_until_status};
+use crate::support::{LONG_JOB, PASSWORD, SHORT_JOB, TestServer, wait_until};
 
 async fn pause(server: &TestServer, token: &str) {
     let (status, body) = post(server, token, "/api/engine/pause", json!({})).await;
@@ -82,6 +85,89 @@ async fn a_source_swapped_for_a_link_outside_is_never_encoded() {
         vec!["swap.mp4".to_string()],
         "nothing written into the library"
     );
+}
+
+/// Wait until job `id` encodes and ffmpeg has reported progress, then pause the engine (which
+/// stops ffmpeg where it is).
+async fn paused_mid_encode(server: &TestServer, token: &str, sse: &mut SseReader, id: u64) {
+    events_until_status(sse, id, "encoding", SHORT_JOB).await;
+    sse.until(LONG_JOB, |e| {
+        e.event == "progress" && e.data["job_id"] == id
+    })
+    .await;
+    pause(server, token).await;
+}
+
+/// A sibling of finding 3: a folder renamed and replaced by a link to somewhere else while its
+/// file encodes (by someone who shares the library), beside the source and under an output
+/// root. The run writes its temp file through the folder it opened, so nothing is written,
+/// renamed or removed through the link; the job fails; its temp file is removed from where
+/// the folder really is now; the original is untouched. Before, the clean-up went through the
+/// link and left the partial output behind (and a write begun after the swap followed it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_swapped_for_a_link_during_the_encode_takes_no_write_elsewhere() {
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    let elsewhere = folder(&server, "elsewhere");
+    let out = server.tmp.path().join("encoded");
+    let profile = json!({"name": "apart", "base": "default", "bpp_factor": 0,
+                         "min_saving_percent": 0, "output_root": out.to_str().unwrap(),
+                         "output_suffix": ""});
+    let (status, body) = post(&server, &token, "/api/profiles", profile).await;
+    assert_eq!(status, 201, "{body}");
+    let beside = folder(&server, "beside");
+    let apart = folder(&server, "apart");
+    server.add_folder(&token, &beside).await;
+    let r = add_folder_with_profile(&server, &token, &apart, json!("apart")).await;
+    assert_eq!(r.status().as_u16(), 201);
+    let mut sse = server.events(&token, None).await;
+    // (library folder, the folder swapped, the failure's codes)
+    for (library, swapped, codes) in [
+        (
+            &beside,
+            beside.join("Drama"),
+            &["source_missing", "source_changed"][..],
+        ),
+        (&apart, out.join("Drama"), &["output_location_invalid"][..]),
+    ] {
+        std::fs::create_dir_all(library.join("Drama")).unwrap();
+        let input = copy_into(
+            &library.join("Drama"),
+            long_h264_clip(),
+            OsStr::new("film.mp4"),
+        );
+        let before = std::fs::read(&input).unwrap();
+        let id = enqueue(&server, &token, &input).await;
+        paused_mid_encode(&server, &token, &mut sse, id).await;
+        let moved = swapped.with_file_name("Drama.moved");
+        std::fs::rename(&swapped, &moved).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &swapped).unwrap();
+        resume(&server, &token).await;
+        let d = ended(&server, &token, id).await;
+        assert_eq!(d["job"]["status"], "failed", "{d:#}");
+        let code = d["job"]["failure"]["code"].as_str().unwrap_or("");
+        assert!(codes.contains(&code), "{swapped:?}: {d:#}");
+        assert_eq!(
+            dir_names(&elsewhere),
+            Vec::<String>::new(),
+            "nothing written through the link"
+        );
+        let left: Vec<String> = dir_names(&moved)
+            .into_iter()
+            .filter(|n| n != "film.mp4")
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "no partial output left");
+        // Put the folder back for the original's check.
+        std::fs::remove_file(&swapped).unwrap();
+        std::fs::rename(&moved, &swapped).unwrap();
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            before,
+            "the original is untouched"
+        );
+    }
+    drop(sse);
+    server.stop().await;
 }
 
 /// Finding 4: with the Host of an attacker's domain (DNS rebinding), every route but the

@@ -1,11 +1,12 @@
-//! Processes as `/proc` shows them: the ffmpeg an encode runs (found by an argument), its
-//! state letter and nice value, and whether it is gone.
+//! Processes as `/proc` shows them: the ffmpeg an encode runs (found by an argument or a file
+//! it holds open), its state letter and nice value, and whether it is gone.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// Pids of running `ffmpeg` processes with an argument containing `needle`.
+/// Pids of running `ffmpeg` processes with an argument containing `needle`, or holding open a
+/// file whose path starts with it.
 pub fn ffmpeg_pids(needle: &Path) -> Vec<u32> {
     let needle = needle.as_os_str().as_bytes();
     let mut pids = Vec::new();
@@ -24,7 +25,19 @@ pub fn ffmpeg_pids(needle: &Path) -> Vec<u32> {
         let is_ffmpeg = args.next().is_some_and(|a0| {
             Path::new(OsStr::from_bytes(a0)).file_name() == Some("ffmpeg".as_ref())
         });
-        if is_ffmpeg && args.any(|a| a.windows(needle.len()).any(|w| w == needle)) {
+        if !is_ffmpeg {
+            continue;
+        }
+        // The server hands ffmpeg its temp file as `/proc/<server>/fd/<n>`: the process
+        // holds it open under its real name.
+        let named = args.any(|a| a.windows(needle.len()).any(|w| w == needle));
+        let holds = std::fs::read_dir(entry.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| target.as_os_str().as_bytes().starts_with(needle));
+        if named || holds {
             pids.push(pid);
         }
     }

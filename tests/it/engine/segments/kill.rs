@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,7 +43,7 @@ fn serve(data: &Path, config: &Path, log: &Path) -> Child {
 }
 
 /// The ffmpeg encoding a segment in `lib` (its pid and the segment's index), if one runs: found
-/// by its output argument, `<lib>/.<name>.alchemist-seg-<job>/NNNNN.part` (other tests encode
+/// by the part file it writes, `<lib>/.<name>.alchemist-seg-<job>/NNNNN.part` (other tests encode
 /// segments at the same time, in their own folders).
 fn running_segment(lib: &Path) -> Option<(u32, usize)> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
@@ -60,7 +60,16 @@ fn running_segment(lib: &Path) -> Option<(u32, usize)> {
         if !is_ffmpeg {
             continue;
         }
-        for a in &args {
+        // The server hands ffmpeg the segment folder as `/proc/<server>/fd/<n>/NNNNN.part`:
+        // the part file it writes shows under its real path among its open files.
+        let open: Vec<Vec<u8>> = std::fs::read_dir(entry.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .map(|p| p.into_os_string().into_vec())
+            .collect();
+        for a in args.iter().copied().chain(open.iter().map(Vec::as_slice)) {
             let a = Path::new(OsStr::from_bytes(a));
             let a = Path::new(OsStr::from_bytes(
                 a.as_os_str()

@@ -1,0 +1,225 @@
+//! Where a run writes, held open. The output's folder is opened once (beside the source: the
+//! folder the source was opened in, see `source::open_pinned`; under an output root: the folder
+//! as checked, opened without following links), and the temp file is created in it by this
+//! process (`O_EXCL`, never through a link). ffmpeg, ffprobe and our own checks reach the temp
+//! file as `/proc/<pid>/fd/<n>`: the very file created, whatever happens to the folder's path
+//! during the encode. The rename into place is relative to the folder's descriptor too, and
+//! is refused when the recorded path no longer leads to that folder (a folder renamed and
+//! replaced by a link to somewhere else while it was encoded), so nothing is ever written
+//! through a link someone put in place after the checks.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+
+/// A path any process of this user can open to reach our descriptor `fd` (unlike
+/// `/proc/self/fd`, it needs no inheritance: ffprobe and our own calls use it as well).
+pub(super) fn fd_path(fd: &impl AsRawFd) -> PathBuf {
+    PathBuf::from(format!(
+        "/proc/{}/fd/{}",
+        std::process::id(),
+        fd.as_raw_fd()
+    ))
+}
+
+/// The output's folder and the temp file in it.
+#[derive(Debug)]
+pub(super) struct Target {
+    dir: OwnedFd,
+    /// The output's path as recorded (its folder is what `dir` was opened as).
+    output: PathBuf,
+    temp_name: OsString,
+    temp: File,
+    /// The temp file's own path, for messages.
+    temp_shown: PathBuf,
+}
+
+impl Target {
+    /// Create the temp file `temp` (in `output`'s folder, opened as `dir`), removing a stale
+    /// one of ours first.
+    pub fn create(dir: OwnedFd, output: PathBuf, temp: PathBuf) -> io::Result<Target> {
+        let name = temp
+            .file_name()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?
+            .to_os_string();
+        match rustix::fs::unlinkat(&dir, &name, AtFlags::empty()) {
+            Ok(()) | Err(Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let flags =
+            OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let file = rustix::fs::openat(&dir, &name, flags, Mode::from_bits_truncate(0o600))?;
+        Ok(Target {
+            dir,
+            output,
+            temp_name: name,
+            temp: File::from(file),
+            temp_shown: temp,
+        })
+    }
+
+    /// The temp file, as ffmpeg writes it and everything reads it.
+    pub fn temp_path(&self) -> PathBuf {
+        fd_path(&self.temp)
+    }
+
+    /// The output's folder (for its free space).
+    pub fn dir_path(&self) -> PathBuf {
+        fd_path(&self.dir)
+    }
+
+    pub fn dir(&self) -> &OwnedFd {
+        &self.dir
+    }
+
+    /// Empty the temp file for another try (the next ffmpeg truncates it too).
+    pub fn truncate(&self) -> io::Result<()> {
+        self.temp.set_len(0)
+    }
+
+    /// Whether `name` in the folder is still our temp file.
+    fn is_ours(&self, name: &OsStr) -> io::Result<bool> {
+        let ours = self.temp.metadata()?;
+        Ok(
+            match rustix::fs::statat(&self.dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => st.st_ino == ours.ino() && st.st_dev == ours.dev(),
+                Err(Errno::NOENT) => false,
+                Err(e) => return Err(e.into()),
+            },
+        )
+    }
+
+    /// Remove the temp file, if its name still names it; a missing file is fine.
+    pub fn remove(&self) {
+        let removed = match self.is_ours(&self.temp_name) {
+            Ok(true) => rustix::fs::unlinkat(&self.dir, &self.temp_name, AtFlags::empty())
+                .map_err(io::Error::from),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match removed {
+            Ok(()) => tracing::info!(path = ?self.temp_shown, "removed partial output"),
+            Err(e) => {
+                tracing::warn!(path = ?self.temp_shown, error = %e, "could not remove partial output")
+            }
+        }
+    }
+
+    /// Whether the output's recorded folder still leads to the folder we write in.
+    pub fn folder_in_place(&self) -> io::Result<bool> {
+        let dir = self.output.parent().unwrap_or(Path::new("."));
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let there = match std::fs::metadata(dir) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let held = rustix::fs::fstat(&self.dir)?;
+        Ok(there.ino() == held.st_ino && there.dev() == held.st_dev)
+    }
+
+    /// Give the temp file `mode` and the owner, fsync it, rename it over the output's name in
+    /// the folder held, fsync the folder. Returns the size. `Ok(None)`: the temp file's name
+    /// was taken over by something else, and nothing was renamed.
+    pub fn promote(&self, mode: u32, uid: u32, gid: u32) -> io::Result<Option<u64>> {
+        use std::os::unix::fs::PermissionsExt;
+        self.temp
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        match std::os::unix::fs::fchown(&self.temp, Some(uid), Some(gid)) {
+            // Only root may give a file away; as anyone else the output is ours, mode and all.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+            other => other?,
+        }
+        self.temp.sync_all()?;
+        let size = self.temp.metadata()?.len();
+        if !self.is_ours(&self.temp_name)? {
+            return Ok(None);
+        }
+        let name = self
+            .output
+            .file_name()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        rustix::fs::renameat(&self.dir, &self.temp_name, &self.dir, name)?;
+        rustix::fs::fsync(self.dir.as_fd())?;
+        Ok(Some(size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_dir(path: &Path) -> OwnedFd {
+        rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn writes_stay_in_the_folder_opened_when_its_path_is_swapped_for_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shows = tmp.path().join("shows");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&shows).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let output = shows.join("film.alchemist.mkv");
+        let temp = shows.join(".film.alchemist.mkv.alchemist-tmp-7");
+        // A stale temp of ours is replaced.
+        std::fs::write(&temp, b"stale").unwrap();
+        let target = Target::create(open_dir(&shows), output.clone(), temp.clone()).unwrap();
+        assert_eq!(std::fs::metadata(&temp).unwrap().len(), 0);
+        assert!(target.folder_in_place().unwrap());
+
+        // The folder is renamed and a link to elsewhere takes its name.
+        let moved = tmp.path().join("shows.moved");
+        std::fs::rename(&shows, &moved).unwrap();
+        std::os::unix::fs::symlink(&outside, &shows).unwrap();
+        std::fs::write(target.temp_path(), b"encoded").unwrap();
+        assert_eq!(
+            std::fs::read(moved.join(temp.file_name().unwrap())).unwrap(),
+            b"encoded"
+        );
+        assert!(!target.folder_in_place().unwrap());
+        // Even if promoted, the rename happens in the folder held, never through the link.
+        assert_eq!(target.promote(0o640, 0, 0).unwrap(), Some(7));
+        assert_eq!(
+            std::fs::read(moved.join("film.alchemist.mkv")).unwrap(),
+            b"encoded"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_temp_name_taken_over_is_neither_promoted_nor_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("lib");
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let temp = dir.join(".a.alchemist.mkv.alchemist-tmp-3");
+        let target =
+            Target::create(open_dir(&dir), dir.join("a.alchemist.mkv"), temp.clone()).unwrap();
+        std::fs::write(target.temp_path(), b"out").unwrap();
+        // Someone with write access to the folder puts a link where the temp file was.
+        std::fs::remove_file(&temp).unwrap();
+        std::os::unix::fs::symlink(&victim, &temp).unwrap();
+        assert_eq!(target.promote(0o644, 0, 0).unwrap(), None);
+        assert!(!dir.join("a.alchemist.mkv").exists());
+        target.remove();
+        assert!(std::fs::symlink_metadata(&temp).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    }
+}
