@@ -304,3 +304,15 @@
     });
   }
 })();
+
+// On a phone the main navigation is one row that scrolls sideways (app.css): show the current
+// page's link rather than always the first ones.
+(function () {
+  "use strict";
+  var current = document.querySelector('nav.main a[aria-current="page"]');
+  if (!current) return;
+  var row = current.closest("ul");
+  if (row && row.scrollWidth > row.clientWidth) {
+    row.scrollLeft = Math.max(0, current.offsetLeft - row.offsetLeft - 24);
+  }
+})();
