@@ -70,10 +70,12 @@ pub enum Failure {
     NameTooLong {
         bytes: usize,
     },
-    /// fsync or rename of the verified output failed.
+    /// fsync or rename of the verified output failed (or the temp file could not be made for
+    /// want of space).
     Promote(io::Error),
-    /// The profile's `output_root` cannot take the output: it overlaps a library folder
-    /// (added after the profile was saved), or its folder cannot be created.
+    /// The output's folder cannot take the output: a profile's `output_root` overlaps a
+    /// library folder (added after the profile was saved) or leads elsewhere, the temp file
+    /// cannot be created there, or the folder was moved or replaced during the encode.
     OutputLocation {
         why: String,
     },
@@ -254,7 +256,7 @@ impl Failure {
             ),
             Failure::OutputLocation { why } => Explanation::new(
                 code,
-                "The profile's output folder cannot take the output.",
+                "The output's folder cannot take the output.",
                 format!("{why}. Nothing was put in place; the source is untouched."),
             ),
             Failure::Internal { summary, detail } => {

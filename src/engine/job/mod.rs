@@ -136,6 +136,9 @@ struct Progress {
     /// Where a segmented encode keeps its finished pieces (named when the output is): kept
     /// when the run is interrupted, so the next one resumes; removed however else it ends.
     segments: Option<PathBuf>,
+    /// The output's folder as held, once a segmented encode made its folder there: the
+    /// clean-up removes the segments there, not through the folder's path.
+    segments_outer: Option<std::os::fd::OwnedFd>,
 }
 
 /// Run a claimed job to its end state and free its slot. Never panics on bad input: every
@@ -149,6 +152,7 @@ pub(crate) async fn run(ctx: JobContext) {
             encoder: None,
             target: None,
             segments: None,
+            segments_outer: None,
         };
         let end = stages::pipeline(&ctx, &mut progress).await;
         if let Some(target) = progress.target.take()
@@ -161,7 +165,12 @@ pub(crate) async fn run(ctx: JobContext) {
         if let Some(dir) = &progress.segments
             && !matches!(end, Err(Stop::Interrupted))
         {
-            segmented::discard(ctx.ledger.store(), ctx.id(), dir).await;
+            let held = progress
+                .segments_outer
+                .as_ref()
+                .zip(dir.file_name())
+                .map(|(outer, name)| target::fd_path(outer).join(name));
+            segmented::discard(ctx.ledger.store(), ctx.id(), held.as_deref().unwrap_or(dir)).await;
         }
         if let Err(e) = finish::record(&ctx, end, &progress).await {
             tracing::error!(error = %e, "could not record the end of a job");

@@ -104,6 +104,8 @@ pub(super) async fn encode(
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
+    // The clean-up at the end of the run goes through the output's folder as held too.
+    run.segments_outer = Some(outer.try_clone().map_err(|e| io_error("prepare", e))?);
     let (held, complete) = tokio::task::spawn_blocking(move || {
         let held = pin_folder(&outer, &name)?;
         let complete = open_folder(&fd_path(&held), &fingerprint, count, ext)?;
@@ -232,8 +234,10 @@ async fn register(ctx: &JobContext, dir: &Path) -> Result<(), RunError> {
         .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))
 }
 
-/// Make the segment folder `name` in the output's folder `outer` (only this process may write
-/// in it), and open it, refusing a link in its place.
+/// Make the segment folder `name` in the output's folder `outer`, and open it, refusing a link
+/// in its place. Only this process may write in it: a folder of that name that another user
+/// made or could write in (put there to plant links to files ffmpeg would then write as root)
+/// is refused; one of ours from an earlier run is kept (to resume) and closed to others.
 fn pin_folder(outer: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<OwnedFd> {
     use rustix::fs::{Mode, OFlags};
     match rustix::fs::mkdirat(outer, name, Mode::from_bits_truncate(0o700)) {
@@ -242,18 +246,35 @@ fn pin_folder(outer: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<OwnedFd> {
         Err(e) => return Err(e.into()),
     }
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    Ok(rustix::fs::openat(outer, name, flags, Mode::empty())?)
+    let dir = rustix::fs::openat(outer, name, flags, Mode::empty())?;
+    let st = rustix::fs::fstat(&dir)?;
+    if st.st_uid != rustix::process::geteuid().as_raw() || st.st_mode & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "a folder of its name that the server did not make is in the way",
+        ));
+    }
+    if st.st_mode & 0o777 != 0o700 {
+        rustix::fs::fchmod(&dir, Mode::from_bits_truncate(0o700))?;
+    }
+    Ok(dir)
 }
 
-/// Fill the segment folder (reached as `dir`), or reuse it when its manifest is this run's; anything but the complete
-/// prefix of segments (a part file, a segment after a gap, another run's files) is removed.
+/// Fill the segment folder (reached as `dir`), or reuse it when its manifest is this run's;
+/// anything but the complete prefix of segments (a part file, a segment after a gap, another
+/// run's files) is removed.
 /// Returns how many segments are complete.
 fn open_folder(dir: &Path, fingerprint: &str, count: usize, ext: &str) -> io::Result<usize> {
     let manifest = dir.join(seg::MANIFEST);
     let same = std::fs::read_to_string(&manifest).is_ok_and(|m| m.trim() == fingerprint);
     if !same {
         for e in std::fs::read_dir(dir)? {
-            std::fs::remove_file(e?.path())?;
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                std::fs::remove_dir_all(e.path())?;
+            } else {
+                std::fs::remove_file(e.path())?;
+            }
         }
         let tmp = dir.join(".manifest.part");
         std::fs::write(&tmp, fingerprint)?;
@@ -419,4 +440,49 @@ pub(super) async fn check_sync(
     )
     .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn open_dir(path: &Path) -> OwnedFd {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        rustix::fs::open(path, flags, Mode::empty()).unwrap()
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_segment_folder_is_ours_alone_or_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outer = open_dir(tmp.path());
+        let name = std::ffi::OsStr::new(".film.mkv.alchemist-seg-3");
+        let dir = tmp.path().join(name);
+
+        // Made closed to others.
+        pin_folder(&outer, name).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+
+        // One of ours from an older release (0755) is kept, and closed.
+        std::fs::write(dir.join("00000.mkv"), b"segment").unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        pin_folder(&outer, name).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert!(dir.join("00000.mkv").exists());
+
+        // One that others may write in (planted to hold links) is refused.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = pin_folder(&outer, name).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
+
+        // A link in its place is refused.
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), &dir).unwrap();
+        assert!(pin_folder(&outer, name).is_err());
+    }
 }

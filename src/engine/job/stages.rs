@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::backend::{self, HwTarget};
 use super::encode::{self, Encoded};
-use super::target::Target;
+use super::target::{Promoted, Target};
 use super::{Completed, JobContext, Progress, Stop};
 use crate::engine::failure::{self, Failure, FileId};
 use crate::engine::{originals, probes};
@@ -72,9 +72,7 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
         }
         None => choose_hardware(ctx, planned, &info).await,
     };
-    let (output, target) = prepare(ctx, &source, &planned, run).await?;
-    let temp = target.temp_path();
-    run.target = Some(target);
+    let (output, temp) = prepare(ctx, &source, &planned, run).await?;
     let (encoded, verified) =
         encode::encode(ctx, &planned, &info, &source, &temp, hardware, run).await?;
     ctx.check_stop()?;
@@ -243,13 +241,15 @@ async fn choose_hardware(
 
 /// Name the output (beside the source, or under the profile's output root) and its temp file
 /// beside it, create (and hold open) the output's folder, check there is room on its
-/// filesystem, create the temp file, and move the job to encoding (or remuxing).
+/// filesystem, create the temp file (held in `run` from then on, so the clean-up removes it
+/// however the run ends), and move the job to encoding (or remuxing). Returns the output's
+/// path and the temp file's path as ffmpeg writes it.
 async fn prepare(
     ctx: &JobContext,
     source: &Source,
     planned: &Planned,
     run: &mut Progress,
-) -> Result<(PathBuf, Target), Stop> {
+) -> Result<(PathBuf, PathBuf), Stop> {
     let min_saving = planned.profile.min_saving_percent;
     let location = &planned.profile.output;
     let output = paths::output_path_for(
@@ -289,8 +289,18 @@ async fn prepare(
     let (out, tmp) = (output.clone(), temp.clone());
     let target = tokio::task::spawn_blocking(move || Target::create(dir, out, tmp))
         .await
-        .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?
-        .map_err(Failure::Promote)?;
+        .map_err(|e| Failure::Internal {
+            summary: "The temp file could not be created.",
+            detail: e.to_string(),
+        })?
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => Failure::Promote(e),
+            _ => Failure::OutputLocation {
+                why: format!("the temp file could not be created in its folder: {e}"),
+            },
+        })?;
+    let temp_path = target.temp_path();
+    run.target = Some(target);
     let id = ctx.id();
     let (event, out, tmp) = (planned.event, output.clone(), temp.clone());
     let (metadata, why, action, profile) = (
@@ -311,7 +321,7 @@ async fn prepare(
             })
         })
         .await?;
-    Ok((output, target))
+    Ok((output, temp_path))
 }
 
 /// An output root must still be outside every library folder (one may have been added since
@@ -391,37 +401,26 @@ async fn promote(source: &Source, run: &mut Progress) -> Result<u64, Failure> {
     };
     let (mode, uid, gid) = (source.mode & 0o777, source.uid, source.gid);
     let (done, target) = tokio::task::spawn_blocking(move || {
-        let done = match target.folder_in_place() {
-            Ok(true) => target.promote(mode, uid, gid).map(Some),
-            Ok(false) => Ok(None),
-            Err(e) => Err(e),
-        };
+        let done = target.promote(mode, uid, gid);
         (done, target)
     })
     .await
     .map_err(|e| Failure::Promote(std::io::Error::other(e.to_string())))?;
-    match done {
-        Ok(Some(Some(size))) => Ok(size),
-        Ok(Some(None)) => {
-            // Left for the clean-up, which removes only our own file.
-            run.target = Some(target);
-            Err(Failure::Promote(std::io::Error::other(
-                "the temp file's name was taken over by another file during the encode",
-            )))
-        }
-        Ok(None) => {
-            run.target = Some(target);
-            Err(Failure::OutputLocation {
-                why: "its folder was moved or replaced while the file was encoded, so the \
-                      output was not put in place"
-                    .into(),
-            })
-        }
-        Err(e) => {
-            run.target = Some(target);
-            Err(Failure::Promote(e))
-        }
-    }
+    let failure = match done {
+        Ok(Promoted::Done(size)) => return Ok(size),
+        Ok(Promoted::NameTaken) => Failure::Promote(std::io::Error::other(
+            "the temp file's name was taken over by another file during the encode",
+        )),
+        Ok(Promoted::FolderMoved) => Failure::OutputLocation {
+            why: "its folder was moved or replaced while the file was encoded, so the output \
+                  was not put in place"
+                .into(),
+        },
+        Err(e) => Failure::Promote(e),
+    };
+    // Left for the clean-up, which removes only our own file, where it really is.
+    run.target = Some(target);
+    Err(failure)
 }
 
 /// The figures of a completed run.

@@ -5,8 +5,10 @@
 //! file as `/proc/<pid>/fd/<n>`: the very file created, whatever happens to the folder's path
 //! during the encode. The rename into place is relative to the folder's descriptor too, and
 //! is refused when the recorded path no longer leads to that folder (a folder renamed and
-//! replaced by a link to somewhere else while it was encoded), so nothing is ever written
-//! through a link someone put in place after the checks.
+//! replaced by a link to somewhere else while it was encoded). The segment folder of a long
+//! encode is made and held the same way (`segmented`). What still goes by path: the boot-time
+//! removal of a temp file left by a crash, and the originals' moves to the trash, which check
+//! each file's inode before and after.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -18,8 +20,10 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-/// A path any process of this user can open to reach our descriptor `fd` (unlike
-/// `/proc/self/fd`, it needs no inheritance: ffprobe and our own calls use it as well).
+/// A path our children and we can open to reach our descriptor `fd` (unlike `/proc/self/fd`,
+/// it needs no inheritance, so ffprobe and our own calls use it as well). Opening it takes the
+/// access ptrace would need: the same user, with the server dumpable (as it is unless started
+/// with added capabilities), or root.
 pub(super) fn fd_path(fd: &impl AsRawFd) -> PathBuf {
     PathBuf::from(format!(
         "/proc/{}/fd/{}",
@@ -99,12 +103,16 @@ impl Target {
     pub fn remove(&self) {
         let removed = match self.is_ours(&self.temp_name) {
             Ok(true) => rustix::fs::unlinkat(&self.dir, &self.temp_name, AtFlags::empty())
+                .map(|()| true)
                 .map_err(io::Error::from),
-            Ok(false) => Ok(()),
+            Ok(false) => Ok(false),
             Err(e) => Err(e),
         };
         match removed {
-            Ok(()) => tracing::info!(path = ?self.temp_shown, "removed partial output"),
+            Ok(true) => tracing::info!(path = ?self.temp_shown, "removed partial output"),
+            Ok(false) => {
+                tracing::warn!(path = ?self.temp_shown, "partial output not removed: its name now names another file")
+            }
             Err(e) => {
                 tracing::warn!(path = ?self.temp_shown, error = %e, "could not remove partial output")
             }
@@ -121,17 +129,23 @@ impl Target {
         };
         let there = match std::fs::metadata(dir) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            // Gone, or a part of the path is no longer a folder, or links loop: not there.
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    || matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) =>
+            {
+                return Ok(false);
+            }
             Err(e) => return Err(e),
         };
         let held = rustix::fs::fstat(&self.dir)?;
         Ok(there.ino() == held.st_ino && there.dev() == held.st_dev)
     }
 
-    /// Give the temp file `mode` and the owner, fsync it, rename it over the output's name in
-    /// the folder held, fsync the folder. Returns the size. `Ok(None)`: the temp file's name
-    /// was taken over by something else, and nothing was renamed.
-    pub fn promote(&self, mode: u32, uid: u32, gid: u32) -> io::Result<Option<u64>> {
+    /// Give the temp file `mode` and the owner, fsync it, and (when the output's recorded
+    /// folder is still the one held and the temp file's name still names it) rename it over
+    /// the output's name in that folder and fsync the folder.
+    pub fn promote(&self, mode: u32, uid: u32, gid: u32) -> io::Result<Promoted> {
         use std::os::unix::fs::PermissionsExt;
         self.temp
             .set_permissions(std::fs::Permissions::from_mode(mode))?;
@@ -142,8 +156,13 @@ impl Target {
         }
         self.temp.sync_all()?;
         let size = self.temp.metadata()?.len();
+        // Checked after the fsync (which may take a while on a large file), just before the
+        // rename.
+        if !self.folder_in_place()? {
+            return Ok(Promoted::FolderMoved);
+        }
         if !self.is_ours(&self.temp_name)? {
-            return Ok(None);
+            return Ok(Promoted::NameTaken);
         }
         let name = self
             .output
@@ -151,8 +170,19 @@ impl Target {
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
         rustix::fs::renameat(&self.dir, &self.temp_name, &self.dir, name)?;
         rustix::fs::fsync(self.dir.as_fd())?;
-        Ok(Some(size))
+        Ok(Promoted::Done(size))
     }
+}
+
+/// What [`Target::promote`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Promoted {
+    /// In place; its size.
+    Done(u64),
+    /// The output's recorded folder leads elsewhere now: nothing renamed.
+    FolderMoved,
+    /// The temp file's name names another file now: nothing renamed.
+    NameTaken,
 }
 
 #[cfg(test)]
@@ -193,13 +223,30 @@ mod tests {
             b"encoded"
         );
         assert!(!target.folder_in_place().unwrap());
-        // Even if promoted, the rename happens in the folder held, never through the link.
-        assert_eq!(target.promote(0o640, 0, 0).unwrap(), Some(7));
-        assert_eq!(
-            std::fs::read(moved.join("film.alchemist.mkv")).unwrap(),
-            b"encoded"
-        );
+        assert_eq!(target.promote(0o640, 0, 0).unwrap(), Promoted::FolderMoved);
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        // Removed where it really is, not through the link.
+        target.remove();
+        assert_eq!(std::fs::read_dir(&moved).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_promoted_temp_file_takes_the_output_name_and_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("lib");
+        std::fs::create_dir_all(&dir).unwrap();
+        let output = dir.join("a.alchemist.mkv");
+        // An earlier output of the same name is replaced, as a rename does.
+        std::fs::write(&output, b"older").unwrap();
+        let temp = dir.join(".a.alchemist.mkv.alchemist-tmp-4");
+        let target = Target::create(open_dir(&dir), output.clone(), temp.clone()).unwrap();
+        std::fs::write(target.temp_path(), b"encoded").unwrap();
+        assert_eq!(target.promote(0o640, 0, 0).unwrap(), Promoted::Done(7));
+        assert_eq!(std::fs::read(&output).unwrap(), b"encoded");
+        let mode = std::fs::metadata(&output).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o640);
+        assert!(!temp.exists());
     }
 
     #[test]
@@ -216,7 +263,7 @@ mod tests {
         // Someone with write access to the folder puts a link where the temp file was.
         std::fs::remove_file(&temp).unwrap();
         std::os::unix::fs::symlink(&victim, &temp).unwrap();
-        assert_eq!(target.promote(0o644, 0, 0).unwrap(), None);
+        assert_eq!(target.promote(0o644, 0, 0).unwrap(), Promoted::NameTaken);
         assert!(!dir.join("a.alchemist.mkv").exists());
         target.remove();
         assert!(std::fs::symlink_metadata(&temp).unwrap().is_symlink());

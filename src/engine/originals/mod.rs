@@ -115,6 +115,16 @@ fn save(store: &Store, entry: &mut TrashEntry, state: TrashState) -> Result<(), 
 
 /// The forward steps; `entry` must already be stored in state `moving`.
 pub fn forward(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
+    // The original's name must still name it before anything is made beside it (a folder
+    // replaced by a link since the encode would have the trash folder made at the link's end).
+    if inode(&entry.original_path) != Some(entry.original_inode)
+        && inode(&entry.trash_path) != Some(entry.original_inode)
+    {
+        return Err(ReplaceError::Refused(format!(
+            "{} is no longer the file that was encoded",
+            paths::shown(&entry.original_path)
+        )));
+    }
     if let Some(dir) = entry.trash_path.parent() {
         std::fs::create_dir_all(dir)?;
     }

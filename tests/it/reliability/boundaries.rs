@@ -9,6 +9,7 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -100,13 +101,21 @@ async fn paused_mid_encode(server: &TestServer, token: &str, sse: &mut SseReader
 
 /// A sibling of finding 3: a folder renamed and replaced by a link to somewhere else while its
 /// file encodes (by someone who shares the library), beside the source and under an output
-/// root. The run writes its temp file through the folder it opened, so nothing is written,
-/// renamed or removed through the link; the job fails; its temp file is removed from where
+/// root; whole, and in segments (whose later segments and join start after the swap). The
+/// folder's new path leads to a hard link of the source, so the source's own check passes
+/// and only the folder check stops the output. The run writes its temp file and segments
+/// through the folder it opened, so nothing is written, renamed or removed through the link;
+/// the job fails `output_location_invalid`; its temp file and segments are removed from where
 /// the folder really is now; the original is untouched. Before, the clean-up went through the
-/// link and left the partial output behind (and a write begun after the swap followed it).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_folder_swapped_for_a_link_during_the_encode_takes_no_write_elsewhere() {
-    let server = TestServer::start().await;
+/// link and left the partial output behind, and the output was renamed through the link.
+async fn a_folder_swapped_for_a_link(segmented: bool) {
+    let server = TestServer::start_with(|c| {
+        if segmented {
+            c.transcode.segment_seconds = 5;
+            c.transcode.segment_min_seconds = 10;
+        }
+    })
+    .await;
     let token = server.login().await;
     let elsewhere = folder(&server, "elsewhere");
     let out = server.tmp.path().join("encoded");
@@ -121,15 +130,8 @@ async fn a_folder_swapped_for_a_link_during_the_encode_takes_no_write_elsewhere(
     let r = add_folder_with_profile(&server, &token, &apart, json!("apart")).await;
     assert_eq!(r.status().as_u16(), 201);
     let mut sse = server.events(&token, None).await;
-    // (library folder, the folder swapped, the failure's codes)
-    for (library, swapped, codes) in [
-        (
-            &beside,
-            beside.join("Drama"),
-            &["source_missing", "source_changed"][..],
-        ),
-        (&apart, out.join("Drama"), &["output_location_invalid"][..]),
-    ] {
+    // (library folder, the folder swapped)
+    for (library, swapped) in [(&beside, beside.join("Drama")), (&apart, out.join("Drama"))] {
         std::fs::create_dir_all(library.join("Drama")).unwrap();
         let input = copy_into(
             &library.join("Drama"),
@@ -142,23 +144,37 @@ async fn a_folder_swapped_for_a_link_during_the_encode_takes_no_write_elsewhere(
         let moved = swapped.with_file_name("Drama.moved");
         std::fs::rename(&swapped, &moved).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &swapped).unwrap();
+        if library == &beside {
+            std::fs::hard_link(moved.join("film.mp4"), elsewhere.join("film.mp4")).unwrap();
+        }
         resume(&server, &token).await;
         let d = ended(&server, &token, id).await;
         assert_eq!(d["job"]["status"], "failed", "{d:#}");
-        let code = d["job"]["failure"]["code"].as_str().unwrap_or("");
-        assert!(codes.contains(&code), "{swapped:?}: {d:#}");
         assert_eq!(
-            dir_names(&elsewhere),
+            d["job"]["failure"]["code"], "output_location_invalid",
+            "{swapped:?}: {d:#}"
+        );
+        let log = d["logs"].to_string();
+        assert_eq!(segmented, log.contains("segment 2 of"), "{log}");
+        let others = |dir: &Path| -> Vec<String> {
+            dir_names(dir)
+                .into_iter()
+                .filter(|n| n != "film.mp4")
+                .collect()
+        };
+        assert_eq!(
+            others(&elsewhere),
             Vec::<String>::new(),
             "nothing written through the link"
         );
-        let left: Vec<String> = dir_names(&moved)
-            .into_iter()
-            .filter(|n| n != "film.mp4")
-            .collect();
-        assert_eq!(left, Vec::<String>::new(), "no partial output left");
+        assert_eq!(
+            others(&moved),
+            Vec::<String>::new(),
+            "no partial output left"
+        );
         // Put the folder back for the original's check.
         std::fs::remove_file(&swapped).unwrap();
+        let _ = std::fs::remove_file(elsewhere.join("film.mp4"));
         std::fs::rename(&moved, &swapped).unwrap();
         assert_eq!(
             std::fs::read(&input).unwrap(),
@@ -168,6 +184,16 @@ async fn a_folder_swapped_for_a_link_during_the_encode_takes_no_write_elsewhere(
     }
     drop(sse);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_swapped_for_a_link_during_the_encode_takes_no_write_elsewhere() {
+    a_folder_swapped_for_a_link(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_swapped_for_a_link_during_a_segmented_encode_takes_no_write_elsewhere() {
+    a_folder_swapped_for_a_link(true).await;
 }
 
 /// Finding 4: with the Host of an attacker's domain (DNS rebinding), every route but the
