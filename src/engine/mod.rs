@@ -15,6 +15,7 @@ mod backups;
 mod control;
 mod dispatch;
 mod failure;
+pub use failure::code_in_words;
 mod folders;
 pub mod forecast;
 mod hardware;

@@ -86,6 +86,30 @@ pub enum Failure {
     },
 }
 
+/// A failure's code in a few words, for tables (an attempt's outcome); the code itself is for
+/// support and the API. Unknown codes (from a newer release's store) read with spaces.
+pub fn code_in_words(code: &str) -> String {
+    match code {
+        "not_a_file" => "not a file",
+        "empty_file" => "empty file",
+        "source_missing" => "file missing",
+        "permission_denied" => "no permission to read",
+        "source_unreadable" => "file unreadable",
+        "source_changed" => "file changed meanwhile",
+        "probe_failed" => "not readable as media",
+        "disk_full" => "disk full",
+        "encoder_failed" => "encoder error",
+        "encoder_stalled" => "encoder stalled",
+        "verify_failed" => "output failed its checks",
+        "output_name_too_long" => "path too long",
+        "promote_failed" => "output not saved",
+        "output_location_invalid" => "output folder refused",
+        "internal_error" => "internal error",
+        other => return other.replace('_', " "),
+    }
+    .to_string()
+}
+
 impl Failure {
     /// The stable wire code.
     pub fn code(&self) -> &'static str {
@@ -346,6 +370,39 @@ mod tests {
         for f in &permanent {
             assert!(!f.is_transient(), "{f:?}");
         }
+    }
+
+    #[test]
+    fn every_code_has_words() {
+        let all = [
+            space_guard(0, 10, 0).unwrap(),
+            Failure::SourceSwapped { why: "w".into() },
+            Failure::NameTooLong { bytes: 5000 },
+            Failure::OutputLocation { why: "w".into() },
+            Failure::Empty,
+            Failure::Unopenable(io::Error::from_raw_os_error(libc::EACCES)),
+            Failure::Unopenable(io::Error::from_raw_os_error(libc::EIO)),
+            Failure::Promote(io::Error::from_raw_os_error(libc::ENOSPC)),
+            Failure::Promote(io::Error::from_raw_os_error(libc::EIO)),
+            Failure::NotAFile,
+            Failure::SourceVanished,
+            Failure::Probe(ProbeError::NoFormat),
+            Failure::Verify(VerifyError::DecodeNotRun("x".into())),
+            ffmpeg(None),
+            Failure::Internal {
+                summary: "s",
+                detail: "d".into(),
+            },
+            Failure::Stalled {
+                seconds: 1,
+                percent: 0.0,
+            },
+        ];
+        for f in &all {
+            let words = code_in_words(f.code());
+            assert!(!words.contains('_') && words != f.code(), "{f:?}: {words}");
+        }
+        assert_eq!(code_in_words("a_new_code"), "a new code");
     }
 
     /// The codes are API: every variant keeps the one it had as a string literal.

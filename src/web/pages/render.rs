@@ -29,6 +29,7 @@ fn env() -> &'static Environment<'static> {
         env.add_filter("day", |v: &str| present::day(v));
         env.add_filter("clock", |v: &str| present::clock(v));
         env.add_filter("plain", |v: &str| present::plain(v));
+        env.add_filter("failure_words", |v: &str| crate::engine::code_in_words(v));
         env.add_filter("path", |v: &str| {
             Value::from_safe_string(present::path_html(v))
         });

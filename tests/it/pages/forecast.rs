@@ -110,19 +110,19 @@ async fn quality_target_form_and_forecast_page_in_chromium() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 1, "one sampled file");
-    let reason = c
+    let cell = c
         .find(Locator::Css("#forecast-files td[data-label='Reason']"))
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    // The reason in words, the code beside it for a search or a support question.
+    let reason = cell.text().await.unwrap();
+    // The reason in words; the code on it (its title) for a search or a support question.
     assert!(
         reason.starts_with("The video will be re-encoded"),
         "{reason}"
     );
-    assert!(reason.contains("transcode_recommended"), "{reason}");
+    assert!(!reason.contains("transcode_recommended"), "{reason}");
+    let title = cell.attr("title").await.unwrap().unwrap_or_default();
+    assert_eq!(title, "code transcode_recommended");
     let problems = look_at(&c, &server.base, None, "forecast").await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     c.close().await.unwrap();

@@ -206,6 +206,12 @@ async fn every_page_passes_layout_and_accessibility_checks_in_both_widths_and_sc
     for (path, name) in &pages {
         problems.extend(look_at(&c, &base, Some(path), name).await);
     }
+    // A failed attempt says what went wrong in words (the code is its title).
+    c.goto(&format!("{base}/jobs/{}", lib.failed))
+        .await
+        .unwrap();
+    let outcome = text_of(&c, "td[data-label='Outcome']").await;
+    assert_eq!(outcome, "failed: not readable as media");
     kind_fields_follow_the_kind(&c, &base).await;
     phone_selects_every_job(&c, &base).await;
     // The confirmation page of a post without JavaScript (the form sent as is).
