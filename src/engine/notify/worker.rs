@@ -8,7 +8,7 @@
 //! [`KEEP_HELD_EVERY`] while they grow, so a storm of failures at night is not a storm of
 //! writes, and once more at shutdown with whatever was received and not yet handled) and held
 //! again at the next start: a reboot at night does not lose the failures the owner reads in the
-//! morning. Counts beyond a batcher's list and its recent sends are not kept.
+//! morning. Messages still being sent at a stop are held again too. Counts beyond a batcher's list and its recent sends are not kept.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::Batcher;
@@ -39,6 +40,9 @@ pub(crate) const HELD_SETTING: &str = "notifications.held";
 const KEEP_HELD_EVERY: Duration = Duration::from_secs(30);
 /// Received events kept for the next work step; more are dropped and counted.
 const MAX_BUFFERED: usize = 4096;
+/// How long a stop waits for deliveries under way before holding them again (the init
+/// script gives the whole server 10 s).
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(3);
 /// How `paused_reason` begins when the viewers' watch holds the engine
 /// (`integrations::viewers`) or the schedule does (`schedule::worker`): the engine event
 /// carries no other word of who paused it.
@@ -99,6 +103,10 @@ pub(crate) struct Notifier {
     finished: (u64, u64),
     sent: u64,
     lost: u64,
+    /// Deliveries under way (each its own task: sending never waits in the worker), and what
+    /// each sends to which target, so a stop can hold again what did not land.
+    flying: JoinSet<()>,
+    flights: HashMap<tokio::task::Id, (u64, Message)>,
 }
 
 impl Notifier {
@@ -118,6 +126,8 @@ impl Notifier {
             finished: (0, 0),
             sent: 0,
             lost: 0,
+            flying: JoinSet::new(),
+            flights: HashMap::new(),
         }
     }
 
@@ -219,13 +229,68 @@ impl Notifier {
     }
 
     fn deliver(&mut self, target: Target, message: Message) {
+        self.landed();
         let handle = self.handle.clone();
-        tokio::spawn(async move {
+        let flight = (target.id, message.clone());
+        let task = self.flying.spawn(async move {
             let sent_at = rfc3339(now_ms());
             let ok = deliver::send(&handle, &target, &message, &sent_at).await;
             tracing::debug!(target = %target.name, ok, event = message.event.code(), "notification done");
         });
+        self.flights.insert(task.id(), flight);
         self.sent += 1;
+    }
+
+    /// Forget the deliveries that ended (delivered, or given up after their retries).
+    fn landed(&mut self) {
+        while let Some(done) = self.flying.try_join_next_with_id() {
+            let id = match done {
+                Ok((id, ())) => id,
+                Err(e) => e.id(),
+            };
+            self.flights.remove(&id);
+        }
+    }
+
+    /// At a stop: give the deliveries under way [`IN_FLIGHT_GRACE`] to end, then stop the
+    /// rest and hold their messages again (sent after the restart; one that had reached its
+    /// target just before the stop is sent twice, rather than none lost). Tests are dropped.
+    async fn ground_flights(&mut self) {
+        let (flying, flights) = (&mut self.flying, &mut self.flights);
+        let ended = tokio::time::timeout(IN_FLIGHT_GRACE, async {
+            while let Some(done) = flying.join_next_with_id().await {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                flights.remove(&id);
+            }
+        })
+        .await;
+        if ended.is_ok() {
+            return;
+        }
+        self.flying.abort_all();
+        let grounded: Vec<(u64, Message)> = self.flights.drain().map(|(_, f)| f).collect();
+        let mut again = 0;
+        for (target, m) in grounded {
+            if m.event == EventKind::Test {
+                continue;
+            }
+            self.batchers.entry(target).or_default().push(Notice {
+                event: m.event,
+                title: m.title,
+                message: m.text,
+                job: m.jobs.into_iter().next(),
+            });
+            again += 1;
+        }
+        if again > 0 {
+            tracing::info!(
+                count = again,
+                "notifications still being sent at the stop are held for the restart"
+            );
+        }
     }
 }
 
@@ -399,8 +464,9 @@ impl Worker for Notifier {
         self.take_ready();
     }
 
-    /// At shutdown: what was received but not yet handled is held with the rest, and what the
-    /// batchers hold is written at once (the step's writes wait up to KEEP_HELD_EVERY), so a
+    /// At shutdown: what was received but not yet handled is held with the rest, so are the
+    /// messages still being sent after a short grace, and what the batchers hold is written
+    /// at once (the step's writes wait up to KEEP_HELD_EVERY), so a
     /// failure noticed just before a reboot is not lost. A "send test" is dropped.
     async fn on_stop(&mut self) {
         if self.held.is_none() {
@@ -410,6 +476,7 @@ impl Worker for Notifier {
         self.take_ready();
         let (notices, _tests) = self.take_received().await;
         self.hold_for(&self.handle.targets(), &notices);
+        self.ground_flights().await;
         self.keep_held(true).await;
     }
 

@@ -2,11 +2,16 @@
 //! waits, a second fails within the 30 s the notifier waits between two writes of what it holds
 //! (so only its shutdown write keeps it), the server stops and starts again (a reboot at
 //! night), and both notices still wait; once the quiet hours are gone, they are sent, with the
-//! failed files in them.
+//! failed files in them. And a message whose delivery is still under way at a stop is held
+//! again and sent after the restart.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use jiff::{ToSpan, ZonedDateTime};
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::fakes::FakeHttp;
 use super::{BASE, add_target, failing_files};
@@ -117,6 +122,154 @@ async fn a_failure_held_by_quiet_hours_is_sent_after_a_restart() {
         let all = failed.concat();
         (all.contains("broken0.mkv") && all.contains("broken1.mkv")).then_some(())
     })
+    .await;
+    server.stop().await;
+}
+
+/// A webhook receiver on loopback that holds its first connection without answering (a target
+/// that hangs while the box stops) and answers every later request 200, keeping the bodies.
+struct Hanging {
+    base: String,
+    first: Arc<AtomicBool>,
+    bodies: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Hanging {
+    async fn start() -> Hanging {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let first = Arc::new(AtomicBool::new(false));
+        let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (f, b) = (first.clone(), Arc::clone(&bodies));
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut conn, _)) = listener.accept().await {
+                if !f.swap(true, Ordering::SeqCst) {
+                    held.push(conn);
+                    continue;
+                }
+                let b = Arc::clone(&b);
+                tokio::spawn(async move {
+                    if let Some(body) = read_request(&mut conn).await {
+                        b.lock().unwrap().push(body);
+                        let _ = conn
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                            .await;
+                    }
+                });
+            }
+        });
+        Hanging {
+            base,
+            first,
+            bodies,
+            task,
+        }
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One HTTP/1.1 request's body (at most 1 MiB, within 10 s).
+async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<String> {
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = conn.read(&mut chunk).await.ok()?;
+            if n == 0 || buf.len() > 1 << 20 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return Some(String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).into_owned());
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// A failure notice whose delivery is still waiting for the target's answer when the box
+/// stops is held again and sent after the restart (before, its delivery task died with the
+/// process). The new server logs it as delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_still_being_sent_at_a_stop_is_sent_after_the_restart() {
+    let hook = Hanging::start().await;
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    let target = json!({"name": "slow", "kind": "webhook",
+        "url": format!("{}/hook", hook.base), "events": ["job_failed"],
+        "summary_hour": super::quiet_summary_hour()});
+    let id = add_target(&server, &token, target).await;
+    failing_files(&server, &token, 1).await;
+    wait_until(
+        SHORT_JOB,
+        "the delivery to reach the hanging target",
+        async || hook.first.load(Ordering::SeqCst),
+    )
+    .await;
+    let (tmp, data_dir) = server.stop().await;
+    assert!(
+        hook.bodies.lock().unwrap().is_empty(),
+        "nothing answered yet"
+    );
+
+    let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
+    let token = server.login().await;
+    wait_until(
+        PROMPT,
+        "the held failure sent after the restart",
+        async || {
+            let bodies = hook.bodies.lock().unwrap().clone();
+            bodies
+                .iter()
+                .any(|b| b.contains("broken0.mkv"))
+                .then_some(())
+        },
+    )
+    .await;
+    wait_until(
+        PROMPT,
+        "its delivery logged by the new server",
+        async || {
+            let all = server.get_json(BASE, &token).await;
+            let t = all
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["id"] == id)
+                .cloned();
+            let sent = t.as_ref().is_some_and(|t| {
+                t["log"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["ok"] == true && d["event"] == "job_failed")
+            });
+            if sent {
+                Ok(())
+            } else {
+                Err(t.unwrap_or(Value::Null))
+            }
+        },
+    )
     .await;
     server.stop().await;
 }
