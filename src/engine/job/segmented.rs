@@ -93,13 +93,15 @@ pub(super) async fn encode(
     let count = ranges.len();
     // Made and opened in the output's folder as held (never through its path again), and
     // then reached through its descriptor: `dir` stays the name the store knows it by.
-    let outer = run
+    let target = run
         .target
         .as_ref()
-        .ok_or_else(|| io_error("not named", io::Error::other("no output yet")))?
+        .ok_or_else(|| io_error("not named", io::Error::other("no output yet")))?;
+    let outer = target
         .dir()
         .try_clone()
         .map_err(|e| io_error("prepare", e))?;
+    let made = target.made().map_err(|e| io_error("prepare", e))?;
     let name = dir
         .file_name()
         .map(|n| n.to_os_string())
@@ -107,7 +109,7 @@ pub(super) async fn encode(
     // The clean-up at the end of the run goes through the output's folder as held too.
     run.segments_outer = Some(outer.try_clone().map_err(|e| io_error("prepare", e))?);
     let (held, complete) = tokio::task::spawn_blocking(move || {
-        let held = pin_folder(&outer, &name)?;
+        let held = pin_folder(&outer, &name, made)?;
         let complete = open_folder(&fd_path(&held), &fingerprint, count, ext)?;
         Ok::<_, io::Error>((held, complete))
     })
@@ -234,11 +236,23 @@ async fn register(ctx: &JobContext, dir: &Path) -> Result<(), RunError> {
         .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))
 }
 
+/// What the output's filesystem shows for a file this process made there (the run's temp
+/// file): its owner, and whether it keeps permission bits.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Made {
+    pub uid: u32,
+    /// Modes are real: a file made 0600 does not show as writable by others (a vfat or exFAT
+    /// disk mounted with `umask=000` shows everything 0777, owned by the mount's user).
+    pub modes_kept: bool,
+}
+
 /// Make the segment folder `name` in the output's folder `outer`, and open it, refusing a link
-/// in its place. Only this process may write in it: a folder of that name that another user
-/// made or could write in (put there to plant links to files ffmpeg would then write as root)
-/// is refused; one of ours from an earlier run is kept (to resume) and closed to others.
-fn pin_folder(outer: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<OwnedFd> {
+/// in its place. Only this process may write in it: a folder of that name owned by someone
+/// else than what we make there (put in place to plant links to files ffmpeg would then
+/// write as root) is refused, as is one others may write in that cannot be closed to them;
+/// one of ours from an earlier run is kept (to resume) and closed to others. On a filesystem
+/// without real owners and modes (`made` tells), what it shows is what it shows for ours too.
+fn pin_folder(outer: &OwnedFd, name: &std::ffi::OsStr, made: Made) -> io::Result<OwnedFd> {
     use rustix::fs::{Mode, OFlags};
     match rustix::fs::mkdirat(outer, name, Mode::from_bits_truncate(0o700)) {
         Ok(()) => rustix::fs::fsync(outer)?,
@@ -247,15 +261,22 @@ fn pin_folder(outer: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<OwnedFd> {
     }
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let dir = rustix::fs::openat(outer, name, flags, Mode::empty())?;
+    let refused = |why: &str| io::Error::new(io::ErrorKind::PermissionDenied, why.to_string());
     let st = rustix::fs::fstat(&dir)?;
-    if st.st_uid != rustix::process::geteuid().as_raw() || st.st_mode & 0o022 != 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "a folder of its name that the server did not make is in the way",
+    if st.st_uid != made.uid {
+        return Err(refused(
+            "a folder of its name that another user made is in the way",
         ));
     }
     if st.st_mode & 0o777 != 0o700 {
-        rustix::fs::fchmod(&dir, Mode::from_bits_truncate(0o700))?;
+        // Refused by a filesystem without modes: what it then shows is checked below.
+        let _ = rustix::fs::fchmod(&dir, Mode::from_bits_truncate(0o700));
+    }
+    let st = rustix::fs::fstat(&dir)?;
+    if st.st_mode & 0o022 != 0 && made.modes_kept {
+        return Err(refused(
+            "a folder of its name that others may write in is in the way",
+        ));
     }
     Ok(dir)
 }
@@ -463,26 +484,35 @@ mod tests {
         let outer = open_dir(tmp.path());
         let name = std::ffi::OsStr::new(".film.mkv.alchemist-seg-3");
         let dir = tmp.path().join(name);
+        let me = Made {
+            uid: rustix::process::geteuid().as_raw(),
+            modes_kept: true,
+        };
 
         // Made closed to others.
-        pin_folder(&outer, name).unwrap();
+        pin_folder(&outer, name, me).unwrap();
         assert_eq!(mode(&dir), 0o700);
 
-        // One of ours from an older release (0755) is kept, and closed.
+        // One of ours from an older release (0755), or opened to others, is kept and closed.
         std::fs::write(dir.join("00000.mkv"), b"segment").unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        pin_folder(&outer, name).unwrap();
-        assert_eq!(mode(&dir), 0o700);
+        for open in [0o755, 0o777] {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(open)).unwrap();
+            pin_folder(&outer, name, me).unwrap();
+            assert_eq!(mode(&dir), 0o700);
+        }
         assert!(dir.join("00000.mkv").exists());
 
-        // One that others may write in (planted to hold links) is refused.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = pin_folder(&outer, name).unwrap_err();
+        // One another user made (planted to hold links) is refused.
+        let someone = Made {
+            uid: me.uid.wrapping_add(1),
+            ..me
+        };
+        let err = pin_folder(&outer, name, someone).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
 
         // A link in its place is refused.
         std::fs::remove_dir_all(&dir).unwrap();
         std::os::unix::fs::symlink(tmp.path(), &dir).unwrap();
-        assert!(pin_folder(&outer, name).is_err());
+        assert!(pin_folder(&outer, name, me).is_err());
     }
 }

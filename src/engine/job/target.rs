@@ -82,6 +82,15 @@ impl Target {
         &self.dir
     }
 
+    /// What the folder's filesystem shows for a file we made (the temp file, made 0600).
+    pub fn made(&self) -> io::Result<super::segmented::Made> {
+        let m = self.temp.metadata()?;
+        Ok(super::segmented::Made {
+            uid: m.uid(),
+            modes_kept: m.mode() & 0o077 == 0,
+        })
+    }
+
     /// Empty the temp file for another try (the next ffmpeg truncates it too).
     pub fn truncate(&self) -> io::Result<()> {
         self.temp.set_len(0)
