@@ -73,7 +73,7 @@ impl ProbeError {
                 exit_code,
                 stderr_tail: _,
             } => (
-                "ffprobe could not read this file; it is probably damaged or not a media file.",
+                "It could not be read as a video: the file is probably damaged or not a media file.",
                 format!(
                     "ffprobe stopped ({}) without reading it: the file may be damaged, cut \
                      short, or not a video.",

@@ -305,14 +305,34 @@
   }
 })();
 
-// On a phone the main navigation is one row that scrolls sideways (app.css): show the current
-// page's link rather than always the first ones.
+// On a phone the main navigation is one row that scrolls sideways (app.css): the current
+// page's link is brought into view when it is not (centred, so the row does not jump when it
+// already shows), and the edge where more links wait fades out.
 (function () {
   "use strict";
-  var current = document.querySelector('nav.main a[aria-current="page"]');
-  if (!current) return;
-  var row = current.closest("ul");
-  if (row && row.scrollWidth > row.clientWidth) {
-    row.scrollLeft = Math.max(0, current.offsetLeft - row.offsetLeft - 24);
+  var nav = document.querySelector("nav.main");
+  var row = nav && nav.querySelector("ul");
+  if (!row) return;
+  var current = nav.querySelector('a[aria-current="page"]');
+
+  function edges() {
+    var more = row.scrollWidth > row.clientWidth + 1;
+    nav.classList.toggle("more-left", more && row.scrollLeft > 1);
+    nav.classList.toggle("more-right", more && row.scrollLeft + row.clientWidth < row.scrollWidth - 1);
   }
+
+  function show() {
+    if (current && row.scrollWidth > row.clientWidth + 1) {
+      var left = current.getBoundingClientRect().left - row.getBoundingClientRect().left + row.scrollLeft;
+      var right = left + current.offsetWidth;
+      if (left < row.scrollLeft || right > row.scrollLeft + row.clientWidth) {
+        row.scrollLeft = Math.max(0, left - (row.clientWidth - current.offsetWidth) / 2);
+      }
+    }
+    edges();
+  }
+
+  row.addEventListener("scroll", edges, { passive: true });
+  window.addEventListener("resize", show);
+  show();
 })();

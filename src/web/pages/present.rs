@@ -203,7 +203,8 @@ impl Unit {
             Unit::Fps => format!("{:.2} fps", number?)
                 .replace(".00 fps", " fps")
                 .to_string(),
-            Unit::Bits => format!("{}-bit", number? as u64),
+            // A non-breaking hyphen: "8-" and "bit" on two lines read badly.
+            Unit::Bits => format!("{}\u{2011}bit", number? as u64),
             Unit::Bitrate => format!("{} kb/s", (number? / 1000.0).round() as u64),
             Unit::Decimal => format!("{:.3}", number?),
             Unit::Percent => format!("{}%", (number? * 10.0).round() / 10.0),

@@ -23,6 +23,7 @@ fn env() -> &'static Environment<'static> {
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         env.add_filter("bytes", human_bytes);
         env.add_filter("duration", human_duration);
+        env.add_filter("interval", human_interval);
         env.add_filter("f1", |v: f64| format!("{v:.1}"));
         env.add_filter("when", |v: &str| present::when(v));
         env.add_filter("when_s", |v: &str| present::when_s(v));
@@ -96,6 +97,16 @@ pub fn human_duration(secs: f64) -> String {
         60..3600 => format!("{} min {:02} s", s / 60, s % 60),
         _ if s < 86_400 => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
         _ => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// A period of whole minutes as a person says it: "90 min", "6 hours", "1 day".
+pub fn human_interval(minutes: u64) -> String {
+    use crate::model::count;
+    match minutes {
+        m if m > 0 && m % 1440 == 0 => count(m / 1440, "day", "days"),
+        m if m > 0 && m % 60 == 0 => count(m / 60, "hour", "hours"),
+        m => format!("{m} min"),
     }
 }
 
@@ -257,6 +268,10 @@ mod tests {
         assert_eq!(human_bytes(512.0), "512 B");
         assert_eq!(human_bytes(1536.0), "1.5 KiB");
         assert_eq!(human_bytes(-3.0 * 1024.0 * 1024.0), "-3.0 MiB");
+        assert_eq!(human_interval(360), "6 hours");
+        assert_eq!(human_interval(60), "1 hour");
+        assert_eq!(human_interval(2880), "2 days");
+        assert_eq!(human_interval(90), "90 min");
         assert_eq!(human_duration(42.0), "42 s");
         assert_eq!(human_duration(0.2), "under 1 s");
         assert_eq!(human_duration(185.0), "3 min 05 s");
