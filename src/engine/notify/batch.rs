@@ -56,7 +56,22 @@ impl Batcher {
 
     /// What may be sent at `now`: `quiet` holds all but failures, and those too unless
     /// `break_quiet`. Tests are never held.
+    #[cfg(test)]
     pub fn due(&mut self, now: Instant, quiet: bool, break_quiet: bool) -> Vec<Message> {
+        self.due_with_notices(now, quiet, break_quiet)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect()
+    }
+
+    /// [`Batcher::due`], each message with the notices it was made of (what a stop holds
+    /// again when the message did not land).
+    pub fn due_with_notices(
+        &mut self,
+        now: Instant,
+        quiet: bool,
+        break_quiet: bool,
+    ) -> Vec<(Message, Vec<Notice>)> {
         while self
             .sent
             .front()
@@ -81,13 +96,13 @@ impl Batcher {
                 continue;
             }
             let window = format!("{} s", GROUP_WINDOW.as_secs());
-            let mut m = Message::group(notices, &window);
+            let mut m = Message::group(notices.clone(), &window);
             if extra > 0 {
                 m.count += extra;
                 m.title = format!("{} (and {extra} more not listed)", m.title);
             }
             self.sent.push_back(now);
-            out.push(m);
+            out.push((m, notices));
         }
         if !out.is_empty() {
             self.hold_until = Some(now + GROUP_WINDOW);

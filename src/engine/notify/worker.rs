@@ -40,8 +40,9 @@ pub(crate) const HELD_SETTING: &str = "notifications.held";
 const KEEP_HELD_EVERY: Duration = Duration::from_secs(30);
 /// Received events kept for the next work step; more are dropped and counted.
 const MAX_BUFFERED: usize = 4096;
-/// How long a stop waits for deliveries under way before holding them again (the init
-/// script gives the whole server 10 s).
+/// How long a stop waits for deliveries under way before holding them again (what already
+/// waited is written before this; the init script gives the whole server 10 s, the web
+/// server's drain included).
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(3);
 /// How `paused_reason` begins when the viewers' watch holds the engine
 /// (`integrations::viewers`) or the schedule does (`schedule::worker`): the engine event
@@ -103,10 +104,11 @@ pub(crate) struct Notifier {
     finished: (u64, u64),
     sent: u64,
     lost: u64,
-    /// Deliveries under way (each its own task: sending never waits in the worker), and what
-    /// each sends to which target, so a stop can hold again what did not land.
+    /// Deliveries under way (each its own task: sending never waits in the worker), and for
+    /// each its target and the notices its message was made of (none for a test), so a stop
+    /// can hold again what did not land.
     flying: JoinSet<()>,
-    flights: HashMap<tokio::task::Id, (u64, Message)>,
+    flights: HashMap<tokio::task::Id, (u64, Vec<Notice>)>,
 }
 
 impl Notifier {
@@ -228,10 +230,12 @@ impl Notifier {
         out
     }
 
-    fn deliver(&mut self, target: Target, message: Message) {
+    /// Send `message` to `target` in a task of its own; `notices` (what it was made of) are
+    /// held again should a stop come before it lands.
+    fn deliver(&mut self, target: Target, message: Message, notices: Vec<Notice>) {
         self.landed();
         let handle = self.handle.clone();
-        let flight = (target.id, message.clone());
+        let flight = (target.id, notices);
         let task = self.flying.spawn(async move {
             let sent_at = rfc3339(now_ms());
             let ok = deliver::send(&handle, &target, &message, &sent_at).await;
@@ -253,9 +257,11 @@ impl Notifier {
     }
 
     /// At a stop: give the deliveries under way [`IN_FLIGHT_GRACE`] to end, then stop the
-    /// rest and hold their messages again (sent after the restart; one that had reached its
-    /// target just before the stop is sent twice, rather than none lost). Tests are dropped.
-    async fn ground_flights(&mut self) {
+    /// rest and hold their notices again, in the order they were sent (sent after the
+    /// restart). The HTTP attempt of a stopped delivery runs on until its own timeout and may
+    /// still reach a slow target: then that message arrives twice, rather than not at all.
+    /// Returns how many notices were held again.
+    async fn ground_flights(&mut self) -> usize {
         let (flying, flights) = (&mut self.flying, &mut self.flights);
         let ended = tokio::time::timeout(IN_FLIGHT_GRACE, async {
             while let Some(done) = flying.join_next_with_id().await {
@@ -268,22 +274,32 @@ impl Notifier {
         })
         .await;
         if ended.is_ok() {
-            return;
+            return 0;
         }
         self.flying.abort_all();
-        let grounded: Vec<(u64, Message)> = self.flights.drain().map(|(_, f)| f).collect();
-        let mut again = 0;
-        for (target, m) in grounded {
-            if m.event == EventKind::Test {
-                continue;
+        // Each task's end is collected, so what landed meanwhile is not sent twice and the
+        // stopped ones (which hold the store) are gone before the stop returns.
+        let mut grounded = Vec::new();
+        while let Some(done) = self.flying.join_next_with_id().await {
+            match done {
+                Ok((id, ())) => {
+                    self.flights.remove(&id);
+                }
+                Err(e) => {
+                    if let Some(flight) = self.flights.remove(&e.id()) {
+                        grounded.push((e.id(), flight));
+                    }
+                }
             }
-            self.batchers.entry(target).or_default().push(Notice {
-                event: m.event,
-                title: m.title,
-                message: m.text,
-                job: m.jobs.into_iter().next(),
-            });
-            again += 1;
+        }
+        grounded.sort_by_key(|(id, _)| *id);
+        let mut again = 0;
+        for (_, (target, notices)) in grounded {
+            let batcher = self.batchers.entry(target).or_default();
+            for n in notices {
+                batcher.push(n);
+                again += 1;
+            }
         }
         if again > 0 {
             tracing::info!(
@@ -291,6 +307,7 @@ impl Notifier {
                 "notifications still being sent at the stop are held for the restart"
             );
         }
+        again
     }
 }
 
@@ -380,7 +397,8 @@ impl Worker for Notifier {
                 }),
             };
             if let Some(n) = notice {
-                self.deliver(t.clone(), Message::group(vec![n], "minute"));
+                // A test is not held again at a stop.
+                self.deliver(t.clone(), Message::group(vec![n], "minute"), Vec::new());
             }
         }
         let store = self.handle.store().clone();
@@ -426,11 +444,11 @@ impl Worker for Notifier {
         for t in targets {
             let quiet = summary::is_quiet(t.quiet_hours.as_ref(), minute);
             let due = match self.batchers.get_mut(&t.id) {
-                Some(b) => b.due(now, quiet, t.failures_break_quiet),
+                Some(b) => b.due_with_notices(now, quiet, t.failures_break_quiet),
                 None => continue,
             };
-            for m in due {
-                self.deliver(t.clone(), m);
+            for (m, notices) in due {
+                self.deliver(t.clone(), m, notices);
             }
         }
         self.keep_held(false).await;
@@ -476,8 +494,11 @@ impl Worker for Notifier {
         self.take_ready();
         let (notices, _tests) = self.take_received().await;
         self.hold_for(&self.handle.targets(), &notices);
-        self.ground_flights().await;
+        // What waits is written first; deliveries under way get their grace after that.
         self.keep_held(true).await;
+        if self.ground_flights().await > 0 {
+            self.keep_held(true).await;
+        }
     }
 
     fn status(&self) -> String {

@@ -207,8 +207,9 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<String> {
 }
 
 /// A failure notice whose delivery is still waiting for the target's answer when the box
-/// stops is held again and sent after the restart (before, its delivery task died with the
-/// process). The new server logs it as delivered.
+/// stops is held again (it is in the store once the server stopped) and sent after the
+/// restart (before, its delivery task died with the process). The new server logs it as
+/// delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_still_being_sent_at_a_stop_is_sent_after_the_restart() {
     let hook = Hanging::start().await;
@@ -230,6 +231,14 @@ async fn a_message_still_being_sent_at_a_stop_is_sent_after_the_restart() {
         hook.bodies.lock().unwrap().is_empty(),
         "nothing answered yet"
     );
+    // The stop held it again: it is in the store, for the next start.
+    let store = alchemist::store::Store::open(&data_dir).unwrap();
+    let held = store
+        .setting("notifications.held")
+        .unwrap()
+        .unwrap_or_default();
+    assert!(held.to_string().contains("broken0.mkv"), "{held}");
+    drop(store);
 
     let server = TestServer::start_in(tmp, data_dir, |_| {}).await;
     let token = server.login().await;
