@@ -209,7 +209,7 @@ mod tests {
         };
         let e = err.explanation();
         assert_eq!(e.code, "probe_failed");
-        assert!(e.summary.contains("could not read"), "{}", e.summary);
+        assert!(e.summary.contains("could not be read"), "{}", e.summary);
         assert!(e.detail.contains("exit code 1"), "{}", e.detail);
         // ffprobe's raw lines are kept apart from the sentence a person reads.
         assert!(!e.detail.contains("Invalid data found"), "{}", e.detail);

@@ -70,8 +70,8 @@ pub enum Failure {
     NameTooLong {
         bytes: usize,
     },
-    /// fsync or rename of the verified output failed (or the temp file could not be made for
-    /// want of space).
+    /// Creating the temp file (for a passing reason: space, a share's hiccup), or the fsync or
+    /// rename of the verified output, failed.
     Promote(io::Error),
     /// The output's folder cannot take the output: a profile's `output_root` overlaps a
     /// library folder (added after the profile was saved) or leads elsewhere, the temp file
@@ -129,7 +129,11 @@ impl Failure {
             Failure::Stalled { .. } => "encoder_stalled",
             Failure::Verify(_) => "verify_failed",
             Failure::NameTooLong { .. } => "output_name_too_long",
-            Failure::Promote(e) if e.raw_os_error() == Some(libc::ENOSPC) => "disk_full",
+            Failure::Promote(e)
+                if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)) =>
+            {
+                "disk_full"
+            }
             Failure::Promote(_) => "promote_failed",
             Failure::OutputLocation { .. } => "output_location_invalid",
             Failure::Internal { .. } => "internal_error",
@@ -275,8 +279,11 @@ impl Failure {
             .with("path_bytes", *bytes),
             Failure::Promote(e) => Explanation::new(
                 code,
-                "The verified output could not be put in place.",
-                format!("Syncing or renaming the temp file failed: {e}. The source is untouched."),
+                "The output could not be written.",
+                format!(
+                    "Creating, syncing or renaming the output's temp file failed: {e}. The source \
+                     is untouched."
+                ),
             ),
             Failure::OutputLocation { why } => Explanation::new(
                 code,

@@ -92,6 +92,9 @@ pub(super) async fn encode(
     let plan = &planned.plan;
     // ffmpeg reads the file the run opened and checked, not whatever the path names now.
     let read_from = crate::process::fd_path(source.file.as_raw_fd());
+    if segmented::ranges(ctx, planned, info).is_some() {
+        segmented::hold_folder(ctx, run).await?;
+    }
     let mut fallback = None;
     if let Some(target) = hardware {
         match target.argv(plan, &read_from, temp) {

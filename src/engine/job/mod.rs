@@ -139,6 +139,8 @@ struct Progress {
     /// The output's folder as held, once a segmented encode made its folder there: the
     /// clean-up removes the segments there, not through the folder's path.
     segments_outer: Option<std::os::fd::OwnedFd>,
+    /// The segment folder itself, made and checked (`segmented::hold_folder`).
+    segments_held: Option<std::os::fd::OwnedFd>,
 }
 
 /// Run a claimed job to its end state and free its slot. Never panics on bad input: every
@@ -153,6 +155,7 @@ pub(crate) async fn run(ctx: JobContext) {
             target: None,
             segments: None,
             segments_outer: None,
+            segments_held: None,
         };
         let end = stages::pipeline(&ctx, &mut progress).await;
         if let Some(target) = progress.target.take()

@@ -14,7 +14,7 @@
 //! the job ends any other way ([`discard`]) or, at boot, when no queued job owns it
 //! ([`sweep`]).
 
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -38,6 +38,59 @@ pub(super) fn ranges(ctx: &JobContext, planned: &Planned, info: &MediaInfo) -> O
     seg::plan_ranges(info.duration, ctx.segment_seconds, ctx.segment_min_seconds)
 }
 
+/// Record, make and open the run's segment folder in the output's folder as held (never
+/// through its path again), before any encoder tries: a folder refused is the output
+/// folder's failure, not an encoder's (which would count against the hardware).
+pub(super) async fn hold_folder(ctx: &JobContext, run: &mut Progress) -> Result<(), Failure> {
+    let Some(dir) = run.segments.clone() else {
+        return Ok(());
+    };
+    let target = run.target.as_ref().ok_or_else(|| Failure::Internal {
+        summary: "The segment folder could not be made.",
+        detail: "no output folder yet".into(),
+    })?;
+    let outer = target.dir().try_clone().map_err(Failure::Promote)?;
+    let made = target.made().map_err(Failure::Promote)?;
+    register(ctx, &dir).await.map_err(|e| Failure::Internal {
+        summary: "The segment folder could not be recorded.",
+        detail: e.to_string(),
+    })?;
+    // The clean-up at the end of the run goes through the output's folder as held too.
+    run.segments_outer = Some(outer.try_clone().map_err(Failure::Promote)?);
+    let name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    let held = tokio::task::spawn_blocking(move || pin_folder(&outer, &name, made))
+        .await
+        .map_err(|e| Failure::Promote(io::Error::other(e.to_string())))?
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => Failure::OutputLocation {
+                why: format!("its segment folder {}: {e}", paths::shown(&dir)),
+            },
+            _ => Failure::Promote(e),
+        })?;
+    run.segments_held = Some(held);
+    Ok(())
+}
+
+/// A new file `path` of ours (0600), whatever had its name removed first; `O_EXCL`, so a link
+/// put in its place meanwhile is refused, not followed.
+fn new_file(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn io_error(what: &str, e: io::Error) -> RunError {
     RunError::Spawn(io::Error::new(
         e.kind(),
@@ -58,9 +111,6 @@ pub(super) async fn encode(
     run: &mut Progress,
 ) -> Result<Ran, RunError> {
     let plan = &planned.plan;
-    let Some(dir) = run.segments.clone() else {
-        return Err(io_error("not named", io::Error::other("no output yet")));
-    };
     let ext = plan.container.extension();
     let fd = source.file.as_raw_fd();
     let read_from = crate::process::fd_path(fd);
@@ -89,34 +139,17 @@ pub(super) async fn encode(
             source.id.mtime_ns as u64,
         ],
     );
-    register(ctx, &dir).await?;
     let count = ranges.len();
-    // Made and opened in the output's folder as held (never through its path again), and
-    // then reached through its descriptor: `dir` stays the name the store knows it by.
-    let target = run
-        .target
-        .as_ref()
-        .ok_or_else(|| io_error("not named", io::Error::other("no output yet")))?;
-    let outer = target
-        .dir()
-        .try_clone()
+    // Reached through its descriptor (`hold_folder`); `dir` stays the name the store knows.
+    let Some(held) = &run.segments_held else {
+        return Err(io_error("not held", io::Error::other("no segment folder")));
+    };
+    let dir = fd_path(held);
+    let d = dir.clone();
+    let complete = tokio::task::spawn_blocking(move || open_folder(&d, &fingerprint, count, ext))
+        .await
+        .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))?
         .map_err(|e| io_error("prepare", e))?;
-    let made = target.made().map_err(|e| io_error("prepare", e))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    // The clean-up at the end of the run goes through the output's folder as held too.
-    run.segments_outer = Some(outer.try_clone().map_err(|e| io_error("prepare", e))?);
-    let (held, complete) = tokio::task::spawn_blocking(move || {
-        let held = pin_folder(&outer, &name, made)?;
-        let complete = open_folder(&fd_path(&held), &fingerprint, count, ext)?;
-        Ok::<_, io::Error>((held, complete))
-    })
-    .await
-    .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))?
-    .map_err(|e| io_error("prepare", e))?;
-    let dir = fd_path(&held);
     let total = info.duration;
     let (first, reused) = seg::resume_point(ranges, complete);
     if first > 0 {
@@ -145,7 +178,10 @@ pub(super) async fn encode(
         if ctx.slot.cancel_token().is_cancelled() {
             return Err(RunError::Cancelled);
         }
-        let part = dir.join(seg::part_name(i));
+        // Made by us, and handed to ffmpeg open: a link in its name is never followed.
+        let named = dir.join(seg::part_name(i));
+        let part_file = new_file(&named).map_err(|e| io_error("a segment", e))?;
+        let part = fd_path(&part_file);
         let last = i + 1 == count;
         let argv = t
             .build
@@ -180,7 +216,8 @@ pub(super) async fn encode(
             Ran::Done => {}
             other => return Ok(other),
         }
-        let (from, to) = (part, dir.join(seg::segment_name(i, ext)));
+        drop(part_file);
+        let (from, to) = (named, dir.join(seg::segment_name(i, ext)));
         let written = tokio::task::spawn_blocking(move || finish_segment(&from, &to))
             .await
             .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))?
@@ -205,7 +242,9 @@ pub(super) async fn encode(
         }
     }
     let list = dir.join(seg::CONCAT_LIST);
-    std::fs::write(&list, seg::concat_list(ranges, ext)).map_err(|e| io_error("list", e))?;
+    new_file(&list)
+        .and_then(|mut f| f.write_all(seg::concat_list(ranges, ext).as_bytes()))
+        .map_err(|e| io_error("list", e))?;
     let argv = args::build_join_args(plan, &list, &read_from, temp, video_start.max(0.0));
     ctx.log(LogLevel::Info, format!("joining {count} segments"))
         .await;
@@ -298,7 +337,7 @@ fn open_folder(dir: &Path, fingerprint: &str, count: usize, ext: &str) -> io::Re
             }
         }
         let tmp = dir.join(".manifest.part");
-        std::fs::write(&tmp, fingerprint)?;
+        new_file(&tmp)?.write_all(fingerprint.as_bytes())?;
         std::fs::File::open(&tmp)?.sync_all()?;
         std::fs::rename(&tmp, &manifest)?;
         std::fs::File::open(dir)?.sync_all()?;

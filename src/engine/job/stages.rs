@@ -85,11 +85,17 @@ pub(super) async fn pipeline(ctx: &JobContext, run: &mut Progress) -> Result<Com
         format!("verified and saved as {}", paths::shown(&output)),
     )
     .await;
+    let encoded_file = source
+        .file
+        .metadata()
+        .map(|m| (std::os::unix::fs::MetadataExt::dev(&m), source.id.inode))
+        .map_err(Failure::SourceGone)?;
     let (output, original) = originals::apply_policy(
         &ctx.ledger,
         ctx.id(),
         ctx.job.attempt_count,
         input,
+        encoded_file,
         output,
         planned.profile.original,
     )
@@ -294,10 +300,21 @@ async fn prepare(
             detail: e.to_string(),
         })?
         .map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOSPC) | Some(libc::EDQUOT) => Failure::Promote(e),
-            _ => Failure::OutputLocation {
+            // What another attempt would meet again: the folder refuses the file.
+            Some(
+                libc::EACCES
+                | libc::EPERM
+                | libc::EROFS
+                | libc::EISDIR
+                | libc::ENOTDIR
+                | libc::ELOOP
+                | libc::EEXIST
+                | libc::ENAMETOOLONG,
+            ) => Failure::OutputLocation {
                 why: format!("the temp file could not be created in its folder: {e}"),
             },
+            // Space, a share's hiccup, too many open files: retried.
+            _ => Failure::Promote(e),
         })?;
     let temp_path = target.temp_path();
     run.target = Some(target);

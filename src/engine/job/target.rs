@@ -110,6 +110,10 @@ impl Target {
 
     /// Remove the temp file, if its name still names it; a missing file is fine.
     pub fn remove(&self) {
+        let there = rustix::fs::statat(&self.dir, &self.temp_name, AtFlags::SYMLINK_NOFOLLOW);
+        if matches!(there, Err(Errno::NOENT)) {
+            return;
+        }
         let removed = match self.is_ours(&self.temp_name) {
             Ok(true) => rustix::fs::unlinkat(&self.dir, &self.temp_name, AtFlags::empty())
                 .map(|()| true)

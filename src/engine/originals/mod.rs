@@ -244,11 +244,16 @@ pub fn recover(store: &Store, trash_days: u32) -> Result<Vec<PathBuf>, ReplaceEr
 /// After promotion: keep, replace or delete the original as the job's profile says. Returns
 /// where the output ends up and what was done with the original. A replacement that cannot be
 /// completed is undone and the job completes as `keep`, with the reason in its log.
+///
+/// `encoded` is the (device, inode) of the file the run opened and encoded: the original's
+/// name must still name it, or nothing is moved (a folder replaced by a link since the
+/// encode leads to another file).
 pub(crate) async fn apply_policy(
     ledger: &Ledger,
     id: JobId,
     attempt: u32,
     input: &Path,
+    encoded: (u64, u64),
     output: PathBuf,
     policy: OriginalPolicy,
 ) -> (PathBuf, OriginalPolicy) {
@@ -258,6 +263,13 @@ pub(crate) async fn apply_policy(
     let (input2, output2) = (input.to_path_buf(), output.clone());
     let store = ledger.store().clone();
     let result = tokio::task::spawn_blocking(move || -> Result<PathBuf, ReplaceError> {
+        let there = std::fs::symlink_metadata(&input2)?;
+        if (there.dev(), there.ino()) != encoded {
+            return Err(ReplaceError::Refused(format!(
+                "{} is no longer the file that was encoded",
+                paths::shown(&input2)
+            )));
+        }
         let mut entry = plan_entry(id, attempt, &input2, &output2)?;
         store.trash_put(&entry)?;
         if let Err(e) = forward(&store, &mut entry) {

@@ -196,6 +196,42 @@ async fn a_folder_swapped_for_a_link_during_a_segmented_encode_takes_no_write_el
     a_folder_swapped_for_a_link(true).await;
 }
 
+/// The segment folder of a long encode is made by the server and written only by it: one of
+/// its name that another user made first (to plant a link where ffmpeg will write a segment,
+/// as root) is refused, and the job fails as its output folder's fault (an encoder's fault
+/// would count against the hardware); the file the link leads to is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_folder_another_user_made_is_refused() {
+    let server = TestServer::start_with(|c| {
+        c.transcode.segment_seconds = 5;
+        c.transcode.segment_min_seconds = 10;
+    })
+    .await;
+    let token = server.login().await;
+    let lib = folder(&server, "lib");
+    let elsewhere = folder(&server, "elsewhere");
+    let victim = elsewhere.join("victim");
+    std::fs::write(&victim, b"keep me").unwrap();
+    server.add_folder(&token, &lib).await;
+    pause(&server, &token).await;
+    let input = copy_into(&lib, long_h264_clip(), OsStr::new("film.mp4"));
+    let id = enqueue(&server, &token, &input).await;
+    let planted = lib.join(format!(".film.alchemist.mp4.alchemist-seg-{id}"));
+    std::fs::create_dir(&planted).unwrap();
+    std::os::unix::fs::symlink(&victim, planted.join("00000.part")).unwrap();
+    std::os::unix::fs::lchown(planted.join("00000.part"), Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    resume(&server, &token).await;
+    let d = ended(&server, &token, id).await;
+    assert_eq!(d["job"]["status"], "failed", "{d:#}");
+    assert_eq!(
+        d["job"]["failure"]["code"], "output_location_invalid",
+        "{d:#}"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    server.stop().await;
+}
+
 /// Finding 4: with the Host of an attacker's domain (DNS rebinding), every route but the
 /// probes answers 421, first-run setup included; the box's address and `localhost` work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
