@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use super::encode::{Try, log_argv};
 use super::ffmpeg::{self, Ran, SavingsWatch};
 use super::stages::{Planned, Source};
-use super::target::fd_path;
+use super::target::{Made, fd_path};
 use super::{JobContext, Progress};
 use crate::engine::failure::Failure;
 use crate::media::run::RunError;
@@ -273,16 +273,6 @@ async fn register(ctx: &JobContext, dir: &Path) -> Result<(), RunError> {
         .call(move |s| s.segments_put(&entry))
         .await
         .map_err(|e| RunError::Spawn(io::Error::other(e.to_string())))
-}
-
-/// What the output's filesystem shows for a file this process made there (the run's temp
-/// file): its owner, and whether it keeps permission bits.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Made {
-    pub uid: u32,
-    /// Modes are real: a file made 0600 does not show as writable by others (a vfat or exFAT
-    /// disk mounted with `umask=000` shows everything 0777, owned by the mount's user).
-    pub modes_kept: bool,
 }
 
 /// Make the segment folder `name` in the output's folder `outer`, and open it, refusing a link

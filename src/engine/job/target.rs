@@ -32,6 +32,16 @@ pub(super) fn fd_path(fd: &impl AsRawFd) -> PathBuf {
     ))
 }
 
+/// What the output's filesystem shows for a file this process made there (the run's temp
+/// file): its owner, and whether it keeps permission bits.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Made {
+    pub uid: u32,
+    /// Modes are real: a file made 0600 does not show as writable by others (a vfat or exFAT
+    /// disk mounted with `umask=000` shows everything 0777, owned by the mount's user).
+    pub modes_kept: bool,
+}
+
 /// The output's folder and the temp file in it.
 #[derive(Debug)]
 pub(super) struct Target {
@@ -83,9 +93,9 @@ impl Target {
     }
 
     /// What the folder's filesystem shows for a file we made (the temp file, made 0600).
-    pub fn made(&self) -> io::Result<super::segmented::Made> {
+    pub fn made(&self) -> io::Result<Made> {
         let m = self.temp.metadata()?;
-        Ok(super::segmented::Made {
+        Ok(Made {
             uid: m.uid(),
             modes_kept: m.mode() & 0o077 == 0,
         })
