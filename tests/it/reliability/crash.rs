@@ -16,8 +16,9 @@ use alchemist::model::{EngineRunState, JobId, JobState};
 use alchemist::store::{AccessLevel, EngineState, Store};
 use serde_json::{Value, json};
 
-use crate::support::binary::{BIN, free_port, wait_ready};
+use crate::support::binary::{BIN, free_port};
 use crate::support::rng::Rng;
+use crate::support::wait_until;
 
 const CYCLES: usize = 100;
 /// New files enqueued per cycle, by `CLIENTS` concurrent clients.
@@ -33,7 +34,8 @@ struct Acks {
     priorities: BTreeMap<u64, (Vec<i32>, usize)>,
 }
 
-fn serve(data: &Path, config: &Path, port: u16) -> Child {
+fn serve(data: &Path, config: &Path, port: u16, log: &Path) -> Child {
+    let log = std::fs::File::create(log).unwrap();
     Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(data)
@@ -44,9 +46,49 @@ fn serve(data: &Path, config: &Path, port: u16) -> Child {
         .env_remove("ALCHEMIST_LIBRARY")
         .env("ALCHEMIST_LOG", "error")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap()
+}
+
+/// Start the server on a free port and wait until it is ready. A port found free can be taken
+/// by another test before the server binds it: then (its error says it cannot listen) it is
+/// started again on another, at most three times. Any other early exit fails with its output.
+async fn serve_ready(
+    data: &Path,
+    config: &Path,
+    logs: &Path,
+    http: &reqwest::Client,
+    cycle: usize,
+) -> (Child, String) {
+    for attempt in 0..3 {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let log = logs.join(format!("serve-{cycle}-{attempt}.log"));
+        let mut child = serve(data, config, port, &log);
+        let ready = format!("{base}/api/ready");
+        let exited = wait_until(
+            Duration::from_secs(30),
+            format!("cycle {cycle}: {ready} to answer"),
+            async || {
+                if let Some(status) = child.try_wait().unwrap() {
+                    return Some(Some(status));
+                }
+                let r = http.get(&ready).send().await;
+                r.is_ok_and(|r| r.status() == 200).then_some(None)
+            },
+        )
+        .await;
+        let Some(status) = exited else {
+            return (child, base);
+        };
+        let output = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            output.contains("cannot listen"),
+            "cycle {cycle}: the server exited with {status} before it was ready:\n{output}"
+        );
+    }
+    panic!("cycle {cycle}: no free port could be bound in three tries");
 }
 
 /// One client's share of the burst: enqueue its files, raising each job's priority twice.
@@ -146,14 +188,8 @@ async fn sigkill_during_write_bursts_loses_no_acknowledged_job() {
                 p
             })
             .collect();
-        let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut child = serve(&data, &config, port);
         // Ready: the store is open and the server answers.
-        wait_ready(&mut child, &http, &base, Duration::from_secs(30), || {
-            format!("cycle {cycle}: did the store not open? (its output is not kept)")
-        })
-        .await;
+        let (mut child, base) = serve_ready(&data, &config, tmp.path(), &http, cycle).await;
         let tasks: Vec<_> = files
             .chunks(FILES_PER_CYCLE / CLIENTS)
             .enumerate()
