@@ -22,12 +22,13 @@ use tokio_util::sync::CancellationToken;
 use super::batch::Batcher;
 use super::render::{JobRef, Message, Notice};
 use super::target::{EventKind, Target};
-use super::{Input, Notifications, deliver, summary};
+use super::{Input, Notifications, summary};
 use crate::engine::worker::Worker;
 use crate::events::{Envelope, Event, EventBus};
 use crate::model::count;
-use crate::model::{EngineRunState, EngineStatus, JobId, JobState, now_ms, rfc3339};
+use crate::model::{EngineRunState, EngineStatus, JobId, JobState};
 
+mod flights;
 mod held;
 
 /// Longest sleep: summary hours and the end of quiet hours are noticed within it.
@@ -228,86 +229,6 @@ impl Notifier {
             });
         }
         out
-    }
-
-    /// Send `message` to `target` in a task of its own; `notices` (what it was made of) are
-    /// held again should a stop come before it lands.
-    fn deliver(&mut self, target: Target, message: Message, notices: Vec<Notice>) {
-        self.landed();
-        let handle = self.handle.clone();
-        let flight = (target.id, notices);
-        let task = self.flying.spawn(async move {
-            let sent_at = rfc3339(now_ms());
-            let ok = deliver::send(&handle, &target, &message, &sent_at).await;
-            tracing::debug!(target = %target.name, ok, event = message.event.code(), "notification done");
-        });
-        self.flights.insert(task.id(), flight);
-        self.sent += 1;
-    }
-
-    /// Forget the deliveries that ended (delivered, or given up after their retries).
-    fn landed(&mut self) {
-        while let Some(done) = self.flying.try_join_next_with_id() {
-            let id = match done {
-                Ok((id, ())) => id,
-                Err(e) => e.id(),
-            };
-            self.flights.remove(&id);
-        }
-    }
-
-    /// At a stop: give the deliveries under way [`IN_FLIGHT_GRACE`] to end, then stop the
-    /// rest and hold their notices again, in the order they were sent (sent after the
-    /// restart). The HTTP attempt of a stopped delivery runs on until its own timeout and may
-    /// still reach a slow target: then that message arrives twice, rather than not at all.
-    /// Returns how many notices were held again.
-    async fn ground_flights(&mut self) -> usize {
-        let (flying, flights) = (&mut self.flying, &mut self.flights);
-        let ended = tokio::time::timeout(IN_FLIGHT_GRACE, async {
-            while let Some(done) = flying.join_next_with_id().await {
-                let id = match done {
-                    Ok((id, ())) => id,
-                    Err(e) => e.id(),
-                };
-                flights.remove(&id);
-            }
-        })
-        .await;
-        if ended.is_ok() {
-            return 0;
-        }
-        self.flying.abort_all();
-        // Each task's end is collected, so what landed meanwhile is not sent twice and the
-        // stopped ones (which hold the store) are gone before the stop returns.
-        let mut grounded = Vec::new();
-        while let Some(done) = self.flying.join_next_with_id().await {
-            match done {
-                Ok((id, ())) => {
-                    self.flights.remove(&id);
-                }
-                Err(e) => {
-                    if let Some(flight) = self.flights.remove(&e.id()) {
-                        grounded.push((e.id(), flight));
-                    }
-                }
-            }
-        }
-        grounded.sort_by_key(|(id, _)| *id);
-        let mut again = 0;
-        for (_, (target, notices)) in grounded {
-            let batcher = self.batchers.entry(target).or_default();
-            for n in notices {
-                batcher.push(n);
-                again += 1;
-            }
-        }
-        if again > 0 {
-            tracing::info!(
-                count = again,
-                "notifications still being sent at the stop are held for the restart"
-            );
-        }
-        again
     }
 }
 
