@@ -99,11 +99,7 @@ fn static_binaries_have_no_interpreter_and_aarch64_runs_under_qemu_user() {
         "qemu-user-static (bash .ci/dev test installs it)",
     );
     let tmp = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::binary::free_port();
     let mut child = Command::new(qemu)
         .arg(arm.part("alchemist"))
         .args(["serve", "--data-dir"])

@@ -8,13 +8,32 @@ use super::wait::wait_until;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_alchemist");
 
-/// A loopback port free at the time of the call.
+/// A loopback port free at the time of the call, for a server the test starts next.
+///
+/// Taken below the kernel's ephemeral range (32768-60999 by default): a port the kernel hands
+/// out for `bind(0)` is also what it hands the tests' own client connections as their source
+/// port, so one picked there could be taken by a connection before the server binds it (CI saw
+/// it). Below that range only a listener asks for a port by number, and each call here takes
+/// the next one, so two tests of this process never get the same one.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    // Start somewhere else in each run, so a server a previous run left behind is not met.
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {LOW} and {}", LOW + SPAN);
 }
 
 /// Wait until the `serve` process `child` answers `GET {base}/api/ready` with 200. Fails at

@@ -21,6 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::binary::free_port;
+
 static ONE_GUEST_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,13 +121,6 @@ pub struct Guest {
 
 /// The guest's root shell (virtconsole) in the guest's own directory.
 const SHELL_SOCKET: &str = "shell.sock";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
 
 fn need(program: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
