@@ -255,13 +255,15 @@ fn serve(overrides: Overrides) -> anyhow::Result<()> {
         alchemist::run_with(config, listeners, shutdown).await?;
         anyhow::Ok(())
     })?;
+    // A blocking task still running (a notification's HTTP attempt waits up to its timeout)
+    // does not hold the exit: dropping the runtime would wait for it without limit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     // The server stopped itself to restore a backup: start again (same process id, same
     // arguments, so the appliance's init script and a shell see one server) and apply it
     // first. Stopped by a signal instead, the next start applies it.
     if !signalled.load(std::sync::atomic::Ordering::SeqCst)
         && alchemist::backup::pending_path(&data_dir).is_file()
     {
-        runtime.shutdown_timeout(std::time::Duration::from_secs(5));
         tracing::warn!("restarting to restore the staged backup");
         let err = restart_self();
         bail!("cannot restart to restore the backup: {err}");

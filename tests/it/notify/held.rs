@@ -3,7 +3,8 @@
 //! (so only its shutdown write keeps it), the server stops and starts again (a reboot at
 //! night), and both notices still wait; once the quiet hours are gone, they are sent, with the
 //! failed files in them. And a message whose delivery is still under way at a stop is held
-//! again and sent after the restart.
+//! again and sent after the restart, while the process exits without waiting for that
+//! delivery's HTTP attempt to give up.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use super::{BASE, add_target, failing_files};
 use crate::support::api::{ok, post, send};
 use crate::support::files::library;
 use crate::support::jobs::start_scan;
+use crate::support::served::Served;
 use crate::support::{PROMPT, SHORT_JOB, TestServer, wait_until};
 
 /// `HH:MM` of the box's local time `minutes` from now (the test sets no zone).
@@ -281,4 +283,53 @@ async fn a_message_still_being_sent_at_a_stop_is_sent_after_the_restart() {
     )
     .await;
     server.stop().await;
+}
+
+/// The real binary stopped by SIGTERM while a delivery waits on a target that never answers
+/// exits within seconds: the notifier's grace (3 s) and the runtime's bounded shutdown, not
+/// the attempt's 15 s HTTP timeout (dropping the runtime waited for that blocking attempt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_exits_on_sigterm_without_waiting_for_a_hanging_delivery() {
+    let hook = Hanging::start().await;
+    let mut server = Served::start("").await;
+    let target = json!({"name": "slow", "kind": "webhook",
+        "url": format!("{}/hook", hook.base), "events": ["job_failed"],
+        "summary_hour": super::quiet_summary_hour()});
+    let r = server
+        .http
+        .post(format!("{}{BASE}", server.base))
+        .bearer_auth(&server.token)
+        .json(&target)
+        .send()
+        .await
+        .unwrap();
+    let id = ok(r, 201).await["id"].as_u64().unwrap();
+    let r = server
+        .http
+        .post(format!("{}{BASE}/{id}/test", server.base))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap();
+    ok(r, 202).await;
+    wait_until(
+        PROMPT,
+        "the test message to reach the hanging target",
+        async || hook.first.load(Ordering::SeqCst),
+    )
+    .await;
+    let ended = tokio::task::spawn_blocking(move || {
+        let ended = server.terminate(std::time::Duration::from_secs(40));
+        (ended, server)
+    })
+    .await
+    .unwrap();
+    let (Some((status, took)), _server) = ended else {
+        panic!("the server did not exit within 40 s of SIGTERM");
+    };
+    assert!(status.success(), "a clean stop: {status}");
+    assert!(
+        took < std::time::Duration::from_secs(12),
+        "the exit waited {took:?}: as long as the hanging attempt's 15 s timeout"
+    );
 }

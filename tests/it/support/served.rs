@@ -90,6 +90,21 @@ impl Served {
         }
     }
 
+    /// SIGTERM the server and wait for it, at most `within`: its exit status and how long it
+    /// took to exit, or `None` (then it is killed) when it did not exit in time.
+    pub fn terminate(&mut self, within: Duration) -> Option<(std::process::ExitStatus, Duration)> {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        let asked = std::time::Instant::now();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        while asked.elapsed() < within {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some((status, asked.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(Method::GET, format!("{}{path}", self.base))
