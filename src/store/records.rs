@@ -90,6 +90,10 @@ pub struct Job {
     /// The temp file an active attempt writes; removed on recovery.
     #[serde(with = "path_bytes::option", default)]
     pub temp_path: Option<PathBuf>,
+    /// Device and inode of that temp file as the run made it: recovery removes that very file
+    /// and nothing else its path may name by then. Absent in records from before it was kept.
+    #[serde(default)]
+    pub temp_file: Option<(u64, u64)>,
     pub status: JobState,
     pub priority: i32,
     pub progress: f64,
@@ -137,6 +141,7 @@ impl Job {
             input_path,
             output_path: None,
             temp_path: None,
+            temp_file: None,
             status: JobState::Queued,
             priority: 0,
             progress: 0.0,
@@ -160,6 +165,12 @@ impl Job {
             auto_retries: 0,
             profile: None,
         }
+    }
+
+    /// The run that wrote a temp file is over: forget it.
+    pub fn clear_temp(&mut self) {
+        self.temp_path = None;
+        self.temp_file = None;
     }
 
     /// Whether the job waits for an automatic retry (and so belongs in `RETRY_SCHEDULE`).

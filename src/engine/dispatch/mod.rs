@@ -44,7 +44,7 @@ pub(crate) async fn recover(ledger: &Ledger) -> Result<(), EngineError> {
         .await?;
     for (job, _) in recovered {
         if let Some(temp) = &job.temp_path {
-            job::remove_temp(temp);
+            job::remove_temp(temp, job.temp_file);
         }
         let line = "interrupted by a restart; queued again";
         ledger.log(job.id, LogLevel::Warning, line).await;

@@ -42,7 +42,7 @@ pub(super) async fn record(
             ctx.log(LogLevel::Info, format!("skipped: {}", why.summary))
                 .await;
             RunEnd::new(JobEvent::Skip, move |j: &mut Job| {
-                j.temp_path = None;
+                j.clear_temp();
                 j.decision = Some(why);
                 j.decision_action = Some("skip".into());
             })
@@ -65,7 +65,7 @@ pub(super) async fn record(
             .await;
             ctx.log(LogLevel::Info, plan).await;
             RunEnd::new(JobEvent::Fail, move |j: &mut Job| {
-                j.temp_path = None;
+                j.clear_temp();
                 j.failure = Some(why);
                 j.retry_at = retry_at;
             })
@@ -73,10 +73,10 @@ pub(super) async fn record(
         Err(Stop::Cancelled) => {
             ctx.log(LogLevel::Info, "cancelled; partial output removed")
                 .await;
-            RunEnd::new(JobEvent::Cancel, |j: &mut Job| j.temp_path = None)
+            RunEnd::new(JobEvent::Cancel, |j: &mut Job| j.clear_temp())
         }
         Err(Stop::Interrupted) => RunEnd::new(JobEvent::Interrupted, |j: &mut Job| {
-            j.temp_path = None;
+            j.clear_temp();
             j.progress = 0.0;
         }),
     };
@@ -121,7 +121,7 @@ async fn completed(ctx: &JobContext, done: Completed) -> RunEnd {
         }
         j.output_path = Some(output);
         j.output_size = Some(output_size);
-        j.temp_path = None;
+        j.clear_temp();
         j.encode_stats = Some(stats);
     })
     .with_result(result)

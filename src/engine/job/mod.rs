@@ -21,6 +21,7 @@ mod target;
 
 pub(crate) use segmented::{discard_of as discard_segments, sweep as sweep_segments};
 pub(crate) use source::open_no_symlinks;
+pub(crate) use target::remove_left as remove_temp;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -182,19 +183,4 @@ pub(crate) async fn run(ctx: JobContext) {
     }
     .instrument(span)
     .await
-}
-
-/// Remove one of our temp files; a missing file is fine.
-pub(crate) fn remove_temp(path: &std::path::Path) {
-    if !crate::media::paths::is_own_file(path) {
-        tracing::error!(path = ?path, "refusing to remove a file that is not ours");
-        return;
-    }
-    match std::fs::remove_file(path) {
-        Ok(()) => tracing::info!(path = ?path, "removed partial output"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            tracing::warn!(path = ?path, error = %e, "could not remove partial output")
-        }
-    }
 }

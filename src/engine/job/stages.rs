@@ -317,6 +317,7 @@ async fn prepare(
             _ => Failure::Promote(e),
         })?;
     let temp_path = target.temp_path();
+    let temp_id = target.temp_id().ok();
     run.target = Some(target);
     let id = ctx.id();
     let (event, out, tmp) = (planned.event, output.clone(), temp.clone());
@@ -335,6 +336,7 @@ async fn prepare(
                 j.profile = Some(profile);
                 j.output_path = Some(out);
                 j.temp_path = Some(tmp);
+                j.temp_file = temp_id;
             })
         })
         .await?;

@@ -6,9 +6,10 @@
 //! during the encode. The rename into place is relative to the folder's descriptor too, and
 //! is refused when the recorded path no longer leads to that folder (a folder renamed and
 //! replaced by a link to somewhere else while it was encoded). The segment folder of a long
-//! encode is made and held the same way (`segmented`). What still goes by path: the boot-time
-//! removal of a temp file left by a crash, and the originals' moves to the trash, which check
-//! each file's inode before and after.
+//! encode is made and held the same way (`segmented`). A temp file a crash left is removed at the
+//! next start only when its recorded path still names the very file the run made (its device
+//! and inode are in the job's record). What still goes by path: the originals' moves to the
+//! trash, which check each file's inode before and after.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -30,6 +31,43 @@ pub(super) fn fd_path(fd: &impl AsRawFd) -> PathBuf {
         std::process::id(),
         fd.as_raw_fd()
     ))
+}
+
+/// Remove a temp file a run left behind (a crash; found at the next start): the file at
+/// `path` when its name is one of ours and, when the record has it, it is the very file the
+/// run made (`made`: device and inode). Its folder is opened once and the name checked and
+/// removed in it, so the check and the removal are of one file even if the folder's path is
+/// swapped meanwhile. A missing file or folder is fine.
+pub(crate) fn remove_left(path: &Path, made: Option<(u64, u64)>) {
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    if !crate::media::paths::is_own_file(path) {
+        tracing::error!(path = ?path, "refusing to remove a file that is not ours");
+        return;
+    }
+    let removed = (|| -> io::Result<bool> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir = rustix::fs::open(folder, flags, Mode::empty())?;
+        let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        let same = made.is_none_or(|(dev, ino)| st.st_dev == dev && st.st_ino == ino);
+        if !same
+            || rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+        {
+            return Ok(false);
+        }
+        rustix::fs::unlinkat(&dir, name, AtFlags::empty())?;
+        Ok(true)
+    })();
+    match removed {
+        Ok(true) => tracing::info!(path = ?path, "removed partial output"),
+        Ok(false) => tracing::warn!(
+            path = ?path,
+            "partial output not removed: its name now names a file the run did not make"
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(path = ?path, error = %e, "could not remove partial output"),
+    }
 }
 
 /// What the output's filesystem shows for a file this process made there (the run's temp
@@ -81,6 +119,12 @@ impl Target {
     /// The temp file, as ffmpeg writes it and everything reads it.
     pub fn temp_path(&self) -> PathBuf {
         fd_path(&self.temp)
+    }
+
+    /// Device and inode of the temp file, for the job's record (see `remove_left_temp`).
+    pub fn temp_id(&self) -> io::Result<(u64, u64)> {
+        let m = self.temp.metadata()?;
+        Ok((m.dev(), m.ino()))
     }
 
     /// The output's folder (for its free space).
@@ -291,5 +335,61 @@ mod tests {
         target.remove();
         assert!(std::fs::symlink_metadata(&temp).unwrap().is_symlink());
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
+    }
+
+    #[test]
+    fn a_left_temp_is_removed_only_while_its_path_names_the_file_the_run_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shows = tmp.path().join("shows");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(&shows).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let output = shows.join("film.alchemist.mkv");
+        let temp = shows.join(".film.alchemist.mkv.alchemist-tmp-7");
+        let name = temp.file_name().unwrap();
+        let target = Target::create(open_dir(&shows), output.clone(), temp.clone()).unwrap();
+        let made = target.temp_id().unwrap();
+        drop(target); // the crash: the file stays, the record keeps its path and identity
+
+        // The folder is swapped for a link to a folder holding a file of that name.
+        let moved = tmp.path().join("shows.moved");
+        std::fs::rename(&shows, &moved).unwrap();
+        std::os::unix::fs::symlink(&outside, &shows).unwrap();
+        std::fs::write(outside.join(name), b"someone else's").unwrap();
+        remove_left(&temp, Some(made));
+        assert_eq!(
+            std::fs::read(outside.join(name)).unwrap(),
+            b"someone else's"
+        );
+        assert!(moved.join(name).exists());
+
+        // The name in the real folder replaced by another file: kept as well.
+        std::fs::remove_file(&shows).unwrap();
+        std::fs::rename(&moved, &shows).unwrap();
+        // (the run's file still exists elsewhere, so the new one cannot reuse its inode)
+        std::fs::rename(&temp, shows.join("kept")).unwrap();
+        std::fs::write(&temp, b"another").unwrap();
+        remove_left(&temp, Some(made));
+        assert_eq!(std::fs::read(&temp).unwrap(), b"another");
+
+        // The file the run made is removed; a record without the identity (an older
+        // release's) removes a regular file of our name; a link of our name is left.
+        std::fs::remove_file(&temp).unwrap();
+        let target = Target::create(open_dir(&shows), output, temp.clone()).unwrap();
+        let made = target.temp_id().unwrap();
+        drop(target);
+        remove_left(&temp, Some(made));
+        assert!(!temp.exists());
+        std::fs::write(&temp, b"old").unwrap();
+        remove_left(&temp, None);
+        assert!(!temp.exists());
+        std::os::unix::fs::symlink(outside.join(name), &temp).unwrap();
+        remove_left(&temp, None);
+        assert!(temp.symlink_metadata().is_ok());
+        assert!(outside.join(name).exists());
+        // Gone already, or its folder gone: nothing to do.
+        std::fs::remove_file(&temp).unwrap();
+        remove_left(&temp, Some(made));
+        remove_left(&tmp.path().join("gone").join(name), None);
     }
 }

@@ -333,7 +333,7 @@ impl Jobs {
 pub(crate) fn reset_for_restart(job: &mut Job) {
     job.progress = 0.0;
     job.failure = None;
-    job.temp_path = None;
+    job.clear_temp();
     job.retry_at = None;
     job.auto_retries = 0;
 }
