@@ -75,8 +75,9 @@ impl ProbeError {
             } => (
                 "It could not be read as a video: the file is probably damaged or not a media file.",
                 format!(
-                    "ffprobe stopped ({}) without reading it: the file may be damaged, cut \
-                     short, or not a video.",
+                    "ffprobe gave up on it ({}). The file was not changed and nothing was \
+                     written. If it plays on another device, try again; if not, replace it with \
+                     a good copy.",
                     exit_code.map_or_else(
                         || "killed by a signal".to_string(),
                         |c| format!("exit code {c}")
