@@ -8,8 +8,8 @@
 //! replaced by a link to somewhere else while it was encoded). The segment folder of a long
 //! encode is made and held the same way (`segmented`). A temp file a crash left is removed at the
 //! next start only when its recorded path still names the very file the run made (its device
-//! and inode are in the job's record). What still goes by path: the originals' moves to the
-//! trash, which check each file's inode before and after.
+//! and inode are in the job's record). The originals' moves to the trash and back go from
+//! the original's folder held open the same way (`originals::at`).
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;

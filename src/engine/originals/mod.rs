@@ -2,7 +2,9 @@
 //! undoing either after a crash. ORIGINALS ARE SACRED: nothing here runs before the verified
 //! output is durable at `<stem>.alchemist.<ext>`, no step overwrites a file (moves are
 //! `link` + `unlink`, which fail if the target exists), every step checks the inode it was
-//! planned for, and each state is recorded in the store before its step runs.
+//! planned for in a folder held open for the step (the trash folder opened from the
+//! original's, never through a link: `at`), and each state is recorded in the store before
+//! its step runs.
 //!
 //! Forward (state `moving`): original → `.alchemist-trash/<job>/<name>` beside it (same
 //! filesystem), then output → `<stem>.<ext>` when that name is free (an output under the
@@ -17,7 +19,9 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+mod at;
 mod purger;
+mod recovery;
 mod views;
 
 use super::ledger::Ledger;
@@ -25,7 +29,10 @@ use crate::media::paths::{self, TRASH_DIR};
 use crate::model::{JobId, LogLevel, OriginalPolicy, now_ms};
 use crate::store::{Store, StoreError, TrashEntry, TrashState};
 
+use at::Named;
 pub(crate) use purger::Purger;
+pub(crate) use recovery::recover_at_start;
+pub use recovery::{purge_expired, recover};
 pub use views::{RestoreError, TrashView, restore_view, view_of, views};
 
 /// Errors of a replacement or restore.
@@ -77,32 +84,47 @@ pub fn plan_entry(
     })
 }
 
-fn inode(path: &Path) -> Option<u64> {
-    std::fs::symlink_metadata(path).ok().map(|m| m.ino())
-}
-
-fn sync_dir(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
-        _ => Ok(()),
+/// The original's folder and its name in it, opened once for a step, and the job's trash
+/// folder beside it (`create`: made if missing). Refused when the entry's trash path is not
+/// where `plan_entry` puts it: every step goes from the original's folder.
+fn original_and_trash(
+    entry: &TrashEntry,
+    create: bool,
+) -> Result<(Named, Option<Named>), ReplaceError> {
+    let beside = entry.original_path.parent().and_then(|dir| {
+        let name = entry.original_path.file_name()?;
+        Some(
+            dir.join(TRASH_DIR)
+                .join(entry.job_id.to_string())
+                .join(name),
+        )
+    });
+    if beside.as_deref() != Some(entry.trash_path.as_path()) {
+        return Err(ReplaceError::Refused(format!(
+            "the trash of {} is not beside it",
+            paths::shown(&entry.original_path)
+        )));
     }
+    let Some(original) = Named::open(&entry.original_path)? else {
+        return Err(ReplaceError::Refused(format!(
+            "the folder of {} is gone",
+            paths::shown(&entry.original_path)
+        )));
+    };
+    let trash = original.trash(entry.job_id, create)?;
+    Ok((original, trash))
 }
 
-/// Move `from` to `to` without ever replacing `to`, if `from` is still file `ino`. Idempotent:
-/// a crash between link and unlink leaves two names of one inode, which the rerun resolves.
-fn move_no_replace(from: &Path, to: &Path, ino: u64) -> io::Result<()> {
-    match (inode(from), inode(to)) {
-        (Some(f), None) if f == ino => {
-            std::fs::hard_link(from, to)?;
-            sync_dir(to)?;
-            std::fs::remove_file(from)?;
-            sync_dir(from)
-        }
-        (Some(f), Some(t)) if f == ino && t == ino => {
-            std::fs::remove_file(from)?;
-            sync_dir(from)
-        }
-        // Already moved, or not ours to move: leave everything as it is.
+/// Move the output between its `.alchemist.` name and its final name (`back`: to the
+/// `.alchemist.` one), in the folder they share.
+fn move_output(entry: &TrashEntry, back: bool) -> io::Result<()> {
+    let (from, to) = if back {
+        (&entry.final_path, &entry.output_path)
+    } else {
+        (&entry.output_path, &entry.final_path)
+    };
+    match Named::open_pair(from, to)? {
+        (Some(from), Some(to)) => at::move_no_replace(&from, &to, entry.output_inode),
         _ => Ok(()),
     }
 }
@@ -115,32 +137,41 @@ fn save(store: &Store, entry: &mut TrashEntry, state: TrashState) -> Result<(), 
 
 /// The forward steps; `entry` must already be stored in state `moving`.
 pub fn forward(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
+    let ino = entry.original_inode;
     // The original's name must still name it before anything is made beside it (a folder
-    // replaced by a link since the encode would have the trash folder made at the link's end).
-    if inode(&entry.original_path) != Some(entry.original_inode)
-        && inode(&entry.trash_path) != Some(entry.original_inode)
-    {
+    // replaced by a link since the encode would have the trash folder made at the link's end);
+    // a rerun after a crash finds it in the trash already.
+    let (original, trash) = original_and_trash(entry, false)?;
+    let trashed_already = match &trash {
+        Some(t) => t.ino()? == Some(ino),
+        None => false,
+    };
+    if original.ino()? != Some(ino) && !trashed_already {
         return Err(ReplaceError::Refused(format!(
             "{} is no longer the file that was encoded",
             paths::shown(&entry.original_path)
         )));
     }
-    if let Some(dir) = entry.trash_path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    move_no_replace(
-        &entry.original_path,
-        &entry.trash_path,
-        entry.original_inode,
-    )?;
-    if inode(&entry.trash_path) != Some(entry.original_inode) {
+    let trash = match trash {
+        Some(t) => t,
+        None => original
+            .trash(entry.job_id, true)?
+            .ok_or_else(|| ReplaceError::Refused("the trash folder could not be made".into()))?,
+    };
+    at::move_no_replace(&original, &trash, ino)?;
+    if trash.ino()? != Some(ino) {
         return Err(ReplaceError::Refused(
             "the original could not be moved to the trash".into(),
         ));
     }
     if entry.final_path != entry.output_path {
-        move_no_replace(&entry.output_path, &entry.final_path, entry.output_inode)?;
-        if inode(&entry.final_path) != Some(entry.output_inode) {
+        move_output(entry, false)?;
+        let (_, at_final) = Named::open_pair(&entry.output_path, &entry.final_path)?;
+        let there = match at_final {
+            Some(f) => f.ino()?,
+            None => None,
+        };
+        if there != Some(entry.output_inode) {
             // The name is taken by something else: the output keeps its `.alchemist.` name.
             entry.final_path = entry.output_path.clone();
         }
@@ -153,26 +184,20 @@ pub fn forward(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError
 pub fn undo(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
     save(store, entry, TrashState::Restoring)?;
     if entry.final_path != entry.output_path {
-        move_no_replace(&entry.final_path, &entry.output_path, entry.output_inode)?;
+        move_output(entry, true)?;
     }
-    move_no_replace(
-        &entry.trash_path,
-        &entry.original_path,
-        entry.original_inode,
-    )?;
-    if inode(&entry.original_path) != Some(entry.original_inode) {
+    let (original, trash) = original_and_trash(entry, false)?;
+    if let Some(trash) = &trash {
+        at::move_no_replace(trash, &original, entry.original_inode)?;
+    }
+    if original.ino()? != Some(entry.original_inode) {
         return Err(ReplaceError::Refused(format!(
             "the original could not be put back at {} (the name is taken?); it is still at {}",
             paths::shown(&entry.original_path),
             paths::shown(&entry.trash_path)
         )));
     }
-    if let Some(dir) = entry.trash_path.parent() {
-        let _ = std::fs::remove_dir(dir);
-        if let Some(top) = dir.parent() {
-            let _ = std::fs::remove_dir(top);
-        }
-    }
+    original.remove_empty_trash(entry.job_id);
     save(store, entry, TrashState::Restored)?;
     Ok(())
 }
@@ -185,60 +210,23 @@ pub fn purge(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> 
             entry.state
         )));
     }
-    if inode(&entry.trash_path) == Some(entry.original_inode) {
-        std::fs::remove_file(&entry.trash_path)?;
-        sync_dir(&entry.trash_path)?;
-    }
-    if let Some(dir) = entry.trash_path.parent() {
-        let _ = std::fs::remove_dir(dir);
-        if let Some(top) = dir.parent() {
-            let _ = std::fs::remove_dir(top);
+    // A folder gone (or renamed by the owner) has nothing of ours left to remove here.
+    match original_and_trash(entry, false) {
+        Ok((original, trash)) => {
+            if let Some(trash) = trash
+                && trash.remove_if(entry.original_inode)?
+            {
+                trash.sync()?;
+            }
+            original.remove_empty_trash(entry.job_id);
         }
+        Err(ReplaceError::Refused(why)) => {
+            tracing::warn!(job = entry.job_id, %why, "nothing to purge of a trashed original")
+        }
+        Err(e) => return Err(e),
     }
     save(store, entry, TrashState::Purged)?;
     Ok(())
-}
-
-/// Purge trashed originals older than `trash_days` whose job is not running. Safe while the
-/// engine runs (an in-flight replacement's job is active, so it is never purged).
-pub fn purge_expired(store: &Store, trash_days: u32) -> Result<usize, ReplaceError> {
-    let expiry = i64::from(trash_days) * 86_400_000;
-    let mut purged = 0;
-    for mut entry in store.trash_list()? {
-        let running = store
-            .get_job(JobId(entry.job_id))
-            .is_ok_and(|j| j.status.is_active());
-        if entry.state == TrashState::Trashed && !running && now_ms() - entry.updated_at >= expiry {
-            purge(store, &mut entry)?;
-            purged += 1;
-        }
-    }
-    Ok(purged)
-}
-
-/// Boot recovery: undo every replacement whose job did not complete; purge expired entries.
-/// Returns the paths restored.
-pub fn recover(store: &Store, trash_days: u32) -> Result<Vec<PathBuf>, ReplaceError> {
-    let mut restored = Vec::new();
-    let expiry = i64::from(trash_days) * 86_400_000;
-    for mut entry in store.trash_list()? {
-        // Interrupted: the run that made this replacement was still active at the crash.
-        let interrupted = store
-            .get_job(JobId(entry.job_id))
-            .is_ok_and(|j| j.status.is_active() && j.attempt_count == entry.attempt);
-        let incomplete = match entry.state {
-            TrashState::Moving | TrashState::Restoring => true,
-            TrashState::Trashed => interrupted,
-            TrashState::Restored | TrashState::Purged => false,
-        };
-        if incomplete {
-            undo(store, &mut entry)?;
-            restored.push(entry.original_path.clone());
-        } else if entry.state == TrashState::Trashed && now_ms() - entry.updated_at >= expiry {
-            purge(store, &mut entry)?;
-        }
-    }
-    Ok(restored)
 }
 
 /// After promotion: keep, replace or delete the original as the job's profile says. Returns
@@ -307,29 +295,13 @@ pub(crate) async fn apply_policy(
     }
 }
 
-/// Undo interrupted replacements and purge expired ones; runs at boot before jobs are
-/// re-queued.
-pub(crate) async fn recover_at_start(store: &Store, trash_days: u32) -> Result<(), StoreError> {
-    let restored = store
-        .call(move |s| {
-            recover(s, trash_days).map_err(|e| match e {
-                ReplaceError::Store(e) => e,
-                other => StoreError::Task(other.to_string()),
-            })
-        })
-        .await?;
-    for path in restored {
-        tracing::warn!(path = ?path, "undid a replacement interrupted by a crash");
-    }
-    Ok(())
-}
-
 /// Remove the encoded output after a restore (the owner undid the encode), if it is still the
 /// file this replacement made. The original is back in place before this runs.
 fn remove_output_of(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
-    if inode(&entry.output_path) == Some(entry.output_inode) {
-        std::fs::remove_file(&entry.output_path)?;
-        sync_dir(&entry.output_path)?;
+    if let Some(output) = Named::open(&entry.output_path)?
+        && output.remove_if(entry.output_inode)?
+    {
+        output.sync()?;
     }
     entry.output_removed = true;
     save(store, entry, TrashState::Restored)?;
