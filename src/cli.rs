@@ -228,7 +228,7 @@ fn serve(overrides: Overrides) -> anyhow::Result<()> {
     let signalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let runtime = tokio::runtime::Runtime::new()?;
     let by_signal = signalled.clone();
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -254,10 +254,12 @@ fn serve(overrides: Overrides) -> anyhow::Result<()> {
         });
         alchemist::run_with(config, listeners, shutdown).await?;
         anyhow::Ok(())
-    })?;
+    });
     // A blocking task still running (a notification's HTTP attempt waits up to its timeout)
-    // does not hold the exit: dropping the runtime would wait for it without limit.
+    // does not hold the exit, whether the server stopped or failed: dropping the runtime
+    // would wait for it without limit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    served?;
     // The server stopped itself to restore a backup: start again (same process id, same
     // arguments, so the appliance's init script and a shell see one server) and apply it
     // first. Stopped by a signal instead, the next start applies it.

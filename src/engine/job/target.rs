@@ -35,7 +35,7 @@ pub(super) fn fd_path(fd: &impl AsRawFd) -> PathBuf {
 
 /// Remove a temp file a run left behind (a crash; found at the next start): the file at
 /// `path` when its name is one of ours and, when the record has it, it is the very file the
-/// run made (`made`: device and inode). Its folder is opened once and the name checked and
+/// run made (`made`: device and inode; the inode is compared). Its folder is opened once and the name checked and
 /// removed in it, so the check and the removal are of one file even if the folder's path is
 /// swapped meanwhile. A missing file or folder is fine.
 pub(crate) fn remove_left(path: &Path, made: Option<(u64, u64)>) {
@@ -50,7 +50,9 @@ pub(crate) fn remove_left(path: &Path, made: Option<(u64, u64)>) {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let dir = rustix::fs::open(folder, flags, Mode::empty())?;
         let st = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
-        let same = made.is_none_or(|(dev, ino)| st.st_dev == dev && st.st_ino == ino);
+        // The inode only: a share's or a FUSE pool's device number may change with the
+        // reboot after a crash, while the name and inode still show the file is the run's.
+        let same = made.is_none_or(|(_, ino)| st.st_ino == ino);
         if !same
             || rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
         {

@@ -186,23 +186,45 @@ pub fn undo(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
     if entry.final_path != entry.output_path {
         move_output(entry, true)?;
     }
-    let (original, trash) = original_and_trash(entry, false)?;
-    if let Some(trash) = &trash {
-        at::move_no_replace(trash, &original, entry.original_inode)?;
-    }
-    if original.ino()? != Some(entry.original_inode) {
+    let ino = entry.original_inode;
+    let Some(original) = Named::open(&entry.original_path)? else {
         return Err(ReplaceError::Refused(format!(
-            "the original could not be put back at {} (the name is taken?); it is still at {}",
+            "the folder of {} is gone; the original is still at {}",
             paths::shown(&entry.original_path),
             paths::shown(&entry.trash_path)
         )));
+    };
+    // The original still in place (the move never happened, or stopped after the link):
+    // a second name of it in the trash is dropped, and anything else found there, even a
+    // trash folder that cannot be opened, does not matter.
+    if original.ino()? == Some(ino) {
+        if let Ok(Some(trash)) = original.trash(entry.job_id, false)
+            && trash.remove_if(ino)?
+        {
+            trash.sync()?;
+        }
+    } else {
+        let (original, trash) = original_and_trash(entry, false)?;
+        if let Some(trash) = &trash {
+            at::move_no_replace(trash, &original, ino)?;
+        }
+        if original.ino()? != Some(ino) {
+            return Err(ReplaceError::Refused(format!(
+                "the original could not be put back at {} (the name is taken?); it is still at {}",
+                paths::shown(&entry.original_path),
+                paths::shown(&entry.trash_path)
+            )));
+        }
     }
     original.remove_empty_trash(entry.job_id);
     save(store, entry, TrashState::Restored)?;
     Ok(())
 }
 
-/// Remove the trashed original for good (purge after N days, or policy `delete`).
+/// Remove the trashed original for good (purge after N days, or policy `delete`). What
+/// cannot be looked at any more (the folder gone or renamed by the owner, the trash folder
+/// replaced by a link or unreadable) has nothing of ours left to remove there: the entry is
+/// purged with a warning, as the file is no longer where the box can reach it safely.
 pub fn purge(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> {
     if entry.state != TrashState::Trashed {
         return Err(ReplaceError::Refused(format!(
@@ -210,20 +232,24 @@ pub fn purge(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError> 
             entry.state
         )));
     }
-    // A folder gone (or renamed by the owner) has nothing of ours left to remove here.
-    match original_and_trash(entry, false) {
-        Ok((original, trash)) => {
-            if let Some(trash) = trash
-                && trash.remove_if(entry.original_inode)?
-            {
-                trash.sync()?;
-            }
-            original.remove_empty_trash(entry.job_id);
+    let removed = original_and_trash(entry, false).and_then(|(original, trash)| {
+        if let Some(trash) = trash
+            && trash.remove_if(entry.original_inode)?
+        {
+            trash.sync()?;
         }
-        Err(ReplaceError::Refused(why)) => {
-            tracing::warn!(job = entry.job_id, %why, "nothing to purge of a trashed original")
-        }
-        Err(e) => return Err(e),
+        original.remove_empty_trash(entry.job_id);
+        Ok(())
+    });
+    match removed {
+        Ok(()) => {}
+        Err(ReplaceError::Store(e)) => return Err(e.into()),
+        Err(why) => tracing::warn!(
+            job = entry.job_id,
+            path = ?entry.trash_path,
+            %why,
+            "the trashed original could not be looked at; its entry is purged"
+        ),
     }
     save(store, entry, TrashState::Purged)?;
     Ok(())
@@ -250,30 +276,36 @@ pub(crate) async fn apply_policy(
     }
     let (input2, output2) = (input.to_path_buf(), output.clone());
     let store = ledger.store().clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<PathBuf, ReplaceError> {
-        let there = std::fs::symlink_metadata(&input2)?;
-        if (there.dev(), there.ino()) != encoded {
-            return Err(ReplaceError::Refused(format!(
-                "{} is no longer the file that was encoded",
-                paths::shown(&input2)
-            )));
-        }
-        let mut entry = plan_entry(id, attempt, &input2, &output2)?;
-        store.trash_put(&entry)?;
-        if let Err(e) = forward(&store, &mut entry) {
-            undo(&store, &mut entry)?;
-            return Err(e);
-        }
-        if policy == OriginalPolicy::Delete {
-            purge(&store, &mut entry)?;
-        }
-        Ok(entry.final_path)
-    })
-    .await
-    .map_err(|e| ReplaceError::Refused(e.to_string()))
-    .and_then(|r| r);
+    let result =
+        tokio::task::spawn_blocking(move || -> Result<(PathBuf, OriginalPolicy), ReplaceError> {
+            let there = std::fs::symlink_metadata(&input2)?;
+            if (there.dev(), there.ino()) != encoded {
+                return Err(ReplaceError::Refused(format!(
+                    "{} is no longer the file that was encoded",
+                    paths::shown(&input2)
+                )));
+            }
+            let mut entry = plan_entry(id, attempt, &input2, &output2)?;
+            store.trash_put(&entry)?;
+            if let Err(e) = forward(&store, &mut entry) {
+                undo(&store, &mut entry)?;
+                return Err(e);
+            }
+            // The output has the original's place now: a purge that fails leaves the original
+            // in the trash, as `replace` would.
+            if policy == OriginalPolicy::Delete
+                && let Err(e) = purge(&store, &mut entry)
+            {
+                tracing::warn!(job = id.0, error = %e, "the trashed original could not be deleted");
+                return Ok((entry.final_path, OriginalPolicy::Replace));
+            }
+            Ok((entry.final_path, policy))
+        })
+        .await
+        .map_err(|e| ReplaceError::Refused(e.to_string()))
+        .and_then(|r| r);
     match result {
-        Ok(final_path) => {
+        Ok((final_path, policy)) => {
             let what = if policy == OriginalPolicy::Delete {
                 "deleted"
             } else {

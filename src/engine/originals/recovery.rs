@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use super::{ReplaceError, purge, undo};
-use crate::model::{JobId, now_ms};
+use crate::engine::failure::Failure;
+use crate::model::{JobEvent, JobId, LogLevel, now_ms};
 use crate::store::{Store, StoreError, TrashState};
 
 /// Purge trashed originals older than `trash_days` whose job is not running. Safe while the
@@ -39,13 +40,48 @@ pub fn recover(store: &Store, trash_days: u32) -> Result<Vec<PathBuf>, ReplaceEr
             TrashState::Restored | TrashState::Purged => false,
         };
         if incomplete {
-            undo(store, &mut entry)?;
-            restored.push(entry.original_path.clone());
+            // One entry that cannot be undone (its folder gone, the original's name taken)
+            // must not keep the box from starting: it stays as it is for the next boot, and
+            // an interrupted job of it is stopped rather than run again over a replacement
+            // half done.
+            match undo(store, &mut entry) {
+                Ok(()) => restored.push(entry.original_path.clone()),
+                Err(ReplaceError::Store(e)) => return Err(e.into()),
+                Err(why) => {
+                    tracing::error!(job = entry.job_id, %why, "an interrupted replacement could not be undone");
+                    if interrupted {
+                        stop_job(store, JobId(entry.job_id), &why)?;
+                    }
+                }
+            }
         } else if entry.state == TrashState::Trashed && now_ms() - entry.updated_at >= expiry {
             purge(store, &mut entry)?;
         }
     }
     Ok(restored)
+}
+
+/// Fail job `id`, interrupted during a replacement that could not be undone, for good (no
+/// automatic retry): the owner finds why on its page.
+fn stop_job(store: &Store, id: JobId, why: &ReplaceError) -> Result<(), StoreError> {
+    let failure = Failure::Internal {
+        summary: "The original could not be put back after a restart.",
+        detail: format!(
+            "The box stopped while replacing the original, and undoing that failed: {why}. The \
+             job does not run again by itself; once the original is back where it was, try again."
+        ),
+    }
+    .explain();
+    store.transition_job(id, JobEvent::Fail, |j| {
+        j.failure = Some(failure);
+        j.clear_temp();
+    })?;
+    store.append_log(
+        id,
+        LogLevel::Error,
+        "stopped: the replacement interrupted by a restart could not be undone",
+    )?;
+    Ok(())
 }
 
 /// Undo interrupted replacements and purge expired ones; runs at boot before jobs are

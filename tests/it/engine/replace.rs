@@ -154,6 +154,59 @@ fn interrupted_replacements_are_undone_at_every_step() {
     }
 }
 
+/// A crash mid-replacement whose undo cannot finish (the original's name was taken by a new
+/// file while the box was down) does not keep the box from starting: the original stays in
+/// the trash, the new file is not touched, the job is failed (not run again over the half
+/// done replacement), and a strange trash folder beside an original still in place is no
+/// obstacle either.
+#[test]
+fn an_undo_that_cannot_finish_stops_its_job_and_lets_the_box_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, original, output) = setup(tmp.path());
+    let mut entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
+    store.trash_put(&entry).unwrap();
+    forward(&store, &mut entry).unwrap();
+    // The output took the original's name; a fresh download takes the output's old name.
+    std::fs::write(&output, b"a new download").unwrap();
+    let restored = recover(&store, 30).unwrap();
+    assert!(restored.is_empty());
+    assert_eq!(std::fs::read(&entry.trash_path).unwrap(), b"original bytes");
+    assert_eq!(std::fs::read(&original).unwrap(), b"verified output");
+    assert_eq!(std::fs::read(&output).unwrap(), b"a new download");
+    let job = store.get_job(JobId(1)).unwrap();
+    assert_eq!(job.status, alchemist::model::JobState::Failed);
+    assert!(
+        job.failure
+            .as_ref()
+            .unwrap()
+            .summary
+            .contains("could not be put back"),
+        "{job:?}"
+    );
+    assert!(job.retry_at.is_none());
+    // The next boot tries again and changes nothing.
+    assert!(recover(&store, 30).unwrap().is_empty());
+    assert_eq!(std::fs::read(&entry.trash_path).unwrap(), b"original bytes");
+
+    // An interrupted replacement that never moved the original, beside a trash folder
+    // replaced by a link: undone, the original in place.
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, original, output) = setup(tmp.path());
+    let entry = plan_entry(JobId(1), 1, &original, &output).unwrap();
+    store.trash_put(&entry).unwrap();
+    std::os::unix::fs::symlink(
+        tmp.path().join("elsewhere"),
+        tmp.path().join(".alchemist-trash"),
+    )
+    .unwrap();
+    assert_eq!(recover(&store, 30).unwrap(), vec![original.clone()]);
+    assert_eq!(std::fs::read(&original).unwrap(), b"original bytes");
+    assert_eq!(
+        store.trash_get(1).unwrap().unwrap().state,
+        TrashState::Restored
+    );
+}
+
 #[test]
 fn forward_never_overwrites_and_checks_inodes() {
     let tmp = tempfile::tempdir().unwrap();
