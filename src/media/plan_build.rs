@@ -81,8 +81,8 @@ pub(super) fn build(
                 "transcode_recommended",
                 format!(
                     "The video will be re-encoded from {} to {}.",
-                    video.codec,
-                    v.encoder.codec()
+                    crate::media::reasons::codec_words(&video.codec),
+                    crate::media::reasons::codec_words(v.encoder.codec().as_str())
                 ),
                 String::new(),
             )

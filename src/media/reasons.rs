@@ -37,6 +37,28 @@ fn base_bpp(target: CpuEncoder) -> f64 {
 }
 
 /// Bits a codec needs relative to H.264 for the same quality.
+/// A video codec as an owner knows it (the name on a box or in a player's info), for the
+/// reasons the pages show; ffprobe's own name when it is not a common one.
+pub fn codec_words(ffprobe_codec: &str) -> &str {
+    match ffprobe_codec {
+        "h264" => "H.264",
+        "hevc" | "h265" => "HEVC (H.265)",
+        "av1" => "AV1",
+        "vp9" => "VP9",
+        "vp8" => "VP8",
+        "mpeg2video" => "MPEG-2",
+        "mpeg1video" => "MPEG-1",
+        "mpeg4" => "MPEG-4 Part 2 (DivX, Xvid)",
+        "msmpeg4v3" | "msmpeg4v2" => "Microsoft MPEG-4 (DivX 3)",
+        "wmv3" | "wmv2" | "wmv1" => "Windows Media Video",
+        "vc1" => "VC-1",
+        "mjpeg" => "Motion JPEG",
+        "prores" => "ProRes",
+        "theora" => "Theora",
+        other => other,
+    }
+}
+
 pub fn codec_efficiency(ffprobe_codec: &str) -> f64 {
     match ffprobe_codec {
         "mpeg2video" | "mpeg1video" => 2.0,
@@ -206,7 +228,7 @@ impl SkipReason {
             } => {
                 let mut e = Explanation::new(
                     code,
-                    format!("The video is already {codec}."),
+                    format!("The video is already {}.", codec_words(codec)),
                     format!(
                         "The video stream is {codec} at {} bits in {container}, which is what \
                          the profile produces; re-encoding would cost quality and time for \
