@@ -75,9 +75,9 @@ impl ProbeError {
             } => (
                 "It could not be read as a video: the file is probably damaged or not a media file.",
                 format!(
-                    "ffprobe gave up on it ({}). The file was not changed and nothing was \
-                     written. If it plays on another device, try again; if not, replace it with \
-                     a good copy.",
+                    "ffprobe, the reader, stopped ({}). The file was not changed and nothing \
+                     was written. Another attempt on the \
+                     same file fails the same way: replace it with a good copy, then try again.",
                     exit_code.map_or_else(
                         || "killed by a signal".to_string(),
                         |c| format!("exit code {c}")

@@ -44,6 +44,9 @@ pub struct SavingsSplit {
     /// Size of the replaced originals still held in the trash (restorable): counted as freed
     /// above, the space is released when the trash is purged.
     pub in_trash_bytes: u64,
+    /// The part of `realized_savings_bytes` whose originals wait in the trash: freed on disk
+    /// only once the trash is purged (the rest is freed now).
+    pub in_trash_savings_bytes: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -333,6 +336,7 @@ impl SavingsSplit {
                 self.realized_savings_bytes += saved;
                 if in_trash {
                     self.in_trash_bytes += r.input_size;
+                    self.in_trash_savings_bytes += saved;
                 }
             }
             Standing::Potential => self.potential_savings_bytes += saved,

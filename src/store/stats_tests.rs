@@ -99,6 +99,8 @@ fn kept_originals_are_potential_replaced_and_deleted_ones_realized() {
     assert_eq!(agg.split.realized_savings_bytes, 1500 + 3000);
     // Only the replaced original still takes room, in the trash.
     assert_eq!(agg.split.in_trash_bytes, 2000);
+    // Of what was freed, the replaced file's saving waits for the trash to be emptied.
+    assert_eq!(agg.split.in_trash_savings_bytes, 1500);
     assert_eq!(agg.total_savings_bytes, 700 + 1500 + 3000);
     let savings = store.savings().unwrap();
     assert_eq!(savings.split, agg.split);
