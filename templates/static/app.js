@@ -45,7 +45,7 @@
     var known = d.fps != null && d.fps > 0;
     each('[data-fps-job="' + id + '"]', function (el) { el.textContent = known ? d.fps.toFixed(1) : "–"; });
     each('[data-eta-job="' + id + '"]', function (el) {
-      el.textContent = known && (d.eta_seconds > 0 || d.percent >= 99) ? fmtEta(d.eta_seconds) : "–";
+      el.textContent = known && (d.eta_seconds > 0 || d.percent >= 99) ? fmtEta(d.eta_seconds) : "estimating…";
     });
   }
 

@@ -138,9 +138,9 @@ pub fn phase(e: &EngineStatus) -> Phase {
             "encoding",
             "Encoding",
             format!(
-                "{} of at most {} at once.",
-                e.active_jobs,
-                count(e.concurrent_limit, "job", "jobs")
+                "{} running; the mode allows {} at a time.",
+                count(e.active_jobs, "job", "jobs"),
+                e.concurrent_limit
             ),
         ),
         EngineRunState::Running if e.queued_jobs > 0 => (
