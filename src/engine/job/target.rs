@@ -267,8 +267,9 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn writes_stay_in_the_folder_opened_when_its_path_is_swapped_for_a_link() {
+    /// A library folder `shows` and a folder `outside` it, with job 7's output and temp
+    /// file paths in `shows`.
+    fn folders() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let shows = tmp.path().join("shows");
         let outside = tmp.path().join("outside");
@@ -276,6 +277,12 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         let output = shows.join("film.alchemist.mkv");
         let temp = shows.join(".film.alchemist.mkv.alchemist-tmp-7");
+        (tmp, shows, outside, output, temp)
+    }
+
+    #[test]
+    fn writes_stay_in_the_folder_opened_when_its_path_is_swapped_for_a_link() {
+        let (tmp, shows, outside, output, temp) = folders();
         // A stale temp of ours is replaced.
         std::fs::write(&temp, b"stale").unwrap();
         let target = Target::create(open_dir(&shows), output.clone(), temp.clone()).unwrap();
@@ -341,13 +348,7 @@ mod tests {
 
     #[test]
     fn a_left_temp_is_removed_only_while_its_path_names_the_file_the_run_made() {
-        let tmp = tempfile::tempdir().unwrap();
-        let shows = tmp.path().join("shows");
-        let outside = tmp.path().join("outside");
-        std::fs::create_dir_all(&shows).unwrap();
-        std::fs::create_dir_all(&outside).unwrap();
-        let output = shows.join("film.alchemist.mkv");
-        let temp = shows.join(".film.alchemist.mkv.alchemist-tmp-7");
+        let (tmp, shows, outside, output, temp) = folders();
         let name = temp.file_name().unwrap();
         let target = Target::create(open_dir(&shows), output.clone(), temp.clone()).unwrap();
         let made = target.temp_id().unwrap();

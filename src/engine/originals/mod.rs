@@ -116,16 +116,20 @@ fn original_and_trash(
 }
 
 /// Move the output between its `.alchemist.` name and its final name (`back`: to the
-/// `.alchemist.` one), in the folder they share.
-fn move_output(entry: &TrashEntry, back: bool) -> io::Result<()> {
+/// `.alchemist.` one), in the folder they share. Whether the destination name now names the
+/// output.
+fn move_output(entry: &TrashEntry, back: bool) -> io::Result<bool> {
     let (from, to) = if back {
         (&entry.final_path, &entry.output_path)
     } else {
         (&entry.output_path, &entry.final_path)
     };
     match Named::open_pair(from, to)? {
-        (Some(from), Some(to)) => at::move_no_replace(&from, &to, entry.output_inode),
-        _ => Ok(()),
+        (Some(from), Some(to)) => {
+            at::move_no_replace(&from, &to, entry.output_inode)?;
+            Ok(to.ino()? == Some(entry.output_inode))
+        }
+        _ => Ok(false),
     }
 }
 
@@ -164,17 +168,9 @@ pub fn forward(store: &Store, entry: &mut TrashEntry) -> Result<(), ReplaceError
             "the original could not be moved to the trash".into(),
         ));
     }
-    if entry.final_path != entry.output_path {
-        move_output(entry, false)?;
-        let (_, at_final) = Named::open_pair(&entry.output_path, &entry.final_path)?;
-        let there = match at_final {
-            Some(f) => f.ino()?,
-            None => None,
-        };
-        if there != Some(entry.output_inode) {
-            // The name is taken by something else: the output keeps its `.alchemist.` name.
-            entry.final_path = entry.output_path.clone();
-        }
+    // The final name taken by something else: the output keeps its `.alchemist.` name.
+    if entry.final_path != entry.output_path && !move_output(entry, false)? {
+        entry.final_path = entry.output_path.clone();
     }
     save(store, entry, TrashState::Trashed)?;
     Ok(())
