@@ -6,6 +6,7 @@
 //! the pure parts; the engine and the web layer use the service.
 
 mod catalog;
+mod entry;
 mod output;
 mod profile;
 mod quality;
@@ -16,6 +17,7 @@ pub use catalog::{
     DEFAULT_PROFILE, InvalidProfile, MAX_BPP_FACTOR, MAX_MIN_SAVING_PERCENT, MAX_NAME_LEN,
     ProfileFields, ProfileSource, check_name,
 };
+pub use entry::{ProfileEntry, ProfileError};
 pub(crate) use output::resolved;
 pub use output::{DEFAULT_OUTPUT_SUFFIX, HdrMode, InvalidOutput, MAX_SUFFIX_LEN, OutputLocation};
 pub use profile::{
@@ -23,10 +25,7 @@ pub use profile::{
     OriginalPolicy, Profile, Tonemapper, default_crf, default_preset,
 };
 pub use quality::{InvalidTarget, MetricChoice, QualityTarget, value_range};
-pub use service::{
-    ProfileEntry, ProfileError, Profiles, check_folder_against_outputs, folder_ref, most_specific,
-    own_outputs,
-};
+pub use service::{Profiles, check_folder_against_outputs, folder_ref, most_specific, own_outputs};
 pub use streams::{
     AudioCodecPolicy, ImageSubtitles, InvalidStreamRules, MAX_LANGUAGES, StreamRules,
     canonical_language, language_listed,

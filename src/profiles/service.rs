@@ -6,105 +6,12 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use super::catalog::{DEFAULT_PROFILE, ProfileFields, ProfileSource, check_name};
+use super::entry::{ProfileEntry, ProfileError, blank, checked};
 use super::output::OutputLocation;
 use super::profile::{EncodeSettings, Profile};
 use crate::config::LiveSettings;
-use crate::model::rfc3339;
-use crate::store::{FolderProfile, Store, StoreError, StoredProfile};
-
-/// Why a profile operation was refused; mapped to HTTP by `web`.
-#[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    #[error("profile `{0}` does not exist")]
-    NotFound(String),
-    #[error("a profile named `{0}` exists already")]
-    Exists(String),
-    #[error("profile `{0}` is built in and cannot be changed; create a custom profile from it")]
-    ReadOnly(String),
-    #[error("{0}")]
-    InUse(String),
-    #[error("{0}")]
-    Invalid(String),
-    /// A field's value is refused; the field is named in the problem document.
-    #[error("{1}")]
-    InvalidField(&'static str, String),
-    #[error("folder {0} does not exist")]
-    FolderNotFound(u64),
-    #[error("profile `{0}` does not exist; a folder can only use an existing profile")]
-    UnknownForFolder(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// A profile as listed: where it comes from, whether it can change, and its settings.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ProfileEntry {
-    pub name: String,
-    pub source: ProfileSource,
-    /// A preset shipped with the program.
-    pub builtin: bool,
-    /// Only custom profiles can be changed or deleted through the API.
-    pub read_only: bool,
-    #[serde(flatten)]
-    pub profile: Profile,
-    /// RFC 3339; custom profiles only.
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
-}
-
-impl ProfileEntry {
-    fn reserved(name: &str, source: ProfileSource, profile: Profile) -> ProfileEntry {
-        ProfileEntry {
-            name: name.to_string(),
-            source,
-            builtin: source == ProfileSource::Builtin,
-            read_only: true,
-            profile,
-            created_at: None,
-            updated_at: None,
-        }
-    }
-
-    fn stored(record: StoredProfile) -> Result<ProfileEntry, ProfileError> {
-        let profile = serde_json::from_value(record.profile).map_err(|e| {
-            StoreError::Corrupt(format!("profile `{}` is unreadable: {e}", record.name))
-        })?;
-        Ok(ProfileEntry {
-            name: record.name,
-            source: ProfileSource::Custom,
-            builtin: false,
-            read_only: false,
-            profile,
-            created_at: Some(rfc3339(record.created_at)),
-            updated_at: Some(rfc3339(record.updated_at)),
-        })
-    }
-}
-
-/// A profile from a request's fields with nothing to start from: the encoder is required and
-/// every field not given takes its default.
-fn blank(fields: &ProfileFields) -> Result<Profile, ProfileError> {
-    let encoder = fields.encoder.ok_or_else(|| {
-        ProfileError::Invalid("`encoder` is required (or give `base` to start from)".into())
-    })?;
-    Ok(fields.apply(Profile::from_settings(&EncodeSettings {
-        encoder,
-        crf: None,
-        preset: None,
-        threads: 0,
-    })))
-}
-
-fn checked(profile: Profile) -> Result<serde_json::Value, ProfileError> {
-    profile
-        .validate()
-        .map_err(|e| ProfileError::InvalidField(e.field(), e.to_string()))?;
-    serde_json::to_value(&profile).map_err(|e| ProfileError::Invalid(e.to_string()))
-}
+use crate::store::{FolderProfile, Store, StoreError};
 
 /// Every custom profile's output suffix and root, with the default suffix: what a scan must
 /// not take for a source (the built-in profiles and `default` use the default suffix beside

@@ -21,6 +21,7 @@ mod profiles;
 mod queue;
 pub mod records;
 mod retries;
+mod scanned;
 mod segments;
 mod settings;
 pub mod snapshot;
@@ -37,12 +38,13 @@ use std::sync::{Arc, Mutex};
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use index::{Cursor, JobQuery, SortKey};
-pub use jobs::{RunEnd, ScanOutcome, ScannedFile, StatusCounts};
+pub use jobs::{RunEnd, StatusCounts};
 pub use listing::{JobRow, StoredPath};
 pub use load::{IndexLoader, IndexStatus};
 pub use profiles::FolderProfile;
 pub use queue::{QueueFacts, QueueOrder, QueuedRow, UNPROBED_SAVING_FRACTION};
 pub use records::*;
+pub use scanned::{ScanOutcome, ScannedFile};
 pub use stats::{Aggregated, CodecSavings, DailyEntry, Savings};
 use tables::*;
 

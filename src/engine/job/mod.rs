@@ -13,6 +13,7 @@ mod check;
 mod encode;
 mod ffmpeg;
 mod finish;
+mod prepare;
 pub(super) mod quality;
 mod segmented;
 mod source;

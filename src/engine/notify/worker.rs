@@ -20,16 +20,20 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::Batcher;
-use super::render::{JobRef, Message, Notice};
+use super::render::{Message, Notice};
 use super::target::{EventKind, Target};
 use super::{Input, Notifications, summary};
 use crate::engine::worker::Worker;
 use crate::events::{Envelope, Event, EventBus};
 use crate::model::count;
-use crate::model::{EngineRunState, EngineStatus, JobId, JobState};
 
 mod flights;
 mod held;
+mod notices;
+
+pub(super) use notices::Pauser;
+#[cfg(test)]
+pub(super) use notices::pauser;
 
 /// Longest sleep: summary hours and the end of quiet hours are noticed within it.
 const MINUTE: Duration = Duration::from_secs(60);
@@ -45,36 +49,6 @@ const MAX_BUFFERED: usize = 4096;
 /// waited is written before this; the init script gives the whole server 10 s, the web
 /// server's drain included).
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(3);
-/// How `paused_reason` begins when the viewers' watch holds the engine
-/// (`integrations::viewers`) or the schedule does (`schedule::worker`): the engine event
-/// carries no other word of who paused it.
-const VIEWERS_REASON: &str = "viewers:";
-const SCHEDULE_REASON: &str = "outside the schedule window";
-
-/// Who holds the engine, as far as `engine_paused` cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Pauser {
-    Viewers,
-    Schedule,
-    /// The owner, the thermal guard (it has `thermal_pause`), a drain.
-    Other,
-}
-
-/// Who holds the engine in `status` (`None`: it runs).
-pub(super) fn pauser(status: &EngineStatus) -> Option<Pauser> {
-    if status.status == EngineRunState::Running {
-        return None;
-    }
-    let reason = status.paused_reason.as_deref().unwrap_or_default();
-    Some(if reason.starts_with(VIEWERS_REASON) {
-        Pauser::Viewers
-    } else if reason.starts_with(SCHEDULE_REASON) {
-        Pauser::Schedule
-    } else {
-        Pauser::Other
-    })
-}
-
 /// Whether an engine event is news for the bus queue.
 fn wanted(event: &Event) -> bool {
     matches!(
@@ -132,103 +106,6 @@ impl Notifier {
             flying: JoinSet::new(),
             flights: HashMap::new(),
         }
-    }
-
-    /// The notices an event means (a store read for a failed job's reason).
-    async fn notices(&mut self, event: &Event) -> Vec<Notice> {
-        let mut out = Vec::new();
-        match event {
-            Event::Status { job_id, status, .. } => {
-                if *status == JobState::Failed {
-                    self.finished.1 += 1;
-                    out.extend(self.failed_job(*job_id).await);
-                } else if *status == JobState::Completed {
-                    self.finished.0 += 1;
-                }
-                let counts = self.handle.store().status_counts();
-                let busy = counts.get(JobState::Queued) + counts.active() > 0;
-                if self.busy && !busy {
-                    let (done, failed) = std::mem::take(&mut self.finished);
-                    out.push(Notice {
-                        event: EventKind::QueueEmpty,
-                        title: "The queue ran dry".into(),
-                        message: format!("Nothing left to do: {done} encoded, {failed} failed since the queue filled."),
-                        job: None,
-                    });
-                }
-                self.busy = busy;
-            }
-            Event::Thermal {
-                celsius, action, ..
-            } if *action == "pause" => out.push(Notice {
-                event: EventKind::ThermalPause,
-                title: "Paused: too hot".into(),
-                message: format!(
-                    "The board reached {celsius:.1} °C; encoding is paused until it cools."
-                ),
-                job: None,
-            }),
-            Event::Engine(status) => {
-                let now = pauser(status);
-                let before = std::mem::replace(&mut self.paused_by, now);
-                if now != before
-                    && let Some(who @ (Pauser::Viewers | Pauser::Schedule)) = now
-                {
-                    let who = match who {
-                        Pauser::Viewers => "someone is watching",
-                        _ => "outside the schedule",
-                    };
-                    let reason = status.paused_reason.clone().unwrap_or_default();
-                    out.push(Notice {
-                        event: EventKind::EnginePaused,
-                        title: format!("Encoding paused: {who}"),
-                        message: format!("The engine is paused ({reason})."),
-                        job: None,
-                    });
-                }
-            }
-            _ => {}
-        }
-        out
-    }
-
-    async fn failed_job(&self, id: JobId) -> Vec<Notice> {
-        let Ok(job) = self.handle.store().call(move |s| s.get_job(id)).await else {
-            return Vec::new();
-        };
-        let path = job.input_path.display().to_string();
-        let name = job
-            .input_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.clone());
-        let (code, why) = match &job.failure {
-            Some(f) => (Some(f.code.clone()), f.summary.clone()),
-            None => (None, "unknown reason".to_string()),
-        };
-        let job_ref = JobRef {
-            id: id.0,
-            path,
-            reason: code,
-        };
-        let mut out = vec![Notice {
-            event: EventKind::JobFailed,
-            title: format!("Job failed: {name}"),
-            message: format!("{name}: {why}"),
-            job: Some(job_ref.clone()),
-        }];
-        if job.retry_at.is_none() && job.auto_retries > 0 {
-            out.push(Notice {
-                event: EventKind::RetryExhausted,
-                title: format!("Gave up retrying: {name}"),
-                message: format!(
-                    "{name}: {why} (after {} automatic retries)",
-                    job.auto_retries
-                ),
-                job: Some(job_ref),
-            });
-        }
-        out
     }
 }
 

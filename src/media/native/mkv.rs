@@ -198,7 +198,7 @@ impl Walk {
             TRACKS if self.tracks.is_none() => self.tracks = Some(element_body(src, pos, h)?),
             TAGS => self.tags.push(element_body(src, pos, h)?),
             CHAPTERS => self.chapters = count_chapters(&element_body(src, pos, h)?)?,
-            ATTACHMENTS => self.attachments = super::mkv_tracks::count_attachments(src, pos, h)?,
+            ATTACHMENTS => self.attachments = super::mkv_attachments::count(src, pos, h)?,
             _ => {}
         }
         Ok(())

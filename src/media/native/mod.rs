@@ -30,6 +30,7 @@ pub mod h264;
 pub mod hevc;
 pub mod info;
 pub mod mkv;
+mod mkv_attachments;
 mod mkv_tracks;
 pub mod mp4;
 mod mp4_audio;
