@@ -108,34 +108,27 @@ pub fn fd_path(fd: std::os::fd::RawFd) -> std::path::PathBuf {
 
 /// Send `signal` to `pid`. Pids are positive; 0 or values above `i32::MAX` would address a
 /// process group or be invalid, so they are refused instead of sent.
-fn signal(pid: u32, signal: libc::c_int) -> io::Result<()> {
-    let pid = libc::pid_t::try_from(pid)
+fn signal(pid: u32, signal: rustix::process::Signal) -> io::Result<()> {
+    let pid = i32::try_from(pid)
         .ok()
-        .filter(|p| *p > 0)
+        .and_then(rustix::process::Pid::from_raw)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "invalid pid"))?;
-    // SAFETY: kill(2) takes plain integers and has no memory effects; pid > 0 targets exactly
-    // one process.
-    let rc = unsafe { libc::kill(pid, signal) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    Ok(rustix::process::kill_process(pid, signal)?)
 }
 
 /// Pause a process (SIGSTOP). It keeps its memory and open files and resumes where it was.
 pub fn suspend(pid: u32) -> io::Result<()> {
-    signal(pid, libc::SIGSTOP)
+    signal(pid, rustix::process::Signal::STOP)
 }
 
 /// Continue a process paused by [`suspend`] (SIGCONT).
 pub fn resume(pid: u32) -> io::Result<()> {
-    signal(pid, libc::SIGCONT)
+    signal(pid, rustix::process::Signal::CONT)
 }
 
 /// Kill a process (SIGKILL); works on stopped processes too. The caller still reaps it.
 pub fn kill(pid: u32) -> io::Result<()> {
-    signal(pid, libc::SIGKILL)
+    signal(pid, rustix::process::Signal::KILL)
 }
 
 /// Run `program args…` to completion at normal priority, capturing stdout and stderr.
