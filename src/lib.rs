@@ -34,3 +34,6 @@ pub use app::{AppError, Listeners, run, run_with, run_with_store};
 pub use auth::{Auth, sha256, verify_password};
 pub use engine::originals;
 pub use web::openapi;
+
+#[cfg(test)]
+mod layering_tests;

@@ -8,6 +8,7 @@ mod auth;
 pub mod error;
 mod extract;
 mod host;
+mod maintenance;
 mod pages;
 mod query;
 mod redirect;
@@ -15,8 +16,8 @@ mod site;
 mod sse;
 mod upload;
 
-pub use api::selftest::Maintenance;
 pub use host::AllowedHosts;
+pub use maintenance::selftest::Maintenance;
 pub use redirect::https_redirect;
 
 use std::panic::AssertUnwindSafe;
@@ -57,7 +58,7 @@ pub struct AppState {
     /// The config file the server was started with (it goes into backups).
     pub config_file: Option<std::path::PathBuf>,
     /// Self-test settings and the self-test / restore in-progress flags.
-    pub maintenance: api::selftest::Maintenance,
+    pub maintenance: maintenance::selftest::Maintenance,
 }
 
 /// What the application is built from.
@@ -76,7 +77,7 @@ pub struct Services {
     /// The config file the server was started with (it goes into backups).
     pub config_file: Option<std::path::PathBuf>,
     /// What the self-test needs of the configuration.
-    pub maintenance: api::selftest::Maintenance,
+    pub maintenance: maintenance::selftest::Maintenance,
     /// `[proxy]`: base path and trusted reverse proxies.
     pub proxy: crate::config::ProxySettings,
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::web::maintenance::logs::parse_since;
 
 fn line(level: &str, message: &str) -> Arc<str> {
     format!(

@@ -15,8 +15,8 @@ use serde::Serialize;
 use super::{PageError, render};
 use crate::logs::{Level, LogEntry};
 use crate::web::AppState;
-use crate::web::api::logs::{LogsParams, MAX_DAYS, find};
 use crate::web::extract::ApiQuery;
+use crate::web::maintenance::logs::{LogsParams, MAX_DAYS, find};
 
 /// The page's choices of how many lines to show; the API takes any number up to its maximum.
 const LIMITS: [usize; 4] = [100, 200, 1000, 5000];

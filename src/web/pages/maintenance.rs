@@ -1,7 +1,7 @@
 //! The self-test and restore cards of the system page (`templates/system/maintenance.html`),
 //! plain forms that need no JavaScript: "Run self-test" posts and comes back to the page with
 //! the report; the restore form uploads the archive as `multipart/form-data`, checked and
-//! staged by the same `api::restore::receive` as `POST /api/system/restore`.
+//! staged by the same `maintenance::restore::receive` as `POST /api/system/restore`.
 
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
@@ -13,8 +13,8 @@ use super::PageError;
 use super::context::{Flash, redirect};
 use super::render;
 use crate::web::AppState;
-use crate::web::api::restore::{self, RestoreError};
-use crate::web::api::selftest::{self, CheckStatus, SelfTestError, SelfTestReport};
+use crate::web::maintenance::restore::{self, RestoreError};
+use crate::web::maintenance::selftest::{self, CheckStatus, SelfTestError, SelfTestReport};
 
 /// What the cards show: the last report, if any.
 #[derive(Serialize)]

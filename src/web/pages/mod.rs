@@ -98,7 +98,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/system/restore",
             post(maintenance::restore).layer(axum::extract::DefaultBodyLimit::max(
-                crate::web::api::restore::MAX_ARCHIVE_BYTES as usize,
+                crate::web::maintenance::restore::MAX_ARCHIVE_BYTES as usize,
             )),
         )
         .route_layer(middleware::from_fn_with_state(

@@ -6,7 +6,7 @@
 //! service withdrawn when the server stops on SIGTERM. Two boxes configured with one name, in
 //! two namespaces joined by a veth pair, end up with two names: the second takes `NAME-2`,
 //! says so, answers for it and records it for the console. Namespaces need root; CI runs as
-//! root. Without root the tests say SKIP and why, out loud.
+//! root. Without root the tests fail and say why (`support::tmpfs::require_root`).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent};
 
 use crate::support::binary::BIN;
+use crate::support::tmpfs::require_root;
 
 const PORT: u16 = 3917;
 const NAME: &str = "alchemist-test";
@@ -144,13 +145,7 @@ fn http_get(port: u16, path: &str) -> String {
 
 #[test]
 fn a_second_mdns_instance_resolves_the_box_in_a_network_namespace() {
-    if !rustix::process::geteuid().is_root() {
-        println!(
-            "SKIP server::mdns: a network namespace with loopback multicast needs root \
-             (CI runs as root); nothing was tested here"
-        );
-        return;
-    }
+    require_root("runs the server in a network namespace with loopback multicast");
     let tmp = tempfile::tempdir().unwrap();
     let mut server = spawn_in_namespace(tmp.path());
     let log = tmp.path().join("server.log");
@@ -283,13 +278,7 @@ fn stop(child: &mut Child) {
 
 #[test]
 fn two_boxes_with_one_name_end_up_with_two_and_each_answers_to_its_own() {
-    if !rustix::process::geteuid().is_root() {
-        println!(
-            "SKIP server::mdns: network namespaces and a veth pair need root (CI runs as \
-             root); nothing was tested here"
-        );
-        return;
-    }
+    require_root("joins two network namespaces with a veth pair");
     const TWIN: &str = "alchemist-twin";
     let (one, two) = (Namespace::new(), Namespace::new());
     // A veth pair between them: one LAN, two hosts with their own addresses.

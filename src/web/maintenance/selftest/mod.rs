@@ -1,7 +1,7 @@
-//! Self-test: `POST /api/system/selftest` runs every check (`checks`) now and answers the
-//! report; `GET /api/system/selftest` answers the last one. The report is kept in the store's
-//! settings (`selftest.last_report`), so it is in every backup and survives restarts; the
-//! system page shows it. One run at a time per server: a second POST while one runs gets 409
+//! Self-test: [`run`] runs every check (`checks`) now and keeps the report, [`last`] reads
+//! the last one; `POST`/`GET /api/system/selftest` and the system page both use them. The
+//! report is kept in the store's settings (`selftest.last_report`), so it is in every backup
+//! and survives restarts. One run at a time per server: a second run while one runs gets 409
 //! (a run does real encodes, and two at once would only measure each other).
 
 mod checks;
@@ -12,8 +12,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,8 +19,7 @@ use utoipa::ToSchema;
 use crate::config::LowSpaceSettings;
 use crate::store::StoreError;
 use crate::web::AppState;
-use crate::web::error::{ApiError, ApiResult};
-use crate::web::extract::FullAccess;
+use crate::web::error::ApiError;
 
 /// Settings key of the last report.
 const REPORT_KEY: &str = "selftest.last_report";
@@ -163,35 +160,4 @@ pub async fn last(state: &AppState) -> Result<Option<SelfTestReport>, StoreError
     let value = state.store.call(|s| s.setting(REPORT_KEY)).await?;
     // A report in an older shape is as good as none: the next run replaces it.
     Ok(value.and_then(|v| serde_json::from_value(v).ok()))
-}
-
-/// Run the self-test now: ffmpeg and ffprobe, a short test encode per verified backend (into
-/// a temp dir in the data directory, never a library folder), store integrity, free space per
-/// library filesystem, the clock, write access to each library folder, and whether configured
-/// integrations, notification targets and the MQTT broker answer. Takes seconds (real
-/// encodes); the report is kept and `GET` answers it.
-#[utoipa::path(post, path = "/system/selftest", tag = "system", operation_id = "run_selftest",
-    responses(
-        (status = 200, description = "The report of this run", body = SelfTestReport),
-        (status = 403, description = "Needs full access", body = crate::web::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A self-test is already running", body = crate::web::error::Problem, content_type = "application/problem+json")))]
-pub async fn post(
-    _access: FullAccess,
-    State(state): State<AppState>,
-) -> ApiResult<Json<SelfTestReport>> {
-    Ok(Json(run(&state).await?))
-}
-
-/// The last self-test report.
-#[utoipa::path(get, path = "/system/selftest", tag = "system",
-    responses(
-        (status = 200, description = "The last report", body = SelfTestReport),
-        (status = 404, description = "No self-test has run yet", body = crate::web::error::Problem, content_type = "application/problem+json")))]
-pub async fn get(State(state): State<AppState>) -> ApiResult<Json<SelfTestReport>> {
-    last(&state).await?.map(Json).ok_or_else(|| {
-        ApiError::not_found(
-            "SELFTEST_NONE",
-            "No self-test has run yet: POST /api/system/selftest runs one.",
-        )
-    })
 }
