@@ -27,9 +27,9 @@ struct Spawned {
 }
 
 impl Spawned {
-    /// Start `alchemist serve` with `extra` appended to a minimal config, under an open-file
-    /// limit of `nofile` (soft and hard) when given.
-    async fn start(extra: &str, nofile: Option<u32>) -> Spawned {
+    /// Start `alchemist serve` with `extra` appended to a minimal config, under the shell's
+    /// `ulimit` with these arguments when given (`-n 1024`: soft and hard open-file limits).
+    async fn start(extra: &str, ulimit: Option<&str>) -> Spawned {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         create_admin(&data);
@@ -44,7 +44,7 @@ impl Spawned {
         )
         .unwrap();
         let log = tmp.path().join("server.log");
-        let limit = nofile.map_or(String::new(), |n| format!("ulimit -n {n} && "));
+        let limit = ulimit.map_or(String::new(), |args| format!("ulimit {args} && "));
         let script = format!(
             "{limit}exec {BIN} serve --data-dir {} --config {}",
             data.display(),
@@ -242,7 +242,7 @@ async fn a_login_flood_keeps_memory_and_health_bounded_and_the_owner_gets_in() {
 async fn idle_and_slow_connections_cannot_take_the_server_down() {
     // This test holds 1,300 sockets of its own.
     raise_own_fd_limit(4096);
-    let server = Spawned::start("[security]\nheader_timeout_seconds = 3\n", Some(1024)).await;
+    let server = Spawned::start("[security]\nheader_timeout_seconds = 3\n", Some("-n 1024")).await;
     let addr: SocketAddr = format!("127.0.0.1:{}", server.port).parse().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let health = sample_health(server.base.clone(), stop.clone());
@@ -413,4 +413,26 @@ fn raise_own_fd_limit(want: u64) {
     let hard = limit.maximum.unwrap_or(u64::MAX);
     limit.current = Some(want.min(hard));
     setrlimit(Resource::Nofile, limit).expect("raise the test's open-file limit");
+}
+
+/// The limit (`Max open files` in /proc/PID/limits): soft and hard.
+fn open_files_limit(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("no open-files line in {limits}"));
+    let mut fields = line["Max open files".len()..].split_whitespace();
+    let soft = fields.next().unwrap().to_string();
+    (soft, fields.next().unwrap().to_string())
+}
+
+/// Started under a soft open-file limit of 256 (what a shell or an init script may leave),
+/// the server raises its own soft limit to the hard one before it listens.
+#[tokio::test]
+async fn the_server_raises_its_soft_open_file_limit_to_the_hard_one() {
+    let server = Spawned::start("", Some("-S -n 256")).await;
+    let (soft, hard) = open_files_limit(server.child.id());
+    assert_ne!(soft, "256", "the soft limit was left at 256 (hard: {hard})");
+    assert_eq!(soft, hard, "soft {soft} is below hard {hard}");
 }

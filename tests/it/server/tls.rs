@@ -29,8 +29,13 @@ fn tls_init(dir: &Path, hostname: &str) -> std::process::Output {
 
 /// The whole answer to a plain HTTP/1.1 GET (the redirect listener), read on a blocking thread.
 async fn plain_get(addr: SocketAddr, path: &str) -> String {
+    plain_get_as(addr, &addr.to_string(), path).await
+}
+
+/// [`plain_get`] with the `Host` header a client chose.
+async fn plain_get_as(addr: SocketAddr, host: &str, path: &str) -> String {
     use std::io::{Read, Write};
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -178,6 +183,19 @@ async fn tls_init_writes_once_and_the_server_answers_https_with_a_secure_cookie(
     assert!(moved.to_ascii_lowercase().contains(&location), "{moved}");
     let page = plain_get(plain_addr, "/login").await;
     assert!(page.starts_with("HTTP/1.1 308"), "{page}");
+    // The redirect names only a host the box answers for: a client's foreign name (DNS
+    // rebinding, a forged Host) gets 421 and no Location, so it cannot send a browser there.
+    for foreign in ["evil.example", "evil.example:443", "127.0.0.1.evil.example"] {
+        let refused = plain_get_as(plain_addr, foreign, "/login").await;
+        assert!(refused.starts_with("HTTP/1.1 421"), "{foreign}: {refused}");
+        assert!(
+            !refused.to_ascii_lowercase().contains("location:"),
+            "{foreign}: {refused}"
+        );
+    }
+    let named = plain_get_as(plain_addr, "localhost", "/login").await;
+    let to = format!("location: https://localhost:{}/login", addr.port());
+    assert!(named.to_ascii_lowercase().contains(&to), "{named}");
     // The HTTPS port does not speak plain HTTP.
     let confused = plain_get(addr, "/api/health").await;
     assert!(!confused.contains("200 OK"), "{confused}");
