@@ -30,9 +30,12 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     params.limit = Some(PAGE_SIZE.to_string());
     let query = params.parse()?;
-    let (jobs, total, _) = state.engine.jobs.list(query.clone()).await?;
+    let (jobs, total, cursor) = state.engine.jobs.list(query.clone()).await?;
     let pages = total.div_ceil(query.limit).max(1);
-    // Links keep the filter and change only the page.
+    // Links keep the filter and change only the page. The next page continues after this
+    // one's last job (the list's cursor, as the API's `X-Next-Cursor`), so jobs that change
+    // while the owner pages (the engine finishing one moves it to the top) are neither shown
+    // twice nor skipped; the page number only labels it. Previous goes back by number.
     let keep: Vec<(&str, &str)> = [
         ("status", params.status.as_deref()),
         ("search", params.search.as_deref()),
@@ -43,10 +46,13 @@ pub async fn list(
     .into_iter()
     .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
     .collect();
-    let page_link = |page: usize| {
+    let page_link = |page: usize, after: Option<String>| {
         let p = page.to_string();
         let mut pairs = keep.clone();
         pairs.push(("page", &p));
+        if let Some(after) = &after {
+            pairs.push(("after", after));
+        }
         format!("/jobs?{}", form::encode(&pairs))
     };
     let here = match raw.as_deref() {
@@ -63,8 +69,8 @@ pub async fn list(
             total => total,
             page => query.page,
             pages => pages,
-            prev => (query.page > 1).then(|| page_link(query.page - 1)),
-            next => (query.page < pages).then(|| page_link(query.page + 1)),
+            prev => (query.page > 1).then(|| page_link(query.page - 1, None)),
+            next => cursor.map(|c| page_link(query.page + 1, Some(c.token()))),
             status => params.status.clone().unwrap_or_default(),
             search => params.search.clone().unwrap_or_default(),
             sort_by => params.sort_by.clone().unwrap_or_else(|| "created_at".into()),

@@ -469,6 +469,47 @@ async fn a_cursor_walk_never_shows_a_job_twice_while_jobs_change() {
     assert_eq!(unique.len(), seen.len(), "a job shown twice: {seen:?}");
 }
 
+/// Finding 9, on the jobs page: its "Next page" link continues after the page's last job (the
+/// list's cursor), so a job that moves to the top while the owner pages (here: a new
+/// priority, which changes its `updated_at`) is not shown a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_page_walks_on_by_its_next_link_without_showing_a_job_twice() {
+    use crate::support::pages::get_page;
+    let library = crate::support::library::paused_library(130).await;
+    let (server, token) = (&library.server, library.token.as_str());
+    let ids = scraper::Selector::parse(r#"input[name="id"]"#).unwrap();
+    let next = scraper::Selector::parse(r#"a[rel="next"]"#).unwrap();
+    let mut seen: Vec<u64> = Vec::new();
+    let mut path = "/jobs?sort_by=updated_at&sort_desc=true".to_string();
+    for page in 0..10 {
+        let (status, doc) = get_page(server, &path, token).await;
+        assert_eq!(status, 200, "{path}");
+        seen.extend(
+            doc.select(&ids)
+                .map(|e| e.value().attr("value").unwrap().parse::<u64>().unwrap()),
+        );
+        // Meanwhile three jobs not seen yet get a new priority and move to the top.
+        for id in (1..=130u64).filter(|i| !seen.contains(i)).take(3) {
+            let (status, body) = post(
+                server,
+                token,
+                &format!("/api/jobs/{id}/priority"),
+                json!({"priority": page}),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        match doc.select(&next).next() {
+            Some(a) => path = a.value().attr("href").unwrap().to_string(),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a job shown twice: {seen:?}");
+}
+
 /// Finding 9: the same-origin check ignored the scheme, and a full-access caller could make
 /// `/`, `/root` or `/proc` a library folder (with a replace profile, files could be moved
 /// anywhere root reaches).
