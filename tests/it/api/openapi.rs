@@ -81,6 +81,22 @@ const REFERENCE: &[(&str, &str)] = &[
     ("POST", "/api/system/restore"),
     // Folder forecast on samples (issue 19)
     ("POST", "/api/library/folders/{id}/forecast"),
+    // Schedule windows (issue 15)
+    ("GET", "/api/settings/schedule"),
+    ("PUT", "/api/settings/schedule"),
+    // Notifications (issue 16)
+    ("GET", "/api/settings/notifications"),
+    ("POST", "/api/settings/notifications"),
+    ("PUT", "/api/settings/notifications/{id}"),
+    ("DELETE", "/api/settings/notifications/{id}"),
+    ("POST", "/api/settings/notifications/{id}/test"),
+    // Firmware updates (issue 17)
+    ("GET", "/api/system/update"),
+    ("POST", "/api/system/update"),
+    ("POST", "/api/system/reboot"),
+    // The engine's workers and a new hardware probe (issues 12 and 20)
+    ("GET", "/api/system/workers"),
+    ("POST", "/api/system/hardware/probe"),
 ];
 
 /// Whether the router served the request (anything but its 404/405 fallbacks).
