@@ -10,6 +10,7 @@ mod fakes;
 mod held;
 mod page;
 mod paused;
+mod secrets;
 mod space;
 mod summary;
 

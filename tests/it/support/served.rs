@@ -33,6 +33,11 @@ impl Drop for Served {
 
 impl Served {
     pub async fn start(config: &str) -> Served {
+        Served::start_logging(config, "warn").await
+    }
+
+    /// [`Served::start`] with the server's log at `level` (`ALCHEMIST_LOG`).
+    pub async fn start_logging(config: &str, level: &str) -> Served {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let dir = data_dir.clone();
@@ -52,7 +57,7 @@ impl Served {
             .arg(&data_dir)
             .arg("--config")
             .arg(&file)
-            .env("ALCHEMIST_LOG", "warn")
+            .env("ALCHEMIST_LOG", level)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
