@@ -135,3 +135,79 @@ impl Notifier {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::engine::notify::Notifications;
+    use crate::events::EventBus;
+    use crate::model::Explanation;
+    use crate::store::{Job, Store};
+
+    /// A notifier over a fresh store holding `jobs`.
+    async fn notifier(dir: &std::path::Path, jobs: Vec<Job>) -> Notifier {
+        let store = Store::open(dir).unwrap();
+        store.insert_jobs_bulk(jobs).unwrap();
+        let (handle, input) = Notifications::load(store).await.unwrap();
+        Notifier::new(handle, input, &EventBus::new())
+    }
+
+    fn failed(path: &str, auto_retries: u32) -> Job {
+        let mut job = Job::queued(JobId(0), PathBuf::from(path), 1);
+        job.status = JobState::Failed;
+        job.failure = Some(Explanation::new("disk_full", "The disk is full.", ""));
+        job.auto_retries = auto_retries;
+        job
+    }
+
+    #[tokio::test]
+    async fn a_thermal_pause_is_a_notice_and_a_resume_is_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut n = notifier(tmp.path(), Vec::new()).await;
+        let hot = Event::Thermal {
+            sensor: "board-lm75",
+            celsius: 78.5,
+            action: "pause",
+        };
+        let out = n.notices(&hot).await;
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].event, EventKind::ThermalPause);
+        assert!(out[0].message.contains("78.5 °C"), "{}", out[0].message);
+        let cool = Event::Thermal {
+            sensor: "board-lm75",
+            celsius: 60.0,
+            action: "resume",
+        };
+        assert!(n.notices(&cool).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_automatic_retries_also_says_they_gave_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let jobs = vec![failed("/m/once.mkv", 0), failed("/m/retried.mkv", 3)];
+        let mut n = notifier(tmp.path(), jobs).await;
+        let status = |id| Event::Status {
+            job_id: JobId(id),
+            status: JobState::Failed,
+            previous: Some(JobState::Encoding),
+        };
+        let once = n.notices(&status(1)).await;
+        let kinds: Vec<_> = once.iter().map(|n| n.event).collect();
+        assert_eq!(kinds, [EventKind::JobFailed], "{once:?}");
+        assert!(once[0].message.contains("The disk is full."), "{once:?}");
+        let retried = n.notices(&status(2)).await;
+        let kinds: Vec<_> = retried.iter().map(|n| n.event).collect();
+        assert_eq!(
+            kinds,
+            [EventKind::JobFailed, EventKind::RetryExhausted],
+            "{retried:?}"
+        );
+        assert!(
+            retried[1].message.contains("after 3 automatic retries"),
+            "{retried:?}"
+        );
+        assert_eq!(retried[1].job.as_ref().map(|j| j.id), Some(2));
+    }
+}
