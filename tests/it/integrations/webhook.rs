@@ -1,6 +1,7 @@
 //! `POST /api/webhooks/arr`: a Sonarr `Download` (series path + relative path, HTTP Basic with a
 //! full-access API token as the password) and a Radarr `Download` (full `movieFile.path`,
-//! Bearer) with mapped paths queue their files, which are really encoded; `Test` queues
+//! Bearer) with mapped paths queue their files, which are really encoded; an `Upgrade` of the
+//! film (a new file under the same name) queues it again and it is encoded again; `Test` queues
 //! nothing; an unmapped path and a mapped path outside the library are refused with their
 //! codes; no credentials, a wrong token and a read-only token are refused.
 
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::put_integrations;
 use crate::support::api::problem;
-use crate::support::clips::{copy_into, h264_clip};
+use crate::support::clips::{copy_into, h264_clip, mpeg4_clip};
 use crate::support::files::{library, video_codec};
 use crate::support::sse::events_until_status;
 use crate::support::{SHORT_JOB, TestServer};
@@ -120,6 +121,22 @@ async fn arr_downloads_are_queued_and_encoded_and_bad_paths_refused() {
     events_until_status(&mut sse, film_id, "completed", SHORT_JOB).await;
     let out = lib.join("tv/Show/Season 1/Show - S01E01.alchemist.mp4");
     assert_eq!(video_codec(&out), "hevc");
+
+    // An upgrade (a better release replaced the file under the same name: Radarr sends
+    // `Upgrade`, or `Download` with `isUpgrade`) queues the new file for another encode.
+    std::fs::remove_file(&film).unwrap();
+    copy_into(&film_dir, mpeg4_clip(), OsStr::new("Film (2020).mp4"));
+    let upgrade = json!({"eventType": "Upgrade", "instanceName": "Radarr", "isUpgrade": true,
+        "movie": {"id": 4, "title": "Film", "year": 2020, "folderPath": "/movies/Film (2020)"},
+        "movieFile": {"id": 41, "relativePath": "Film (2020).mp4",
+                      "path": "/movies/Film (2020)/Film (2020).mp4", "size": 2000}});
+    let r = hook(&server, Some(&format!("Bearer {full}")), upgrade).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["jobs"][0]["path"], film.to_str().unwrap(), "{v:#}");
+    assert_eq!(v["jobs"][0]["enqueued"], true, "{v:#}");
+    let again = v["jobs"][0]["id"].as_u64().unwrap();
+    events_until_status(&mut sse, again, "completed", SHORT_JOB).await;
 
     // Refused paths.
     let mut unmapped = sonarr.clone();

@@ -89,6 +89,8 @@ async fn record(State((log, status)): State<(Log, StatusCode)>, req: Request) ->
 pub struct SmtpSink {
     pub port: u16,
     pub mails: Mails,
+    /// Every command line received, in order (binary noise such as a TLS hello included).
+    pub commands: Arc<Mutex<Vec<String>>>,
 }
 
 impl SmtpSink {
@@ -96,25 +98,42 @@ impl SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails = Mails::default();
-        let keep = mails.clone();
+        let commands = Arc::new(Mutex::new(Vec::new()));
+        let (keep, heard) = (mails.clone(), commands.clone());
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let keep = keep.clone();
+                let (keep, heard) = (keep.clone(), heard.clone());
                 tokio::spawn(async move {
-                    let _ = session(socket, keep).await;
+                    let _ = session(socket, keep, heard).await;
                 });
             }
         });
-        SmtpSink { port, mails }
+        SmtpSink {
+            port,
+            mails,
+            commands,
+        }
     }
 }
 
-async fn session(socket: tokio::net::TcpStream, mails: Mails) -> std::io::Result<()> {
+async fn session(
+    socket: tokio::net::TcpStream,
+    mails: Mails,
+    heard: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
+    let mut read = BufReader::new(read);
     write.write_all(b"220 sink ESMTP\r\n").await?;
     let mut envelope = Vec::new();
-    while let Some(line) = lines.next_line().await? {
+    let mut lines = Vec::new();
+    loop {
+        // Bytes, not UTF-8 lines: a client that starts TLS sends a binary hello.
+        lines.clear();
+        if read.read_until(b'\n', &mut lines).await? == 0 {
+            break;
+        }
+        let line = String::from_utf8_lossy(&lines).trim_end().to_string();
+        heard.lock().unwrap().push(line.clone());
         let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
         let answer: &[u8] = match verb.as_str() {
             "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
@@ -125,11 +144,13 @@ async fn session(socket: tokio::net::TcpStream, mails: Mails) -> std::io::Result
             "DATA" => {
                 write.write_all(b"354 go on\r\n").await?;
                 let mut data = String::new();
-                while let Some(l) = lines.next_line().await? {
-                    if l == "." {
+                let mut l = String::new();
+                loop {
+                    l.clear();
+                    if read.read_line(&mut l).await? == 0 || l.trim_end() == "." {
                         break;
                     }
-                    data.push_str(&l);
+                    data.push_str(l.trim_end_matches(['\r', '\n']));
                     data.push('\n');
                 }
                 mails

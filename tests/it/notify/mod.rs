@@ -345,6 +345,75 @@ async fn email_reaches_a_local_smtp_sink() {
     );
 }
 
+/// STARTTLS is required, never optional, and TLS means TLS from the first byte: a mail
+/// server that offers no STARTTLS (or a man in the middle who strips the offer) gets neither
+/// the mail nor the login; one that speaks no TLS gets only the client's hello. The delivery
+/// is logged as failed.
+#[tokio::test]
+async fn a_server_without_tls_gets_neither_the_mail_nor_the_password() {
+    let sink = SmtpSink::start().await;
+    let server = TestServer::start().await;
+    let token = server.login().await;
+    // With a login and without one: a mail server may take mail without a login, so only
+    // the required STARTTLS stops the second one.
+    for (n, tls, login) in [
+        (0, "starttls", true),
+        (1, "starttls", false),
+        (2, "tls", true),
+    ] {
+        let mut email = json!({"host": "127.0.0.1", "port": sink.port, "tls": tls,
+            "from": "box@example.test", "to": ["owner@example.test"]});
+        if login {
+            email["user"] = json!("box");
+            email["password"] = json!("mail-secret-77");
+        }
+        let id = add_target(
+            &server,
+            &token,
+            json!({"name": format!("mail-{n}"), "kind": "email", "events": ["job_failed"],
+                   "email": email}),
+        )
+        .await;
+        let (status, _) = post(&server, &token, &format!("{BASE}/{id}/test"), json!({})).await;
+        assert_eq!(status, 202);
+    }
+    wait_until(
+        PROMPT,
+        "the three deliveries logged as failed",
+        async || {
+            let all = targets(&server, &token).await;
+            let failed = all.iter().all(|t| {
+                (t["log"].as_array())
+                    .is_some_and(|l| !l.is_empty() && l.iter().all(|d| d["ok"] == false))
+            });
+            if failed {
+                Ok(())
+            } else {
+                Err(Value::Array(all))
+            }
+        },
+    )
+    .await;
+    let heard = sink.commands.lock().unwrap().clone();
+    assert!(
+        heard.iter().any(|l| l.starts_with("EHLO")),
+        "the STARTTLS target spoke to the sink: {heard:?}"
+    );
+    for verb in ["AUTH", "MAIL", "RCPT", "DATA"] {
+        assert!(
+            !heard
+                .iter()
+                .any(|l| l.to_ascii_uppercase().starts_with(verb)),
+            "{verb} sent without TLS: {heard:?}"
+        );
+    }
+    assert!(
+        !heard.iter().any(|l| l.contains("mail-secret-77")),
+        "{heard:?}"
+    );
+    assert!(sink.mails.lock().unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn secrets_come_back_masked_and_bad_targets_name_their_field() {
     let server = TestServer::start().await;
