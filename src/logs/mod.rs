@@ -139,7 +139,15 @@ where
 /// Whether an event goes to the files. The answer is cached per call site, so `install`
 /// rebuilds that cache (see `cli`): until then nothing is enabled.
 fn enabled(meta: &Metadata<'_>) -> bool {
-    SINK.get().is_some_and(|s| *meta.level() <= s.level)
+    SINK.get().is_some_and(|s| *meta.level() <= s.level) && not_a_dependencys_debug(meta)
+}
+
+/// Debug and trace lines are ours alone, in the files and on standard error whatever the
+/// level asked for: the libraries below us log at debug what must not be kept, such as the
+/// HTTP client's request line, whose URL carries the token of a Telegram, Discord or Gotify
+/// target. Their warnings and errors still show.
+pub fn not_a_dependencys_debug(meta: &Metadata<'_>) -> bool {
+    *meta.level() <= tracing::Level::INFO || meta.target().starts_with("alchemist")
 }
 
 /// Call after [`install`], so that call sites seen before it ask [`enabled`] again.

@@ -21,6 +21,8 @@ pub struct Served {
     pub data_dir: PathBuf,
     pub http: reqwest::Client,
     pub token: String,
+    /// The server's standard error (its log at `ALCHEMIST_LOG`).
+    pub stderr: PathBuf,
     _tmp: tempfile::TempDir,
 }
 
@@ -91,6 +93,7 @@ impl Served {
             data_dir,
             http,
             token,
+            stderr,
             _tmp: tmp,
         }
     }
