@@ -33,9 +33,11 @@ pub async fn list(
     let (jobs, total, cursor) = state.engine.jobs.list(query.clone()).await?;
     let pages = total.div_ceil(query.limit).max(1);
     // Links keep the filter and change only the page. The next page continues after this
-    // one's last job (the list's cursor, as the API's `X-Next-Cursor`), so jobs that change
-    // while the owner pages (the engine finishing one moves it to the top) are neither shown
-    // twice nor skipped; the page number only labels it. Previous goes back by number.
+    // one's last job (the list's cursor, as the API's `X-Next-Cursor`), so a job that moves
+    // while the owner pages (the engine finishing one moves it to the top) is never shown
+    // twice, and every job that stayed in place is shown once; one that moved above the
+    // cursor is not shown again in this walk. The page number only labels the page (a full
+    // last page gets no Next). Previous goes back by number.
     let keep: Vec<(&str, &str)> = [
         ("status", params.status.as_deref()),
         ("search", params.search.as_deref()),
@@ -70,7 +72,9 @@ pub async fn list(
             page => query.page,
             pages => pages,
             prev => (query.page > 1).then(|| page_link(query.page - 1, None)),
-            next => cursor.map(|c| page_link(query.page + 1, Some(c.token()))),
+            next => cursor
+                .filter(|_| query.page < pages)
+                .map(|c| page_link(query.page + 1, Some(c.token()))),
             status => params.status.clone().unwrap_or_default(),
             search => params.search.clone().unwrap_or_default(),
             sort_by => params.sort_by.clone().unwrap_or_else(|| "created_at".into()),

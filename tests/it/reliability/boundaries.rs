@@ -474,40 +474,66 @@ async fn a_cursor_walk_never_shows_a_job_twice_while_jobs_change() {
 /// priority, which changes its `updated_at`) is not shown a second time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jobs_page_walks_on_by_its_next_link_without_showing_a_job_twice() {
+    // 130 jobs: three pages, the last one partly full; 100 jobs: two full pages, and the
+    // second has no Next link (it would lead to an empty page).
+    for (jobs, pages, moved) in [(130u64, 3, true), (100, 2, false)] {
+        let (seen, walked) = walk_jobs_page(jobs, moved).await;
+        assert_eq!(walked, pages, "{jobs} jobs: pages walked");
+        let mut unique = seen.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "a job shown twice: {seen:?}");
+        // Three jobs per page moved above the cursor (not shown again); every other job
+        // is shown once.
+        let skipped = if moved { 3 * (pages as u64 - 1) } else { 0 };
+        assert_eq!(seen.len() as u64, jobs - skipped, "{jobs} jobs: {seen:?}");
+    }
+}
+
+/// Walk `/jobs` newest first by its Next links; with `moved`, three jobs not seen yet get a
+/// new priority (moving to the top) before each next page. Returns the job ids in the order
+/// shown and the number of pages.
+async fn walk_jobs_page(jobs: u64, moved: bool) -> (Vec<u64>, usize) {
     use crate::support::pages::get_page;
-    let library = crate::support::library::paused_library(130).await;
+    let library = crate::support::library::paused_library(jobs as usize).await;
     let (server, token) = (&library.server, library.token.as_str());
     let ids = scraper::Selector::parse(r#"input[name="id"]"#).unwrap();
     let next = scraper::Selector::parse(r#"a[rel="next"]"#).unwrap();
-    let mut seen: Vec<u64> = Vec::new();
+    let (mut seen, mut lifted): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     let mut path = "/jobs?sort_by=updated_at&sort_desc=true".to_string();
-    for page in 0..10 {
+    for page in 1..=10 {
         let (status, doc) = get_page(server, &path, token).await;
         assert_eq!(status, 200, "{path}");
         seen.extend(
             doc.select(&ids)
                 .map(|e| e.value().attr("value").unwrap().parse::<u64>().unwrap()),
         );
-        // Meanwhile three jobs not seen yet get a new priority and move to the top.
-        for id in (1..=130u64).filter(|i| !seen.contains(i)).take(3) {
-            let (status, body) = post(
-                server,
-                token,
-                &format!("/api/jobs/{id}/priority"),
-                json!({"priority": page}),
-            )
-            .await;
-            assert_eq!(status, 200, "{body}");
+        let Some(link) = doc.select(&next).next() else {
+            return (seen, page);
+        };
+        path = link.value().attr("href").unwrap().to_string();
+        for want in ["after=", "sort_by=updated_at", "sort_desc=true"] {
+            assert!(path.contains(want), "the Next link {path} lacks {want}");
         }
-        match doc.select(&next).next() {
-            Some(a) => path = a.value().attr("href").unwrap().to_string(),
-            None => break,
+        if moved {
+            let fresh: Vec<u64> = (1..=jobs)
+                .filter(|i| !seen.contains(i) && !lifted.contains(i))
+                .take(3)
+                .collect();
+            lifted.extend(&fresh);
+            for id in fresh {
+                let (status, body) = post(
+                    server,
+                    token,
+                    &format!("/api/jobs/{id}/priority"),
+                    json!({"priority": page}),
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+            }
         }
     }
-    let mut unique = seen.clone();
-    unique.sort_unstable();
-    unique.dedup();
-    assert_eq!(unique.len(), seen.len(), "a job shown twice: {seen:?}");
+    panic!("more than 10 pages: {seen:?}");
 }
 
 /// Finding 9: the same-origin check ignored the scheme, and a full-access caller could make
