@@ -62,6 +62,24 @@ where
     format!("{n} {noun}")
 }
 
+/// `1.5 GiB`, for sizes the owner reads (pages, the self-test's lines); negative sizes
+/// (growth) keep their sign.
+pub fn human_bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let sign = if n < 0.0 { "-" } else { "" };
+    let mut v = n.abs();
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{sign}{v:.0} B")
+    } else {
+        format!("{sign}{v:.1} {}", UNITS[unit])
+    }
+}
+
 /// RFC 3339 UTC text for a stored timestamp, as the API shows it.
 pub fn rfc3339(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)

@@ -55,7 +55,7 @@ impl LogsParams {
     }
 }
 
-pub(crate) fn parse_level(text: Option<&str>) -> Result<Level, ApiError> {
+pub(in crate::web) fn parse_level(text: Option<&str>) -> Result<Level, ApiError> {
     match text.map(str::trim) {
         None | Some("") => Ok(Level::Info),
         Some(t) => t
@@ -65,7 +65,7 @@ pub(crate) fn parse_level(text: Option<&str>) -> Result<Level, ApiError> {
 }
 
 /// A `since` query value: absent or blank is `None`; anything else must parse, else 400.
-pub(crate) fn since_param(text: Option<&str>) -> Result<Option<i128>, ApiError> {
+pub(in crate::web) fn since_param(text: Option<&str>) -> Result<Option<i128>, ApiError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => parse_since(text).map(Some).ok_or_else(|| {
@@ -78,7 +78,7 @@ pub(crate) fn since_param(text: Option<&str>) -> Result<Option<i128>, ApiError> 
 }
 
 /// RFC 3339, or Unix seconds with an optional fraction → Unix nanoseconds.
-pub(crate) fn parse_since(text: &str) -> Option<i128> {
+pub(in crate::web) fn parse_since(text: &str) -> Option<i128> {
     if let Some(n) = crate::logs::nanos(text) {
         return Some(n);
     }

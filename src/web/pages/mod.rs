@@ -30,8 +30,6 @@ mod system;
 mod tokens;
 mod trash;
 
-pub(crate) use render::human_bytes;
-
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};

@@ -69,22 +69,7 @@ impl minijinja::value::Object for BasePath {
     }
 }
 
-/// `1.5 GiB`; negative sizes (growth) keep their sign.
-pub fn human_bytes(n: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let sign = if n < 0.0 { "-" } else { "" };
-    let mut v = n.abs();
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{sign}{v:.0} B")
-    } else {
-        format!("{sign}{v:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::model::human_bytes;
 
 /// `1 h 02 min`, `3 min 05 s`, `42 s`.
 pub fn human_duration(secs: f64) -> String {

@@ -128,7 +128,7 @@ async fn store(state: &AppState, data_dir: &Path) -> Check {
 
 /// `1.5 GiB`, as the pages write sizes.
 fn size(bytes: u64) -> String {
-    crate::web::pages::human_bytes(bytes as f64)
+    crate::model::human_bytes(bytes as f64)
 }
 
 fn clock() -> Check {

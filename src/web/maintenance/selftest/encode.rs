@@ -209,7 +209,7 @@ async fn encode(
                     CheckStatus::Pass,
                     format!(
                         "A one-second {codec} test encode worked ({}).",
-                        crate::web::pages::human_bytes(size as f64)
+                        crate::model::human_bytes(size as f64)
                     ),
                     detail(""),
                 )
