@@ -417,7 +417,11 @@ fn raise_own_fd_limit(want: u64) {
 
 /// The limit (`Max open files` in /proc/PID/limits): soft and hard.
 fn open_files_limit(pid: u32) -> (String, String) {
-    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    limit_line(&std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap())
+}
+
+/// Soft and hard `Max open files` of a limits file's text.
+fn limit_line(limits: &str) -> (String, String) {
     let line = limits
         .lines()
         .find(|l| l.starts_with("Max open files"))
@@ -431,6 +435,18 @@ fn open_files_limit(pid: u32) -> (String, String) {
 /// the server raises its own soft limit to the hard one before it listens.
 #[tokio::test]
 async fn the_server_raises_its_soft_open_file_limit_to_the_hard_one() {
+    // The shell lowers the soft limit (else the test would prove nothing), under a hard
+    // limit above it.
+    let shell = Command::new("sh")
+        .args(["-c", "ulimit -S -n 256 && exec cat /proc/self/limits"])
+        .output()
+        .unwrap();
+    let (soft, hard) = limit_line(&String::from_utf8_lossy(&shell.stdout));
+    assert_eq!(soft, "256", "the shell did not lower the soft limit");
+    assert!(
+        hard == "unlimited" || hard.parse::<u64>().is_ok_and(|h| h > 256),
+        "the hard open-file limit here ({hard}) must be above 256 for this test"
+    );
     let server = Spawned::start("", Some("-S -n 256")).await;
     let (soft, hard) = open_files_limit(server.child.id());
     assert_ne!(soft, "256", "the soft limit was left at 256 (hard: {hard})");

@@ -186,7 +186,13 @@ mod tests {
     #[tokio::test]
     async fn a_failure_after_automatic_retries_also_says_they_gave_up() {
         let tmp = tempfile::tempdir().unwrap();
-        let jobs = vec![failed("/m/once.mkv", 0), failed("/m/retried.mkv", 3)];
+        let mut waiting = failed("/m/waiting.mkv", 2);
+        waiting.retry_at = Some(i64::MAX);
+        let jobs = vec![
+            failed("/m/once.mkv", 0),
+            failed("/m/retried.mkv", 3),
+            waiting,
+        ];
         let mut n = notifier(tmp.path(), jobs).await;
         let status = |id| Event::Status {
             job_id: JobId(id),
@@ -209,5 +215,9 @@ mod tests {
             "{retried:?}"
         );
         assert_eq!(retried[1].job.as_ref().map(|j| j.id), Some(2));
+        // Another automatic retry is still due: it has not given up.
+        let waiting = n.notices(&status(3)).await;
+        let kinds: Vec<_> = waiting.iter().map(|n| n.event).collect();
+        assert_eq!(kinds, [EventKind::JobFailed], "{waiting:?}");
     }
 }
