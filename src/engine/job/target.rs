@@ -219,8 +219,14 @@ impl Target {
         self.temp
             .set_permissions(std::fs::Permissions::from_mode(mode))?;
         match std::os::unix::fs::fchown(&self.temp, Some(uid), Some(gid)) {
-            // Only root may give a file away; as anyone else the output is ours, mode and all.
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+            // Only root may give a file away; as anyone else the output is ours, mode and all,
+            // with the source's group where we are in it.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                match std::os::unix::fs::fchown(&self.temp, None, Some(gid)) {
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {}
+                    other => other?,
+                }
+            }
             other => other?,
         }
         self.temp.sync_all()?;
