@@ -448,14 +448,7 @@ async fn a_cursor_walk_never_shows_a_job_twice_while_jobs_change() {
         seen.extend(list.iter().map(|j| j["id"].as_u64().unwrap()));
         // Meanwhile jobs change: the oldest unseen ones get a new priority (and move up).
         for id in (1..=40u64).filter(|i| !seen.contains(i)).take(2) {
-            let (status, body) = post(
-                server,
-                token,
-                &format!("/api/jobs/{id}/priority"),
-                json!({"priority": page}),
-            )
-            .await;
-            assert_eq!(status, 200, "{body}");
+            set_priority(server, token, id, page as i64).await;
         }
         match next {
             Some(n) => after = n,
@@ -490,6 +483,13 @@ async fn the_jobs_page_walks_on_by_its_next_link_without_showing_a_job_twice() {
     }
 }
 
+/// Give job `id` a new priority (which moves it to the top of the `updated_at` order).
+async fn set_priority(server: &TestServer, token: &str, id: u64, priority: i64) {
+    let path = format!("/api/jobs/{id}/priority");
+    let (status, body) = post(server, token, &path, json!({"priority": priority})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// Walk `/jobs` newest first by its Next links; with `moved`, three jobs not seen yet get a
 /// new priority (moving to the top) before each next page. Returns the job ids in the order
 /// shown and the number of pages.
@@ -522,14 +522,7 @@ async fn walk_jobs_page(jobs: u64, moved: bool) -> (Vec<u64>, usize) {
                 .collect();
             lifted.extend(&fresh);
             for id in fresh {
-                let (status, body) = post(
-                    server,
-                    token,
-                    &format!("/api/jobs/{id}/priority"),
-                    json!({"priority": page}),
-                )
-                .await;
-                assert_eq!(status, 200, "{body}");
+                set_priority(server, token, id, page as i64).await;
             }
         }
     }
